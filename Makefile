@@ -1,0 +1,145 @@
+# cascaded - build, test and run.  See README.md.
+#
+# Layout: service/model/*.c -> build/libcascade.a (pure model, libm only)
+#         service/*.c (but main.c) -> build/libsvc.a (adapters)
+#         build/cascaded = service/main.c + libsvc + libcascade
+#         tests/model/test_*.c   -> build/tests/model_* (libcascade, check)
+#         tests/service/test_*.c -> build/tests/svc_*   (everything)
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+
+PKGS := libmicrohttpd libcjson sqlite3
+TEST_PKGS := check
+APT_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev \
+	libsqlite3-dev check sqlite3 curl
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wconversion -Wdouble-promotion -Wformat=2 \
+	-Wundef -Wcast-qual -Wwrite-strings -Wno-sign-conversion
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+SAN ?=
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) \
+	$(WARN) $(SAN) -Iinclude -Iservice -MMD -MP \
+	-DCASCADED_VERSION='"$(VERSION)"' $(CFLAGS)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(SAN) $(LDFLAGS)
+
+MODEL_SRC := $(wildcard service/model/*.c)
+SVC_SRC := $(filter-out service/main.c,$(wildcard service/*.c))
+MODEL_OBJ := $(MODEL_SRC:%.c=$(BUILD)/%.o)
+SVC_OBJ := $(SVC_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/service/main.o
+TLIB_SRC := $(wildcard tests/lib/*.c)
+TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
+MODEL_TESTS := $(patsubst tests/model/test_%.c,$(BUILD)/tests/model_%,\
+	$(wildcard tests/model/test_*.c))
+SVC_TESTS := $(patsubst tests/service/test_%.c,$(BUILD)/tests/svc_%,\
+	$(wildcard tests/service/test_*.c))
+BIN := $(BUILD)/cascaded
+
+.PHONY: all deps run test unit asan valgrind bench lint install clean \
+	check-deps
+
+all: $(BIN)
+
+# Install missing build packages (Debian/Ubuntu, as root) only when
+# pkg-config cannot find them.
+deps:
+	@missing=0; \
+	command -v pkg-config >/dev/null 2>&1 || missing=1; \
+	for p in $(PKGS) $(TEST_PKGS); do \
+		pkg-config --exists $$p 2>/dev/null || missing=1; done; \
+	command -v curl >/dev/null 2>&1 || missing=1; \
+	command -v sqlite3 >/dev/null 2>&1 || missing=1; \
+	if [ $$missing = 1 ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "deps: installing $(APT_PKGS)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && \
+			apt-get install -y -qq --no-install-recommends \
+				$(APT_PKGS) >/dev/null || exit 1; \
+		else \
+			echo "deps: missing packages; install: $(APT_PKGS)" >&2; \
+			echo "      (apt-get as root on Debian/Ubuntu)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+$(BUILD)/service/model/%.o: service/model/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/service/%.o: service/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(BUILD)/libcascade.a: $(MODEL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsvc.a: $(SVC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/libsvc.a $(BUILD)/libcascade.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+# The model suites link only the model library, Check and libm.
+$(BUILD)/tests/model_%: $(BUILD)/tests/model/test_%.o $(BUILD)/libcascade.a
+	$(CC) -o $@ $^ $(CHECK_LIBS) -lm $(SAN) $(LDFLAGS)
+
+$(BUILD)/tests/svc_%: $(BUILD)/tests/service/test_%.o $(TLIB_OBJ) \
+		$(BUILD)/libsvc.a $(BUILD)/libcascade.a $(BIN)
+	$(CC) -o $@ $(filter %.o %.a,$^) $(CHECK_LIBS) $(LDLIBS_ALL)
+
+unit: $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
+	@rc=0; for t in $(MODEL_TESTS) $(SVC_TESTS); do \
+		echo "== $$t"; \
+		CASCADED_BIN=$(abspath $(BIN)) ./$$t || rc=1; \
+	done; exit $$rc
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+	@if [ -x tests/run-extra.sh ]; then tests/run-extra.sh $(BIN); fi
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		unit
+
+valgrind: deps $(MODEL_TESTS)
+	@rc=0; for t in $(MODEL_TESTS); do \
+		echo "== valgrind $$t"; \
+		CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect ./$$t || rc=1; \
+	done; exit $$rc
+
+bench: all
+	@if [ -x bench/run.sh ]; then bench/run.sh; else \
+		echo "bench: no benchmark yet"; fi
+
+lint:
+	@tests/lint.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cascaded
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cascaded
+	cp -r migrations data $(DESTDIR)$(PREFIX)/share/cascaded/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
