@@ -1,0 +1,66 @@
+/*
+ * marketdata.h - the raw market data set as stored (SPEC section 1): what
+ * the SQLite store loads and writes, and what a snapshot is built from.
+ *
+ * Plain owned data: market_data_release() frees everything below it.
+ */
+#ifndef CASCADED_MARKETDATA_H
+#define CASCADED_MARKETDATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cascade/curve.h"
+
+#define MD_SYMBOL_MAX 16
+#define MD_VENUE_MAX 64
+#define MD_TIME_MAX 40		/* RFC 3339 text */
+#define MD_SOURCE_MAX 128
+
+/* One venue's curve on one side. */
+struct md_curve {
+	char venue[MD_VENUE_MAX + 1];
+	int side;			/* enum lc_side */
+	char as_of[MD_TIME_MAX];	/* RFC 3339, UTC */
+	struct lc_curve curve;		/* validated points */
+};
+
+/* One stored liquidation level. */
+struct md_level {
+	double price;
+	double qty;
+	int side;			/* enum lc_dir: LC_DOWN sell, LC_UP buy */
+	int64_t seq;			/* insertion order (ties) */
+	char as_of[MD_TIME_MAX];
+	char source[MD_SOURCE_MAX + 1];
+};
+
+struct md_asset {
+	char symbol[MD_SYMBOL_MAX + 1];
+	double price;
+	double vol;
+	char updated_at[MD_TIME_MAX];
+	size_t ncurves;
+	struct md_curve *curves;
+	size_t nlevels;
+	struct md_level *levels;
+};
+
+struct md_corr {
+	char a[MD_SYMBOL_MAX + 1];
+	char b[MD_SYMBOL_MAX + 1];
+	double rho;
+};
+
+struct market_data {
+	size_t nassets;
+	struct md_asset *assets;
+	size_t ncorr;
+	struct md_corr *corr;
+};
+
+void market_data_init(struct market_data *md);
+void market_data_release(struct market_data *md);
+/* Index of an asset by symbol, or -1. */
+long market_data_find(const struct market_data *md, const char *symbol);
+
+#endif
