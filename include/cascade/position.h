@@ -31,7 +31,8 @@ struct lc_loan {
 	size_t ndebt;
 	double bonus;		/* NAN: protocol default */
 	double close_factor;	/* NAN: protocol default */
-	double full_liq_below;	/* aave-v3 only; default 2000, 0 disables */
+	double full_liq_below;	/* aave-v3 only; default 2000 (also when
+				 * NAN), 0 disables */
 };
 
 struct lc_tier {
@@ -99,14 +100,21 @@ void lc_entries_normalize(struct lc_entry *e, size_t *n);
 /* Health factor; NAN when the loan has no debt value. */
 double lc_loan_health(const struct lc_loan *l, const double *price);
 
-/* Resolved bonus and close factor of the protocol (SPEC 3.1 defaults). */
+/*
+ * Resolved bonus and close factor of the protocol (SPEC 3.1 defaults).
+ * compound-v3 ignores both: bonus 0, close factor 1.  The aave-v3 close
+ * factor returned is the one in effect above full_liq_below (the ladder
+ * switches to 1 per step).
+ */
 double lc_loan_bonus(const struct lc_loan *l, const double *price);
 double lc_loan_close_factor(const struct lc_loan *l);
 
 /*
  * Validate ranges that depend on the protocol: lt * (1 + bonus) <= 1 for
- * every collateral entry (not for compound-v3).  On LC_EINVAL *bad_coll
- * is the offending collateral index.
+ * every collateral entry with a positive amount (not for compound-v3),
+ * with a relative slack of 1e-12 for the rounding of the default
+ * 1/LT_max - 1.  On LC_EINVAL *bad_coll is the offending collateral index
+ * (an index into l->coll as passed, i.e. after normalization).
  */
 enum lc_status lc_loan_check(const struct lc_loan *l, const double *price,
     size_t *bad_coll);
@@ -122,7 +130,10 @@ enum lc_loan_kind lc_loan_classify(const struct lc_loan *l, const double *vol,
  * Per-asset liquidation prices, one per volatile asset in the SPEC's order
  * (collateral entries first in array order, then debt entries; an asset on
  * both sides appears once, at its first occurrence).  Writes at most cap
- * entries, *n receives the count.
+ * entries, *n receives the count written; LC_ELIMIT when more exist.
+ * out == NULL only counts (*n = total, LC_OK).  An asset whose weighted
+ * collateral equals its debt amount (HF independent of its price) has
+ * price NAN and the direction of its first occurrence.
  */
 enum lc_status lc_loan_liq_prices(const struct lc_loan *l, const double *price,
     const double *vol, struct lc_liq_price *out, size_t cap, size_t *n);
@@ -133,8 +144,12 @@ double lc_loan_common_move(const struct lc_loan *l, const double *price,
 
 /*
  * Ladder of a single-asset loan (SPEC 3.1 mechanics), with the "liquidated
- * now" rule applied.  LC_EINVAL when the loan is not single-asset.  A loan
- * that is never liquidated gives n == 0.
+ * now" rule applied (liquidatable_now is lc_loan_health() <= 1).  LC_EINVAL
+ * when the loan is not single-asset.  A loan that is never liquidated gives
+ * n == 0; so does a volatile-debt loan without collateral (nothing to
+ * seize), even though it is liquidatable now.  compound-v3: one step
+ * (all volatile collateral, or quantity 0 for a volatile debt).  Bad debt
+ * (collateral worth less than R (1 + bonus)) ends the ladder.
  */
 enum lc_status lc_loan_ladder(const struct lc_loan *l, const double *price,
     const double *vol, struct lc_ladder *out);
@@ -154,8 +169,11 @@ enum lc_status lc_perp_ladder(const struct lc_perp *p, const double *price,
     struct lc_ladder *out);
 
 /*
- * Validate perp tiers (ascending max_notional, continuity of amounts to
- * 1e-6 * max(1, |amount|)).  On LC_EINVAL *bad is the offending tier.
+ * Validate perp tiers: 0 <= mmr < 1, amount >= 0, max_notional finite,
+ * > 0 and strictly ascending on every tier but the last (whose max is
+ * ignored: it covers everything above the previous max), continuity of
+ * amounts to 1e-6 * max(1, |amount|).  n == 0 is LC_EINVAL (*bad = 0).
+ * On LC_EINVAL *bad is the offending tier.
  */
 enum lc_status lc_perp_check_tiers(const struct lc_tier *t, size_t n,
     size_t *bad);

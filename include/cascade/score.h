@@ -54,7 +54,8 @@ struct lc_params {
 	double threshold_bps;		/* cascade_threshold_bps, default 100 */
 	double depth_scale;		/* default 1 */
 	int include_market_levels;	/* default 1 */
-	uint32_t paths;			/* default 20000 */
+	uint32_t paths;			/* default 20000; 0: lc_score skips
+					 * the Monte Carlo pass (needs_mc) */
 	uint32_t steps;			/* default 16 */
 	uint64_t seed;			/* default 1 */
 	unsigned threads;		/* Monte Carlo threads, 0: 1 */
@@ -148,6 +149,20 @@ struct lc_score_result {
 	struct lc_portfolio_result portfolio;
 	size_t nwarn;
 	struct lc_warning *warn;
+	/*
+	 * Set when the request needs Monte Carlo (a coupled loan, or
+	 * single-asset positions on several assets or in both directions).
+	 * lc_score then leaves NAN, with method LC_MONTE_CARLO: the
+	 * portfolio's p_any, cascade_prob, their std errors and
+	 * exp_slip_quote, and each coupled loan's p_liq, p_liq_static,
+	 * std_error, std_error_static, exp_slip_bps and exp_slip_quote;
+	 * then, unless params.paths is 0, lc_score calls lc_mc_score()
+	 * (mc.h) on the same result, which fills exactly those fields.  With
+	 * paths 0 the caller may run lc_mc_score() itself later (e.g. on a
+	 * compute pool).  Everything else (all exact per-position and
+	 * per-market numbers) is final after the exact pass.
+	 */
+	int needs_mc;
 	/* private storage */
 	size_t lp_cap, pos_cap, mk_cap, warn_cap;
 	struct lc_liq_result *lp_store;
@@ -158,8 +173,24 @@ void lc_score_result_init(struct lc_score_result *r);
 void lc_score_result_release(struct lc_score_result *r);
 
 /*
- * Score a validated request.  LC_EINVAL for a precondition violation the
- * codec should have caught (index out of range, bad param); LC_ENOMEM.
+ * Score a validated request (exact path).  LC_EINVAL for a precondition
+ * violation the codec should have caught (index out of range, bad param,
+ * a perp on a stable asset, stored levels not in cascade order); LC_ENOMEM.
+ * Loan entries should be normalized (lc_entries_normalize) beforehand.
+ *
+ * Conventions where SPEC is silent:
+ * - stale_levels: one warning per market asset (side -1) whose count is
+ *   its stale sell plus stale buy levels; none with include_market_levels
+ *   0 (the stored levels are not used at all then).
+ * - missing_depth: one warning per missing side (bid and/or ask) of every
+ *   market asset, since the answer reports both directions per market.
+ * - depth_exhausted also counts the unwind fills (exact fills reported
+ *   for that asset and direction).
+ * - unwind_slippage: NAN for stable loans; a loan whose volatile assets
+ *   net to zero gives 0 bps and 0 quote.
+ * - A position liquidatable now with an empty ladder (nothing left to
+ *   seize) reports effective price P, p 1 and slippage 0.
+ * Warnings are ordered by market, then stale_levels, missing bid, ask.
  */
 enum lc_status lc_score(const struct lc_market *m, const struct lc_request *req,
     struct lc_score_result *out);
