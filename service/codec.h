@@ -1,0 +1,355 @@
+/*
+ * codec.h - the JSON codec: request bytes -> validated structs, result
+ * structs -> answer bytes (SPEC sections 3 and 7).
+ *
+ * Decoders parse with cJSON_ParseWithLength (the body need not be
+ * NUL-terminated; nothing but whitespace may follow the value), never
+ * touch the locale, and collect EVERY error of a request into a struct
+ * problem with a JSON pointer each: malformed JSON (including nesting
+ * deeper than 1000) is status 400, a valid JSON body that breaks the
+ * contract is 422.  Unknown members are 422 everywhere except in the
+ * exchange order-book depth forms (SPEC 7).  Numbers must be finite and
+ * at most 1e15 in magnitude (volatility at most 100).  The cJSON tree
+ * never outlives a decoder call.
+ *
+ * Ownership: every decoded struct owns its arrays and strings and is
+ * freed by its _release() (safe on an initialised or half-built struct).
+ * Encoders return a malloc'd NUL-terminated string through *out (NULL on
+ * failure) and return 0 or -1 (no memory).  Inputs are borrowed.
+ *
+ * Readings of the SPEC made here (also in docs/):
+ * - USD: the snapshot always holds a USD asset (snapshot.h), so the
+ *   request's price/vol arrays simply cover every snapshot asset.  USD may
+ *   not be overridden to anything but price 1 / volatility 0 (it is the
+ *   quote currency).
+ * - Monte Carlo is needed when the request holds a coupled loan, or its
+ *   single-asset positions (loans and perps) are exposed to more than one
+ *   (asset, direction) pair; stable loans never count.  Only then is the
+ *   cost bound paths * steps * (distinct volatile assets of the request's
+ *   positions + coupled loans) > max_cost checked (422 at /paths).
+ * - Integers (paths, steps, seed) must be JSON numbers with an integral
+ *   value (20000.0 is accepted as 20000).
+ * - A member given twice in one object is 422 at its later occurrence.
+ * - Position ids: 1-128 Unicode characters of valid UTF-8, no control
+ *   characters (C0, DEL, C1).
+ * - full_liquidation_below (aave-v3 only, >= 0, default 2000):
+ *   on another protocol it is an ignored_field warning, like close_factor
+ *   and liquidation_bonus on compound-v3.
+ * - Perp maintenance tiers: mmr required in [0, 1), maintenance_amount
+ *   default 0 and >= 0, max_notional required on every tier but the last,
+ *   at most 64 tiers.
+ * - The answer carries std_error_static next to std_error on every
+ *   position (the standard error of p_liquidation_static: 0 when exact).
+ * - stale_depth: a curve whose as_of is older than stale_depth_s at decode
+ *   time gives a warning (asset, side) for each volatile asset of the
+ *   request; 0 disables.  The answer's depth_as_of of an asset is the
+ *   newest as_of among its curves (null without any).
+ * - Market writes: PUT /v1/markets/{asset} needs price when it creates
+ *   the asset (volatility defaults to 0) and keeps omitted fields when it
+ *   updates.  Order-book levels with qty <= 0 are 422 (not skipped); in
+ *   the book form with both sides the mid is (best bid + best ask) / 2, so
+ *   a crossed book is 422 at the offending level; one side alone uses the
+ *   asset's price.  `levels` in the one-side form also accepts strings
+ *   and extra elements.  as_of is normalised to UTC ("Z"), fractional
+ *   seconds kept (at most 9 digits), leap seconds (:60) rejected.
+ *   Per write at most 10000 points/levels/quotes per side, 100000
+ *   liquidation levels, 100000 correlation pairs.
+ */
+#ifndef CASCADED_CODEC_H
+#define CASCADED_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade/score.h"
+#include "marketdata.h"
+#include "problem.h"
+#include "snapshot.h"
+
+/* ---- common pieces -------------------------------------------------- */
+
+/* One warning of an answer (SPEC 7): code and detail, the rest optional. */
+struct codec_warning {
+	const char *code;              /* static string */
+	char *detail;                  /* malloc'd */
+	char asset[MD_SYMBOL_MAX + 1]; /* "" none */
+	const char *side;              /* "bid" / "ask" / NULL */
+	int64_t count;                 /* -1 none */
+	char *pointer;                 /* malloc'd or NULL */
+};
+
+struct codec_warnings {
+	size_t n;
+	size_t cap;
+	struct codec_warning *w;
+};
+
+void codec_warnings_init(struct codec_warnings *w);
+void codec_warnings_release(struct codec_warnings *w);
+/* Append a warning (detail printf-style); silently dropped on ENOMEM. */
+void codec_warnings_add(struct codec_warnings *w, const char *code,
+    const char *asset, const char *side, int64_t count, const char *pointer,
+    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/*
+ * RFC 3339 date-time ("2026-11-26T00:00:00Z", "...T01:00:00.5+01:00";
+ * 'T'/'t', 'Z'/'z'; seconds 00-59).  On success returns 0, writes the
+ * normalised UTC text ("YYYY-MM-DDTHH:MM:SS[.frac]Z", fraction kept as
+ * given, at most 9 digits) to out (MD_TIME_MAX bytes) and the epoch
+ * seconds to *epoch (either may be NULL).  -1 when invalid.
+ */
+int codec_time_parse(const char *s, size_t len, char *out, int64_t *epoch);
+/* Now as RFC 3339 UTC ("...Z", whole seconds) into out (MD_TIME_MAX). */
+void codec_time_now(char *out, int64_t *epoch);
+
+/* 1 when s is an asset symbol: 1-16 of A-Z, 0-9, '.', '_', '-' (SPEC 1). */
+int codec_symbol_valid(const char *s);
+
+/*
+ * Shortest round-trip text of a finite double (the smallest precision
+ * among 15, 16, 17 significant digits that strtod reads back exactly;
+ * integral values below 2^53 as integers; -0 as 0).  buf >= 32 bytes.
+ * Non-finite values give "null".  Returns the length.
+ */
+size_t codec_format_double(char *buf, double v);
+
+/* ---- POST /v1/score ------------------------------------------------- */
+
+struct codec_limits {
+	size_t max_positions; /* 10000 */
+	uint32_t max_paths;   /* 1000000 */
+	uint32_t max_steps;   /* 256 */
+	size_t max_entries;   /* per collateral / debt list: 256 */
+	double max_cost;      /* paths*steps*(assets+coupled): 4e8 */
+	double stale_depth_s; /* stale_depth warning age: 3600; 0 off */
+	unsigned threads;     /* Monte Carlo threads passed to lc_params */
+};
+
+void codec_limits_default(struct codec_limits *l);
+
+/* A decoded, validated score request; lc points into the other members. */
+struct score_request {
+	struct lc_params params;
+	size_t npos;
+	struct lc_position *pos;    /* pos[i].id -> ids storage */
+	char *ids;                  /* id strings, NUL-separated */
+	struct lc_entry *entries;   /* every loan's entries */
+	struct lc_tier *tiers;      /* every perp's tiers */
+	size_t nassets;             /* = snapshot nassets */
+	double *price;              /* effective P per snapshot asset */
+	double *vol;                /* effective sigma per snapshot asset */
+	int monte_carlo;            /* the request needs Monte Carlo */
+	struct codec_warnings warn; /* the codec's own warnings */
+	struct lc_request lc;       /* what lc_score() takes */
+};
+
+void codec_request_init(struct score_request *r);
+void codec_request_release(struct score_request *r);
+
+/*
+ * Decode and validate a POST /v1/score body against snapshot `snap`.
+ * Returns 0 with *out filled, or -1 with err set (400 malformed JSON, 422
+ * with every offending pointer, 500 no memory).  *out must be initialised;
+ * it is released first.  limits NULL: defaults.
+ */
+int codec_decode_score(const char *body, size_t len,
+    const struct snapshot *snap, const struct codec_limits *limits,
+    struct score_request *out, struct problem *err);
+
+/*
+ * Encode the answer of SPEC 7 (model "cascade-1", as_of now, assumptions
+ * echoed, positions, markets, portfolio, warnings = the codec's then the
+ * model's).  Returns 0 with *out malloc'd, -1 on ENOMEM.
+ */
+int codec_encode_score(const struct score_request *req,
+    const struct lc_score_result *res, const struct snapshot *snap, char **out);
+
+/* ---- market writes (codec_market.c) --------------------------------- */
+
+/*
+ * PUT /v1/markets/{asset}: {"price", "volatility"}.  `existing` is the
+ * stored asset or NULL when the write creates it: creating needs price,
+ * volatility defaults to 0; updating keeps what is omitted (but {} is
+ * 422).  price in (0, 1e15], volatility in [0, 100].
+ */
+struct codec_asset_put {
+	double price;
+	double vol;
+};
+
+int codec_decode_asset(const char *body, size_t len,
+    const struct md_asset *existing, struct codec_asset_put *out,
+    struct problem *err);
+
+/*
+ * Limits per write: points, levels and quotes of one depth side at most
+ * CODEC_MAX_POINTS; liquidation levels at most CODEC_MAX_LEVELS;
+ * correlation pairs at most CODEC_MAX_PAIRS.  Beyond: 422.
+ */
+#define CODEC_MAX_POINTS 10000
+#define CODEC_MAX_LEVELS 100000
+#define CODEC_MAX_PAIRS 100000
+
+/* PUT /v1/markets/{asset}/depth/{venue}. */
+struct codec_depth {
+	int has[2]; /* [LC_BID], [LC_ASK] written */
+	struct lc_curve curve[2];
+	char as_of[MD_TIME_MAX]; /* normalised; default now */
+	char source[MD_SOURCE_MAX + 1];
+	const char *form;         /* "points", "levels", "quotes",
+					   "constant_product", "book" */
+	double max_deviation_bps; /* quotes only; NAN otherwise */
+	struct codec_warnings warn;
+};
+
+void codec_depth_init(struct codec_depth *d);
+void codec_depth_release(struct codec_depth *d);
+/*
+ * Decode a depth write for `asset` (its cached price is the default mid
+ * and the pool-mismatch reference).  Accepts the one-side form
+ * {"side", "points"|"levels"|"quotes"|"constant_product", "mid" (levels
+ * only), "as_of", "source"} and the order-book forms {"bids", "asks"}
+ * (Binance-like; other members ignored except as_of/source, which are
+ * validated), {"result": {"b", "a"}} (Bybit) and {"data": [{"bids",
+ * "asks"}]} (OKX); book levels are [price, qty, ...] with strings or
+ * numbers.
+ */
+int codec_decode_depth(const char *body, size_t len,
+    const struct md_asset *asset, struct codec_depth *out, struct problem *err);
+/* Answer of a depth write: {"asset", "venue", "as_of", "sides": {...},
+ * "max_deviation_bps"?, "warnings"}. */
+int codec_encode_depth(const struct codec_depth *d, const char *asset,
+    const char *venue, char **out);
+
+/*
+ * The written sides as md_curve rows for store_put_curves(): at most 2,
+ * returns the count.  The curves are borrowed from d (shallow copies).
+ */
+size_t codec_depth_curves(
+    const struct codec_depth *d, const char *venue, struct md_curve out[2]);
+
+/* PUT / POST /v1/markets/{asset}/liquidations. */
+struct codec_levels {
+	size_t n;
+	struct md_level *levels; /* seq = index in the write */
+	char as_of[MD_TIME_MAX];
+	char source[MD_SOURCE_MAX + 1];
+	size_t nstale;              /* against the asset's cached price */
+	struct codec_warnings warn; /* stale_levels with count */
+};
+
+void codec_levels_init(struct codec_levels *l);
+void codec_levels_release(struct codec_levels *l);
+int codec_decode_levels(const char *body, size_t len,
+    const struct md_asset *asset, struct codec_levels *out,
+    struct problem *err);
+/* {"asset", "stored": n, "sell": n, "buy": n, "warnings"}. */
+int codec_encode_levels(
+    const struct codec_levels *l, const char *asset, char **out);
+
+/* PUT / POST /v1/correlations: pairs normalised so that a < b. */
+struct codec_corr {
+	size_t n;
+	struct md_corr *pairs;
+};
+
+void codec_corr_init(struct codec_corr *c);
+void codec_corr_release(struct codec_corr *c);
+/* Assets are checked against `snap` (implicit assets are unknown). */
+int codec_decode_correlations(const char *body, size_t len,
+    const struct snapshot *snap, struct codec_corr *out, struct problem *err);
+
+/*
+ * GET /v1/markets (asset < 0: {"version", "markets": [...]}) and
+ * GET /v1/markets/{asset} (one market object).  Implicit assets are not
+ * listed.
+ */
+int codec_encode_markets(const struct snapshot *snap, long asset, char **out);
+
+/* ---- internal: shared by codec.c and codec_market.c ----------------- */
+
+/*
+ * A growing output buffer with a JSON emitter that places the commas
+ * itself (nesting at most CODEC_BUF_DEPTH).  Allocation failure sets oom;
+ * later calls do nothing.
+ */
+#define CODEC_BUF_DEPTH 32
+struct codec_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	int oom;
+	int depth;
+	int after_key;
+	unsigned char first[CODEC_BUF_DEPTH];
+};
+
+void codec_buf_init(struct codec_buf *b, size_t cap);
+void codec_buf_free(struct codec_buf *b);
+/* Hand over the text (NUL-terminated); NULL when out of memory. */
+char *codec_buf_take(struct codec_buf *b);
+void codec_buf_begin(struct codec_buf *b, char open);
+void codec_buf_end(struct codec_buf *b, char close);
+void codec_buf_key(struct codec_buf *b, const char *key);
+void codec_buf_num(struct codec_buf *b, double v);
+void codec_buf_int(struct codec_buf *b, int64_t v);
+void codec_buf_str(struct codec_buf *b, const char *s);
+void codec_buf_bool(struct codec_buf *b, int v);
+void codec_buf_null(struct codec_buf *b);
+/* "warnings": [...] member. */
+void codec_buf_warnings(struct codec_buf *b, const struct codec_warnings *w);
+
+struct cJSON;
+
+/*
+ * Decoding context: the problem and the JSON pointer of the cursor.  At
+ * most CODEC_MAX_ERRORS errors are stored (a hostile body cannot make the
+ * answer huge); nerr counts them all.
+ */
+#define CODEC_PTR_MAX 1024
+#define CODEC_MAX_ERRORS 100
+struct codec_ctx {
+	struct problem *err;
+	size_t nerr; /* errors added through this context */
+	size_t plen;
+	char ptr[CODEC_PTR_MAX];
+};
+
+void codec_ctx_init(struct codec_ctx *c, struct problem *err);
+/* Push "/key" (escaped) or "/i"; return the length to pop back to. */
+size_t codec_ptr_key(struct codec_ctx *c, const char *key);
+size_t codec_ptr_idx(struct codec_ctx *c, size_t i);
+void codec_ptr_pop(struct codec_ctx *c, size_t old);
+/* Add an error at the cursor, or at cursor + "/member" (member != NULL). */
+void codec_err(struct codec_ctx *c, const char *member, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Parse a body: NULL with 400 in err when it is not valid UTF-8 JSON (or
+ * something but whitespace follows the value).
+ */
+struct cJSON *codec_parse(const char *body, size_t len, struct problem *err);
+
+/*
+ * Check an object's members against a NULL-terminated list of names:
+ * unknown members (unless allow_unknown) and duplicates are errors.
+ * vals[k] receives the member named keys[k] or NULL.  Returns 0 when the
+ * object passes, -1 otherwise (also when obj is not an object).
+ */
+int codec_members(struct codec_ctx *c, const struct cJSON *obj,
+    const char *const *keys, const struct cJSON **vals, int allow_unknown);
+
+/*
+ * A JSON number, finite, |v| <= LC_MAX_VALUE: 0 and *out, else an error at
+ * cursor/member and -1.  codec_qty_text also accepts a decimal string (as
+ * exchanges publish prices).
+ */
+int codec_number(struct codec_ctx *c, const char *member,
+    const struct cJSON *item, double *out);
+int codec_qty_text(struct codec_ctx *c, const char *member,
+    const struct cJSON *item, double *out);
+/* RFC 3339 as_of (or now when item is NULL) and source (<= 128). */
+int codec_as_of(struct codec_ctx *c, const struct cJSON *item, char *out);
+int codec_source(struct codec_ctx *c, const struct cJSON *item, char *out);
+
+#endif

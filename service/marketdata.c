@@ -1,0 +1,49 @@
+/*
+ * marketdata.c - the raw market data set (marketdata.h): lifecycle and
+ * symbol lookup.  A linear scan is enough here: a market_data is what the
+ * store loads or a write edits, never the request path (requests read the
+ * snapshot, whose symbol index is sorted).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "marketdata.h"
+
+void
+market_data_init(struct market_data *md)
+{
+	memset(md, 0, sizeof(*md));
+}
+
+void
+market_data_release(struct market_data *md)
+{
+	size_t i, k;
+
+	if (md == NULL)
+		return;
+	for (i = 0; i < md->nassets && md->assets != NULL; i++) {
+		struct md_asset *a = &md->assets[i];
+
+		for (k = 0; k < a->ncurves && a->curves != NULL; k++)
+			lc_curve_release(&a->curves[k].curve);
+		free(a->curves);
+		free(a->levels);
+	}
+	free(md->assets);
+	free(md->corr);
+	market_data_init(md);
+}
+
+long
+market_data_find(const struct market_data *md, const char *symbol)
+{
+	size_t i;
+
+	if (md == NULL || symbol == NULL)
+		return -1;
+	for (i = 0; i < md->nassets; i++)
+		if (strcmp(md->assets[i].symbol, symbol) == 0)
+			return (long)i;
+	return -1;
+}

@@ -1,0 +1,126 @@
+/*
+ * snapshot.h - the immutable, reference-counted in-memory market snapshot
+ * that requests read without locks or SQL (STYLE: "JSON -> validated curve
+ * -> SQLite -> a new immutable in-memory snapshot").
+ *
+ * A snapshot is built once from a struct market_data (what the store
+ * loaded) and never changes afterwards.  It holds, per asset: the
+ * aggregated bid and ask curves, the stored liquidation levels of each side
+ * in cascade order (sell: price descending, buy: ascending, ties by seq),
+ * the struct lc_market that lc_score() takes, the correlation matrix, a
+ * symbol index, and the figures GET /v1/markets shows.
+ *
+ * USD: the snapshot always contains an asset "USD" (SPEC 1: USD exists
+ * implicitly with price 1 and volatility 0).  When the market data has no
+ * USD row, one is appended with `implicit` set (no curves, no levels);
+ * listings skip implicit assets and writes cannot refer to them.  A stored
+ * USD row, if the store allows one, is used as stored.
+ *
+ * Ownership and threads: snapshot_build() returns a snapshot with one
+ * reference.  snapshot_ref() adds one, snapshot_unref() drops one and frees
+ * the snapshot with the last (NULL is a no-op); the count is a C11 atomic,
+ * so any thread may drop its reference.  Everything reachable from a
+ * snapshot is read-only and may be read by any number of threads at once.
+ * A struct snapshot_cell publishes the current snapshot: get returns a new
+ * reference (the caller unrefs it), publish swaps in a new one (the cell
+ * takes over the caller's reference) and drops the cell's reference to the
+ * old one; only the pointer swap and the ref run under a tiny mutex.
+ */
+#ifndef CASCADED_SNAPSHOT_H
+#define CASCADED_SNAPSHOT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade/score.h"
+#include "marketdata.h"
+
+/* Depth grid of GET /v1/markets: 1, 2, 5, 10 % in bps. */
+#define SNAPSHOT_NDEPTH 4
+extern const double snapshot_depth_bps[SNAPSHOT_NDEPTH];
+
+struct snapshot_venue {
+	const char *venue;   /* points into the snapshot */
+	const char *as_of;   /* RFC 3339 UTC */
+	int64_t as_of_epoch; /* seconds since 1970; INT64_MIN unparsable */
+	size_t npoints;
+};
+
+/* One side (bid or ask) of an asset's depth. */
+struct snapshot_side {
+	size_t nvenues;
+	struct snapshot_venue *venues;     /* in market_data order */
+	double depth_qty[SNAPSHOT_NDEPTH]; /* aggregated D(d), scale 1 */
+	int64_t oldest_epoch; /* oldest venue as_of; INT64_MAX none */
+};
+
+/* Stored liquidation levels of one side (sell = LC_DOWN, buy = LC_UP). */
+struct snapshot_levels {
+	size_t n;
+	double *price; /* cascade order */
+	double *qty;
+	double total_qty;
+	size_t nstale; /* stale against the cached price */
+};
+
+struct snapshot_asset {
+	char symbol[MD_SYMBOL_MAX + 1];
+	double price;
+	double vol;
+	char updated_at[MD_TIME_MAX];
+	int implicit;                     /* the implicit USD */
+	char depth_as_of[MD_TIME_MAX];    /* newest curve as_of, "" none */
+	struct snapshot_side side[2];     /* [LC_BID], [LC_ASK] */
+	struct snapshot_levels levels[2]; /* [LC_DOWN] sell, [LC_UP] buy */
+};
+
+struct snapshot {
+	atomic_size_t refs;
+	uint64_t version; /* increases with every build */
+	char etag[24];    /* "\"<16 hex>\"": content hash */
+	double default_rho;
+	size_t nassets;
+	struct snapshot_asset *assets;     /* store order, implicit USD last */
+	struct lc_asset_market *lc_assets; /* parallel to assets */
+	double *rho;                       /* nassets x nassets, row-major */
+	struct lc_market market;           /* what lc_score() takes */
+	uint32_t *by_symbol;               /* indices sorted by symbol */
+	uint32_t usd;                      /* index of USD */
+	char *strings;                     /* venue and as_of storage */
+};
+
+/*
+ * Build a snapshot of `md` (borrowed; nothing of it is kept).  Curves must
+ * already be valid lc_curves (the codec and the store validate them).
+ * default_rho in [-1, 1] fills the correlations of pairs md does not hold.
+ * Returns 0 and *out with one reference, or -1 (no memory, bad rho) with
+ * *out NULL.
+ */
+int snapshot_build(
+    const struct market_data *md, double default_rho, struct snapshot **out);
+
+struct snapshot *snapshot_ref(struct snapshot *s);
+void snapshot_unref(struct snapshot *s);
+
+/* Index of `symbol` (NUL-terminated), or -1; O(log n). */
+long snapshot_find(const struct snapshot *s, const char *symbol);
+/* Same for a symbol of `len` bytes (not NUL-terminated). */
+long snapshot_find_n(const struct snapshot *s, const char *symbol, size_t len);
+
+struct snapshot_cell {
+	pthread_mutex_t mu;
+	struct snapshot *cur;
+};
+
+/* Starts empty (get returns NULL until the first publish). */
+int snapshot_cell_init(struct snapshot_cell *c);
+/* Drops the cell's reference; no other thread may use the cell. */
+void snapshot_cell_release(struct snapshot_cell *c);
+/* A new reference to the current snapshot (NULL before the first publish). */
+struct snapshot *snapshot_cell_get(struct snapshot_cell *c);
+/* Make `s` current; takes over the caller's reference to `s`. */
+void snapshot_cell_publish(struct snapshot_cell *c, struct snapshot *s);
+
+#endif
