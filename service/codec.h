@@ -175,6 +175,8 @@ int codec_encode_score(const struct score_request *req,
 struct codec_asset_put {
 	double price;
 	double vol;
+	char as_of[MD_TIME_MAX];	/* `as_of` or the time of the write */
+	char source[MD_SOURCE_MAX + 1];	/* `source`, "" when absent */
 };
 
 int codec_decode_asset(const char *body, size_t len,

@@ -64,8 +64,9 @@ codec_decode_asset(const char *body, size_t len,
     const struct md_asset *existing, struct codec_asset_put *out,
     struct problem *err)
 {
-	static const char *const keys[] = {"price", "volatility", NULL};
-	const cJSON *v[2];
+	static const char *const keys[] = {"price", "volatility", "as_of",
+	    "source", NULL};
+	const cJSON *v[4];
 	struct codec_ctx c;
 	cJSON *root;
 
@@ -83,6 +84,9 @@ codec_decode_asset(const char *body, size_t len,
 		codec_err(&c, "price", "is required when creating an asset");
 	if (v[1] != NULL)
 		range(&c, "volatility", v[1], 0, 0, LC_MAX_VOL, &out->vol);
+	/* SPEC 7: as_of and source are optional on every write */
+	codec_as_of(&c, v[2], out->as_of);
+	codec_source(&c, v[3], out->source);
 	if (existing != NULL && v[0] == NULL && v[1] == NULL)
 		codec_err(&c, NULL, "give price and/or volatility");
 out:

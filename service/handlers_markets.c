@@ -376,7 +376,6 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 	struct codec_warnings w;
 	struct md_asset md;
 	enum store_status st;
-	char now[MD_TIME_MAX];
 	long i;
 	int created = 0, locked = 0;
 	size_t nstale;
@@ -405,8 +404,7 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 		ans->status = ans->err.status;
 		goto out;
 	}
-	codec_time_now(now, NULL);
-	st = store_put_asset(app->store, asset, put.price, put.vol, now,
+	st = store_put_asset(app->store, asset, put.price, put.vol, put.as_of,
 	    &created);
 	if (st != STORE_OK) {
 		store_problem(ans, st, asset);

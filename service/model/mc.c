@@ -1,0 +1,2110 @@
+/*
+ * mc.c - the Monte Carlo engine: coupled loans and portfolio-wide figures
+ * on correlated price paths (SPEC 3.1 coupled mechanics, 4.2, 5.2, 5.3,
+ * 6).
+ *
+ * Design
+ * ------
+ * Assets.  The simulated ("involved") assets are the volatile assets of
+ * the request's positions, indexed 0..n-1.  R_ab is the market's
+ * correlation (default for missing pairs), factored R = L L^T by
+ * lc_mc_cholesky() (pivots < 1e-12 are zero; not PSD: off-diagonals
+ * shrink by 0.9, at most 200 times, correlation_shrunk).
+ *
+ * Paths.  W ~ chi2(nu) once per path (normal: none), f = sqrt((nu-2)/W)
+ * (normal: 1), step sigma s_a = sigma_h,a f / sqrt(steps).  Per step three
+ * iid normal vectors e, e', e'' give N = L e, Z = L e', Z' = L e'', the
+ * log price moves x1 = x0 + s_a N_a, and the Brownian bridge extremes
+ *   min = (x0 + x1 - sqrt((x1 - x0)^2 - 2 s^2 ln U)) / 2,   U = Phi(Z),
+ *   max = (x0 + x1 + sqrt((x1 - x0)^2 - 2 s^2 ln U')) / 2,  U' = Phi(Z'),
+ * U clamped into [1e-300, 1).  Conditionally on W the running minimum of
+ * x is then exactly that of a Brownian motion, whose law given W is
+ * P(min <= b) = 2 Phi(b / (sigma_h f)); mixing over W gives 2 F_r(b) of
+ * SPEC 5 for every number of steps.
+ *
+ * Lazy extremes.  Only comparisons "running min <= b" are ever needed
+ * (b = ln(l_{k+1} / (P g(E + S_k))) for the next trigger of a cascade),
+ * and the bridge of a step crosses b iff ln U <= -2 (x0 - b)(x1 - b) / s^2
+ * (both ends above b).  A table of ln Phi at z = 0, -0.5, ..., -8 bounds
+ * ln U from below (Phi is increasing; U >= 1e-300 beyond), so most steps
+ * are proved to stay above b without Phi, log or sqrt (bridge_misses):
+ * they are left "pending" with certificate b.  b can later rise (E grows
+ * on an asset of a coupled loan); a query with b above the smallest
+ * pending certificate first computes every pending step's minimum from
+ * the stored (x0, x1, Z).  So the running minimum is exact whenever it
+ * matters and the answer is the same as computing every bridge.  Maxima
+ * mirror this.  Assets outside every coupled loan keep E = 0 and nobody
+ * reads their cascade during the path: their fired counts are settled
+ * once at the path's end (settle()).
+ *
+ * Cascades (SPEC 4.2 step 1).  Per asset and direction: the 4.1 triggers
+ * (stored non-stale levels then single-asset ladder steps, stable order),
+ * fired count k (only grows), extra volume E from coupled loans.  Fire the
+ * next trigger while l_{k+1} >= P exp(runmin) g(E + S_k), i.e. runmin <= b.
+ * With E = 0 this is 4.1 itself: given p <= m_k, trigger k+1 fires iff
+ * p <= m_{k+1}, so thresholds are ln(m_k / P) (precomputed) and a jump is
+ * a galloping search, O(log jump).  Gamma_a = g_bid(E_down + S_down)
+ * g_ask(E_up + S_up) (both directions, as SPEC 4.2 says).
+ *
+ * Coupled loans (4.2 step 2), with p_a = P_a exp(x_a) Gamma_a:
+ *   y = ln(sum_i c_i p_i LT_i) - ln(sum_j d_j p_j)  (y0 step start, y1 end)
+ *   w_a = c_a p_a LT_a / sum_i c_i p_i LT_i - d_a p_a / sum_j d_j p_j
+ *   C_ab = R_ab s_a s_b, s_y^2 = w'Cw, k_a = (Cw)_a / s_y^2
+ *   V = sum_{w_a>0} w_a s_a Z_a + sum_{w_a<0} |w_a| s_a Z'_a,
+ *   sd(V)^2 = sum_{w_a,w_b>0} w_a w_b C_ab + sum_{w_a,w_b<0} w_a w_b C_ab
+ *   U_y = Phi(V / sd(V)),  y_min from the bridge formula (s_y = 0:
+ *   min(y0, y1)).
+ * If y_min <= 0 a ladder step happens at the crossing prices
+ * p_a exp(k_a (y_c - y1)), y_c = max(y_min, min(y0, 0)).  The loan is then
+ * judged again with its new amounts (its new liquidation price: the next
+ * ladder step) while y_min <= ln(1 + 1e-12), at most 64 steps per path
+ * step.  A step in value terms (SPEC 3.1): R = cf * debt value (aave-v3:
+ * cf = 1 below full_liquidation_below), seize R (1 + bonus): volatile
+ * collateral by decreasing value (sold: E_down), then stable pro rata; all
+ * collateral when too small (repay = seized / (1 + bonus), the rest is bad
+ * debt, the loan ends).  Repay volatile debt by decreasing value (bought:
+ * E_up), then stable pro rata.  compound-v3 absorbs: all volatile
+ * collateral is sold, nothing is bought, the loan ends.  The loan also
+ * ends when no collateral value is left or its debt value falls below
+ * 1e-9 of the value at its first step.  After a loan's steps its assets'
+ * cascades advance again; rounds repeat until nothing new happens.
+ * The static figure judges the original amounts with every Gamma = 1.
+ * Loans are pruned like bridges: y >= 1 - 1/HF bounds y from below, and
+ * s_y <= sum_a (c_a p_a LT_a / A + d_a p_a / B) s_a, so most healthy
+ * loans are judged without logs; a verdict is reused within a step while
+ * neither the amounts nor the Gamma of the loan's assets changed.
+ *
+ * Readings of SPEC where it is terse (tell the lead before changing):
+ * - "while its HF there is <= 1 + 1e-12": after each ladder step the loan
+ *   is judged again on the same bridge with its new amounts (its health
+ *   at its worst moment), and steps go on while y_min <= ln(1 + 1e-12).
+ *   HF evaluated at the first crossing prices would, through the
+ *   linearization p_a exp(k_a (y_c - y1)), sometimes read 1 + 1e-9 at a
+ *   genuine crossing and skip a liquidation.
+ * - A loan's own sales and purchases update E and Gamma at once (its
+ *   next judgment sees them); triggers advance after its steps.
+ * - A round in which no loan stepped ends the path step (cascades are at
+ *   their fixed point after step 1 and loans were judged after it).
+ * - Fill price px_f: the crossing price of the asset (Gamma included).
+ *   A liquidated path whose first step has zero notional (stable
+ *   collateral only, compound absorb of a volatile debt) counts with 0.
+ * - Stable debt is repaid pro rata, like stable collateral is seized.
+ * - compound-v3 absorb of a coupled loan: volatile collateral sold, no
+ *   purchase, the loan ends.  Bad debt also ends the loan.
+ * - A loan with no collateral value is liquidated at once, with no fill.
+ * - Cholesky: a zero pivot with a residual above 1e-6 below it is not
+ *   PSD either (else rows 1 = 2 with different rho to 3 would pass).
+ *
+ * Events and records.  A cascade event of (asset, dir) is
+ * impact(E + S_k) >= threshold at the end of the path (E and S only grow,
+ * impact is monotone).  Single-asset positions are liquidated when their
+ * first ladder step has fired.  The first ladder step's fills of each
+ * coupled loan give its slippage (SPEC 6).
+ *
+ * Determinism.  Paths are cut into chunks of LC_MC_CHUNK; chunk c uses
+ * stream (seed, c).  Counts are integers (summed per worker, exact);
+ * slippage sums are kept per chunk and added in chunk order.
+ *
+ * No allocation per path: all per-path state lives in per-worker
+ * workspaces allocated once per call.
+ */
+#include "cascade/mc.h"
+#include "cascade/cascade.h"
+#include "cascade/curve.h"
+#include "cascade/position.h"
+#include "cascade/rng.h"
+#include "cascade/stats.h"
+#include "model/mc_thread.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE ((size_t)-1)
+#define MAX_SHRINK 200
+#define PIVOT_ZERO 1e-12
+#define PIVOT_NEG (-1e-9)
+#define RESID_TOL 1e-6
+#define AAVE_FLB_DEFAULT 2000.0
+#define HF_SLACK_LOG 9.999999999995e-13	/* ln(1 + 1e-12) */
+#define U_MAX_SF 1.1102230246251565e-16	/* U <= 1 - 2^-53 */
+
+enum { ST_FRESH = 0, ST_PENDING, ST_DONE };
+
+/* One involved asset and direction. */
+struct mc_ad {
+	struct lc_cascade c;
+	double *lm;		/* ln(m_k / P), k = 0..n (E = 0 thresholds) */
+	double *gk;		/* g(S_k), k = 0..n (assets of coupled loans) */
+	uint32_t *kb;		/* bucket index of lm (see kfind), nb + 1 */
+	size_t nb;
+	double binv;		/* buckets per unit of ln price */
+	enum lc_side side;
+	double b0;		/* threshold of trigger 1 at E = 0 */
+	size_t kstar;		/* event at E = 0 iff k >= kstar; NONE */
+	size_t minfirst;	/* smallest first-step index of a single */
+	int exposed;
+	size_t hoff;		/* histogram offset (LC_MC_ALL_POSITIONS) */
+};
+
+struct mc_asset {
+	uint32_t idx;		/* market index */
+	double P;
+	double sigh;		/* sigma_h */
+	int in_loan;		/* appears in a coupled loan */
+	struct mc_ad ad[2];
+};
+
+/* A merged entry of a coupled loan. */
+struct mc_entry {
+	int v;			/* index in the loan's volatile list, -1 */
+	uint32_t asset;		/* market index */
+	uint32_t a;		/* involved asset when v >= 0 */
+	double price;		/* P of a stable asset */
+	double amount;
+	double lt;
+};
+
+struct mc_loan {
+	size_t pos;
+	size_t ec, nc;		/* collateral entries ent[ec .. ec+nc) */
+	size_t ed, nd;		/* debt entries */
+	size_t ev, nv;		/* volatile assets va[ev .. ev+nv) */
+	size_t co;		/* its nv x nv block of the path covariances */
+	enum lc_protocol proto;
+	double bonus, cf, flb;
+};
+
+struct mc_single {
+	size_t pos;
+	uint32_t a;		/* involved asset */
+	enum lc_dir dir;
+	size_t first;		/* merged trigger index of step 1; NONE */
+};
+
+struct mc_ws;
+
+struct mc_model {
+	uint32_t paths, steps;
+	uint64_t seed;
+	double nu, thr, scale;
+	unsigned flags;
+	size_t n;
+	struct mc_asset *as;
+	double *R, *L;
+	size_t nloan;
+	struct mc_loan *loan;
+	size_t nent;
+	struct mc_entry *ent;
+	double *amt0;		/* nent original amounts */
+	size_t nva;
+	uint32_t *va;
+	size_t maxnv, maxside;
+	size_t ncov;		/* sum of nv^2 over coupled loans */
+	size_t nsingle;
+	struct mc_single *single;
+	size_t nhist;
+	int any_now;
+	int shrunk;
+	size_t nchunks;
+	double *chunk_slip;	/* nchunks x nloan x 2 (bps, quote) */
+	struct lc_ziggurat zig;
+	size_t nws;
+	struct mc_ws *ws;
+};
+
+struct mc_ws {
+	struct lc_rng rng;
+	double *e;		/* 3n normals */
+	double *N, *Z, *Zp;	/* n each, this step */
+	double *xs;		/* n x (steps + 1) log moves */
+	double *zs, *zps;	/* n x steps */
+	double *s;		/* step sigma per asset */
+	double *lo, *hi;	/* running extremes known so far */
+	double *certlo, *certhi;
+	uint32_t *pendlo, *pendhi;	/* n x steps pending step indices */
+	size_t *npendlo, *npendhi;
+	unsigned char *curlo, *curhi;
+	double *ex0, *ex1;	/* P exp(x) at step start and end */
+	size_t *k;		/* 2n fired counts */
+	double *E;		/* 2n extra volumes */
+	double *b;		/* 2n next thresholds */
+	double *gam;		/* n */
+	uint64_t *gver;		/* n: bumped whenever gam changes */
+	uint64_t *jver;		/* per loan: version at its last judgment */
+	uint32_t *jt;		/* per loan: step + 1 of a no-crossing verdict
+				 * (0: none) */
+	double *amt;		/* nent current amounts */
+	unsigned char *liq, *sliq, *dead;
+	uint32_t *nsteps;
+	double *dfirst;
+	double *cov;		/* per loan R_uv s_u s_v of this path */
+	double *w, *cw, *kk, *p0, *p1, *q, *ca, *da;	/* maxnv scratch */
+	size_t *ord;		/* maxside scratch */
+	uint32_t t;		/* current step */
+	/* first-step slippage accumulators of the loan being stepped */
+	double fill_num, fill_den, fill_quote;
+	/* counts */
+	uint64_t *cnt_liq, *cnt_sliq, *cnt_ev, *hist;
+	uint64_t cnt_any, cnt_casc;
+};
+
+/* ------------------------------------------------------------------ */
+/* Correlation */
+
+int
+lc_mc_cholesky(double *r, double *l, size_t n)
+{
+	int shrink;
+	size_t i, j, kx;
+
+	for (shrink = 0; shrink <= MAX_SHRINK; shrink++) {
+		int ok = 1;
+
+		if (shrink > 0)
+			for (i = 0; i < n; i++)
+				for (j = 0; j < n; j++)
+					if (i != j)
+						r[i * n + j] *= 0.9;
+		memset(l, 0, n * n * sizeof(*l));
+		for (j = 0; j < n && ok; j++) {
+			double d = r[j * n + j];
+
+			for (kx = 0; kx < j; kx++)
+				d -= l[j * n + kx] * l[j * n + kx];
+			if (d < PIVOT_NEG) {
+				ok = 0;
+				break;
+			}
+			if (d < PIVOT_ZERO) {
+				/* zero pivot: its column must be zero too */
+				for (i = j + 1; i < n; i++) {
+					double res = r[i * n + j];
+
+					for (kx = 0; kx < j; kx++)
+						res -= l[i * n + kx] *
+						    l[j * n + kx];
+					if (fabs(res) > RESID_TOL) {
+						ok = 0;
+						break;
+					}
+				}
+				continue;
+			}
+			l[j * n + j] = sqrt(d);
+			for (i = j + 1; i < n; i++) {
+				double res = r[i * n + j];
+
+				for (kx = 0; kx < j; kx++)
+					res -= l[i * n + kx] * l[j * n + kx];
+				l[i * n + j] = res / l[j * n + j];
+			}
+		}
+		if (ok)
+			return shrink;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Path pieces */
+
+/* ln U, U = Phi(z) clamped into [1e-300, 1 - 2^-53]. */
+static double
+ln_phi(double z)
+{
+	if (z < 0.0) {
+		double u = lc_norm_cdf(z);
+
+		return log(u > 1e-300 ? u : 1e-300);
+	}
+	return log1p(-fmax(lc_norm_sf(z), U_MAX_SF));
+}
+
+/*
+ * A certain lower bound of ln U = ln Phi(z) (clamped) from a table: Phi is
+ * increasing, so z >= z_i gives ln U >= ln Phi(z_i) (values rounded
+ * down).  A bridge from x0 to x1 with step sigma s reaches b only if
+ * ln U <= -2 (x0 - b)(x1 - b) / s^2, so q = 2 (x0 - b)(x1 - b) >
+ * -ln_phi_lb(z) s^2 proves it does not, without erfc, log or sqrt.
+ */
+static double
+ln_phi_lb(double z)
+{
+	/* ln Phi(-i/2), i = 0..16, rounded down at the 7th decimal */
+	static const double lp[] = { -0.6931472, -1.1759118, -1.8410217,
+	    -2.7059445, -3.7831844, -5.0816483, -6.6077263, -8.3660654,
+	    -10.3601015, -12.5924198, -15.0649984, -17.7793764, -20.7367690,
+	    -23.9381495, -27.3843075, -31.0758910, -35.0134372 };
+	double t = -2.0 * z;
+
+	if (!(t > 0.0))
+		return lp[0];
+	if (!(t < 16.0))
+		return -690.8;	/* U >= 1e-300 */
+	return lp[(size_t)t + 1];	/* -(floor(t) + 1)/2 < z */
+}
+
+/* The step from x0 to x1 certainly stays on its side of b (see above). */
+static inline int
+bridge_misses(double x0, double x1, double b, double s, double z)
+{
+	double q = 2.0 * (x0 - b) * (x1 - b), s2 = s * s;
+
+	if (q > 690.8 * s2)
+		return 1;	/* whatever z */
+	if (q <= 0.6931472 * s2)
+		return 0;	/* no table entry can prove it */
+	return q > -ln_phi_lb(z) * s2;
+}
+
+static double
+bridge_min(double x0, double x1, double s, double z)
+{
+	double d = x1 - x0;
+
+	return 0.5 * (x0 + x1 - sqrt(d * d - 2.0 * s * s * ln_phi(z)));
+}
+
+static double
+bridge_max(double x0, double x1, double s, double z)
+{
+	double d = x1 - x0;
+
+	return 0.5 * (x0 + x1 + sqrt(d * d - 2.0 * s * s * ln_phi(z)));
+}
+
+static void
+flush_lo(const struct mc_model *md, struct mc_ws *w, size_t a)
+{
+	size_t i, S = md->steps;
+	double s = w->s[a];
+
+	for (i = 0; i < w->npendlo[a]; i++) {
+		size_t t = w->pendlo[a * S + i];
+		double mn = bridge_min(w->xs[a * (S + 1) + t],
+		    w->xs[a * (S + 1) + t + 1], s, w->zs[a * S + t]);
+
+		if (mn < w->lo[a])
+			w->lo[a] = mn;
+	}
+	w->npendlo[a] = 0;
+	w->certlo[a] = HUGE_VAL;
+	if (w->curlo[a] == ST_PENDING)
+		w->curlo[a] = ST_DONE;
+}
+
+static void
+flush_hi(const struct mc_model *md, struct mc_ws *w, size_t a)
+{
+	size_t i, S = md->steps;
+	double s = w->s[a];
+
+	for (i = 0; i < w->npendhi[a]; i++) {
+		size_t t = w->pendhi[a * S + i];
+		double mx = bridge_max(w->xs[a * (S + 1) + t],
+		    w->xs[a * (S + 1) + t + 1], s, w->zps[a * S + t]);
+
+		if (mx > w->hi[a])
+			w->hi[a] = mx;
+	}
+	w->npendhi[a] = 0;
+	w->certhi[a] = -HUGE_VAL;
+	if (w->curhi[a] == ST_PENDING)
+		w->curhi[a] = ST_DONE;
+}
+
+/* Is the running minimum of asset a (so far, this step included) <= b? */
+static int
+below(const struct mc_model *md, struct mc_ws *w, size_t a, double b)
+{
+	size_t S = md->steps, t = w->t;
+	double x0, x1, s;
+
+	if (w->lo[a] <= b)
+		return 1;
+	if (b > w->certlo[a]) {
+		flush_lo(md, w, a);
+		if (w->lo[a] <= b)
+			return 1;
+	}
+	if (w->curlo[a] != ST_FRESH)
+		return 0;
+	x0 = w->xs[a * (S + 1) + t];
+	x1 = w->xs[a * (S + 1) + t + 1];
+	s = w->s[a];
+	if (bridge_misses(x0, x1, b, s, w->zs[a * S + t])) {
+		w->curlo[a] = ST_PENDING;
+		w->pendlo[a * S + w->npendlo[a]++] = (uint32_t)t;
+		if (b < w->certlo[a])
+			w->certlo[a] = b;
+		return 0;
+	}
+	w->curlo[a] = ST_DONE;
+	x0 = bridge_min(x0, x1, s, w->zs[a * S + t]);
+	if (x0 < w->lo[a])
+		w->lo[a] = x0;
+	return w->lo[a] <= b;
+}
+
+/* Is the running maximum of asset a >= b? */
+static int
+above(const struct mc_model *md, struct mc_ws *w, size_t a, double b)
+{
+	size_t S = md->steps, t = w->t;
+	double x0, x1, s;
+
+	if (w->hi[a] >= b)
+		return 1;
+	if (b < w->certhi[a]) {
+		flush_hi(md, w, a);
+		if (w->hi[a] >= b)
+			return 1;
+	}
+	if (w->curhi[a] != ST_FRESH)
+		return 0;
+	x0 = w->xs[a * (S + 1) + t];
+	x1 = w->xs[a * (S + 1) + t + 1];
+	s = w->s[a];
+	if (bridge_misses(x0, x1, b, s, w->zps[a * S + t])) {
+		w->curhi[a] = ST_PENDING;
+		w->pendhi[a * S + w->npendhi[a]++] = (uint32_t)t;
+		if (b > w->certhi[a])
+			w->certhi[a] = b;
+		return 0;
+	}
+	w->curhi[a] = ST_DONE;
+	x0 = bridge_max(x0, x1, s, w->zps[a * S + t]);
+	if (x0 > w->hi[a])
+		w->hi[a] = x0;
+	return w->hi[a] >= b;
+}
+
+static double
+ad_factor(const struct mc_model *md, const struct mc_ws *w, size_t a, int dir)
+{
+	const struct mc_ad *ad = &md->as[a].ad[dir];
+	size_t i = 2 * a + (size_t)dir;
+
+	if (w->E[i] == 0.0)
+		return ad->gk[w->k[i]];
+	return lc_price_factor(ad->c.curve, ad->side,
+	    w->E[i] + ad->c.cum[w->k[i]], md->scale);
+}
+
+/* Threshold in log-move space of the next trigger of (a, dir). */
+static void
+update_b(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
+{
+	const struct mc_ad *ad = &md->as[a].ad[dir];
+	size_t i = 2 * a + (size_t)dir, k = w->k[i];
+	double g;
+
+	if (k >= ad->c.n) {
+		w->b[i] = dir == LC_DOWN ? -HUGE_VAL : HUGE_VAL;
+		return;
+	}
+	if (w->E[i] == 0.0) {
+		/* given p <= m_k, p <= t_{k+1} iff p <= m_{k+1} */
+		w->b[i] = ad->lm[k + 1];
+		return;
+	}
+	g = ad_factor(md, w, a, dir);
+	if (dir == LC_DOWN && !(g > 0.0))
+		w->b[i] = HUGE_VAL;
+	else
+		w->b[i] = log(ad->c.price[k] / (md->as[a].P * g));
+}
+
+static void
+update_gamma(const struct mc_model *md, struct mc_ws *w, size_t a)
+{
+	double g = ad_factor(md, w, a, LC_DOWN) * ad_factor(md, w, a, LC_UP);
+
+	if (g != w->gam[a]) {
+		w->gam[a] = g;
+		w->gver[a]++;
+	}
+}
+
+/* Sum of the gamma versions of a loan's assets (changes iff one does). */
+static uint64_t
+loan_ver(const struct mc_model *md, const struct mc_ws *w,
+    const struct mc_loan *l)
+{
+	uint64_t s = 0;
+	size_t v;
+
+	for (v = 0; v < l->nv; v++)
+		s += w->gver[md->va[l->ev + v]];
+	return s;
+}
+
+/*
+ * Fired count at extreme x with E = 0: the largest j >= k with
+ * sg x <= sg lm[j] (sg = +1 down, -1 up, so sg lm is non-increasing),
+ * knowing that it holds at k.  A bucket index over sg lm (kb[i] = that
+ * count at the edge sg lm[1] - i width) brackets the answer to a few
+ * entries; a bracket that rounding spoiled falls back to galloping from
+ * what is known.  O(1) typical, O(log(j - k)) at worst.
+ */
+static size_t
+kfind(const struct mc_ad *ad, size_t k, double x, double sg)
+{
+	const double *lm = ad->lm;
+	size_t n = ad->c.n, lo = k, hi, step = 1;
+	double sx = sg * x;
+
+	if (ad->nb > 0) {
+		double u = (sg * lm[1] - sx) * ad->binv;
+		size_t bi = u < (double)ad->nb ? (size_t)u : ad->nb;
+		size_t cl = ad->kb[bi];
+
+		if (bi == ad->nb) {
+			if (sx <= sg * lm[n])
+				return n;	/* beyond the last */
+			bi = ad->nb - 1;	/* rounding: last bucket */
+			cl = ad->kb[bi];
+		}
+		if (cl > lo && sx <= sg * lm[cl])
+			lo = cl;
+		hi = (size_t)ad->kb[bi + 1] + 1;
+		if (hi > lo && (hi > n || sx > sg * lm[hi]))
+			goto bisect;
+	}
+	while (lo + step <= n && sx <= sg * lm[lo + step]) {
+		lo += step;
+		step *= 2;
+	}
+	hi = lo + step <= n ? lo + step : n + 1;	/* first known false */
+bisect:
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sx <= sg * lm[mid])
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Advance the cascade of (a, dir); 1 when something fired. */
+static int
+advance(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
+{
+	const struct mc_ad *ad = &md->as[a].ad[dir];
+	size_t i = 2 * a + (size_t)dir;
+	int fired = 0;
+
+	while (w->k[i] < ad->c.n) {
+		int hit = dir == LC_DOWN ? below(md, w, a, w->b[i]) :
+		    above(md, w, a, w->b[i]);
+
+		if (!hit)
+			break;
+		if (w->E[i] == 0.0) {
+			/* 4.1 from the known extreme: galloping search */
+			w->k[i] = dir == LC_DOWN ?
+			    kfind(ad, w->k[i] + 1, w->lo[a], 1.0) :
+			    kfind(ad, w->k[i] + 1, w->hi[a], -1.0);
+		} else {
+			w->k[i]++;
+		}
+		fired = 1;
+		update_b(md, w, a, dir);
+	}
+	if (fired)
+		update_gamma(md, w, a);
+	return fired;
+}
+
+/* ------------------------------------------------------------------ */
+/* Coupled loans */
+
+struct judge {
+	int never;		/* no debt: never liquidated */
+	double y0, y1, ymin, s2;
+};
+
+/*
+ * Worst moment of loan l in this step (SPEC 4.2 step 2).  am: entry
+ * amounts; gamma: apply the current impact factors.  ymin is exact when
+ * <= barrier, otherwise only known to be above it (+INF when pruned).
+ * Leaves p1, k (w->kk) in the workspace for the crossing prices.
+ */
+static void
+judge(const struct mc_model *md, struct mc_ws *w, const struct mc_loan *l,
+    const double *am, int gamma, double barrier, struct judge *j)
+{
+	const uint32_t *va = md->va + l->ev;
+	double A0 = 0.0, A1 = 0.0, B0 = 0.0, B1 = 0.0;
+	double V = 0.0, sd2 = 0.0, z, lnu, d, iA1, iB1, l0, l1;
+	size_t i, u, v, nv = l->nv;
+
+	j->never = 0;
+	for (v = 0; v < nv; v++) {
+		uint32_t a = va[v];
+		double g = gamma ? w->gam[a] : 1.0;
+
+		w->p0[v] = w->ex0[a] * g;
+		w->p1[v] = w->ex1[a] * g;
+		w->ca[v] = w->da[v] = 0.0;
+	}
+	for (i = l->ec; i < l->ec + l->nc; i++) {
+		const struct mc_entry *e = &md->ent[i];
+		double c = am[i] * e->lt;
+
+		if (e->v < 0) {
+			A0 += c * e->price;
+			A1 += c * e->price;
+		} else {
+			double t1 = c * w->p1[e->v];
+
+			A0 += c * w->p0[e->v];
+			A1 += t1;
+			w->ca[e->v] += t1;
+		}
+	}
+	for (i = l->ed; i < l->ed + l->nd; i++) {
+		const struct mc_entry *e = &md->ent[i];
+
+		if (e->v < 0) {
+			B0 += am[i] * e->price;
+			B1 += am[i] * e->price;
+		} else {
+			double t1 = am[i] * w->p1[e->v];
+
+			B0 += am[i] * w->p0[e->v];
+			B1 += t1;
+			w->da[e->v] += t1;
+		}
+	}
+	if (!(B1 > 0.0) || !(B0 > 0.0)) {
+		j->never = 1;
+		return;
+	}
+	if (!(A1 > 0.0) || !(A0 > 0.0)) {
+		/* no collateral value: liquidatable at any price */
+		j->y0 = j->y1 = j->ymin = -HUGE_VAL;
+		j->s2 = 0.0;
+		for (v = 0; v < nv; v++)
+			w->kk[v] = 0.0;
+		return;
+	}
+	/*
+	 * Cheapest certain no-crossing: U >= 1e-300 (ln U >= -690.8) and
+	 * s_y <= sum_a |w_a| s_a <= sum_a (ca_a / A1 + da_a / B1) s_a, with
+	 * ln x >= 1 - 1/x bounding y0 and y1 from below.
+	 */
+	iA1 = 1.0 / A1;
+	iB1 = 1.0 / B1;
+	l0 = 1.0 - B0 / A0 - barrier;
+	l1 = 1.0 - B1 * iA1 - barrier;
+	if (l0 > 0.0 && l1 > 0.0) {
+		double sb = 0.0;
+
+		for (v = 0; v < nv; v++)
+			sb += (w->ca[v] * iA1 + w->da[v] * iB1) * w->s[va[v]];
+		if (2.0 * l0 * l1 > 691.0 * sb * sb) {
+			j->y0 = j->y1 = j->ymin = HUGE_VAL;
+			j->s2 = 0.0;
+			return;
+		}
+	}
+	for (v = 0; v < nv; v++)
+		w->w[v] = w->ca[v] * iA1 - w->da[v] * iB1;
+	j->s2 = 0.0;
+	for (v = 0; v < nv; v++) {
+		const double *Cv = w->cov + l->co + v * nv;
+		double acc = 0.0, pos = 0.0, sv = w->s[va[v]], wv = w->w[v];
+
+		for (u = 0; u < nv; u++) {
+			double c = Cv[u] * w->w[u];
+
+			acc += c;
+			if (wv * w->w[u] > 0.0)
+				pos += c;
+		}
+		w->cw[v] = acc;
+		j->s2 += wv * acc;
+		sd2 += wv * pos;
+		if (wv > 0.0)
+			V += wv * sv * w->Z[va[v]];
+		else if (wv < 0.0)
+			V -= wv * sv * w->Zp[va[v]];
+	}
+	if (!(j->s2 > 0.0) || !(sd2 > 0.0)) {
+		j->y0 = log(A0 / B0);
+		j->y1 = log(A1 / B1);
+		j->s2 = 0.0;
+		j->ymin = fmin(j->y0, j->y1);
+		for (v = 0; v < nv; v++)
+			w->kk[v] = 0.0;
+		return;
+	}
+	z = V / sqrt(sd2);
+	/*
+	 * Certain no-crossing first without logs: ln x >= 1 - 1/x, so the
+	 * bounds below are lower bounds of y0 and y1.
+	 */
+	if (l0 > 0.0 && l1 > 0.0 && bridge_misses(l0, l1, 0.0, sqrt(j->s2),
+	    z)) {
+		j->y0 = j->y1 = j->ymin = HUGE_VAL;
+		return;
+	}
+	j->y0 = log(A0 / B0);
+	j->y1 = log(A1 / B1);
+	for (v = 0; v < nv; v++)
+		w->kk[v] = w->cw[v] / j->s2;
+	if (j->y0 > barrier && j->y1 > barrier &&
+	    bridge_misses(j->y0, j->y1, barrier, sqrt(j->s2), z)) {
+		j->ymin = HUGE_VAL;
+		return;
+	}
+	lnu = ln_phi(z);
+	d = j->y1 - j->y0;
+	j->ymin = 0.5 * (j->y0 + j->y1 - sqrt(d * d - 2.0 * j->s2 * lnu));
+}
+
+/* One market fill of a liquidation step on (a, dir). */
+static void
+fill(const struct mc_model *md, struct mc_ws *w, uint32_t a, int dir,
+    double qty, double px, int first)
+{
+	const struct mc_ad *ad = &md->as[a].ad[dir];
+	size_t i = 2 * (size_t)a + (size_t)dir;
+
+	if (!(qty > 0.0))
+		return;
+	if (first) {
+		double v0 = w->E[i] + ad->c.cum[w->k[i]];
+		double sl = lc_fill_slippage_bps(ad->c.curve, ad->side, v0,
+		    v0 + qty, md->scale);
+
+		w->fill_num += sl * qty * px;
+		w->fill_den += qty * px;
+		w->fill_quote += sl / 1e4 * qty * px;
+	}
+	w->E[i] += qty;
+	update_b(md, w, a, dir);
+	update_gamma(md, w, a);
+}
+
+static double
+entry_px(const struct mc_entry *e, const double *q)
+{
+	return e->v < 0 ? e->price : q[e->v];
+}
+
+/* Order entries [off, off + n) by decreasing value at q (stable). */
+static void
+order_by_value(const struct mc_model *md, struct mc_ws *w, size_t off,
+    size_t n, const double *q)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		size_t e = off + i;
+		double ve = w->amt[e] * entry_px(&md->ent[e], q);
+
+		for (j = i; j > 0; j--) {
+			size_t f = w->ord[j - 1];
+
+			if (w->amt[f] * entry_px(&md->ent[f], q) >= ve)
+				break;
+			w->ord[j] = f;
+		}
+		w->ord[j] = e;
+	}
+}
+
+static void
+loan_values(const struct mc_model *md, const struct mc_ws *w,
+    const struct mc_loan *l, const double *q, double *cv, double *dv)
+{
+	size_t i;
+
+	*cv = *dv = 0.0;
+	for (i = l->ec; i < l->ec + l->nc; i++)
+		*cv += w->amt[i] * entry_px(&md->ent[i], q);
+	for (i = l->ed; i < l->ed + l->nd; i++)
+		*dv += w->amt[i] * entry_px(&md->ent[i], q);
+}
+
+/* One ladder step of loan li at prices q (SPEC 3.1 in value terms). */
+static void
+loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
+    const double *q, int first)
+{
+	const struct mc_loan *l = &md->loan[li];
+	double cv, dv, cf, rep, seize, rem, sv = 0.0;
+	int bad = 0;
+	size_t i;
+
+	loan_values(md, w, l, q, &cv, &dv);
+	if (first)
+		w->dfirst[li] = dv;
+	if (!(dv > 0.0) || !(cv > 0.0)) {
+		w->dead[li] = 1;
+		return;
+	}
+	if (l->proto == LC_COMPOUND_V3) {
+		/* absorb: volatile collateral sold, debt taken over */
+		order_by_value(md, w, l->ec, l->nc, q);
+		for (i = 0; i < l->nc; i++) {
+			size_t e = w->ord[i];
+
+			if (md->ent[e].v >= 0)
+				fill(md, w, md->ent[e].a, LC_DOWN, w->amt[e],
+				    q[md->ent[e].v], first);
+		}
+		w->dead[li] = 1;
+		return;
+	}
+	cf = l->cf;
+	if (l->proto == LC_AAVE_V3 && l->flb > 0.0 &&
+	    (cv < l->flb || dv < l->flb))
+		cf = 1.0;
+	rep = cf * dv;
+	seize = rep * (1.0 + l->bonus);
+	if (seize >= cv) {
+		seize = cv;
+		rep = cv / (1.0 + l->bonus);
+		bad = 1;
+	}
+	/* collateral: volatile by decreasing value, then stable pro rata */
+	rem = seize;
+	order_by_value(md, w, l->ec, l->nc, q);
+	for (i = 0; i < l->nc; i++) {
+		size_t e = w->ord[i];
+		const struct mc_entry *en = &md->ent[e];
+		double val, take, qty;
+
+		if (en->v < 0) {
+			sv += w->amt[e] * en->price;
+			continue;
+		}
+		val = w->amt[e] * q[en->v];
+		if (!(rem > 0.0) || !(val > 0.0))
+			continue;
+		take = val <= rem ? val : rem;
+		qty = take >= val ? w->amt[e] : take / q[en->v];
+		w->amt[e] -= qty;
+		if (take >= val)
+			w->amt[e] = 0.0;
+		rem -= take;
+		fill(md, w, en->a, LC_DOWN, qty, q[en->v], first);
+	}
+	if (rem > 0.0 && sv > 0.0) {
+		double f = rem >= sv ? 1.0 : rem / sv;
+
+		for (i = l->ec; i < l->ec + l->nc; i++)
+			if (md->ent[i].v < 0)
+				w->amt[i] = f >= 1.0 ? 0.0 :
+				    w->amt[i] * (1.0 - f);
+	}
+	/* debt: volatile by decreasing value (bought), then stable */
+	rem = rep;
+	sv = 0.0;
+	order_by_value(md, w, l->ed, l->nd, q);
+	for (i = 0; i < l->nd; i++) {
+		size_t e = w->ord[i];
+		const struct mc_entry *en = &md->ent[e];
+		double val, pay, qty;
+
+		if (en->v < 0) {
+			sv += w->amt[e] * en->price;
+			continue;
+		}
+		val = w->amt[e] * q[en->v];
+		if (!(rem > 0.0) || !(val > 0.0))
+			continue;
+		pay = val <= rem ? val : rem;
+		qty = pay >= val ? w->amt[e] : pay / q[en->v];
+		w->amt[e] -= qty;
+		if (pay >= val)
+			w->amt[e] = 0.0;
+		rem -= pay;
+		fill(md, w, en->a, LC_UP, qty, q[en->v], first);
+	}
+	if (rem > 0.0 && sv > 0.0) {
+		double f = rem >= sv ? 1.0 : rem / sv;
+
+		for (i = l->ed; i < l->ed + l->nd; i++)
+			if (md->ent[i].v < 0)
+				w->amt[i] = f >= 1.0 ? 0.0 :
+				    w->amt[i] * (1.0 - f);
+	}
+	loan_values(md, w, l, q, &cv, &dv);
+	if (bad || !(cv > 0.0) || dv < 1e-9 * w->dfirst[li])
+		w->dead[li] = 1;
+}
+
+/* Judge and liquidate loan li in this round; 1 when a step happened. */
+static int
+loan_round(const struct mc_model *md, struct mc_ws *w, size_t li,
+    double *slip)
+{
+	const struct mc_loan *l = &md->loan[li];
+	struct judge j;
+	int did = 0;
+	size_t v;
+
+	/* same amounts and impact factors as a no-crossing verdict: skip */
+	if (w->jt[li] == w->t + 1 && w->jver[li] == loan_ver(md, w, l))
+		return 0;
+	w->jt[li] = 0;
+	while (!w->dead[li] && w->nsteps[li] < LC_MAX_STEPS) {
+		double barrier = did ? HF_SLACK_LOG : 0.0, yc;
+		int first = !w->liq[li];
+
+		judge(md, w, l, w->amt, 1, barrier, &j);
+		if (j.never || !(j.ymin <= barrier)) {
+			w->jt[li] = w->t + 1;
+			w->jver[li] = loan_ver(md, w, l);
+			break;
+		}
+		if (isfinite(j.y1)) {
+			yc = fmax(j.ymin, fmin(j.y0, 0.0));
+			for (v = 0; v < l->nv; v++)
+				w->q[v] = w->p1[v] *
+				    exp(w->kk[v] * (yc - j.y1));
+		} else {
+			for (v = 0; v < l->nv; v++)
+				w->q[v] = w->p1[v];
+		}
+		w->fill_num = w->fill_den = w->fill_quote = 0.0;
+		loan_step(md, w, li, w->q, first);
+		if (first) {
+			w->liq[li] = 1;
+			slip[2 * li] += w->fill_den > 0.0 ?
+			    w->fill_num / w->fill_den : 0.0;
+			slip[2 * li + 1] += w->fill_quote;
+		}
+		w->nsteps[li]++;
+		did = 1;
+	}
+	if (did)
+		for (v = 0; v < l->nv; v++) {
+			advance(md, w, md->va[l->ev + v], LC_DOWN);
+			advance(md, w, md->va[l->ev + v], LC_UP);
+		}
+	return did;
+}
+
+/*
+ * Final fired count of (a, dir) for an asset outside every coupled loan:
+ * its E stays 0 and nothing reads its cascade during the path, so k is the
+ * 4.1 count at the path's extreme, found once.  Steps are examined against
+ * the next threshold b; b only moves away as k grows, so a step pruned
+ * against an earlier b stays pruned.
+ */
+static void
+settle(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
+{
+	const struct mc_ad *ad = &md->as[a].ad[dir];
+	size_t i = 2 * a + (size_t)dir, k = w->k[i], n = ad->c.n, t;
+	size_t S = md->steps;
+	const double *xs = w->xs + a * (S + 1);
+	const double *zz = (dir == LC_DOWN ? w->zs : w->zps) + a * S;
+	double s = w->s[a];
+	double ext = dir == LC_DOWN ? w->lo[a] : w->hi[a], b;
+
+	if (k >= n)
+		return;
+	b = ad->lm[k + 1];
+	for (t = 0; t <= S; t++) {
+		if (dir == LC_DOWN ? ext <= b : ext >= b) {
+			k = kfind(ad, k + 1, ext, dir == LC_DOWN ? 1.0 : -1.0);
+			if (k >= n)
+				break;
+			b = ad->lm[k + 1];
+		}
+		if (t == S)
+			break;
+		if (bridge_misses(xs[t], xs[t + 1], b, s, zz[t]))
+			continue;
+		if (dir == LC_DOWN) {
+			double m = bridge_min(xs[t], xs[t + 1], s, zz[t]);
+
+			if (m < ext)
+				ext = m;
+		} else {
+			double m = bridge_max(xs[t], xs[t + 1], s, zz[t]);
+
+			if (m > ext)
+				ext = m;
+		}
+	}
+	w->k[i] = k;
+}
+
+/* ------------------------------------------------------------------ */
+/* One path */
+
+static void
+run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
+{
+	size_t n = md->n, S = md->steps, a, i, li;
+	double f = 1.0, rs = 1.0 / sqrt((double)S);
+	int any, casc;
+
+	if (md->nu > 0.0) {
+		double W = lc_rng_chisq(&w->rng, &md->zig, md->nu);
+
+		f = sqrt((md->nu - 2.0) / W);
+	}
+	for (a = 0; a < n; a++) {
+		const struct mc_asset *as = &md->as[a];
+
+		w->s[a] = as->sigh * f * rs;
+		w->xs[a * (S + 1)] = 0.0;
+		w->lo[a] = w->hi[a] = 0.0;
+		w->certlo[a] = HUGE_VAL;
+		w->certhi[a] = -HUGE_VAL;
+		w->npendlo[a] = w->npendhi[a] = 0;
+		w->ex1[a] = as->P;
+		w->gam[a] = 1.0;
+		w->gver[a] = 0;
+		for (i = 0; i < 2; i++) {
+			w->k[2 * a + i] = 0;
+			w->E[2 * a + i] = 0.0;
+			w->b[2 * a + i] = as->ad[i].b0;
+		}
+	}
+	for (i = 0; i < md->nent; i++)
+		w->amt[i] = md->ent[i].amount;
+	for (li = 0; li < md->nloan; li++) {
+		const struct mc_loan *l = &md->loan[li];
+		const uint32_t *va = md->va + l->ev;
+		size_t u, v;
+
+		for (v = 0; v < l->nv; v++)
+			for (u = 0; u < l->nv; u++)
+				w->cov[l->co + v * l->nv + u] =
+				    md->R[va[v] * n + va[u]] * w->s[va[v]] *
+				    w->s[va[u]];
+	}
+	for (li = 0; li < md->nloan; li++) {
+		w->liq[li] = w->sliq[li] = w->dead[li] = 0;
+		w->jt[li] = 0;
+		w->dfirst[li] = 0.0;
+	}
+	for (w->t = 0; w->t < S; w->t++) {
+		uint32_t t = w->t;
+		int changed;
+
+		for (i = 0; i < 3 * n; i++)
+			w->e[i] = lc_rng_normal(&w->rng, &md->zig);
+		for (a = 0; a < n; a++) {
+			const double *L = md->L + a * n;
+			double nn = 0.0, z = 0.0, zp = 0.0, x0, x1;
+
+			for (i = 0; i <= a; i++) {
+				nn += L[i] * w->e[i];
+				z += L[i] * w->e[n + i];
+				zp += L[i] * w->e[2 * n + i];
+			}
+			w->N[a] = nn;
+			w->Z[a] = z;
+			w->Zp[a] = zp;
+			x0 = w->xs[a * (S + 1) + t];
+			x1 = x0 + w->s[a] * nn;
+			w->xs[a * (S + 1) + t + 1] = x1;
+			w->zs[a * S + t] = z;
+			w->zps[a * S + t] = zp;
+			if (x1 < w->lo[a])
+				w->lo[a] = x1;
+			if (x1 > w->hi[a])
+				w->hi[a] = x1;
+			w->curlo[a] = w->curhi[a] = ST_FRESH;
+			if (md->as[a].in_loan) {
+				w->ex0[a] = w->ex1[a];
+				w->ex1[a] = md->as[a].P * exp(x1);
+			}
+		}
+		/* static figure: original amounts, every Gamma = 1 */
+		for (li = 0; li < md->nloan; li++) {
+			struct judge j;
+
+			w->nsteps[li] = 0;
+			if (w->sliq[li])
+				continue;
+			judge(md, w, &md->loan[li], md->amt0, 0, 0.0, &j);
+			if (!j.never && j.ymin <= 0.0) {
+				w->sliq[li] = 1;
+			} else if (!w->liq[li] &&
+			    loan_ver(md, w, &md->loan[li]) == 0) {
+				/* Gamma = 1, original amounts: same verdict */
+				w->jt[li] = w->t + 1;
+				w->jver[li] = 0;
+			}
+		}
+		/*
+		 * Rounds: advance every cascade to its fixed point, then the
+		 * loans (each advancing its assets after its steps).  Only a
+		 * loan step can make an earlier loan or cascade move again, so
+		 * a round without one ends the step.
+		 */
+		do {
+			changed = 0;
+			for (a = 0; a < n; a++) {
+				if (!md->as[a].in_loan)
+					continue;	/* see settle() */
+				advance(md, w, a, LC_DOWN);
+				advance(md, w, a, LC_UP);
+			}
+			for (li = 0; li < md->nloan; li++)
+				if (!w->dead[li])
+					changed |= loan_round(md, w, li,
+					    slip);
+		} while (changed);
+	}
+	for (a = 0; a < n; a++)
+		if (!md->as[a].in_loan) {
+			settle(md, w, a, LC_DOWN);
+			settle(md, w, a, LC_UP);
+		}
+	/* records */
+	any = md->any_now;
+	casc = 0;
+	for (li = 0; li < md->nloan; li++) {
+		w->cnt_liq[li] += w->liq[li];
+		w->cnt_sliq[li] += w->sliq[li];
+		any |= w->liq[li];
+	}
+	for (a = 0; a < n; a++) {
+		for (i = 0; i < 2; i++) {
+			const struct mc_ad *ad = &md->as[a].ad[i];
+			size_t ki = w->k[2 * a + i];
+			int ev;
+
+			if (ad->minfirst != NONE && ki > ad->minfirst)
+				any = 1;
+			if (w->E[2 * a + i] == 0.0)
+				ev = ad->kstar != NONE && ki >= ad->kstar;
+			else
+				ev = lc_impact_bps(ad->c.curve, ad->side,
+				    w->E[2 * a + i] + ad->c.cum[ki],
+				    md->scale) >= md->thr;
+			if (ev) {
+				w->cnt_ev[2 * a + i]++;
+				if (ad->exposed)
+					casc = 1;
+			}
+			if (w->hist != NULL)
+				w->hist[ad->hoff + ki]++;
+		}
+	}
+	w->cnt_any += (uint64_t)any;
+	w->cnt_casc += (uint64_t)casc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Chunks and workspaces */
+
+static void
+chunk_run(void *ctx, size_t worker, size_t chunk)
+{
+	const struct mc_model *md = ctx;
+	struct mc_ws *w = &md->ws[worker];
+	size_t p0 = chunk * LC_MC_CHUNK, p1 = p0 + LC_MC_CHUNK, p;
+	double *slip = md->chunk_slip + chunk * md->nloan * 2;
+
+	if (p1 > md->paths)
+		p1 = md->paths;
+	lc_rng_seed(&w->rng, md->seed, (uint64_t)chunk);
+	for (p = p0; p < p1; p++)
+		run_path(md, w, slip);
+}
+
+static void
+ws_free(struct mc_ws *w)
+{
+	free(w->e);
+	free(w->xs);
+	free(w->zs);
+	free(w->zps);
+	free(w->s);
+	free(w->lo);
+	free(w->pendlo);
+	free(w->pendhi);
+	free(w->npendlo);
+	free(w->curlo);
+	free(w->k);
+	free(w->E);
+	free(w->amt);
+	free(w->liq);
+	free(w->nsteps);
+	free(w->jver);
+	free(w->dfirst);
+	free(w->w);
+	free(w->ord);
+	free(w->cnt_liq);
+	free(w->cov);
+	free(w->cnt_ev);
+	free(w->hist);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Carve one workspace; arrays grouped so that few allocations are made. */
+static enum lc_status
+ws_alloc(const struct mc_model *md, struct mc_ws *w)
+{
+	size_t n = md->n, S = md->steps, nl = md->nloan;
+	size_t nv = md->maxnv ? md->maxnv : 1;
+	size_t nn = n ? n : 1, nlx = nl ? nl : 1;
+
+	memset(w, 0, sizeof(*w));
+	w->e = calloc(6 * nn, sizeof(double));
+	w->xs = calloc(nn * (S + 1), sizeof(double));
+	w->zs = calloc(nn * S, sizeof(double));
+	w->zps = calloc(nn * S, sizeof(double));
+	w->s = calloc(nn * 4, sizeof(double));
+	w->lo = calloc(nn * 6, sizeof(double));
+	w->pendlo = calloc(nn * S, sizeof(uint32_t));
+	w->pendhi = calloc(nn * S, sizeof(uint32_t));
+	w->npendlo = calloc(nn * 2, sizeof(size_t));
+	w->curlo = calloc(nn * 2, 1);
+	w->k = calloc(nn * 2, sizeof(size_t));
+	w->E = calloc(nn * 4, sizeof(double));
+	w->amt = calloc(md->nent ? md->nent : 1, sizeof(double));
+	w->liq = calloc(nlx * 3, 1);
+	w->nsteps = calloc(nlx * 2, sizeof(uint32_t));
+	w->jver = calloc(nlx + nn, sizeof(uint64_t));
+	w->dfirst = calloc(nlx, sizeof(double));
+	w->w = calloc(nv * 8, sizeof(double));
+	w->ord = calloc(md->maxside ? md->maxside : 1, sizeof(size_t));
+	w->cnt_liq = calloc(nlx * 2, sizeof(uint64_t));
+	w->cov = calloc(md->ncov + 1, sizeof(double));
+	w->cnt_ev = calloc(nn * 2, sizeof(uint64_t));
+	if (md->nhist > 0)
+		w->hist = calloc(md->nhist, sizeof(uint64_t));
+	if (w->e == NULL || w->xs == NULL || w->zs == NULL || w->zps == NULL ||
+	    w->s == NULL || w->lo == NULL || w->pendlo == NULL ||
+	    w->pendhi == NULL || w->npendlo == NULL || w->curlo == NULL ||
+	    w->k == NULL || w->E == NULL || w->amt == NULL || w->liq == NULL ||
+	    w->nsteps == NULL || w->jver == NULL || w->dfirst == NULL ||
+	    w->w == NULL || w->ord == NULL || w->cnt_liq == NULL ||
+	    w->cov == NULL || w->cnt_ev == NULL ||
+	    (md->nhist > 0 && w->hist == NULL)) {
+		ws_free(w);
+		return LC_ENOMEM;
+	}
+	w->N = w->e + 3 * nn;
+	w->Z = w->N + nn;
+	w->Zp = w->Z + nn;
+	w->ex0 = w->s + nn;
+	w->ex1 = w->ex0 + nn;
+	w->gam = w->ex1 + nn;
+	w->hi = w->lo + nn;
+	w->certlo = w->hi + nn;
+	w->certhi = w->certlo + nn;
+	w->npendhi = w->npendlo + nn;
+	w->curhi = w->curlo + nn;
+	w->b = w->E + 2 * nn;
+	w->sliq = w->liq + nlx;
+	w->dead = w->sliq + nlx;
+	w->cw = w->w + nv;
+	w->kk = w->cw + nv;
+	w->p0 = w->kk + nv;
+	w->p1 = w->p0 + nv;
+	w->q = w->p1 + nv;
+	w->ca = w->q + nv;
+	w->da = w->ca + nv;
+	w->cnt_sliq = w->cnt_liq + nlx;
+	w->jt = w->nsteps + nlx;
+	w->gver = w->jver + nlx;
+	return LC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building the model from a request */
+
+static void
+model_free(struct mc_model *md)
+{
+	size_t a, i;
+
+	if (md->ws != NULL) {
+		for (i = 0; i < md->nws; i++)
+			ws_free(&md->ws[i]);
+		free(md->ws);
+	}
+	if (md->as != NULL)
+		for (a = 0; a < md->n; a++) {
+			for (i = 0; i < 2; i++) {
+				lc_cascade_release(&md->as[a].ad[i].c);
+				free(md->as[a].ad[i].lm);
+				free(md->as[a].ad[i].gk);
+				free(md->as[a].ad[i].kb);
+			}
+		}
+	free(md->as);
+	free(md->R);
+	free(md->L);
+	free(md->loan);
+	free(md->ent);
+	free(md->amt0);
+	free(md->va);
+	free(md->single);
+	free(md->chunk_slip);
+	memset(md, 0, sizeof(*md));
+}
+
+static double
+pair_rho(const struct lc_market *m, uint32_t a, uint32_t b)
+{
+	double r = m->default_rho;
+
+	if (a == b)
+		return 1.0;
+	if (m->rho != NULL && isfinite(m->rho[(size_t)a * m->nassets + b]))
+		r = m->rho[(size_t)a * m->nassets + b];
+	if (!(r >= -1.0))
+		r = -1.0;
+	if (r > 1.0)
+		r = 1.0;
+	return r;
+}
+
+static int
+vol_of(const struct lc_request *req, uint32_t a)
+{
+	return req->vol[a] > 0.0;
+}
+
+/*
+ * Append an entry of side [start, nent) of the loan being compiled, merging
+ * the same asset (amounts add, LT becomes the amount-weighted mean).
+ */
+static void
+add_entry(struct mc_model *md, size_t start, const struct lc_entry *src,
+    const struct lc_request *req)
+{
+	struct mc_entry *e;
+	size_t i;
+
+	if (!(src->amount > 0.0))
+		return;
+	for (i = start; i < md->nent; i++) {
+		e = &md->ent[i];
+		if (e->asset == src->asset) {
+			double tot = e->amount + src->amount;
+
+			e->lt = (e->lt * e->amount + src->lt * src->amount) /
+			    tot;
+			e->amount = tot;
+			return;
+		}
+	}
+	e = &md->ent[md->nent++];
+	e->asset = src->asset;
+	e->v = vol_of(req, src->asset) ? 0 : -1;
+	e->a = 0;
+	e->price = req->price[src->asset];
+	e->amount = src->amount;
+	e->lt = src->lt;
+}
+
+/* Compile coupled loan l (position pos) into md (entries, volatile list). */
+static void
+compile_loan(struct mc_model *md, const struct lc_loan *l, size_t pos,
+    const struct lc_request *req, const size_t *inv)
+{
+	struct mc_loan *cl = &md->loan[md->nloan++];
+	size_t i, j;
+
+	cl->pos = pos;
+	cl->proto = l->protocol;
+	cl->bonus = lc_loan_bonus(l, req->price);
+	cl->cf = lc_loan_close_factor(l);
+	cl->flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
+	    l->full_liq_below;
+	cl->ec = md->nent;
+	for (i = 0; i < l->ncoll; i++)
+		add_entry(md, cl->ec, &l->coll[i], req);
+	cl->nc = md->nent - cl->ec;
+	cl->ed = md->nent;
+	for (i = 0; i < l->ndebt; i++) {
+		struct lc_entry d = l->debt[i];
+
+		d.lt = 0.0;
+		add_entry(md, cl->ed, &d, req);
+	}
+	cl->nd = md->nent - cl->ed;
+	if (cl->nc > md->maxside)
+		md->maxside = cl->nc;
+	if (cl->nd > md->maxside)
+		md->maxside = cl->nd;
+	/* distinct volatile assets, collateral first */
+	cl->ev = md->nva;
+	for (i = cl->ec; i < md->nent; i++) {
+		struct mc_entry *e = &md->ent[i];
+
+		if (e->v < 0)
+			continue;
+		e->a = (uint32_t)inv[e->asset];
+		for (j = cl->ev; j < md->nva; j++)
+			if (md->va[j] == e->a)
+				break;
+		if (j == md->nva)
+			md->va[md->nva++] = e->a;
+		e->v = (int)(j - cl->ev);
+		md->as[e->a].in_loan = 1;
+		md->as[e->a].ad[i < cl->ed ? LC_DOWN : LC_UP].exposed = 1;
+	}
+	cl->nv = md->nva - cl->ev;
+	cl->co = md->ncov;
+	md->ncov += cl->nv * cl->nv;
+	if (cl->nv > md->maxnv)
+		md->maxnv = cl->nv;
+	for (i = cl->ec; i < md->nent; i++)
+		md->amt0[i] = md->ent[i].amount;
+}
+
+/* Bucket index of kfind(): nb = n buckets between sg lm[1] and sg lm[n]. */
+static enum lc_status
+build_index(struct mc_ad *ad, double sg)
+{
+	size_t n = ad->c.n, i, j = 1;
+	double top, width;
+
+	ad->nb = 0;
+	if (n < 2 || n >= UINT32_MAX)
+		return LC_OK;
+	top = sg * ad->lm[1];
+	width = (top - sg * ad->lm[n]) / (double)n;
+	if (!(width > 0.0) || !isfinite(width) || !isfinite(top))
+		return LC_OK;
+	ad->kb = malloc((n + 1) * sizeof(*ad->kb));
+	if (ad->kb == NULL)
+		return LC_ENOMEM;
+	for (i = 0; i <= n; i++) {
+		double e = i == n ? sg * ad->lm[n] : top - (double)i * width;
+
+		while (j < n && e <= sg * ad->lm[j + 1])
+			j++;
+		ad->kb[i] = (uint32_t)j;
+	}
+	ad->nb = n;
+	ad->binv = 1.0 / width;
+	return LC_OK;
+}
+
+/* Request trigger: one ladder step of a single-asset position. */
+struct rtrig {
+	double price, qty;
+	size_t key;		/* 2 a + dir */
+	size_t single;
+	size_t step;
+};
+
+/* Ladder of single-asset position i (loan or perp). */
+static enum lc_status
+single_ladder(const struct lc_request *req, size_t i, struct lc_ladder *ld)
+{
+	const struct lc_position *p = &req->pos[i];
+
+	if (p->type == LC_POS_PERP)
+		return lc_perp_ladder(&p->u.perp, req->price, ld);
+	return lc_loan_ladder(&p->u.loan, req->price, req->vol, ld);
+}
+
+/*
+ * Triggers of every involved (asset, direction): stored non-stale levels
+ * then the request's ladder steps, merged in SPEC 4.1 order, and the
+ * cascades built on them.
+ */
+static enum lc_status
+build_cascades(struct mc_model *md, const struct lc_market *m,
+    const struct lc_request *req)
+{
+	struct lc_ladder *ld = NULL;
+	struct rtrig *rt = NULL;
+	double *rp = NULL, *rq = NULL, *mp = NULL, *mq = NULL;
+	uint64_t *tag = NULL;
+	size_t *cnt = NULL, nrt = 0, i, j, a, maxlv = 0, maxr = 0;
+	enum lc_status st = LC_ENOMEM;
+	int lvl = req->params.include_market_levels;
+
+	ld = malloc(sizeof(*ld));
+	rt = malloc((md->nsingle * LC_MAX_STEPS + 1) * sizeof(*rt));
+	cnt = calloc(2 * md->n + 1, sizeof(*cnt));
+	if (ld == NULL || rt == NULL || cnt == NULL)
+		goto out;
+	for (i = 0; i < md->nsingle; i++) {
+		struct mc_single *sg = &md->single[i];
+
+		sg->first = NONE;
+		st = single_ladder(req, sg->pos, ld);
+		if (st != LC_OK)
+			goto out;
+		for (j = 0; j < ld->n; j++) {
+			rt[nrt].price = ld->price[j];
+			rt[nrt].qty = ld->qty[j];
+			rt[nrt].key = 2 * sg->a + (size_t)sg->dir;
+			rt[nrt].single = i;
+			rt[nrt].step = j;
+			cnt[rt[nrt].key]++;
+			nrt++;
+		}
+	}
+	for (i = 0; i < 2 * md->n; i++)
+		if (cnt[i] > maxr)
+			maxr = cnt[i];
+	for (a = 0; a < md->n; a++)
+		for (i = 0; i < 2; i++)
+			if (m->assets[md->as[a].idx].levels[i].n > maxlv)
+				maxlv = m->assets[md->as[a].idx].levels[i].n;
+	st = LC_ENOMEM;
+	rp = malloc((maxr + 1) * sizeof(*rp));
+	rq = malloc((maxr + 1) * sizeof(*rq));
+	tag = malloc((maxr + 1) * sizeof(*tag));
+	mp = malloc((maxr + maxlv + 1) * sizeof(*mp));
+	mq = malloc((maxr + maxlv + 1) * sizeof(*mq));
+	if (rp == NULL || rq == NULL || tag == NULL || mp == NULL ||
+	    mq == NULL)
+		goto out;
+	for (a = 0; a < md->n; a++) {
+		struct mc_asset *as = &md->as[a];
+		const struct lc_asset_market *am = &m->assets[as->idx];
+
+		for (i = 0; i < 2; i++) {
+			enum lc_dir dir = (enum lc_dir)i;
+			struct mc_ad *ad = &as->ad[i];
+			const struct lc_levels *lv = &am->levels[i];
+			size_t key = 2 * a + i, nr = 0, nm = 0, x = 0, y = 0;
+			size_t ks;
+
+			ad->side = dir == LC_DOWN ? LC_BID : LC_ASK;
+			for (j = 0; j < nrt; j++)
+				if (rt[j].key == key) {
+					rp[nr] = rt[j].price;
+					rq[nr] = rt[j].qty;
+					tag[nr] = (uint64_t)j;
+					nr++;
+				}
+			st = lc_trigger_sort(dir, rp, rq, tag, nr);
+			if (st != LC_OK)
+				goto out;
+			/* merge: stored levels first on ties */
+			for (;;) {
+				int take_lv;
+
+				while (lvl && x < lv->n &&
+				    (dir == LC_DOWN ? lv->price[x] >= as->P :
+				    lv->price[x] <= as->P))
+					x++;	/* stale */
+				if (!(lvl && x < lv->n) && y >= nr)
+					break;
+				if (!(lvl && x < lv->n))
+					take_lv = 0;
+				else if (y >= nr)
+					take_lv = 1;
+				else
+					take_lv = dir == LC_DOWN ?
+					    lv->price[x] >= rp[y] :
+					    lv->price[x] <= rp[y];
+				if (take_lv) {
+					mp[nm] = lv->price[x];
+					mq[nm] = lv->qty[x];
+					x++;
+				} else {
+					const struct rtrig *r = &rt[tag[y]];
+
+					mp[nm] = rp[y];
+					mq[nm] = rq[y];
+					if (r->step == 0)
+						md->single[r->single].first =
+						    nm;
+					y++;
+				}
+				nm++;
+			}
+			st = lc_cascade_build(&ad->c, dir,
+			    &am->curve[ad->side], md->scale, mp, mq, nm);
+			if (st != LC_OK)
+				goto out;
+			st = LC_ENOMEM;
+			ad->lm = malloc((nm + 1) * sizeof(double));
+			if (ad->lm == NULL)
+				goto out;
+			for (j = 0; j <= nm; j++)
+				ad->lm[j] = log(ad->c.m[j] / as->P);
+			/* Gamma is read only for assets of coupled loans */
+			if (as->in_loan) {
+				ad->gk = malloc((nm + 1) * sizeof(double));
+				if (ad->gk == NULL)
+					goto out;
+				for (j = 0; j <= nm; j++)
+					ad->gk[j] = lc_cascade_factor(&ad->c,
+					    j);
+			}
+			if (build_index(ad, dir == LC_DOWN ? 1.0 : -1.0) !=
+			    LC_OK)
+				goto out;
+			if (nm > 0) {
+				double g = lc_price_factor(ad->c.curve,
+				    ad->side, 0.0, md->scale);
+
+				ad->b0 = dir == LC_DOWN && !(g > 0.0) ?
+				    HUGE_VAL : log(mp[0] / (as->P * g));
+			} else {
+				ad->b0 = dir == LC_DOWN ? -HUGE_VAL :
+				    HUGE_VAL;
+			}
+			ad->kstar = lc_cascade_trigger(&ad->c, md->thr, NULL,
+			    &ks) == 0 ? ks : NONE;
+			ad->minfirst = NONE;
+			ad->hoff = md->nhist;
+			if (md->flags & LC_MC_ALL_POSITIONS)
+				md->nhist += nm + 1;
+		}
+	}
+	for (i = 0; i < md->nsingle; i++) {
+		struct mc_single *sg = &md->single[i];
+		struct mc_ad *ad = &md->as[sg->a].ad[sg->dir];
+
+		ad->exposed = 1;
+		if (sg->first != NONE &&
+		    (ad->minfirst == NONE || sg->first < ad->minfirst))
+			ad->minfirst = sg->first;
+	}
+	st = LC_OK;
+out:
+	free(mq);
+	free(mp);
+	free(tag);
+	free(rq);
+	free(rp);
+	free(cnt);
+	free(rt);
+	free(ld);
+	return st;
+}
+
+static enum lc_status
+build_model(struct mc_model *md, const struct lc_market *m,
+    const struct lc_request *req, unsigned flags)
+{
+	const struct lc_params *pp = &req->params;
+	size_t na = m->nassets, i, j, a, nent = 0, nloan = 0, nsingle = 0;
+	size_t *inv = NULL;
+	enum lc_status st = LC_ENOMEM;
+	int sh;
+
+	memset(md, 0, sizeof(*md));
+	if (pp->paths < 1 || pp->steps < 1 || !(pp->horizon_days > 0.0) ||
+	    !(pp->depth_scale > 0.0) || !(pp->threshold_bps > 0.0) ||
+	    !(pp->tail_dof == 0.0 || pp->tail_dof > 2.0))
+		return LC_EINVAL;
+	md->paths = pp->paths;
+	md->steps = pp->steps;
+	md->seed = pp->seed;
+	md->nu = pp->tail_dof;
+	md->thr = pp->threshold_bps;
+	md->scale = pp->depth_scale;
+	md->flags = flags;
+	lc_ziggurat_init(&md->zig);
+	inv = malloc((na + 1) * sizeof(*inv));
+	if (inv == NULL)
+		return LC_ENOMEM;
+	for (a = 0; a < na; a++)
+		inv[a] = NONE;
+	/* pass 1: classify, involved assets, sizes */
+	st = LC_EINVAL;
+	for (i = 0; i < req->npos; i++) {
+		const struct lc_position *p = &req->pos[i];
+
+		if (p->type == LC_POS_PERP) {
+			a = p->u.perp.asset;
+			if (a >= na)
+				goto out;
+			if (vol_of(req, (uint32_t)a)) {
+				if (inv[a] == NONE)
+					inv[a] = md->n++;
+				nsingle++;
+			}
+		} else {
+			const struct lc_loan *l = &p->u.loan;
+			uint32_t sa;
+			enum lc_dir sd;
+			enum lc_loan_kind kind;
+
+			for (j = 0; j < l->ncoll; j++)
+				if (l->coll[j].asset >= na)
+					goto out;
+			for (j = 0; j < l->ndebt; j++)
+				if (l->debt[j].asset >= na)
+					goto out;
+			kind = lc_loan_classify(l, req->vol, &sa, &sd);
+			if (kind == LC_LOAN_STABLE) {
+				if (lc_loan_health(l, req->price) <= 1.0)
+					md->any_now = 1;
+			} else if (kind == LC_LOAN_SINGLE) {
+				if (inv[sa] == NONE)
+					inv[sa] = md->n++;
+				nsingle++;
+			} else {
+				for (j = 0; j < l->ncoll + l->ndebt; j++) {
+					const struct lc_entry *e =
+					    j < l->ncoll ? &l->coll[j] :
+					    &l->debt[j - l->ncoll];
+
+					if (vol_of(req, e->asset) &&
+					    e->amount > 0.0 &&
+					    inv[e->asset] == NONE)
+						inv[e->asset] = md->n++;
+				}
+				nloan++;
+				nent += l->ncoll + l->ndebt;
+			}
+		}
+	}
+	st = LC_ENOMEM;
+	md->as = calloc(md->n ? md->n : 1, sizeof(*md->as));
+	md->R = calloc(md->n * md->n + 1, sizeof(double));
+	md->L = calloc(md->n * md->n + 1, sizeof(double));
+	md->loan = calloc(nloan + 1, sizeof(*md->loan));
+	md->ent = calloc(nent + 1, sizeof(*md->ent));
+	md->amt0 = calloc(nent + 1, sizeof(double));
+	md->va = calloc(nent + 1, sizeof(*md->va));
+	md->single = calloc(nsingle + 1, sizeof(*md->single));
+	if (md->as == NULL || md->R == NULL || md->L == NULL ||
+	    md->loan == NULL || md->ent == NULL || md->amt0 == NULL ||
+	    md->va == NULL || md->single == NULL)
+		goto out;
+	for (a = 0; a < md->n; a++) {
+		lc_cascade_init(&md->as[a].ad[0].c);
+		lc_cascade_init(&md->as[a].ad[1].c);
+	}
+	for (a = 0; a < na; a++) {
+		struct mc_asset *as;
+
+		if (inv[a] == NONE)
+			continue;
+		as = &md->as[inv[a]];
+		as->idx = (uint32_t)a;
+		as->P = req->price[a];
+		as->sigh = lc_sigma_h(req->vol[a], pp->horizon_days);
+	}
+	/* pass 2: singles and coupled loans */
+	for (i = 0; i < req->npos; i++) {
+		const struct lc_position *p = &req->pos[i];
+		uint32_t sa;
+		enum lc_dir sd;
+
+		if (p->type == LC_POS_PERP) {
+			if (!vol_of(req, p->u.perp.asset))
+				continue;
+			sa = p->u.perp.asset;
+			sd = p->u.perp.is_short ? LC_UP : LC_DOWN;
+		} else {
+			enum lc_loan_kind kind = lc_loan_classify(&p->u.loan,
+			    req->vol, &sa, &sd);
+
+			if (kind == LC_LOAN_COUPLED)
+				compile_loan(md, &p->u.loan, i, req, inv);
+			if (kind != LC_LOAN_SINGLE)
+				continue;
+		}
+		md->single[md->nsingle].pos = i;
+		md->single[md->nsingle].a = (uint32_t)inv[sa];
+		md->single[md->nsingle].dir = sd;
+		md->nsingle++;
+	}
+	for (i = 0; i < md->n; i++)
+		for (j = 0; j < md->n; j++)
+			md->R[i * md->n + j] = pair_rho(m, md->as[i].idx,
+			    md->as[j].idx);
+	sh = lc_mc_cholesky(md->R, md->L, md->n);
+	if (sh < 0) {
+		st = LC_EDOMAIN;
+		goto out;
+	}
+	md->shrunk = sh > 0;
+	st = build_cascades(md, m, req);
+	if (st != LC_OK)
+		goto out;
+	md->nchunks = (md->paths + LC_MC_CHUNK - 1) / LC_MC_CHUNK;
+	md->chunk_slip = calloc(md->nchunks * md->nloan * 2 + 1,
+	    sizeof(double));
+	if (md->chunk_slip == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
+	st = LC_OK;
+out:
+	free(inv);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public entry points */
+
+void
+lc_mc_stats_init(struct lc_mc_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void
+lc_mc_stats_release(struct lc_mc_stats *s)
+{
+	if (s == NULL)
+		return;
+	free(s->p_liq);
+	free(s->cascade);
+	lc_mc_stats_init(s);
+}
+
+static enum lc_status
+stats_reserve(struct lc_mc_stats *s, size_t npos, size_t nassets)
+{
+	size_t i;
+
+	lc_mc_stats_release(s);
+	s->p_liq = malloc((4 * npos + 1) * sizeof(double));
+	s->cascade = malloc((2 * nassets + 1) * sizeof(double));
+	if (s->p_liq == NULL || s->cascade == NULL) {
+		lc_mc_stats_release(s);
+		return LC_ENOMEM;
+	}
+	s->npos = npos;
+	s->nassets = nassets;
+	s->p_liq_static = s->p_liq + npos;
+	s->slip_bps = s->p_liq_static + npos;
+	s->slip_quote = s->slip_bps + npos;
+	for (i = 0; i < 4 * npos; i++)
+		s->p_liq[i] = NAN;
+	for (i = 0; i < 2 * nassets; i++)
+		s->cascade[i] = NAN;
+	return LC_OK;
+}
+
+enum lc_status
+lc_mc_estimate(const struct lc_market *m, const struct lc_request *req,
+    unsigned flags, struct lc_mc_stats *st)
+{
+	struct mc_model md;
+	enum lc_status rc;
+	unsigned threads = req->params.threads > 1 ? req->params.threads : 1;
+	uint64_t any = 0, casc = 0;
+	double np;
+	size_t i, a, c;
+
+	rc = stats_reserve(st, req->npos, m->nassets);
+	if (rc != LC_OK)
+		return rc;
+	rc = build_model(&md, m, req, flags);
+	if (rc != LC_OK)
+		goto out;
+	md.nws = threads < md.nchunks ? threads : md.nchunks;
+	md.ws = calloc(md.nws, sizeof(*md.ws));
+	if (md.ws == NULL) {
+		rc = LC_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < md.nws; i++) {
+		rc = ws_alloc(&md, &md.ws[i]);
+		if (rc != LC_OK) {
+			md.nws = i;
+			goto out;
+		}
+	}
+	mc_run_chunks((unsigned)md.nws, md.nchunks, chunk_run, &md);
+
+	np = (double)md.paths;
+	st->paths = md.paths;
+	st->shrunk = md.shrunk;
+	st->ninvolved = md.n;
+	st->ncoupled = md.nloan;
+	for (i = 0; i < md.nws; i++) {
+		any += md.ws[i].cnt_any;
+		casc += md.ws[i].cnt_casc;
+	}
+	st->p_any = (double)any / np;
+	st->cascade_any = (double)casc / np;
+	for (i = 0; i < md.nloan; i++) {
+		uint64_t nl = 0, ns = 0;
+		double sb = 0.0, sq = 0.0;
+		size_t pos = md.loan[i].pos;
+
+		for (c = 0; c < md.nws; c++) {
+			nl += md.ws[c].cnt_liq[i];
+			ns += md.ws[c].cnt_sliq[i];
+		}
+		for (c = 0; c < md.nchunks; c++) {
+			sb += md.chunk_slip[(c * md.nloan + i) * 2];
+			sq += md.chunk_slip[(c * md.nloan + i) * 2 + 1];
+		}
+		st->p_liq[pos] = (double)nl / np;
+		st->p_liq_static[pos] = (double)ns / np;
+		st->slip_bps[pos] = nl > 0 ? sb / (double)nl : (double)NAN;
+		st->slip_quote[pos] = nl > 0 ? sq / (double)nl : (double)NAN;
+	}
+	for (a = 0; a < md.n; a++)
+		for (i = 0; i < 2; i++) {
+			uint64_t ne = 0;
+
+			if (!md.as[a].ad[i].exposed &&
+			    !(flags & LC_MC_ALL_POSITIONS))
+				continue;
+			for (c = 0; c < md.nws; c++)
+				ne += md.ws[c].cnt_ev[2 * a + i];
+			st->cascade[2 * (size_t)md.as[a].idx + i] =
+			    (double)ne / np;
+		}
+	if (flags & LC_MC_ALL_POSITIONS)
+		for (i = 0; i < md.nsingle; i++) {
+			const struct mc_single *sg = &md.single[i];
+			const struct mc_ad *ad = &md.as[sg->a].ad[sg->dir];
+			uint64_t nl = 0;
+			size_t k;
+
+			if (sg->first != NONE)
+				for (c = 0; c < md.nws; c++)
+					for (k = sg->first + 1; k <= ad->c.n;
+					    k++)
+						nl += md.ws[c].hist[ad->hoff +
+						    k];
+			st->p_liq[sg->pos] = (double)nl / np;
+		}
+	rc = LC_OK;
+out:
+	model_free(&md);
+	if (rc != LC_OK)
+		lc_mc_stats_release(st);
+	return rc;
+}
+
+static double
+std_error(double p, double n)
+{
+	return sqrt(p * (1.0 - p) / n);
+}
+
+/* Append one warning to out->warn (grown geometrically). */
+static enum lc_status
+push_warning(struct lc_score_result *out, enum lc_warning_code code)
+{
+	if (out->nwarn >= out->warn_cap) {
+		size_t cap = out->warn_cap ? 2 * out->warn_cap : 4;
+		struct lc_warning *w = realloc(out->warn, cap * sizeof(*w));
+
+		if (w == NULL)
+			return LC_ENOMEM;
+		out->warn = w;
+		out->warn_cap = cap;
+	}
+	out->warn[out->nwarn].code = code;
+	out->warn[out->nwarn].asset = -1;
+	out->warn[out->nwarn].side = -1;
+	out->warn[out->nwarn].count = -1;
+	out->warn[out->nwarn].position = -1;
+	out->nwarn++;
+	return LC_OK;
+}
+
+/*
+ * Exact unwind slippage of a coupled loan (SPEC 6): net volatile exposure
+ * per asset, sold on the bid or bought on the ask from V0 = 0.
+ */
+static void
+coupled_unwind(const struct lc_market *m, const struct lc_request *req,
+    const struct lc_loan *l, double *bps, double *quote)
+{
+	double q_tot = 0.0, notional = 0.0;
+	size_t i, j;
+
+	for (i = 0; i < l->ncoll + l->ndebt; i++) {
+		const struct lc_entry *e = i < l->ncoll ? &l->coll[i] :
+		    &l->debt[i - l->ncoll];
+		uint32_t a = e->asset;
+		double net = 0.0, qty, sl;
+		int seen = 0;
+
+		if (!vol_of(req, a))
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct lc_entry *f = j < l->ncoll ? &l->coll[j] :
+			    &l->debt[j - l->ncoll];
+
+			if (f->asset == a)
+				seen = 1;
+		}
+		if (seen)
+			continue;
+		for (j = 0; j < l->ncoll; j++)
+			if (l->coll[j].asset == a)
+				net += l->coll[j].amount;
+		for (j = 0; j < l->ndebt; j++)
+			if (l->debt[j].asset == a)
+				net -= l->debt[j].amount;
+		if (net == 0.0)
+			continue;
+		qty = fabs(net);
+		sl = net > 0.0 ?
+		    lc_fill_slippage_bps(&m->assets[a].curve[LC_BID], LC_BID,
+		    0.0, qty, req->params.depth_scale) :
+		    lc_fill_slippage_bps(&m->assets[a].curve[LC_ASK], LC_ASK,
+		    0.0, qty, req->params.depth_scale);
+		q_tot += sl / 1e4 * qty * req->price[a];
+		notional += qty * req->price[a];
+	}
+	*quote = q_tot;
+	*bps = notional > 0.0 ? 1e4 * q_tot / notional : 0.0;
+}
+
+enum lc_status
+lc_mc_score(const struct lc_market *m, const struct lc_request *req,
+    struct lc_score_result *out)
+{
+	struct lc_mc_stats st;
+	enum lc_status rc;
+	double np, slip = 0.0;
+	size_t i;
+
+	if (out->npos < req->npos)
+		return LC_EINVAL;
+	lc_mc_stats_init(&st);
+	rc = lc_mc_estimate(m, req, 0, &st);
+	if (rc != LC_OK)
+		return rc;
+	np = (double)st.paths;
+	for (i = 0; i < req->npos; i++) {
+		const struct lc_position *p = &req->pos[i];
+		struct lc_pos_result *r = &out->pos[i];
+		uint32_t sa;
+		enum lc_dir sd;
+
+		if (p->type == LC_POS_LOAN &&
+		    lc_loan_classify(&p->u.loan, req->vol, &sa, &sd) ==
+		    LC_LOAN_COUPLED) {
+			r->p_liq = st.p_liq[i];
+			r->p_liq_static = st.p_liq_static[i];
+			r->std_error = std_error(r->p_liq, np);
+			r->std_error_static = std_error(r->p_liq_static, np);
+			r->method = LC_MONTE_CARLO;
+			r->exp_slip_bps = st.slip_bps[i];
+			r->exp_slip_quote = st.slip_quote[i];
+			if (isnan(r->unwind_bps) || isnan(r->unwind_quote))
+				coupled_unwind(m, req, &p->u.loan,
+				    &r->unwind_bps, &r->unwind_quote);
+		}
+		if (r->p_liq > 0.0 && isfinite(r->exp_slip_quote))
+			slip += r->p_liq * r->exp_slip_quote;
+	}
+	out->portfolio.p_any = st.p_any;
+	out->portfolio.p_any_se = std_error(st.p_any, np);
+	out->portfolio.cascade_prob = st.cascade_any;
+	out->portfolio.cascade_prob_se = std_error(st.cascade_any, np);
+	out->portfolio.exp_slip_quote = slip;
+	out->portfolio.method = LC_MONTE_CARLO;
+	if (st.shrunk)
+		rc = push_warning(out, LC_W_CORRELATION_SHRUNK);
+	lc_mc_stats_release(&st);
+	return rc;
+}
