@@ -3,6 +3,7 @@
 # Layout: service/model/*.c -> build/libcascade.a (pure model, libm only)
 #         service/*.c (but main.c) -> build/libsvc.a (adapters)
 #         build/cascaded = service/main.c + libsvc + libcascade
+#         migrations/*.sql + data/seed.json -> build/gen/embed.c (in libsvc)
 #         tests/model/test_*.c   -> build/tests/model_* (libcascade, check)
 #         tests/service/test_*.c -> build/tests/svc_*   (everything)
 
@@ -37,6 +38,9 @@ MODEL_SRC := $(wildcard service/model/*.c)
 SVC_SRC := $(filter-out service/main.c,$(wildcard service/*.c))
 MODEL_OBJ := $(MODEL_SRC:%.c=$(BUILD)/%.o)
 SVC_OBJ := $(SVC_SRC:%.c=$(BUILD)/%.o)
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+SEED := data/seed.json
+EMBED_OBJ := $(BUILD)/gen/embed.o
 MAIN_OBJ := $(BUILD)/service/main.o
 TLIB_SRC := $(wildcard tests/lib/*.c)
 TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
@@ -47,7 +51,7 @@ SVC_TESTS := $(patsubst tests/service/test_%.c,$(BUILD)/tests/svc_%,\
 BIN := $(BUILD)/cascaded
 
 .PHONY: all deps run test unit asan valgrind bench lint install clean \
-	check-deps
+	check-deps FORCE
 
 all: $(BIN)
 
@@ -84,13 +88,29 @@ $(BUILD)/service/%.o: service/%.c
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) $(CHECK_CFLAGS) -Itests/lib \
+		-Wno-missing-prototypes -c $< -o $@
 
 $(BUILD)/libcascade.a: $(MODEL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libsvc.a: $(SVC_OBJ)
+# Migrations and the seed are compiled in (portable: sh, od, awk).  The
+# list file changes only when the set of migrations does, so adding or
+# removing one regenerates embed.c.
+$(BUILD)/gen/embed.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(MIGRATIONS) $(SEED)" > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/gen/embed.c: tools/embed.sh $(MIGRATIONS) $(SEED) $(BUILD)/gen/embed.list
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $@ $(SEED) $(MIGRATIONS)
+
+$(EMBED_OBJ): $(BUILD)/gen/embed.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libsvc.a: $(SVC_OBJ) $(EMBED_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -115,15 +135,31 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@if [ -x tests/run-extra.sh ]; then tests/run-extra.sh $(BIN); fi
 
+# Serve on 127.0.0.1:8080 with var/cascaded.db, created, migrated and
+# seeded with the embedded market data when it does not exist yet.
+RUN_DB ?= var/cascaded.db
+RUN_LISTEN ?= 127.0.0.1:8080
+run: deps
+	@$(MAKE) --no-print-directory all
+	@if [ ! -f $(RUN_DB) ]; then \
+		mkdir -p $(dir $(RUN_DB)) && \
+		$(BIN) migrate --db $(RUN_DB) && \
+		$(BIN) seed --db $(RUN_DB) || { rm -f $(RUN_DB); exit 1; }; \
+	fi
+	exec $(BIN) serve --listen $(RUN_LISTEN) --db $(RUN_DB)
+
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		unit
 
-valgrind: deps $(MODEL_TESTS)
-	@rc=0; for t in $(MODEL_TESTS); do \
+valgrind: deps $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
+	@command -v valgrind >/dev/null || { \
+		echo "valgrind: not installed (apt-get install valgrind)" >&2; \
+		exit 1; }
+	@rc=0; for t in $(MODEL_TESTS) $(SVC_TESTS); do \
 		echo "== valgrind $$t"; \
-		CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+		CASCADED_BIN=$(abspath $(BIN)) CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
 			--errors-for-leak-kinds=definite,indirect ./$$t || rc=1; \
 	done; exit $$rc
 
@@ -137,9 +173,17 @@ lint:
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cascaded
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cascaded
-	cp -r migrations data $(DESTDIR)$(PREFIX)/share/cascaded/
+	install -d $(DESTDIR)$(PREFIX)/share/cascaded/migrations
+	install -m 0644 $(MIGRATIONS) $(DESTDIR)$(PREFIX)/share/cascaded/migrations/
+	install -m 0644 $(SEED) data/README.md $(DESTDIR)$(PREFIX)/share/cascaded/
 
 clean:
 	rm -rf build
+
+# Parts owned by other modules: the OpenAPI document compiled into the
+# binary (GET /openapi.json), the benchmarks and the container targets.
+-include docs/openapi.mk
+-include bench/bench.mk
+-include docker/container.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

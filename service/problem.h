@@ -18,7 +18,7 @@ struct problem_error {
 
 struct problem {
 	int status;		/* 0: no problem */
-	const char *type;	/* URI; static string */
+	const char *type;	/* URI or slug ("validation"); static string */
 	const char *title;	/* static string */
 	char *detail;
 	size_t nerrors;
@@ -38,7 +38,14 @@ void problem_set(struct problem *p, int status, const char *slug,
 /* Append one field error; a validation problem becomes 422 if unset. */
 void problem_add(struct problem *p, const char *pointer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Render as problem+json text (malloc'd, NUL-terminated); NULL on ENOMEM. */
+/* Default title of an HTTP status ("Not found"); static string. */
+const char *problem_status_title(int status);
+/*
+ * Render as problem+json text: type (a slug gets PROBLEM_BASE in front),
+ * title (default: the status's), status (500 when unset), detail (default:
+ * the title), instance when not NULL, errors when any.  The text is
+ * malloc'd and NUL-terminated; NULL on ENOMEM.
+ */
 char *problem_render(const struct problem *p, const char *instance);
 
 #endif

@@ -1,0 +1,80 @@
+/*
+ * config.h - runtime configuration from flags and CASCADED_* environment.
+ *
+ * Every option --name has an environment twin CASCADED_NAME (upper case,
+ * '-' -> '_').  A flag wins over the environment; repeatable options take
+ * a comma-separated list from the environment, and any flag occurrence
+ * replaces that whole list.  Options are described once, in the table in
+ * config.c, which also generates --help.
+ *
+ * Ownership: struct config owns its strings; config_release() frees them
+ * (safe on a zeroed or half-filled config).
+ */
+#ifndef CASCADED_CONFIG_H
+#define CASCADED_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
+#define CONFIG_DEFAULT_DB "var/cascaded.db"
+
+struct config {
+	char *listen;			/* "ADDR:PORT", "[V6]:PORT" */
+	char *db_path;
+	unsigned threads;		/* HTTP polling threads; 0: cores */
+	size_t max_body;		/* bytes */
+	char **api_keys;
+	size_t napi_keys;
+	char *api_key_file;
+	char **cors_origins;
+	size_t ncors_origins;
+	enum log_level log_level;
+	size_t max_positions;
+	double stale_depth_seconds;
+	double default_correlation;
+	unsigned max_connections;
+	unsigned connection_timeout;	/* seconds of inactivity */
+	unsigned per_ip_limit;		/* 0: none */
+	double drain_seconds;		/* SIGTERM: in-flight drain deadline */
+	/* positional arguments left after the options (borrowed from argv) */
+	size_t nargs;
+	char **args;
+};
+
+enum config_result {
+	CONFIG_OK = 0,
+	CONFIG_ERROR,		/* message in err */
+	CONFIG_HELP,		/* --help: caller prints config_usage() */
+	CONFIG_VERSION		/* --version */
+};
+
+/* Defaults only. */
+void config_init(struct config *c);
+void config_release(struct config *c);
+
+/*
+ * Parse options argv[0..argc-1] (no program name: the caller strips it and
+ * the subcommand) over the environment envp (NULL-terminated "K=V"
+ * strings, may be NULL).  Non-option arguments are collected in
+ * c->args; "--" ends options.  On CONFIG_ERROR err holds a one-line
+ * message.  --api-key-file is read here (one key per line, '#' comments).
+ */
+enum config_result config_load(struct config *c, int argc, char **argv,
+    char *const *envp, char *err, size_t errlen);
+
+/* The --help text of every option (the commands are main.c's). */
+void config_usage(FILE *out);
+
+/*
+ * Resolve a listen address "ADDR:PORT", "[V6]:PORT", "HOST:PORT" or
+ * ":PORT" (all interfaces) to a socket address.  0 on success, else -1
+ * with err set.
+ */
+int config_parse_listen(const char *spec, struct sockaddr_storage *ss,
+    socklen_t *len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * seed.c - apply a seed file (see seed.h) through the store's write API.
+ *
+ * A seed is trusted input shipped with the binary, so errors here are
+ * reported as one message naming the offending item; the store's own
+ * checks and the model's curve constructors still validate everything.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cascade/curve.h"
+#include "seed.h"
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void
+now_rfc3339(char *buf, size_t cap)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *
+str_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int
+num_of(const cJSON *o, const char *key, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+/* Read [[x, y], ...] into two new arrays. */
+static int
+pairs_of(const cJSON *arr, double **x, double **y, size_t *n)
+{
+	const cJSON *p;
+	size_t i = 0, cnt;
+
+	*x = *y = NULL;
+	*n = 0;
+	if (!cJSON_IsArray(arr))
+		return -1;
+	cnt = (size_t)cJSON_GetArraySize(arr);
+	if (cnt == 0)
+		return -1;
+	*x = calloc(cnt, sizeof(double));
+	*y = calloc(cnt, sizeof(double));
+	if (*x == NULL || *y == NULL)
+		goto fail;
+	cJSON_ArrayForEach(p, arr) {
+		const cJSON *a = cJSON_GetArrayItem(p, 0);
+		const cJSON *b = cJSON_GetArrayItem(p, 1);
+
+		if (!cJSON_IsArray(p) || cJSON_GetArraySize(p) != 2 ||
+		    !cJSON_IsNumber(a) || !cJSON_IsNumber(b))
+			goto fail;
+		(*x)[i] = a->valuedouble;
+		(*y)[i] = b->valuedouble;
+		i++;
+	}
+	*n = cnt;
+	return 0;
+fail:
+	free(*x);
+	free(*y);
+	*x = *y = NULL;
+	return -1;
+}
+
+static int
+apply_markets(struct store *st, const cJSON *arr, const char *now,
+    struct seed_stats *stats, char *err, size_t errlen)
+{
+	const cJSON *it, *body;
+	const char *asset;
+	double price, vol;
+	enum store_status s;
+
+	cJSON_ArrayForEach(it, arr) {
+		asset = str_of(it, "asset");
+		body = cJSON_GetObjectItemCaseSensitive(it, "body");
+		if (asset == NULL || num_of(body, "price", &price) ||
+		    num_of(body, "volatility", &vol)) {
+			seterr(err, errlen, "seed: bad market entry %s",
+			    asset ? asset : "(no asset)");
+			return -1;
+		}
+		s = store_put_asset(st, asset, price, vol, now, NULL);
+		if (s != STORE_OK) {
+			seterr(err, errlen, "seed: market %s: %s", asset,
+			    store_status_str(s));
+			return -1;
+		}
+		stats->assets++;
+	}
+	return 0;
+}
+
+static int
+apply_depth(struct store *st, const cJSON *arr, const char *now,
+    struct seed_stats *stats, char *err, size_t errlen)
+{
+	const cJSON *it, *body, *pts;
+	const char *asset, *venue, *side, *as_of;
+	struct md_curve c;
+	double *x = NULL, *y = NULL, dev;
+	size_t n, bad;
+	enum lc_status ls;
+	enum store_status s;
+	int rc = -1;
+
+	lc_curve_init(&c.curve);
+	cJSON_ArrayForEach(it, arr) {
+		asset = str_of(it, "asset");
+		venue = str_of(it, "venue");
+		body = cJSON_GetObjectItemCaseSensitive(it, "body");
+		side = str_of(body, "side");
+		as_of = str_of(body, "as_of");
+		if (asset == NULL || venue == NULL || side == NULL ||
+		    strlen(venue) > MD_VENUE_MAX || (strcmp(side, "bid") != 0 &&
+		    strcmp(side, "ask") != 0)) {
+			seterr(err, errlen, "seed: bad depth entry");
+			goto out;
+		}
+		memset(&c, 0, sizeof(c));
+		snprintf(c.venue, sizeof(c.venue), "%s", venue);
+		c.side = strcmp(side, "bid") == 0 ? LC_BID : LC_ASK;
+		snprintf(c.as_of, sizeof(c.as_of), "%s", as_of ? as_of : now);
+		if ((pts = cJSON_GetObjectItemCaseSensitive(body, "points"))) {
+			if (pairs_of(pts, &x, &y, &n))
+				goto bad;
+			ls = lc_curve_from_points(&c.curve, (enum lc_side)c.side,
+			    x, y, n, &bad);
+		} else if ((pts = cJSON_GetObjectItemCaseSensitive(body,
+		    "quotes"))) {
+			if (pairs_of(pts, &x, &y, &n))
+				goto bad;
+			ls = lc_curve_from_quotes(&c.curve, (enum lc_side)c.side,
+			    x, y, n, &dev, &bad);
+		} else {
+			goto bad;
+		}
+		free(x);
+		free(y);
+		x = y = NULL;
+		if (ls != LC_OK)
+			goto bad;
+		s = store_put_curves(st, asset, &c, 1, NULL);
+		lc_curve_release(&c.curve);
+		if (s != STORE_OK) {
+			seterr(err, errlen, "seed: depth %s/%s: %s", asset,
+			    venue, store_status_str(s));
+			goto out;
+		}
+		stats->curves++;
+	}
+	rc = 0;
+	goto out;
+bad:
+	seterr(err, errlen, "seed: depth %s/%s %s: invalid curve", asset,
+	    venue, side);
+out:
+	free(x);
+	free(y);
+	lc_curve_release(&c.curve);
+	return rc;
+}
+
+static int
+apply_levels(struct store *st, const cJSON *arr, const char *now,
+    struct seed_stats *stats, char *err, size_t errlen)
+{
+	const cJSON *it, *body, *levels, *l;
+	const char *asset, *as_of, *source, *side;
+	struct md_level *lv = NULL;
+	size_t n, i;
+	enum store_status s;
+	int rc = -1;
+
+	cJSON_ArrayForEach(it, arr) {
+		asset = str_of(it, "asset");
+		body = cJSON_GetObjectItemCaseSensitive(it, "body");
+		levels = cJSON_GetObjectItemCaseSensitive(body, "levels");
+		as_of = str_of(body, "as_of");
+		source = str_of(body, "source");
+		if (asset == NULL || !cJSON_IsArray(levels)) {
+			seterr(err, errlen, "seed: bad liquidations entry");
+			goto out;
+		}
+		n = (size_t)cJSON_GetArraySize(levels);
+		free(lv);
+		lv = calloc(n ? n : 1, sizeof(*lv));
+		if (lv == NULL) {
+			seterr(err, errlen, "seed: out of memory");
+			goto out;
+		}
+		i = 0;
+		cJSON_ArrayForEach(l, levels) {
+			side = str_of(l, "side");
+			if (num_of(l, "price", &lv[i].price) ||
+			    num_of(l, "qty", &lv[i].qty) || side == NULL ||
+			    (strcmp(side, "sell") != 0 &&
+			    strcmp(side, "buy") != 0)) {
+				seterr(err, errlen, "seed: %s level %zu is "
+				    "invalid", asset, i);
+				goto out;
+			}
+			lv[i].side = strcmp(side, "sell") == 0 ? LC_DOWN : LC_UP;
+			snprintf(lv[i].as_of, sizeof(lv[i].as_of), "%s",
+			    as_of ? as_of : now);
+			snprintf(lv[i].source, sizeof(lv[i].source), "%s",
+			    source ? source : "seed");
+			i++;
+		}
+		s = store_replace_levels(st, asset, lv, n);
+		if (s != STORE_OK) {
+			seterr(err, errlen, "seed: levels of %s: %s", asset,
+			    store_status_str(s));
+			goto out;
+		}
+		stats->levels += n;
+	}
+	rc = 0;
+out:
+	free(lv);
+	return rc;
+}
+
+static int
+apply_corr(struct store *st, const cJSON *obj, struct seed_stats *stats,
+    char *err, size_t errlen)
+{
+	const cJSON *pairs, *p, *a, *b, *r;
+	struct md_corr *c = NULL;
+	size_t n, i = 0;
+	enum store_status s;
+	int rc = -1;
+
+	pairs = cJSON_GetObjectItemCaseSensitive(obj, "pairs");
+	if (!cJSON_IsArray(pairs)) {
+		seterr(err, errlen, "seed: correlations need \"pairs\"");
+		return -1;
+	}
+	n = (size_t)cJSON_GetArraySize(pairs);
+	if (n == 0)
+		return 0;
+	c = calloc(n, sizeof(*c));
+	if (c == NULL) {
+		seterr(err, errlen, "seed: out of memory");
+		return -1;
+	}
+	cJSON_ArrayForEach(p, pairs) {
+		a = cJSON_GetArrayItem(p, 0);
+		b = cJSON_GetArrayItem(p, 1);
+		r = cJSON_GetArrayItem(p, 2);
+		if (!cJSON_IsString(a) || !cJSON_IsString(b) ||
+		    !cJSON_IsNumber(r) || strlen(a->valuestring) >
+		    MD_SYMBOL_MAX || strlen(b->valuestring) > MD_SYMBOL_MAX) {
+			seterr(err, errlen, "seed: correlation pair %zu is "
+			    "invalid", i);
+			goto out;
+		}
+		snprintf(c[i].a, sizeof(c[i].a), "%s", a->valuestring);
+		snprintf(c[i].b, sizeof(c[i].b), "%s", b->valuestring);
+		c[i].rho = r->valuedouble;
+		i++;
+	}
+	s = store_put_correlations(st, c, n, 0);
+	if (s != STORE_OK) {
+		seterr(err, errlen, "seed: correlations: %s",
+		    store_status_str(s));
+		goto out;
+	}
+	stats->pairs += n;
+	rc = 0;
+out:
+	free(c);
+	return rc;
+}
+
+int
+seed_apply(struct store *st, const char *json, size_t len,
+    struct seed_stats *stats, char *err, size_t errlen)
+{
+	cJSON *root;
+	const cJSON *v;
+	char now[32];
+	int rc = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	now_rfc3339(now, sizeof(now));
+	root = cJSON_ParseWithLength(json, len);
+	if (root == NULL || !cJSON_IsObject(root)) {
+		seterr(err, errlen, "seed: not a JSON object");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "markets");
+	if (v != NULL && apply_markets(st, v, now, stats, err, errlen))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "depth");
+	if (v != NULL && apply_depth(st, v, now, stats, err, errlen))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "liquidations");
+	if (v != NULL && apply_levels(st, v, now, stats, err, errlen))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "correlations");
+	if (v != NULL && apply_corr(st, v, stats, err, errlen))
+		goto out;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * seed.h - load a seed market data file (data/seed.json, embedded in the
+ * binary) into the store: `cascaded seed`.
+ *
+ * The file holds the same bodies the write API accepts:
+ *   {"markets": [{"asset": "ETH", "body": {"price", "volatility"}}],
+ *    "depth": [{"asset", "venue", "body": {"side", "as_of",
+ *               "points" | "quotes"}}],
+ *    "liquidations": [{"asset", "body": {"levels": [{"price", "qty",
+ *                      "side"}], "as_of", "source"}}],
+ *    "correlations": {"pairs": [["ETH", "BTC", 0.8], ...]}}
+ * Applying it is idempotent: assets are upserted, each venue's curve and
+ * each asset's levels replaced, correlation pairs upserted.  Depth is
+ * converted with the model library (lc_curve_from_points / _from_quotes),
+ * i.e. by the SPEC's rules.
+ */
+#ifndef CASCADED_SEED_H
+#define CASCADED_SEED_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+struct seed_stats {
+	size_t assets;
+	size_t curves;
+	size_t levels;
+	size_t pairs;
+};
+
+/* 0 on success; -1 with err set (nothing is rolled back across writes). */
+int seed_apply(struct store *st, const char *json, size_t len,
+    struct seed_stats *stats, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * store.h - the SQLite market-data store (SPEC section 1).
+ *
+ * One connection, used by one thread at a time (an internal mutex
+ * serialises callers), opened in WAL mode with a busy timeout and foreign
+ * keys on.  store_open() applies the embedded migrations (each in its own
+ * transaction, PRAGMA user_version bumped inside it) and refuses a
+ * database written by a newer binary.  Every write is one BEGIN IMMEDIATE
+ * transaction: it either applies whole or leaves the old data untouched.
+ *
+ * Ownership: inputs are borrowed; store_load() fills a caller-owned struct
+ * market_data (release it with market_data_release()).  Strings passed in
+ * are NUL-terminated; symbols are at most MD_SYMBOL_MAX bytes, venues
+ * MD_VENUE_MAX, times MD_TIME_MAX - 1, sources MD_SOURCE_MAX.
+ */
+#ifndef CASCADED_STORE_H
+#define CASCADED_STORE_H
+
+#include <stddef.h>
+
+#include "marketdata.h"
+
+struct store;
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOT_FOUND,	/* the asset (or venue) does not exist: 404 */
+	STORE_CONSTRAINT,	/* data breaks a constraint: 422 */
+	STORE_BUSY,		/* locked beyond the busy timeout: 503 */
+	STORE_READONLY,		/* read-only file or file system: 503 */
+	STORE_IO,		/* I/O error, disk full, closed store: 503 */
+	STORE_NOMEM,		/* out of memory: 503 */
+	STORE_TOO_NEW,		/* schema newer than this binary */
+	STORE_ERROR		/* anything else (a bug): 500 */
+};
+
+const char *store_status_str(enum store_status st);
+/* HTTP status an API answer should use for st (200 for STORE_OK). */
+int store_status_http(enum store_status st);
+
+/*
+ * Open (creating if needed) and migrate.  NULL on failure with *err set to
+ * a malloc'd message (free it).  A schema newer than the binary is refused.
+ */
+struct store *store_open(const char *path, char **err);
+/* Close; NULL is a no-op. */
+void store_close(struct store *st);
+/* 1 when the database is open and at the binary's schema version. */
+int store_ready(struct store *st);
+/* PRAGMA user_version of the open database (-1 on error). */
+int store_schema_version(struct store *st);
+/* Number of migrations compiled into the binary. */
+int store_migration_count(void);
+
+/*
+ * Load everything: assets by symbol, their curves by venue then side,
+ * their levels by insertion order (seq), correlations by pair.
+ * *out must be initialised (market_data_init); it is replaced.
+ */
+enum store_status store_load(struct store *st, struct market_data *out);
+
+/* Create or update an asset; *created (may be NULL) says which. */
+enum store_status store_put_asset(struct store *st, const char *symbol,
+    double price, double vol, const char *updated_at, int *created);
+/* Delete an asset with its curves, levels and correlations. */
+enum store_status store_delete_asset(struct store *st, const char *symbol);
+
+/*
+ * Replace the curves c[0..n-1] (each its own venue, side, as_of and
+ * validated points) of one asset in one transaction: one side or both.
+ * *created (may be NULL) is 1 when no curve of that venue existed.
+ */
+enum store_status store_put_curves(struct store *st, const char *asset,
+    const struct md_curve *c, size_t n, int *created);
+/* Delete every curve of a venue: STORE_NOT_FOUND when there is none. */
+enum store_status store_delete_venue(struct store *st, const char *asset,
+    const char *venue);
+
+/*
+ * Replace all levels of an asset, or append to them.  The input's seq is
+ * ignored (the store assigns increasing ones); side is enum lc_dir.
+ */
+enum store_status store_replace_levels(struct store *st, const char *asset,
+    const struct md_level *lv, size_t n);
+enum store_status store_append_levels(struct store *st, const char *asset,
+    const struct md_level *lv, size_t n);
+
+/*
+ * Correlations: replace != 0 replaces the whole set, else upserts.  Pairs
+ * are normalised to a < b.  An unknown asset is STORE_NOT_FOUND, a pair of
+ * an asset with itself or rho outside [-1, 1] STORE_CONSTRAINT.
+ */
+enum store_status store_put_correlations(struct store *st,
+    const struct md_corr *c, size_t n, int replace);
+
+#endif

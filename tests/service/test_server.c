@@ -1,0 +1,674 @@
+/*
+ * test_server.c - integration: start the real build/cascaded on
+ * 127.0.0.1:0 with a temporary database, read the port from its first log
+ * line, and talk HTTP to it with the loopback client of tests/lib.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "server.h"
+#include "testlib.h"
+
+#define T_MS 5000
+
+static char *dir;
+static char db[512];
+static struct server_proc srv;
+
+static void
+start_with(const char *const *args)
+{
+	dir = tmpdir_new();
+	ck_assert_ptr_nonnull(dir);
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
+	    "server did not start: %s", srv.log ? srv.log : "(no log)");
+}
+
+static void
+setup(void)
+{
+	static const char *const args[] = { "--max-body", "4096",
+	    "--cors-origin", "https://app.example", "--threads", "2", NULL };
+
+	start_with(args);
+}
+
+static void
+teardown(void)
+{
+	server_proc_stop(&srv, SIGKILL, T_MS);
+	free(srv.log);
+	tmpdir_free(dir);
+}
+
+/* Check a problem+json answer and return its parsed body. */
+static cJSON *
+expect_problem(const struct http_reply *r, int status)
+{
+	char ct[128];
+	cJSON *j, *v;
+
+	ck_assert_int_eq(r->status, status);
+	ck_assert_ptr_nonnull(http_header(r, "Content-Type", ct, sizeof(ct)));
+	ck_assert_str_eq(ct, "application/problem+json");
+	j = cJSON_Parse(r->body);
+	ck_assert_msg(j != NULL, "not JSON: %s", r->body);
+	v = cJSON_GetObjectItem(j, "type");
+	ck_assert(cJSON_IsString(v));
+	ck_assert(strncmp(v->valuestring, "https://", 8) == 0);
+	ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "title")));
+	ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "detail")));
+	v = cJSON_GetObjectItem(j, "status");
+	ck_assert(cJSON_IsNumber(v));
+	ck_assert_int_eq(v->valueint, status);
+	return j;
+}
+
+START_TEST(healthz_readyz_version)
+{
+	struct http_reply r;
+	char ct[128];
+	cJSON *j;
+
+	ck_assert_int_eq(http_request(srv.port, "GET", "/healthz", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(http_header(&r, "Content-Type", ct, sizeof(ct)),
+	    "application/json");
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/readyz", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/version", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	j = cJSON_Parse(r.body);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "version")));
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "schema_version")->valueint,
+	    cJSON_GetObjectItem(j, "migrations")->valueint);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "HEAD", "/healthz", NULL,
+	    NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(not_found)
+{
+	struct http_reply r;
+	cJSON *j;
+
+	ck_assert_int_eq(http_request(srv.port, "GET", "/no/such/route",
+	    NULL, NULL, 0, &r, T_MS), 0);
+	j = expect_problem(&r, 404);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/healthz/", NULL,
+	    NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 404);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(method_not_allowed)
+{
+	struct http_reply r;
+	char allow[128];
+	cJSON *j;
+
+	ck_assert_int_eq(http_request(srv.port, "DELETE", "/healthz", NULL,
+	    NULL, 0, &r, T_MS), 0);
+	j = expect_problem(&r, 405);
+	ck_assert_ptr_nonnull(http_header(&r, "Allow", allow, sizeof(allow)));
+	ck_assert_ptr_nonnull(strstr(allow, "GET"));
+	cJSON_Delete(j);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(body_too_large)
+{
+	struct http_reply r;
+	char *big = malloc(10000);
+	static const char chunked[] = "GET /version HTTP/1.1\r\n"
+	    "Host: x\r\nContent-Type: application/json\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+	char *raw;
+	size_t n, i;
+	cJSON *j;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', 10000);
+	/* by Content-Length */
+	ck_assert_int_eq(http_request(srv.port, "GET", "/version",
+	    "Content-Type: application/json\r\n", big, 10000, &r, T_MS), 0);
+	j = expect_problem(&r, 413);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	/* streamed (chunked, no length): 3 chunks of 2000 bytes */
+	raw = malloc(sizeof(chunked) + 3 * 2100 + 16);
+	ck_assert_ptr_nonnull(raw);
+	n = (size_t)snprintf(raw, sizeof(chunked), "%s", chunked);
+	for (i = 0; i < 3; i++) {
+		n += (size_t)sprintf(raw + n, "7d0\r\n");
+		memset(raw + n, ' ', 2000);
+		n += 2000;
+		n += (size_t)sprintf(raw + n, "\r\n");
+	}
+	n += (size_t)sprintf(raw + n, "0\r\n\r\n");
+	ck_assert_int_eq(http_raw(srv.port, raw, n, &r, T_MS), 0);
+	j = expect_problem(&r, 413);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	free(raw);
+	free(big);
+}
+END_TEST
+
+START_TEST(unsupported_media_type)
+{
+	struct http_reply r;
+	cJSON *j;
+
+	ck_assert_int_eq(http_request(srv.port, "GET", "/version",
+	    "Content-Type: text/plain\r\n", "hello", 5, &r, T_MS), 0);
+	j = expect_problem(&r, 415);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/version",
+	    "Content-Type: application/json; charset=utf-8\r\n", "{}", 2, &r,
+	    T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(request_id)
+{
+	struct http_reply r;
+	char id[160], id2[160];
+
+	ck_assert_int_eq(http_request(srv.port, "GET", "/healthz",
+	    "X-Request-Id: trace-42.a_b:c\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_str_eq(http_header(&r, "X-Request-Id", id, sizeof(id)),
+	    "trace-42.a_b:c");
+	http_reply_release(&r);
+	/* invalid ids are replaced by generated ones, which differ */
+	ck_assert_int_eq(http_request(srv.port, "GET", "/healthz",
+	    "X-Request-Id: bad id\"\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_ptr_nonnull(http_header(&r, "X-Request-Id", id, sizeof(id)));
+	ck_assert_str_ne(id, "bad id\"");
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/nope", NULL, NULL, 0,
+	    &r, T_MS), 0);
+	ck_assert_ptr_nonnull(http_header(&r, "X-Request-Id", id2,
+	    sizeof(id2)));
+	ck_assert_str_ne(id, id2);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(cors_preflight)
+{
+	struct http_reply r;
+	char v[256];
+
+	ck_assert_int_eq(http_request(srv.port, "OPTIONS", "/version",
+	    "Origin: https://app.example\r\n"
+	    "Access-Control-Request-Method: GET\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_str_eq(http_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "https://app.example");
+	ck_assert_ptr_nonnull(http_header(&r, "Access-Control-Allow-Methods",
+	    v, sizeof(v)));
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/healthz",
+	    "Origin: https://evil.example\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(http_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)));
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(access_log_and_sigterm)
+{
+	struct http_reply r;
+	struct timespec t0, t1;
+	char *line, *nl;
+	int rc, found = 0;
+	double secs;
+
+	ck_assert_int_eq(http_request(srv.port, "GET", "/healthz",
+	    "X-Request-Id: log-check-1\r\n", NULL, 0, &r, T_MS), 0);
+	http_reply_release(&r);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = server_proc_stop(&srv, SIGTERM, T_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(secs < 5.0, "shutdown took %.2f s", secs);
+	ck_assert_ptr_nonnull(srv.log);
+	ck_assert_ptr_nonnull(strstr(srv.log, "\"msg\":\"listening\""));
+	ck_assert_ptr_nonnull(strstr(srv.log, "\"msg\":\"stopped\""));
+	/* every line is a JSON object; the request has its line */
+	for (line = srv.log; *line != '\0'; line = nl + 1) {
+		cJSON *j;
+
+		nl = strchr(line, '\n');
+		ck_assert_ptr_nonnull(nl);
+		*nl = '\0';
+		j = cJSON_Parse(line);
+		ck_assert_msg(j != NULL, "log line not JSON: %s", line);
+		if (strstr(line, "log-check-1") != NULL) {
+			ck_assert_str_eq(cJSON_GetObjectItem(j, "method")->
+			    valuestring, "GET");
+			ck_assert_str_eq(cJSON_GetObjectItem(j, "path")->
+			    valuestring, "/healthz");
+			ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->
+			    valueint, 200);
+			ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j,
+			    "duration_us")));
+			ck_assert(cJSON_IsString(cJSON_GetObjectItem(j,
+			    "time")));
+			found = 1;
+		}
+		cJSON_Delete(j);
+	}
+	ck_assert(found);
+}
+END_TEST
+
+START_TEST(sigterm_with_idle_connection)
+{
+	/* an idle client must not hold shutdown past 5 s */
+	struct sockaddr_in sa;
+	struct timespec t0, t1;
+	int fd, rc;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)srv.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, "GET /hea", 8), 8);	/* half a request */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = server_proc_stop(&srv, SIGINT, T_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 5);
+	close(fd);
+}
+END_TEST
+
+
+/* Read one HTTP answer (headers + Content-Length body) from fd. */
+static int
+read_answer(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+	char *end, *cl;
+	size_t need;
+
+	for (;;) {
+		n = recv(fd, buf + got, cap - 1 - got, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+		buf[got] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (end == NULL)
+			continue;
+		cl = strstr(buf, "Content-Length: ");
+		need = (size_t)(end + 4 - buf) +
+		    (cl ? strtoul(cl + 16, NULL, 10) : 0);
+		if (got >= need)
+			return atoi(buf + 9);
+	}
+}
+
+START_TEST(readyz_503_while_draining)
+{
+	static const char req[] = "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sockaddr_in sa;
+	struct timeval tv = { 5, 0 };
+	struct timespec nap = { 0, 300 * 1000 * 1000 };
+	char buf[4096];
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)srv.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(send(fd, req, sizeof(req) - 1, 0),
+	    (ssize_t)sizeof(req) - 1);
+	ck_assert_int_eq(read_answer(fd, buf, sizeof(buf)), 200);
+	kill(srv.pid, SIGTERM);
+	nanosleep(&nap, NULL);
+	/* the kept-alive connection is still served, but not ready */
+	ck_assert_int_eq(send(fd, req, sizeof(req) - 1, 0),
+	    (ssize_t)sizeof(req) - 1);
+	ck_assert_int_eq(read_answer(fd, buf, sizeof(buf)), 503);
+	ck_assert_ptr_nonnull(strstr(buf, "Retry-After"));
+	close(fd);
+	ck_assert_int_eq(server_proc_stop(&srv, SIGTERM, T_MS), 0);
+}
+END_TEST
+
+START_TEST(healthcheck_command)
+{
+	char addr[64];
+	const char *argv[4];
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", srv.port);
+	argv[0] = test_bin();
+	argv[1] = "healthcheck";
+	argv[2] = addr;
+	argv[3] = NULL;
+	ck_assert_int_eq(run_command(argv, T_MS), 0);
+	server_proc_stop(&srv, SIGTERM, T_MS);
+	ck_assert_int_eq(run_command(argv, T_MS), 1);
+}
+END_TEST
+
+START_TEST(migrate_and_seed_commands)
+{
+	const char *mig[] = { test_bin(), "migrate", "--db", db, NULL };
+	const char *seed[] = { test_bin(), "seed", "--db", db, NULL };
+	const char *bad[] = { test_bin(), "frobnicate", NULL };
+	const char *ver[] = { test_bin(), "--version", NULL };
+
+	ck_assert_int_eq(run_command(mig, T_MS), 0);
+	ck_assert_int_eq(run_command(seed, T_MS), 0);
+	ck_assert_int_eq(run_command(seed, T_MS), 0);
+	ck_assert_int_eq(run_command(bad, T_MS), 2);
+	ck_assert_int_eq(run_command(ver, T_MS), 0);
+}
+END_TEST
+
+START_TEST(bad_listen_fails)
+{
+	struct server_proc p2;
+	static const char *const args[] = { "--listen", "nonsense", NULL };
+
+	/* --listen given twice: the later flag wins, and it is invalid */
+	ck_assert_int_ne(server_proc_start(&p2, db, args, 2000), 0);
+	server_proc_stop(&p2, SIGKILL, 1000);
+	free(p2.log);
+}
+END_TEST
+
+
+/* --- in-process: the router and handler API with a test route table --- */
+
+static struct config icfg;
+static struct server *isrv;
+static unsigned iport;
+
+static void
+echo(struct server_request *req, struct server_response *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *txt;
+	const char *q = server_query(req, "q");
+	const char *h = server_header(req, "X-Test");
+
+	cJSON_AddStringToObject(o, "method", req->method);
+	cJSON_AddStringToObject(o, "path", req->path);
+	cJSON_AddStringToObject(o, "asset", server_param(req, "asset") ?
+	    server_param(req, "asset") : "");
+	cJSON_AddStringToObject(o, "venue", server_param(req, "venue") ?
+	    server_param(req, "venue") : "");
+	cJSON_AddStringToObject(o, "q", q ? q : "(null)");
+	cJSON_AddStringToObject(o, "h", h ? h : "(null)");
+	cJSON_AddNumberToObject(o, "len", (double)req->body_len);
+	cJSON_AddStringToObject(o, "rid", req->request_id);
+	txt = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	server_respond(res, strcmp(req->method, "PUT") == 0 ? 201 : 200,
+	    "application/json", txt, strlen(txt));
+	server_add_header(res, "Location", "/v1/markets/X");
+}
+
+static void
+silent(struct server_request *req, struct server_response *res)
+{
+	(void)req;
+	(void)res;
+}
+
+static void
+validation(struct server_request *req, struct server_response *res)
+{
+	struct problem p;
+
+	(void)req;
+	problem_init(&p);
+	problem_add(&p, "/positions/0/size", "must be > %d", 0);
+	problem_add(&p, "/query/step", "must be a number");
+	server_respond_problem(res, &p, NULL);
+	problem_release(&p);
+}
+
+static const struct server_route test_routes[] = {
+	{ "GET", "/v1/markets/{asset}", echo, 0 },
+	{ "PUT", "/v1/markets/{asset}", echo,
+	  SERVER_ROUTE_BODY | SERVER_ROUTE_AUTH },
+	{ "GET", "/v1/markets/{asset}/depth/{venue}", echo, 0 },
+	{ "GET", "/silent", silent, 0 },
+	{ "POST", "/v1/score", validation, SERVER_ROUTE_BODY },
+};
+
+static void
+isetup(void)
+{
+	char *argv[] = { (char *)(uintptr_t)"--api-key",
+	    (char *)(uintptr_t)"sekret", (char *)(uintptr_t)"--cors-origin",
+	    (char *)(uintptr_t)"*", (char *)(uintptr_t)"--listen",
+	    (char *)(uintptr_t)"127.0.0.1:0", (char *)(uintptr_t)"--threads",
+	    (char *)(uintptr_t)"2", (char *)(uintptr_t)"--log-level",
+	    (char *)(uintptr_t)"error" };
+	char err[128];
+
+	config_init(&icfg);
+	ck_assert_int_eq(config_load(&icfg, 10, argv, NULL, err, sizeof(err)),
+	    CONFIG_OK);
+	log_set_level(icfg.log_level);
+	isrv = server_new(&icfg, NULL);
+	ck_assert_ptr_nonnull(isrv);
+	ck_assert_int_eq(server_add_routes(isrv, test_routes,
+	    sizeof(test_routes) / sizeof(test_routes[0])), 0);
+	ck_assert_int_eq(server_start(isrv, NULL, 0, &iport), 0);
+	ck_assert_uint_gt(iport, 0);
+}
+
+static void
+iteardown(void)
+{
+	server_drain(isrv, 1);
+	server_free(isrv);
+	config_release(&icfg);
+}
+
+START_TEST(params_query_headers)
+{
+	struct http_reply r;
+	char v[128];
+	cJSON *j;
+
+	ck_assert_int_eq(http_request(iport, "GET",
+	    "/v1/markets/ETH/depth/uni%2Dv3?q=a%20b&x=1", "X-Test: hi\r\n",
+	    NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	j = cJSON_Parse(r.body);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "asset")->valuestring, "ETH");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "venue")->valuestring,
+	    "uni-v3");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "q")->valuestring, "a b");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "h")->valuestring, "hi");
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "rid")->valuestring,
+	    http_header(&r, "X-Request-Id", v, sizeof(v)));
+	ck_assert_str_eq(http_header(&r, "Location", v, sizeof(v)),
+	    "/v1/markets/X");
+	cJSON_Delete(j);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(auth_and_body)
+{
+	struct http_reply r;
+	char v[128];
+	cJSON *j;
+
+	ck_assert_int_eq(http_request(iport, "PUT", "/v1/markets/ETH",
+	    "Content-Type: application/json\r\n", "{\"price\":1}", 11, &r,
+	    T_MS), 0);
+	j = expect_problem(&r, 401);
+	ck_assert_ptr_nonnull(http_header(&r, "WWW-Authenticate", v,
+	    sizeof(v)));
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(iport, "PUT", "/v1/markets/ETH",
+	    "Content-Type: application/json\r\nAuthorization: Bearer nope\r\n",
+	    "{\"price\":1}", 11, &r, T_MS), 0);
+	j = expect_problem(&r, 403);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(iport, "PUT", "/v1/markets/ETH",
+	    "Content-Type: application/json\r\nAuthorization: Bearer sekret\r\n"
+	    "Origin: https://x.example\r\n", "{\"price\":1}", 11, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 201);
+	ck_assert_str_eq(http_header(&r, "Access-Control-Allow-Origin", v,
+	    sizeof(v)), "*");
+	j = cJSON_Parse(r.body);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "len")->valueint, 11);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	/* a preflight never needs a key */
+	ck_assert_int_eq(http_request(iport, "OPTIONS", "/v1/markets/ETH",
+	    "Origin: https://x.example\r\nAccess-Control-Request-Method: PUT\r\n",
+	    NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_ptr_nonnull(strstr(http_header(&r,
+	    "Access-Control-Allow-Methods", v, sizeof(v)), "PUT"));
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(handler_without_answer_and_validation)
+{
+	struct http_reply r;
+	cJSON *j, *e;
+
+	ck_assert_int_eq(http_request(iport, "GET", "/silent", NULL, NULL, 0,
+	    &r, T_MS), 0);
+	j = expect_problem(&r, 500);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(iport, "POST", "/v1/score",
+	    "Content-Type: application/json\r\n", "{}", 2, &r, T_MS), 0);
+	j = expect_problem(&r, 422);
+	e = cJSON_GetObjectItem(j, "errors");
+	ck_assert_int_eq(cJSON_GetArraySize(e), 2);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(e, 0),
+	    "pointer")->valuestring, "/positions/0/size");
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(e, 0),
+	    "detail")->valuestring, "must be > 0");
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	/*
+	 * keep-alive: two pipelined requests on one connection; the first
+	 * answer must not close the connection (responses are queued on the
+	 * second handler call, HTTP-NOTES)
+	 */
+	{
+		static const char two[] = "GET /v1/markets/A HTTP/1.1\r\n"
+		    "Host: x\r\n\r\nGET /v1/markets/B HTTP/1.1\r\nHost: x\r\n"
+		    "Connection: close\r\n\r\n";
+
+		ck_assert_int_eq(http_raw(iport, two, sizeof(two) - 1, &r,
+		    T_MS), 0);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_ptr_nonnull(strstr(r.body, "/v1/markets/A"));
+		ck_assert_ptr_null(strstr(r.head, "Connection: close"));
+		http_reply_release(&r);
+	}
+}
+END_TEST
+
+static Suite *
+server_suite(void)
+{
+	Suite *s = suite_create("server");
+	TCase *tc;
+
+	tc = tcase_create("http");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, healthz_readyz_version);
+	tcase_add_test(tc, not_found);
+	tcase_add_test(tc, method_not_allowed);
+	tcase_add_test(tc, body_too_large);
+	tcase_add_test(tc, unsupported_media_type);
+	tcase_add_test(tc, request_id);
+	tcase_add_test(tc, cors_preflight);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lifecycle");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, access_log_and_sigterm);
+	tcase_add_test(tc, sigterm_with_idle_connection);
+	tcase_add_test(tc, readyz_503_while_draining);
+	tcase_add_test(tc, healthcheck_command);
+	tcase_add_test(tc, migrate_and_seed_commands);
+	tcase_add_test(tc, bad_listen_fails);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("router");
+	tcase_add_checked_fixture(tc, isetup, iteardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, params_query_headers);
+	tcase_add_test(tc, auth_and_body);
+	tcase_add_test(tc, handler_without_answer_and_validation);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(server_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
