@@ -185,5 +185,6 @@ clean:
 -include docs/openapi.mk
 -include bench/bench.mk
 -include docker/container.mk
+-include tests/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
