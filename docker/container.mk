@@ -1,0 +1,28 @@
+# docker/container.mk - container targets, included by the Makefile:
+#   include docker/container.mk
+# (after VERSION is set).  See docs/deploy.md.
+#
+#   make container-test  build docker/Dockerfile in a real Docker engine and
+#                        test image, container, compose and the k8s
+#                        manifests (as root: installs docker.io,
+#                        docker-compose, debootstrap when missing, starts
+#                        and stops dockerd, builds a local base image from
+#                        ../shared/tools/mkbase.sh when there is none)
+#   make image           docker build -t cascaded:$(VERSION) -t cascaded:latest
+#   make k8s-validate    schema + strict + policy checks of docker/k8s/*.yaml
+
+CONTAINER_IMAGE ?= cascaded
+CONTAINER_REVISION = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+.PHONY: container-test image k8s-validate
+
+container-test:
+	IMAGE=$(CONTAINER_IMAGE):ci VERSION=$(VERSION) bash tests/container-test.sh
+
+image:
+	docker build -f docker/Dockerfile --build-arg VERSION=$(VERSION) \
+		--build-arg REVISION=$(CONTAINER_REVISION) \
+		-t $(CONTAINER_IMAGE):$(VERSION) -t $(CONTAINER_IMAGE):latest .
+
+k8s-validate:
+	bash tests/k8s-validate.sh

@@ -1,0 +1,435 @@
+#!/usr/bin/env bash
+# tests/container-test.sh - build the cascaded image and test it in a real
+# Docker engine (`make container-test`).
+#
+# The sequence of shared/CONTAINERS.md, as root on a Debian machine with no
+# container registry: install docker.io, docker-compose, debootstrap and
+# curl when missing; start dockerd when none answers (and stop it again at
+# the end); build a local debian:bookworm-slim with
+# ../shared/tools/mkbase.sh when the image is missing and tag it as
+# debian:bookworm for the build stage; then build docker/Dockerfile and
+# check the image and the running container: hardened run (read-only root,
+# no capabilities, no-new-privileges) on an ephemeral loopback port,
+# /healthz, /readyz, /version, POST /v1/score on the seeded data, an
+# authenticated write read back, non-root uid, the server as PID 1, the
+# HEALTHCHECK reaching healthy, exit code 0 on `docker stop`, data kept
+# across a restart and across a new container on the same volume, the same
+# through docker/compose.yaml, and the Kubernetes manifests
+# (tests/k8s-validate.sh).
+#
+# Every wait has a timeout; all traffic goes to 127.0.0.1.  Prints
+# `N passed, N failed` alone on the last line; exits 1 on any failure.
+#
+# Environment: IMAGE (default cascaded:ci), VERSION (default: from the
+# Makefile), SHARED (default ../shared beside the repository),
+# KEEP_DOCKERD=1 (leave a dockerd this script started running),
+# CT_SCORE_ASSET (default ETH: a volatile asset of the seed data).
+
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+IMAGE=${IMAGE:-cascaded:ci}
+VERSION=${VERSION:-$(sed -n 's/^VERSION *:*= *//p' Makefile | head -1)}
+SHARED=${SHARED:-$ROOT/../shared}
+ASSET=${CT_SCORE_ASSET:-ETH}
+API_KEY=ct-$$-$RANDOM$RANDOM
+TAG=ct$$
+CTR=cascaded-$TAG
+VOL=cascaded-$TAG-data
+PROJ=cascaded$TAG
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cascaded-ct.XXXXXX")
+T0=$(date +%s)
+
+pass=0
+fail=0
+DOCKERD_PID=
+COMPOSE=()
+COMPOSE_UP=0
+
+say() { printf '%s\n' "$*"; }
+ok() { pass=$((pass + 1)); say "ok   - $*"; }
+bad() { fail=$((fail + 1)); say "FAIL - $*"; }
+# check DESCRIPTION COMMAND...: one test from a command's exit status.
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+elapsed() { echo $(($(date +%s) - T0)); }
+
+finish() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "$K8S_PID" ]; then kill "$K8S_PID" 2>/dev/null; fi
+	if [ "$COMPOSE_UP" = 1 ]; then
+		compose down -v --remove-orphans >/dev/null 2>&1
+	fi
+	if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+		docker rm -f "$CTR" "$CTR-2" >/dev/null 2>&1
+		docker volume rm -f "$VOL" >/dev/null 2>&1
+	fi
+	if [ -n "$DOCKERD_PID" ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
+		kill "$DOCKERD_PID" 2>/dev/null
+		for _ in $(seq 1 40); do
+			kill -0 "$DOCKERD_PID" 2>/dev/null || break
+			sleep 0.5
+		done
+		say "# stopped the dockerd this test started (pid $DOCKERD_PID)"
+	fi
+	rm -rf "$WORK"
+	say "# container-test took $(elapsed) s"
+	say "$pass passed, $fail failed"
+	if [ "$fail" -gt 0 ] || [ "$rc" -ne 0 ]; then exit 1; fi
+	exit 0
+}
+trap finish EXIT
+trap 'bad "interrupted"; exit 1' INT TERM
+
+# abort REASON: a setup step failed; later checks cannot run.
+abort() {
+	bad "$*"
+	exit 1
+}
+
+# wait_for SECONDS COMMAND...: retry every 0.5 s until it succeeds.
+wait_for() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.5
+	done
+}
+
+# req METHOD PORT PATH [BODY [KEY]]: sets CODE and BODY_OUT.
+req() {
+	local m=$1 port=$2 path=$3 data=${4-} key=${5-}
+	local args=(-sS -o "$WORK/body" -w '%{http_code}' --max-time 10
+		-X "$m" "http://127.0.0.1:$port$path")
+	if [ -n "$data" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$data")
+	fi
+	if [ -n "$key" ]; then args+=(-H "Authorization: Bearer $key"); fi
+	CODE=$(curl "${args[@]}" 2>"$WORK/curl.err") || CODE=000
+	BODY_OUT=$(cat "$WORK/body" 2>/dev/null)
+}
+http_is() { # http_is CODE METHOD PORT PATH [BODY [KEY]]
+	local want=$1
+	shift
+	req "$@"
+	[ "$CODE" = "$want" ] && return 0
+	say "#   $1 $3 -> $CODE (want $want): $(head -c 300 <<<"$BODY_OUT")"
+	return 1
+}
+up_200() { req GET "$1" "$2" && [ "$CODE" = 200 ]; }
+health_of() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1" 2>/dev/null; }
+is_healthy() { [ "$(health_of "$1")" = healthy ]; }
+host_port() { docker port "$1" 8080/tcp 2>/dev/null | head -1 | sed 's/.*://'; }
+logs_tail() { docker logs --tail 20 "$1" 2>&1 | sed 's/^/#   log: /'; }
+contains() { grep -q -- "$2" <<<"$1"; }
+
+# ---------------------------------------------------------------- setup
+say "# cascaded container test: image $IMAGE, version $VERSION"
+
+# The manifest validation needs node, not Docker: run it meanwhile.
+K8S_PID=
+if [ -f tests/k8s-validate.sh ]; then
+	timeout 240 bash tests/k8s-validate.sh >"$WORK/k8s.log" 2>&1 &
+	K8S_PID=$!
+fi
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v docker >/dev/null 2>&1 || need+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 ||
+	docker compose version >/dev/null 2>&1 || need+=(docker-compose)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		abort "missing ${need[*]}: install them (apt-get, as root)"
+	fi
+	say "# installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	{ timeout 120 apt-get update -qq &&
+		timeout 240 apt-get install -y -qq --no-install-recommends \
+			"${need[@]}"; } >"$WORK/apt.log" 2>&1 ||
+		{ tail -5 "$WORK/apt.log"; abort "apt-get install ${need[*]}"; }
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+	COMPOSE=(docker-compose)
+else
+	COMPOSE=(docker compose)
+fi
+compose() { # bounded: every compose command gets at most 120 s
+	timeout 120 env CASCADED_IMAGE="$IMAGE" CASCADED_HOST_PORT=127.0.0.1: \
+		CASCADED_ENV_FILE="$WORK/cascaded.env" \
+		"${COMPOSE[@]}" -p "$PROJ" -f docker/compose.yaml "$@"
+}
+
+if ! docker info >/dev/null 2>&1; then
+	[ "$(id -u)" = 0 ] || abort "no Docker engine answers, and not root"
+	dockerd >"$WORK/dockerd.log" 2>&1 &
+	DOCKERD_PID=$!
+	if ! wait_for 30 docker info >/dev/null 2>&1; then
+		tail -5 "$WORK/dockerd.log"
+		abort "dockerd did not answer within 30 s"
+	fi
+	say "# started dockerd (pid $DOCKERD_PID) in $(elapsed) s"
+fi
+
+# Machines without a registry build a stand-in base image; elsewhere
+# `docker build` pulls the real ones.
+if ! docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
+	if [ -f "$SHARED/tools/mkbase.sh" ]; then
+		say "# building a local debian:bookworm-slim (mkbase.sh, 1-4 min)"
+		timeout 360 bash "$SHARED/tools/mkbase.sh" docker \
+			>"$WORK/mkbase.log" 2>&1 ||
+			{ tail -10 "$WORK/mkbase.log"; abort "mkbase.sh failed"; }
+	else
+		say "# no debian:bookworm-slim and no $SHARED/tools/mkbase.sh:" \
+			"docker build will pull the base images"
+	fi
+fi
+if docker image inspect debian:bookworm-slim >/dev/null 2>&1 &&
+	! docker image inspect debian:bookworm >/dev/null 2>&1; then
+	docker tag debian:bookworm-slim debian:bookworm ||
+		abort "docker tag debian:bookworm"
+fi
+
+# ---------------------------------------------------------------- build
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+build() { # build [ENV...]: docker build of docker/Dockerfile, bounded
+	timeout 480 env "$@" "$DOCKER_CLI" build -f docker/Dockerfile -t "$IMAGE" \
+		--build-arg VERSION="$VERSION" --build-arg REVISION="$REV" . \
+		>>"$WORK/build.log" 2>&1
+}
+# BuildKit runs the two stages' apt-get at the same time (~30 s less on a
+# fresh machine).  Debian's docker.io client (/usr/bin/docker) has it
+# built in; another client may need buildx, so fall back to the legacy
+# builder, which the Dockerfile supports as well.
+DOCKER_CLI=docker
+[ -x /usr/bin/docker ] && DOCKER_CLI=/usr/bin/docker
+say "# docker build ($(elapsed) s so far)"
+if build DOCKER_BUILDKIT=1 ||
+	{ say "# BuildKit build failed; legacy builder"; build DOCKER_BUILDKIT=0; }; then
+	ok "docker build -f docker/Dockerfile ($(elapsed) s so far)"
+else
+	tail -30 "$WORK/build.log" | sed 's/^/#   build: /'
+	abort "docker build -f docker/Dockerfile"
+fi
+
+# Start the Compose service now; it becomes healthy while the plain
+# container is tested, and is checked after it.
+printf 'CASCADED_API_KEY=%s\nCASCADED_LOG_LEVEL=info\n' "$API_KEY" \
+	>"$WORK/cascaded.env"
+if compose config -q >"$WORK/compose.log" 2>&1; then
+	ok "compose config validates docker/compose.yaml"
+else
+	sed 's/^/#   /' "$WORK/compose.log" | tail -10
+	bad "compose config validates docker/compose.yaml"
+fi
+COMPOSE_UP=1
+compose up -d --no-build >"$WORK/compose.log" 2>&1
+COMPOSE_RC=$?
+
+# ---------------------------------------------------------------- image
+fmt() { docker image inspect -f "$1" "$IMAGE" 2>/dev/null; }
+size=$(fmt '{{.Size}}')
+say "# image $IMAGE: $(awk -v s="${size:-0}" 'BEGIN { printf "%.1f", s / 1e6 }') MB ($size bytes)"
+user=$(fmt '{{.Config.User}}')
+check "image runs as a non-root uid ($user)" \
+	test -n "$user" -a "${user%%:*}" != 0 -a "${user%%:*}" != root
+check "image declares VOLUME /var/lib/cascaded" \
+	contains "$(fmt '{{json .Config.Volumes}}')" '"/var/lib/cascaded"'
+check "image exposes 8080/tcp" \
+	contains "$(fmt '{{json .Config.ExposedPorts}}')" '"8080/tcp"'
+check "image HEALTHCHECK runs cascaded healthcheck" \
+	contains "$(fmt '{{json .Config.Healthcheck.Test}}')" 'healthcheck'
+labels_ok() {
+	local l
+	l=$(fmt '{{json .Config.Labels}}')
+	contains "$l" '"org.opencontainers.image.source"' &&
+		contains "$l" '"org.opencontainers.image.licenses"' &&
+		contains "$l" "\"org.opencontainers.image.version\":\"$VERSION\""
+}
+check "OCI labels source, licenses, version=$VERSION" labels_ok
+
+# ---------------------------------------------------------------- run
+docker volume create "$VOL" >/dev/null
+run_ctr() { # run_ctr NAME
+	docker run -d --name "$1" \
+		--read-only --tmpfs /tmp:rw,noexec,nosuid,size=16m \
+		--cap-drop ALL --security-opt no-new-privileges \
+		-v "$VOL:/var/lib/cascaded" -e CASCADED_API_KEY="$API_KEY" \
+		-p 127.0.0.1::8080 "$IMAGE" >/dev/null
+}
+if run_ctr "$CTR"; then
+	ok "docker run (read-only root, cap-drop ALL, no-new-privileges)"
+else
+	abort "docker run"
+fi
+wait_for 10 test -n "$(host_port "$CTR")"
+PORT=$(host_port "$CTR")
+say "# container $CTR on 127.0.0.1:$PORT"
+# The first connections can be reset before the server listens.
+if wait_for 45 up_200 "$PORT" /healthz; then
+	ok "GET /healthz 200 ($(elapsed) s so far)"
+else
+	logs_tail "$CTR"
+	bad "GET /healthz 200 within 45 s"
+fi
+check "GET /readyz 200" wait_for 20 up_200 "$PORT" /readyz
+version_ok() { http_is 200 GET "$PORT" /version && contains "$BODY_OUT" "\"$VERSION\""; }
+check "GET /version 200 names $VERSION" version_ok
+check "GET /openapi.json 200 (compiled in)" http_is 200 GET "$PORT" /openapi.json
+check "the server runs as uid 10001" \
+	test "$(docker exec "$CTR" id -u 2>/dev/null)" = 10001
+check "the server is PID 1 (exec from the entrypoint)" \
+	test "$(docker exec "$CTR" cat /proc/1/comm 2>/dev/null)" = cascaded
+check "the database is on the volume (/var/lib/cascaded/cascaded.db)" \
+	docker exec "$CTR" test -s /var/lib/cascaded/cascaded.db
+
+SCORE='{"positions": [{"id": "ct-perp", "type": "perp", "asset": "'$ASSET'",
+ "side": "long", "size": 5, "entry_price": 2000, "leverage": 10}],
+ "horizon_days": 1}'
+score_ok() {
+	http_is 200 POST "$PORT" /v1/score "$SCORE" || return 1
+	contains "$BODY_OUT" '"portfolio"' && contains "$BODY_OUT" '"ct-perp"' &&
+		return 0
+	say "#   POST /v1/score: no portfolio or position: $(head -c 300 <<<"$BODY_OUT")"
+	return 1
+}
+check "POST /v1/score on the seeded $ASSET answers 200 with a portfolio" score_ok
+
+MKT='{"price": 123.5, "volatility": 0.25}'
+check "PUT /v1/markets/CTEST without a key: 401" \
+	http_is 401 PUT "$PORT" /v1/markets/CTEST "$MKT"
+check "PUT /v1/markets/CTEST with a wrong key: 403" \
+	http_is 403 PUT "$PORT" /v1/markets/CTEST "$MKT" wrong-key
+check "PUT /v1/markets/CTEST with the API key: 201" \
+	http_is 201 PUT "$PORT" /v1/markets/CTEST "$MKT" "$API_KEY"
+read_back() { # read_back PORT: the write above is there
+	http_is 200 GET "$1" /v1/markets/CTEST &&
+		contains "$BODY_OUT" '123\.5' && contains "$BODY_OUT" '0\.25'
+}
+check "GET /v1/markets/CTEST reads the write back" read_back "$PORT"
+
+if wait_for 60 is_healthy "$CTR"; then
+	ok "HEALTHCHECK reaches healthy ($(elapsed) s so far)"
+else
+	bad "HEALTHCHECK healthy within 60 s (status: $(health_of "$CTR"))"
+	docker inspect -f '{{json .State.Health}}' "$CTR" | head -c 600
+	echo
+fi
+say "# server memory: $(docker exec "$CTR" grep -E '^(VmRSS|VmHWM)' /proc/1/status 2>/dev/null | tr -s '\t\n ' ' ')"
+
+stop_zero() { # stop_zero NAME: SIGTERM, drained, exit 0 (not 137)
+	local t0 rc
+	t0=$(date +%s)
+	timeout 40 docker stop -t 30 "$1" >/dev/null || return 1
+	rc=$(docker inspect -f '{{.State.ExitCode}}' "$1")
+	say "#   $1 stopped in $(($(date +%s) - t0)) s, exit code $rc"
+	[ "$rc" = 0 ] || { logs_tail "$1"; return 1; }
+}
+# Stop while two scores are in flight: SIGTERM must let them finish.
+INFLIGHT='{"positions": [{"id": "ct-loan", "type": "loan",
+ "collateral": [{"asset": "ETH", "amount": 10, "liquidation_threshold": 0.8},
+  {"asset": "BTC", "amount": 1, "liquidation_threshold": 0.75}],
+ "debt": [{"asset": "USDC", "amount": 30000}]}], "paths": 100000}'
+INFLIGHT_PIDS=()
+for i in 1 2; do
+	curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST \
+		-H 'Content-Type: application/json' --data-binary "$INFLIGHT" \
+		"http://127.0.0.1:$PORT/v1/score" >"$WORK/inflight.$i" 2>&1 &
+	INFLIGHT_PIDS+=($!)
+done
+sleep 0.3
+check "docker stop: SIGTERM drains, exit code 0" stop_zero "$CTR"
+wait "${INFLIGHT_PIDS[@]}"
+inflight_ok() {
+	local i c
+	for i in 1 2; do
+		c=$(cat "$WORK/inflight.$i")
+		[ "$c" = 200 ] || { say "#   in-flight score $i -> ${c:-nothing}"; return 1; }
+	done
+}
+check "scores in flight at SIGTERM complete with 200" inflight_ok
+
+# Restart the same container: the data lives on the volume.
+if docker start "$CTR" >/dev/null && wait_for 10 test -n "$(host_port "$CTR")"; then
+	PORT=$(host_port "$CTR")
+	wait_for 45 up_200 "$PORT" /readyz
+	check "after docker restart the write is still there" read_back "$PORT"
+else
+	bad "docker start after stop"
+fi
+# A new container on the same volume (an upgrade): migrate, no re-seed.
+docker rm -f "$CTR" >/dev/null 2>&1
+if run_ctr "$CTR-2" && wait_for 10 test -n "$(host_port "$CTR-2")"; then
+	PORT=$(host_port "$CTR-2")
+	wait_for 45 up_200 "$PORT" /readyz
+	check "a new container on the same volume reads the write back" \
+		read_back "$PORT"
+	check "docker stop of the new container: exit code 0" stop_zero "$CTR-2"
+else
+	logs_tail "$CTR-2"
+	bad "docker run of a second container on the volume"
+fi
+docker rm -f "$CTR-2" >/dev/null 2>&1
+docker volume rm -f "$VOL" >/dev/null 2>&1
+
+# ---------------------------------------------------------------- compose
+say "# compose: ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || echo '?'))"
+if [ "$COMPOSE_RC" = 0 ]; then
+	ok "compose up -d"
+	CID=$(compose ps -q cascaded 2>/dev/null | head -1)
+	CPORT=$(compose port cascaded 8080 2>/dev/null | sed 's/.*://')
+	say "# compose container ${CID:0:12} on 127.0.0.1:$CPORT"
+	if wait_for 60 is_healthy "$CID"; then
+		ok "compose service reaches healthy"
+	else
+		bad "compose service healthy within 60 s (status: $(health_of "$CID"))"
+	fi
+	check "compose: GET /readyz 200" wait_for 20 up_200 "$CPORT" /readyz
+	compose_write() {
+		http_is 201 PUT "$CPORT" /v1/markets/CTEST "$MKT" "$API_KEY" &&
+			read_back "$CPORT"
+	}
+	check "compose: authenticated PUT then GET" compose_write
+	check "compose: hardening applied (read-only, cap_drop ALL, no-new-privileges)" \
+		contains "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}} {{json .HostConfig.CapDrop}} {{json .HostConfig.SecurityOpt}}' "$CID")" \
+		'^true \["ALL"\] \["no-new-privileges'
+	check "compose: published on 127.0.0.1 only" \
+		contains "$(docker port "$CID" 8080/tcp)" '^127\.0\.0\.1:'
+	if compose stop >/dev/null 2>&1; then
+		rc=$(docker inspect -f '{{.State.ExitCode}}' "$CID")
+		check "compose stop: exit code 0 (got $rc)" test "$rc" = 0
+	else
+		bad "compose stop"
+	fi
+else
+	sed 's/^/#   /' "$WORK/compose.log" | tail -10
+	bad "compose up -d"
+fi
+if compose down -v --remove-orphans >/dev/null 2>&1; then
+	ok "compose down -v"
+	COMPOSE_UP=0
+else
+	bad "compose down -v"
+fi
+
+# ---------------------------------------------------------------- k8s
+if [ -n "$K8S_PID" ]; then
+	wait "$K8S_PID"
+	k8s_rc=$?
+	sed 's/^/#   k8s: /' "$WORK/k8s.log" | grep -v '^#   k8s: ok '
+	if [ "$k8s_rc" = 0 ]; then
+		ok "Kubernetes manifests validate ($(tail -1 "$WORK/k8s.log"))"
+	else
+		bad "Kubernetes manifests validate ($(tail -1 "$WORK/k8s.log"))"
+	fi
+else
+	bad "tests/k8s-validate.sh is missing"
+fi
