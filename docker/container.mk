@@ -1,6 +1,6 @@
 # docker/container.mk - container targets, included by the Makefile:
 #   include docker/container.mk
-# (after VERSION is set).  See docs/deploy.md.
+# (after VERSION is set).  See the Deploy section of README.md.
 #
 #   make container-test  build docker/Dockerfile in a real Docker engine and
 #                        test image, container, compose and the k8s

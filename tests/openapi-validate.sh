@@ -8,7 +8,15 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/tests/openapi"
-command -v node >/dev/null 2>&1 || { echo "openapi-validate: node is not installed" >&2; exit 1; }
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	# a fresh Debian machine: install Debian's Node.js when we can
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "openapi-validate: installing nodejs and npm (apt-get)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		    --no-install-recommends nodejs npm >/dev/null
+	fi
+fi
+command -v node >/dev/null 2>&1 || { echo "openapi-validate: node is not installed (apt-get install nodejs npm)" >&2; exit 1; }
 if [ ! -d "$dir/node_modules/@apidevtools/swagger-parser" ]; then
 	command -v npm >/dev/null 2>&1 || { echo "openapi-validate: npm is not installed" >&2; exit 1; }
 	echo "openapi-validate: installing the validator (npm ci)"

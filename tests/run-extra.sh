@@ -21,3 +21,6 @@ fi
 
 echo "== lint"
 tests/lint.sh
+
+echo "== OpenAPI document (swagger-parser)"
+tests/openapi-validate.sh
