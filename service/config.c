@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -74,6 +75,14 @@ static const struct opt opts[] = {
 	  "connections per client IP, 0 for no limit (default 0)" },
 	{ "drain-seconds", OPT_DOUBLE, OFF(drain_seconds), 0, 0, 60, "S",
 	  "on SIGTERM, wait this long for in-flight requests (default 3)" },
+	{ "compute-threads", OPT_UINT, OFF(compute_threads), 0, 0, 1024, "N",
+	  "Monte Carlo worker threads (default: number of cores)" },
+	{ "compute-queue", OPT_SIZE, OFF(compute_queue), 0, 0, 1000000, "N",
+	  "Monte Carlo requests that may wait for a worker; beyond: 503 "
+	  "(default 64)" },
+	{ "protect-reads", OPT_FLAG, OFF(protect_reads), 0, 0, 0, "[=BOOL]",
+	  "with API keys, reads under /v1/ (GET, POST /v1/score) need a key "
+	  "too" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -106,6 +115,9 @@ config_init(struct config *c)
 	c->connection_timeout = 30;
 	c->per_ip_limit = 0;
 	c->drain_seconds = 3;
+	c->compute_threads = 0;
+	c->compute_queue = 64;
+	c->protect_reads = 0;
 }
 
 static void
@@ -269,6 +281,15 @@ apply(struct config *c, const struct opt *o, const char *val, int from_env,
 		*(enum log_level *)(void *)(base + o->off) = lvl;
 		return 0;
 	case OPT_FLAG:
+		if (strcmp(val, "1") == 0 || strcasecmp(val, "true") == 0 ||
+		    strcasecmp(val, "yes") == 0 || strcasecmp(val, "on") == 0)
+			*(int *)(void *)(base + o->off) = 1;
+		else if (strcmp(val, "0") == 0 ||
+		    strcasecmp(val, "false") == 0 ||
+		    strcasecmp(val, "no") == 0 || strcasecmp(val, "off") == 0)
+			*(int *)(void *)(base + o->off) = 0;
+		else
+			goto bad;
 		return 0;
 	}
 bad:
@@ -403,6 +424,8 @@ config_load(struct config *c, int argc, char **argv, char *const *envp,
 		}
 		if (eq != NULL) {
 			val = eq + 1;
+		} else if (opts[i].kind == OPT_FLAG) {
+			val = "true";	/* a bare flag; --flag=false unsets */
 		} else if (k + 1 < argc) {
 			val = argv[++k];
 		} else {

@@ -40,6 +40,9 @@ struct config {
 	unsigned connection_timeout;	/* seconds of inactivity */
 	unsigned per_ip_limit;		/* 0: none */
 	double drain_seconds;		/* SIGTERM: in-flight drain deadline */
+	unsigned compute_threads;	/* Monte Carlo pool workers; 0: cores */
+	size_t compute_queue;		/* jobs that may wait; more: 503 */
+	int protect_reads;		/* keys needed on /v1/ reads too */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;

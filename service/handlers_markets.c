@@ -37,6 +37,7 @@
 #include "codec.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -116,6 +117,8 @@ store_problem(struct api_answer *a, enum store_status st, const char *what)
 {
 	int http = store_status_http(st);
 
+	if (http >= 500)
+		metrics_db_write_failed();
 	switch (http) {
 	case 404:
 		problem_set(&a->err, 404, "not-found", "Not found",

@@ -17,6 +17,7 @@
 
 static enum log_level min_level = LOG_LVL_INFO;
 static int log_fd = 2;
+static _Thread_local const char *cur_request_id;
 
 struct line {
 	char buf[LINE_MAX_BYTES];
@@ -54,6 +55,12 @@ void
 log_set_level(enum log_level lvl)
 {
 	min_level = lvl;
+}
+
+void
+log_set_request_id(const char *id)
+{
+	cur_request_id = id;
 }
 
 void
@@ -206,6 +213,10 @@ log_kv(enum log_level lvl, const char *msg, ...)
 		put_str(&l, v);
 	}
 	va_end(ap);
+	if (cur_request_id != NULL) {
+		put_key(&l, "request_id");
+		put_str(&l, cur_request_id);
+	}
 	finish(&l);
 }
 
@@ -237,6 +248,10 @@ log_access(const struct log_access *a)
 	put_str(&l, a->method);
 	put_key(&l, "path");
 	put_str(&l, a->path);
+	if (a->route != NULL) {
+		put_key(&l, "route");
+		put_str(&l, a->route);
+	}
 	put_num(&l, "status", a->status);
 	put_num(&l, "duration_us", (long long)a->duration_us);
 	put_key(&l, "request_id");
@@ -244,6 +259,10 @@ log_access(const struct log_access *a)
 	if (a->remote != NULL) {
 		put_key(&l, "remote");
 		put_str(&l, a->remote);
+	}
+	if (a->key_id != NULL) {
+		put_key(&l, "key_id");
+		put_str(&l, a->key_id);
 	}
 	put_num(&l, "bytes_in", (long long)a->bytes_in);
 	put_num(&l, "bytes_out", (long long)a->bytes_out);

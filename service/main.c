@@ -25,6 +25,7 @@
 #include "handlers.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "seed.h"
 #include "server.h"
 #include "store.h"
@@ -46,6 +47,7 @@ static void
 register_routes(struct server *srv)
 {
 	server_add_routes(srv, health_routes, health_nroutes);
+	server_add_routes(srv, metrics_routes, metrics_nroutes);
 	server_add_routes(srv, handlers_score_routes, handlers_score_nroutes);
 	server_add_routes(srv, handlers_market_routes,
 	    handlers_market_nroutes);

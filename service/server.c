@@ -10,12 +10,33 @@
  * later call keeps the connection alive (HTTP-NOTES: a response queued on
  * the first call makes 0.9.75 close the connection).  The context is freed
  * in the request-completed callback, which also writes the access log line
- * and runs on timeouts and aborts too.
+ * and the request metrics and runs on timeouts and aborts too.
+ *
+ * Deferred work (server_defer): the handler's last call suspends the
+ * connection (MHD_ALLOW_SUSPEND_RESUME) and hands a job to the compute
+ * pool; the worker fills a struct server_response, then resumes the
+ * connection, and MHD calls the access handler once more, which queues
+ * that response.  A struct defer is shared by the request and the worker:
+ * srv->dmu guards its flags and the list of suspended jobs, and whichever
+ * side finishes last frees it.  The connection is suspended while the
+ * job is submitted under srv->dmu, so a worker can never resume a
+ * connection that is not suspended yet.  On drain, queued jobs are
+ * cancelled (503) and connections whose job still runs are resumed with
+ * a 503 before MHD_stop_daemon (0.9.75 must not stop with suspended
+ * connections); such a job finishes on its own and frees itself.
+ *
+ * API keys are never compared as strings: each configured key is hashed
+ * once with SHA-256 under a per-process random salt, a presented key is
+ * hashed the same way, and the 32-byte digests of every configured key
+ * are compared in constant time, so neither the timing nor an early exit
+ * tells anything about a key's length or content.  The access log names
+ * a key only by an 8-hex-digit id, the start of SHA-256(key).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,22 +49,59 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "metrics.h"
+#include "pool.h"
 #include "server.h"
 
 #define MAX_TABLES 32
 #define ALLOW_MAX 96
+
+#define DIGEST_LEN 32
+#define KEY_ID_LEN 8
+
+struct defer;
+
+struct api_key {
+	unsigned char digest[DIGEST_LEN];	/* SHA-256(salt || key) */
+	char id[KEY_ID_LEN + 1];		/* hex of SHA-256(key) */
+};
 
 struct server {
 	const struct config *cfg;
 	void *app;
 	const struct server_route *tables[MAX_TABLES];
 	size_t table_len[MAX_TABLES];
+	int *metric_ids[MAX_TABLES];	/* per route: metrics label id */
 	size_t ntables;
 	struct MHD_Daemon *d;
 	atomic_int draining;
 	atomic_ullong next_id;
 	unsigned id_prefix;
 	MHD_socket quiesced;
+	/* API keys */
+	unsigned char salt[32];
+	struct api_key *keys;
+	size_t nkeys;
+	/* deferred work */
+	struct pool *pool;
+	pthread_mutex_t dmu;
+	struct defer *suspended;	/* jobs whose connection is suspended */
+	int stopped;			/* daemon stopped and pool shut */
+};
+
+/* A job handed to the pool (see the top of the file). */
+struct defer {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	server_work_fn work;
+	server_release_fn release;
+	void *arg;
+	struct server_response res;
+	char request_id[SERVER_REQUEST_ID_MAX + 1];
+	int suspended;		/* in srv->suspended, connection suspended */
+	int finished;		/* res is final (worked or cancelled) */
+	int request_gone;	/* the request context was freed */
+	struct defer *prev, *next;
 };
 
 struct ctx {
@@ -53,6 +111,7 @@ struct ctx {
 	char request_id[SERVER_REQUEST_ID_MAX + 1];
 	char client[INET6_ADDRSTRLEN];
 	const struct server_route *route;
+	int metric_id;		/* route label of the metrics, 0 unmatched */
 	int early_status;	/* decided before the handler: 404/405/413 */
 	int preflight;		/* OPTIONS */
 	char allow[ALLOW_MAX];
@@ -67,6 +126,8 @@ struct ctx {
 	int queued;
 	int status;
 	uint64_t bytes_out;
+	struct defer *defer;	/* deferred to the compute pool */
+	char key_id[KEY_ID_LEN + 1];	/* the API key used, "" none */
 };
 
 /* --- small helpers --------------------------------------------------- */
@@ -123,17 +184,174 @@ is_json_type(const char *ct)
 	return 0;
 }
 
-/* Constant-time comparison of two NUL-terminated keys. */
-static int
-key_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i;
-	unsigned char diff = (unsigned char)(la != lb);
+/* --- API keys: SHA-256 (FIPS 180-4) and constant-time comparison ------ */
 
-	for (i = 0; i < la; i++)
-		diff |= (unsigned char)(a[i] ^ b[i < lb ? i : 0]);
-	return diff == 0;
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;		/* bytes hashed */
+	unsigned char buf[64];
+	size_t n;
+};
+
+static const uint32_t sha_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b,
+	0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
+	0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7,
+	0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+	0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152,
+	0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+	0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+	0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
+	0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha256_block(struct sha256 *s, const unsigned char *p)
+{
+	uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		    (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+	for (i = 16; i < 64; i++)
+		w[i] = w[i - 16] + (ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^
+		    (w[i - 15] >> 3)) + w[i - 7] + (ROR(w[i - 2], 17) ^
+		    ROR(w[i - 2], 19) ^ (w[i - 2] >> 10));
+	a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3];
+	e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
+	for (i = 0; i < 64; i++) {
+		t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) +
+		    ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+		t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) +
+		    ((a & b) ^ (a & c) ^ (b & c));
+		h = g; g = f; f = e; e = d + t1;
+		d = c; c = b; b = a; a = t1 + t2;
+	}
+	s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
+	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
 }
+
+static void
+sha256_init(struct sha256 *s)
+{
+	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+	    0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+
+	memcpy(s->h, h0, sizeof(h0));
+	s->len = 0;
+	s->n = 0;
+}
+
+static void
+sha256_update(struct sha256 *s, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t take;
+
+	s->len += len;
+	while (len > 0) {
+		take = 64 - s->n < len ? 64 - s->n : len;
+		memcpy(s->buf + s->n, p, take);
+		s->n += take;
+		p += take;
+		len -= take;
+		if (s->n == 64) {
+			sha256_block(s, s->buf);
+			s->n = 0;
+		}
+	}
+}
+
+static void
+sha256_final(struct sha256 *s, unsigned char out[DIGEST_LEN])
+{
+	uint64_t bits = s->len * 8;
+	unsigned char pad = 0x80, zero = 0, lenb[8];
+	int i;
+
+	sha256_update(s, &pad, 1);
+	while (s->n != 56)
+		sha256_update(s, &zero, 1);
+	for (i = 0; i < 8; i++)
+		lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha256_update(s, lenb, 8);
+	for (i = 0; i < 8; i++) {
+		out[4 * i] = (unsigned char)(s->h[i] >> 24);
+		out[4 * i + 1] = (unsigned char)(s->h[i] >> 16);
+		out[4 * i + 2] = (unsigned char)(s->h[i] >> 8);
+		out[4 * i + 3] = (unsigned char)s->h[i];
+	}
+}
+
+static void
+key_digest(const struct server *srv, const char *key, size_t len,
+    unsigned char out[DIGEST_LEN])
+{
+	struct sha256 s;
+
+	sha256_init(&s);
+	sha256_update(&s, srv->salt, sizeof(srv->salt));
+	sha256_update(&s, key, len);
+	sha256_final(&s, out);
+}
+
+/* Hash every configured key once; -1 out of memory. */
+static int
+keys_init(struct server *srv)
+{
+	unsigned char d[DIGEST_LEN];
+	struct sha256 s;
+	size_t i, j;
+
+	if (srv->cfg->napi_keys == 0)
+		return 0;
+	srv->keys = calloc(srv->cfg->napi_keys, sizeof(*srv->keys));
+	if (srv->keys == NULL)
+		return -1;
+	for (i = 0; i < srv->cfg->napi_keys; i++) {
+		const char *k = srv->cfg->api_keys[i];
+
+		key_digest(srv, k, strlen(k), srv->keys[i].digest);
+		sha256_init(&s);
+		sha256_update(&s, k, strlen(k));
+		sha256_final(&s, d);
+		for (j = 0; j < KEY_ID_LEN / 2; j++)
+			snprintf(srv->keys[i].id + 2 * j, 3, "%02x", d[j]);
+	}
+	srv->nkeys = srv->cfg->napi_keys;
+	return 0;
+}
+
+/*
+ * Index of the configured key matching `key` (len bytes), or -1.  Every
+ * configured digest is compared in full whatever matches, so the time
+ * depends only on the presented length and the number of keys.
+ */
+static long
+key_lookup(const struct server *srv, const char *key, size_t len)
+{
+	unsigned char d[DIGEST_LEN], diff;
+	size_t i, j;
+	long found = -1;
+
+	key_digest(srv, key, len, d);
+	for (i = 0; i < srv->nkeys; i++) {
+		diff = 0;
+		for (j = 0; j < DIGEST_LEN; j++)
+			diff |= (unsigned char)(d[j] ^ srv->keys[i].digest[j]);
+		/* branch-free select of the first match */
+		found += (long)((diff == 0) & (found < 0)) * ((long)i + 1);
+	}
+	return found;
+}
+
 
 /* --- responses ------------------------------------------------------- */
 
@@ -377,12 +595,16 @@ route(struct server *srv, struct ctx *c)
 			r = &srv->tables[t][i];
 			if (!match(r->pattern, c->path, NULL))
 				continue;
+			if (!path_found && srv->metric_ids[t] != NULL)
+				c->metric_id = srv->metric_ids[t][i];
 			path_found = 1;
 			allow_add(c->allow, r->method);
 			if (strcmp(r->method, "GET") == 0)
 				allow_add(c->allow, "HEAD");
 			if (c->route == NULL && strcmp(r->method, m) == 0) {
 				c->route = r;
+				if (srv->metric_ids[t] != NULL)
+					c->metric_id = srv->metric_ids[t][i];
 				match(r->pattern, c->path, c);
 			}
 		}
@@ -419,32 +641,50 @@ cors_origin(const struct server *srv, struct MHD_Connection *conn)
 	return NULL;
 }
 
-/* 0 when allowed, else fills res with 401/403. */
+/* Does this route need a key?  Writes always; reads with --protect-reads. */
+static int
+needs_auth(const struct server *srv, const struct server_route *r)
+{
+	if (srv->nkeys == 0)
+		return 0;
+	if (r->flags & SERVER_ROUTE_AUTH)
+		return 1;
+	/* the API proper; probes, metrics and the document stay open */
+	return srv->cfg->protect_reads && strncmp(r->pattern, "/v1/", 4) == 0;
+}
+
+/* 0 when allowed (c->key_id set), else fills res with 401/403. */
 static int
 check_auth(const struct server *srv, struct MHD_Connection *conn,
-    struct server_response *res)
+    struct ctx *c, struct server_response *res)
 {
 	const char *h;
-	size_t i;
+	size_t len;
+	long k;
 
-	if (srv->cfg->napi_keys == 0)
-		return 0;
 	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "Authorization");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		server_respond_error(res, 401, "unauthorized",
-		    "this write needs an API key: Authorization: Bearer <key>");
+		    "this request needs an API key: Authorization: Bearer "
+		    "<key>");
 		server_add_header(res, "WWW-Authenticate", "Bearer");
 		return -1;
 	}
 	h += 7;
 	while (*h == ' ')
 		h++;
-	for (i = 0; i < srv->cfg->napi_keys; i++)
-		if (key_equal(h, srv->cfg->api_keys[i]))
-			return 0;
-	server_respond_error(res, 403, "forbidden", "the API key is not valid");
-	return -1;
+	len = strlen(h);
+	while (len > 0 && h[len - 1] == ' ')
+		len--;
+	k = key_lookup(srv, h, len);
+	if (k < 0) {
+		server_respond_error(res, 403, "forbidden",
+		    "the API key is not valid");
+		return -1;
+	}
+	memcpy(c->key_id, srv->keys[k].id, sizeof(c->key_id));
+	return 0;
 }
 
 /* --- queueing -------------------------------------------------------- */
@@ -563,8 +803,7 @@ dispatch(struct server *srv, struct MHD_Connection *conn, struct ctx *c,
 		preflight(srv, conn, c, res);
 		return;
 	}
-	if ((c->route->flags & SERVER_ROUTE_AUTH) &&
-	    check_auth(srv, conn, res) != 0)
+	if (needs_auth(srv, c->route) && check_auth(srv, conn, c, res) != 0)
 		return;
 	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -592,7 +831,183 @@ dispatch(struct server *srv, struct MHD_Connection *conn, struct ctx *c,
 	req.app = srv->app;
 	req.server = srv;
 	req.conn = conn;
+	req.key_id = c->key_id[0] != '\0' ? c->key_id : NULL;
+	req.priv = c;
+	log_set_request_id(c->request_id);
 	c->route->fn(&req, res);
+	log_set_request_id(NULL);
+}
+
+/* --- deferred work --------------------------------------------------- */
+
+static void
+defer_free(struct defer *d)
+{
+	server_response_release(&d->res);
+	free(d);
+}
+
+static void
+list_remove(struct server *srv, struct defer *d)
+{
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		srv->suspended = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	d->prev = d->next = NULL;
+}
+
+static void
+cancelled_answer(struct server_response *res)
+{
+	server_response_release(res);
+	server_respond_error(res, 503, "unavailable",
+	    "the server is shutting down; the computation was not finished");
+	server_add_header(res, "Retry-After", "1");
+}
+
+/* Pool job: run the work (or cancel), then hand the answer back. */
+static void
+run_defer(void *arg, int cancelled)
+{
+	struct defer *d = arg;
+	struct server *srv = d->srv;
+	struct MHD_Connection *conn = d->conn;
+	int resume, gone;
+
+	if (!cancelled) {
+		log_set_request_id(d->request_id);
+		d->work(d->arg, pool_threads_hint(srv->pool), &d->res);
+		log_set_request_id(NULL);
+	} else {
+		cancelled_answer(&d->res);
+	}
+	if (d->release != NULL)
+		d->release(d->arg);
+	d->arg = NULL;
+	pthread_mutex_lock(&srv->dmu);
+	d->finished = 1;
+	resume = d->suspended;
+	if (resume) {
+		list_remove(srv, d);
+		d->suspended = 0;
+	}
+	gone = d->request_gone;
+	pthread_mutex_unlock(&srv->dmu);
+	/*
+	 * After the resume the request may complete and free d at once:
+	 * touch nothing of d from here on.
+	 */
+	if (resume)
+		MHD_resume_connection(conn);
+	else if (gone)
+		defer_free(d);
+}
+
+int
+server_defer(struct server_request *req, struct server_response *res,
+    server_work_fn work, server_release_fn release, void *arg)
+{
+	struct server *srv = req->server;
+	struct ctx *c = req->priv;
+	struct defer *d = NULL;
+	enum pool_result pr;
+
+	if (c == NULL || c->defer != NULL || req->conn == NULL ||
+	    srv->pool == NULL) {
+		server_respond_error(res, 500, "internal",
+		    "this request cannot be deferred");
+		goto fail;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		server_respond_error(res, 503, "unavailable",
+		    "out of memory while queueing the computation");
+		server_add_header(res, "Retry-After", "1");
+		goto fail;
+	}
+	d->srv = srv;
+	d->conn = req->conn;
+	d->work = work;
+	d->release = release;
+	d->arg = arg;
+	memcpy(d->request_id, c->request_id, sizeof(d->request_id));
+	pthread_mutex_lock(&srv->dmu);
+	pr = pool_submit(srv->pool, run_defer, d);
+	if (pr == POOL_OK) {
+		/* before any worker can finish: it needs dmu to resume */
+		MHD_suspend_connection(req->conn);
+		d->suspended = 1;
+		d->next = srv->suspended;
+		if (srv->suspended != NULL)
+			srv->suspended->prev = d;
+		srv->suspended = d;
+		c->defer = d;
+	}
+	pthread_mutex_unlock(&srv->dmu);
+	if (pr == POOL_OK)
+		return 0;
+	free(d);
+	d = NULL;
+	if (pr == POOL_SATURATED)
+		server_respond_error(res, 503, "saturated",
+		    "the compute pool is saturated; retry shortly");
+	else
+		server_respond_error(res, 503, "unavailable",
+		    "the server is shutting down");
+	server_add_header(res, "Retry-After", "1");
+fail:
+	if (release != NULL)
+		release(arg);
+	return -1;
+}
+
+/* Resume every connection still waiting for a job (drain). */
+static size_t
+resume_all(struct server *srv)
+{
+	struct MHD_Connection *conns[64];
+	struct defer *d;
+	size_t n, i, total = 0;
+
+	do {
+		n = 0;
+		pthread_mutex_lock(&srv->dmu);
+		while ((d = srv->suspended) != NULL && n < 64) {
+			list_remove(srv, d);
+			d->suspended = 0;
+			conns[n++] = d->conn;
+		}
+		pthread_mutex_unlock(&srv->dmu);
+		for (i = 0; i < n; i++)
+			MHD_resume_connection(conns[i]);
+		total += n;
+	} while (n == 64);
+	return total;
+}
+
+/* The answer of a deferred request, on the call after its resume. */
+static void
+take_deferred(struct server *srv, struct ctx *c, struct server_response *res)
+{
+	struct defer *d = c->defer;
+
+	pthread_mutex_lock(&srv->dmu);
+	if (d->finished) {
+		*res = d->res;
+		memset(&d->res, 0, sizeof(d->res));
+	}
+	pthread_mutex_unlock(&srv->dmu);
+	if (res->status == 0)	/* resumed by the drain before the end */
+		cancelled_answer(res);
+}
+
+struct pool *
+server_pool(struct server *srv)
+{
+	return srv != NULL ? srv->pool : NULL;
 }
 
 /* --- MHD callbacks --------------------------------------------------- */
@@ -619,6 +1034,7 @@ ctx_new(struct server *srv, struct MHD_Connection *conn, const char *url,
 		return NULL;
 	}
 	c->cap = srv->cfg->max_body;
+	metrics_request_begin();
 	rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "X-Request-Id");
 	if (rid != NULL && valid_request_id(rid))
@@ -726,7 +1142,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (c->queued)
 		return MHD_YES;
+	if (c->defer != NULL) {
+		take_deferred(srv, c, &res);
+		return queue(srv, conn, c, &res);
+	}
 	dispatch(srv, conn, c, &res);
+	if (c->defer != NULL) {
+		/* suspended: the worker resumes us with the answer */
+		server_response_release(&res);
+		return MHD_YES;
+	}
 	return queue(srv, conn, c, &res);
 }
 
@@ -734,24 +1159,36 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct server *srv = cls;
 	struct ctx *c = *con_cls;
 	struct log_access a;
+	int gone = 0;
 
-	(void)cls;
 	(void)conn;
 	if (c == NULL)
 		return;
 	memset(&a, 0, sizeof(a));
 	a.method = c->method;
 	a.path = c->path;
+	a.route = c->route != NULL ? c->route->pattern : NULL;
+	a.key_id = c->key_id[0] != '\0' ? c->key_id : NULL;
 	a.status = c->queued ? c->status : 0;
 	a.duration_us = elapsed_us(&c->start);
+	metrics_request_end(c->metric_id, c->method, a.status, a.duration_us);
 	a.request_id = c->request_id;
 	a.remote = c->client[0] != '\0' ? c->client : NULL;
 	a.bytes_in = c->bytes_in;
 	a.bytes_out = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
 	    c->bytes_out : 0;
 	log_access(&a);
+	if (c->defer != NULL) {
+		pthread_mutex_lock(&srv->dmu);
+		c->defer->request_gone = 1;
+		gone = c->defer->finished;
+		pthread_mutex_unlock(&srv->dmu);
+		if (gone)
+			defer_free(c->defer);
+	}
 	free(c->body);
 	free(c->method);
 	free(c->path);
@@ -781,7 +1218,9 @@ server_new(const struct config *cfg, void *app)
 {
 	struct server *srv;
 	unsigned char rnd[4] = { 0, 0, 0, 0 };
-	int fd;
+	struct timespec now;
+	size_t i;
+	int fd, salted = 0;
 
 	srv = calloc(1, sizeof(*srv));
 	if (srv == NULL) {
@@ -793,14 +1232,29 @@ server_new(const struct config *cfg, void *app)
 	srv->quiesced = MHD_INVALID_SOCKET;
 	atomic_init(&srv->draining, 0);
 	atomic_init(&srv->next_id, 1);
+	pthread_mutex_init(&srv->dmu, NULL);
 	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
 			memset(rnd, 0, sizeof(rnd));
+		salted = read(fd, srv->salt, sizeof(srv->salt)) ==
+		    (ssize_t)sizeof(srv->salt);
 		close(fd);
+	}
+	if (!salted) {
+		/* weaker, but the digests stay fixed-length either way */
+		clock_gettime(CLOCK_REALTIME, &now);
+		for (i = 0; i < sizeof(srv->salt); i++)
+			srv->salt[i] ^= (unsigned char)(((uint64_t)now.tv_nsec ^
+			    (uint64_t)getpid() * 2654435761u) >> (i % 8 * 8));
 	}
 	srv->id_prefix = ((unsigned)rnd[0] << 24 | (unsigned)rnd[1] << 16 |
 	    (unsigned)rnd[2] << 8 | rnd[3]) ^ (unsigned)getpid();
+	if (keys_init(srv) != 0) {
+		log_msg(LOG_LVL_ERROR, "server: out of memory");
+		server_free(srv);
+		return NULL;
+	}
 	return srv;
 }
 
@@ -808,10 +1262,19 @@ int
 server_add_routes(struct server *srv, const struct server_route *routes,
     size_t n)
 {
+	int *ids;
+	size_t i;
+
 	if (srv->ntables >= MAX_TABLES)
 		return -1;
+	ids = calloc(n > 0 ? n : 1, sizeof(*ids));
+	if (ids == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		ids[i] = metrics_route_id(routes[i].pattern);
 	srv->tables[srv->ntables] = routes;
 	srv->table_len[srv->ntables] = n;
+	srv->metric_ids[srv->ntables] = ids;
 	srv->ntables++;
 	return 0;
 }
@@ -837,14 +1300,23 @@ server_start(struct server *srv, char *buf, size_t cap, unsigned *port)
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	}
+	if (srv->pool == NULL) {
+		srv->pool = pool_new(srv->cfg->compute_threads,
+		    srv->cfg->compute_queue);
+		if (srv->pool == NULL) {
+			log_msg(LOG_LVL_ERROR, "cannot start the compute pool");
+			return -1;
+		}
+	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    /* 1 would draw a warning: 0 is the same single thread */
+	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0U,
 	    MHD_OPTION_CONNECTION_LIMIT, srv->cfg->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg->connection_timeout,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg->per_ip_limit,
@@ -886,32 +1358,69 @@ server_is_draining(const struct server *srv)
 	return atomic_load(&((struct server *)(uintptr_t)srv)->draining);
 }
 
+/* Open connections (suspended ones included), 0 when unknown. */
+static unsigned
+open_connections(struct server *srv)
+{
+	const union MHD_DaemonInfo *di;
+
+	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return di != NULL ? di->num_connections : 0;
+}
+
+static void
+wait_connections(struct server *srv, double seconds)
+{
+	struct timespec t0, nap = { 0, 20 * 1000 * 1000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (open_connections(srv) > 0 &&
+	    (double)elapsed_us(&t0) < seconds * 1e6)
+		nanosleep(&nap, NULL);
+}
+
+/*
+ * Stop the daemon with no connection left suspended: refuse new jobs,
+ * cancel the queued ones (their connections resume with a 503), resume
+ * those whose job still runs (503 too), give the answers a moment to
+ * leave, then stop MHD.
+ */
+static void
+stop_daemon(struct server *srv)
+{
+	size_t cancelled, resumed;
+
+	if (srv->d == NULL)
+		return;
+	pool_shutdown(srv->pool);
+	cancelled = pool_cancel_queued(srv->pool);
+	resumed = resume_all(srv);
+	if (cancelled + resumed > 0) {
+		log_msg(LOG_LVL_WARN, "shutdown: %zu queued computations "
+		    "cancelled, %zu still running answered 503", cancelled,
+		    resumed);
+		wait_connections(srv, 0.5);
+	}
+	MHD_stop_daemon(srv->d);
+	srv->d = NULL;
+}
+
 void
 server_drain(struct server *srv, double drain_seconds)
 {
-	const union MHD_DaemonInfo *di;
-	struct timespec t0, nap = { 0, 20 * 1000 * 1000 };
-	unsigned open_conns = 0;
+	unsigned open_conns;
 
 	if (srv == NULL || srv->d == NULL)
 		return;
 	atomic_store(&srv->draining, 1);
 	srv->quiesced = MHD_quiesce_daemon(srv->d);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		di = MHD_get_daemon_info(srv->d,
-		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		open_conns = di != NULL ? di->num_connections : 0;
-		if (open_conns == 0 ||
-		    (double)elapsed_us(&t0) >= drain_seconds * 1e6)
-			break;
-		nanosleep(&nap, NULL);
-	}
+	/* suspended connections count: their jobs get the same deadline */
+	wait_connections(srv, drain_seconds);
+	open_conns = open_connections(srv);
 	if (open_conns > 0)
 		log_msg(LOG_LVL_WARN, "drain deadline reached with %u open "
 		    "connections", open_conns);
-	MHD_stop_daemon(srv->d);
-	srv->d = NULL;
+	stop_daemon(srv);
 	if (srv->quiesced != MHD_INVALID_SOCKET) {
 		close(srv->quiesced);
 		srv->quiesced = MHD_INVALID_SOCKET;
@@ -921,11 +1430,23 @@ server_drain(struct server *srv, double drain_seconds)
 void
 server_free(struct server *srv)
 {
+	size_t t;
+
 	if (srv == NULL)
 		return;
-	if (srv->d != NULL)
-		MHD_stop_daemon(srv->d);
+	stop_daemon(srv);
 	if (srv->quiesced != MHD_INVALID_SOCKET)
 		close(srv->quiesced);
+	/*
+	 * A job still computing after the drain cannot be interrupted; it
+	 * frees its own state, but uses srv->dmu: if the pool has to leave
+	 * it running, srv stays allocated for it.
+	 */
+	if (pool_free(srv->pool, 0.25) != 0)
+		return;
+	for (t = 0; t < srv->ntables; t++)
+		free(srv->metric_ids[t]);
+	free(srv->keys);
+	pthread_mutex_destroy(&srv->dmu);
 	free(srv);
 }

@@ -24,8 +24,11 @@
  * Content-Length up front or while streaming), 415 (a non-empty body
  * whose Content-Type is not application/json or application/...+json, on
  * any route), OPTIONS and CORS preflights.  HEAD is routed
- * as GET (MHD drops the body).  Handlers run on the HTTP polling threads:
- * keep them short.
+ * as GET (MHD drops the body).  With --protect-reads every route under
+ * /v1/ needs a key as well (probes, /metrics and /openapi.json stay
+ * open).  Handlers run on the HTTP polling threads: keep them short, and
+ * hand anything slow (Monte Carlo) to the compute pool with
+ * server_defer().
  *
  * A handler must fill the response: use server_respond_json(),
  * server_respond_problem() or server_respond_error().  A handler that
@@ -56,6 +59,7 @@
 #define SERVER_REQUEST_ID_MAX 128
 
 struct server;
+struct pool;
 struct MHD_Connection;
 
 /* Route flags. */
@@ -81,6 +85,8 @@ struct server_request {
 	void *app;		/* the pointer given to server_new() */
 	struct server *server;
 	struct MHD_Connection *conn;	/* for server_query / server_header */
+	const char *key_id;	/* id of the API key used (8 hex), or NULL */
+	void *priv;		/* the server's own: do not touch */
 };
 
 struct server_header {
@@ -165,5 +171,36 @@ int server_add_header(struct server_response *res, const char *name,
     const char *value);
 /* Free body and headers; the response becomes empty. */
 void server_response_release(struct server_response *res);
+
+/*
+ * Deferred work: the compute pool (SPEC 5.2).
+ *
+ * A handler that calls server_defer() and gets 0 leaves `res` empty and
+ * returns at once: the connection is suspended, work(arg, threads, wres)
+ * runs on a compute-pool thread and fills wres exactly as a handler fills
+ * its response (server_respond_*, server_add_header), then release(arg)
+ * runs (also on the pool thread), the connection is resumed and the
+ * server sends wres.  `threads` is the Monte Carlo thread count the pool
+ * suggests for this job (>= 1, see pool.h).  The work must not use `req`
+ * (it is gone by then): copy what it needs into arg first.
+ *
+ * On -1 the job was not queued and `res` already holds the answer: 503
+ * with Retry-After: 1 when the pool is saturated (problem type
+ * "saturated") or shutting down, 500 when called twice or outside a
+ * handler; release(arg) has been called.  Either way arg belongs to the
+ * server from the call on.  On shutdown a job still queued is dropped
+ * (release runs, the answer is 503) and the answer of one still running
+ * when the drain deadline passes is a 503; the job then finishes on its
+ * own and its result is discarded.  release may be NULL.
+ */
+typedef void (*server_work_fn)(void *arg, unsigned threads,
+    struct server_response *res);
+typedef void (*server_release_fn)(void *arg);
+
+int server_defer(struct server_request *req, struct server_response *res,
+    server_work_fn work, server_release_fn release, void *arg);
+
+/* The compute pool (NULL before server_start); for stats (pool.h). */
+struct pool *server_pool(struct server *srv);
 
 #endif

@@ -1,5 +1,10 @@
 /*
  * testlib.c - loopback HTTP client, server child process, temp dirs.
+ *
+ * The server's stderr: a drain thread reads the pipe continuously into a
+ * private buffer (capped at DRAIN_CAP; beyond it new bytes are dropped and
+ * counted, so a test that never reads the log still never blocks the
+ * server), and server_proc_read_log() hands the bytes over to p->log.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -7,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -198,24 +204,133 @@ test_bin(void)
 	return b != NULL && *b ? b : "build/cascaded";
 }
 
-void
-server_proc_read_log(struct server_proc *p)
+#define DRAIN_CAP (64u << 20)
+
+struct server_proc_drain {
+	pthread_t th;
+	pid_t owner;		/* the process whose thread drains */
+	int fd;
+	pthread_mutex_t mu;
+	char *buf;
+	size_t len, cap;
+	size_t dropped;
+	int eof;
+};
+
+static void *
+drain_main(void *arg)
 {
-	char buf[4096], *nl;
+	struct server_proc_drain *d = arg;
+	char tmp[8192], *nb;
+	size_t ncap;
 	ssize_t n;
 
 	for (;;) {
-		n = read(p->err_fd, buf, sizeof(buf));
+		n = read(d->fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
-			return;
-		nl = realloc(p->log, p->log_len + (size_t)n + 1);
-		if (nl == NULL)
-			return;
-		p->log = nl;
-		memcpy(p->log + p->log_len, buf, (size_t)n);
-		p->log_len += (size_t)n;
-		p->log[p->log_len] = '\0';
+			break;
+		pthread_mutex_lock(&d->mu);
+		if (d->len + (size_t)n > DRAIN_CAP) {
+			d->dropped += (size_t)n;
+		} else {
+			if (d->len + (size_t)n + 1 > d->cap) {
+				ncap = d->cap ? d->cap : 16384;
+				while (ncap < d->len + (size_t)n + 1)
+					ncap *= 2;
+				nb = realloc(d->buf, ncap);
+				if (nb != NULL) {
+					d->buf = nb;
+					d->cap = ncap;
+				}
+			}
+			if (d->len + (size_t)n + 1 <= d->cap) {
+				memcpy(d->buf + d->len, tmp, (size_t)n);
+				d->len += (size_t)n;
+			} else {
+				d->dropped += (size_t)n;
+			}
+		}
+		pthread_mutex_unlock(&d->mu);
 	}
+	pthread_mutex_lock(&d->mu);
+	d->eof = 1;
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+static int
+drain_start(struct server_proc *p, int fd)
+{
+	struct server_proc_drain *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return -1;
+	d->fd = fd;
+	d->owner = getpid();
+	pthread_mutex_init(&d->mu, NULL);
+	if (pthread_create(&d->th, NULL, drain_main, d) != 0) {
+		pthread_mutex_destroy(&d->mu);
+		free(d);
+		return -1;
+	}
+	p->drain = d;
+	return 0;
+}
+
+void
+server_proc_read_log(struct server_proc *p)
+{
+	struct server_proc_drain *d = p->drain;
+	char *nl;
+
+	if (d == NULL)
+		return;
+	/*
+	 * In a forked child (Check's CK_FORK with an unchecked fixture) the
+	 * drain thread stays in the parent, which keeps emptying the pipe;
+	 * the child's copy of the mutex may have been copied locked, so
+	 * never wait for it there.
+	 */
+	if (d->owner != getpid()) {
+		if (pthread_mutex_trylock(&d->mu) != 0)
+			return;
+	} else {
+		pthread_mutex_lock(&d->mu);
+	}
+	if (d->len > 0) {
+		nl = realloc(p->log, p->log_len + d->len + 1);
+		if (nl != NULL) {
+			p->log = nl;
+			memcpy(p->log + p->log_len, d->buf, d->len);
+			p->log_len += d->len;
+			p->log[p->log_len] = '\0';
+			d->len = 0;
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Wait for the drain thread to see EOF (the child has exited), then free. */
+static void
+drain_stop(struct server_proc *p)
+{
+	struct server_proc_drain *d = p->drain;
+
+	if (d == NULL)
+		return;
+	if (d->owner != getpid()) {
+		/* a forked child: no thread here to join; leave the copy */
+		p->drain = NULL;
+		return;
+	}
+	pthread_join(d->th, NULL);
+	server_proc_read_log(p);
+	pthread_mutex_destroy(&d->mu);
+	free(d->buf);
+	free(d);
+	p->drain = NULL;
 }
 
 int
@@ -227,7 +342,7 @@ server_proc_start(struct server_proc *p, const char *db,
 	size_t n = 0;
 	long long deadline = now_ms() + timeout_ms;
 	const char *l;
-	struct pollfd pfd;
+	struct timespec nap = { 0, 5 * 1000 * 1000 };
 
 	memset(p, 0, sizeof(*p));
 	p->err_fd = -1;
@@ -242,10 +357,15 @@ server_proc_start(struct server_proc *p, const char *db,
 	argv[n] = NULL;
 	if (pipe(pipefd) != 0)
 		return -1;
+	/* only the child's dup2'd stderr may hold the write end */
 	fcntl(pipefd[0], F_SETFD, FD_CLOEXEC);
+	fcntl(pipefd[1], F_SETFD, FD_CLOEXEC);
 	p->pid = fork();
-	if (p->pid < 0)
+	if (p->pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
 		return -1;
+	}
 	if (p->pid == 0) {
 		dup2(pipefd[1], 2);
 		execv(argv[0], (char *const *)(uintptr_t)argv);
@@ -253,11 +373,10 @@ server_proc_start(struct server_proc *p, const char *db,
 	}
 	close(pipefd[1]);
 	p->err_fd = pipefd[0];
-	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
-	pfd.fd = p->err_fd;
-	pfd.events = POLLIN;
+	if (drain_start(p, p->err_fd) != 0)
+		return -1;
 	while (now_ms() < deadline) {
-		poll(&pfd, 1, 50);
+		nanosleep(&nap, NULL);
 		server_proc_read_log(p);
 		if (p->log != NULL &&
 		    (l = strstr(p->log, "\"listen\":\"127.0.0.1:")) != NULL) {
@@ -300,7 +419,7 @@ server_proc_stop(struct server_proc *p, int sig, int timeout_ms)
 		p->pid = 0;
 	}
 	if (p->err_fd >= 0) {
-		server_proc_read_log(p);
+		drain_stop(p);
 		close(p->err_fd);
 		p->err_fd = -1;
 	}

@@ -33,12 +33,22 @@ const char *http_header(const struct http_reply *r, const char *name,
     char *buf, size_t cap);
 void http_reply_release(struct http_reply *r);
 
+struct server_proc_drain;
+
+/*
+ * The child's stderr is a pipe that a thread of ours empties all the time
+ * (a server blocked on a full pipe would stall every worker); the bytes
+ * wait in the thread's buffer until server_proc_read_log() moves them to
+ * log, which only the test's own thread touches (it may truncate it).
+ */
 struct server_proc {
 	pid_t pid;
-	int err_fd;		/* read end of the child's stderr */
+	int err_fd;		/* read end of the child's stderr (the
+				 * drain thread's: do not read it) */
 	unsigned port;
 	char *log;		/* stderr collected so far, NUL-terminated */
 	size_t log_len;
+	struct server_proc_drain *drain;
 };
 
 /*
@@ -48,7 +58,10 @@ struct server_proc {
  */
 int server_proc_start(struct server_proc *p, const char *db,
     const char *const *args, int timeout_ms);
-/* Append whatever the child wrote to stderr so far to p->log. */
+/*
+ * Append whatever the child wrote to stderr so far to p->log (never
+ * blocks; the server never waits for it either).
+ */
 void server_proc_read_log(struct server_proc *p);
 /*
  * Send sig and wait up to timeout_ms for the exit; SIGKILL after that.

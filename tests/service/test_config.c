@@ -239,6 +239,83 @@ START_TEST(listen_addresses)
 }
 END_TEST
 
+START_TEST(compute_pool_and_protect_reads)
+{
+	ck_assert_uint_eq(cfg.compute_threads, 0);
+	ck_assert_uint_eq(cfg.compute_queue, 64);
+	ck_assert_int_eq(cfg.protect_reads, 0);
+	{
+		/* a bare boolean flag takes no value: "x" stays an argument */
+		char *argv[] = { "--compute-threads", "3", "--compute-queue=0",
+		    "--protect-reads", "x" };
+
+		ck_assert_int_eq(config_load(&cfg, ARGC(argv), argv, NULL,
+		    err, sizeof(err)), CONFIG_OK);
+	}
+	ck_assert_uint_eq(cfg.compute_threads, 3);
+	ck_assert_uint_eq(cfg.compute_queue, 0);
+	ck_assert_int_eq(cfg.protect_reads, 1);
+	ck_assert_uint_eq(cfg.nargs, 1);
+	ck_assert_str_eq(cfg.args[0], "x");
+	config_release(&cfg);
+	config_init(&cfg);
+	{
+		char *env[] = { "CASCADED_COMPUTE_THREADS=2",
+		    "CASCADED_COMPUTE_QUEUE=5", "CASCADED_PROTECT_READS=true",
+		    NULL };
+		char *argv[] = { "--protect-reads=false" };
+
+		ck_assert_int_eq(config_load(&cfg, 0, NULL, env, err,
+		    sizeof(err)), CONFIG_OK);
+		ck_assert_uint_eq(cfg.compute_threads, 2);
+		ck_assert_uint_eq(cfg.compute_queue, 5);
+		ck_assert_int_eq(cfg.protect_reads, 1);
+		ck_assert_int_eq(config_load(&cfg, 1, argv, env, err,
+		    sizeof(err)), CONFIG_OK);
+		ck_assert_int_eq(cfg.protect_reads, 0);
+	}
+	{
+		char *argv[] = { "--protect-reads=maybe" };
+
+		ck_assert_int_eq(config_load(&cfg, 1, argv, NULL, err,
+		    sizeof(err)), CONFIG_ERROR);
+	}
+	{
+		char *argv[] = { "--compute-threads", "-1" };
+
+		ck_assert_int_eq(config_load(&cfg, 2, argv, NULL, err,
+		    sizeof(err)), CONFIG_ERROR);
+	}
+}
+END_TEST
+
+START_TEST(key_file_from_env)
+{
+	char *dir = tmpdir_new();
+	char path[512], envv[600];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("alpha\nbeta\n", f);
+	fclose(f);
+	snprintf(envv, sizeof(envv), "CASCADED_API_KEY_FILE=%s", path);
+	{
+		char *env[] = { envv, "CASCADED_API_KEY=gamma", NULL };
+
+		ck_assert_int_eq(config_load(&cfg, 0, NULL, env, err,
+		    sizeof(err)), CONFIG_OK);
+	}
+	ck_assert_uint_eq(cfg.napi_keys, 3);
+	ck_assert_str_eq(cfg.api_keys[0], "gamma");
+	ck_assert_str_eq(cfg.api_keys[1], "alpha");
+	ck_assert_str_eq(cfg.api_keys[2], "beta");
+	tmpdir_free(dir);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -253,6 +330,8 @@ config_suite(void)
 	tcase_add_test(tc, missing_value_help_version);
 	tcase_add_test(tc, usage_lists_every_option);
 	tcase_add_test(tc, key_file);
+	tcase_add_test(tc, compute_pool_and_protect_reads);
+	tcase_add_test(tc, key_file_from_env);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("environment");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -4,7 +4,9 @@
  * line, and talk HTTP to it with the loopback client of tests/lib.
  */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +427,491 @@ START_TEST(bad_listen_fails)
 END_TEST
 
 
+/* --- compute pool, metrics, readiness detail, keys (seeded database) -- */
+
+/* Two perps on two assets in opposite directions: Monte Carlo. */
+#define MC_BODY(paths, steps) "{\"paths\":" paths ",\"steps\":" steps "," \
+	"\"positions\":[{\"id\":\"a\",\"type\":\"perp\",\"asset\":\"ETH\"," \
+	"\"side\":\"long\",\"size\":1,\"entry_price\":3000,\"leverage\":5}," \
+	"{\"id\":\"b\",\"type\":\"perp\",\"asset\":\"BTC\"," \
+	"\"side\":\"short\",\"size\":1,\"entry_price\":23000,\"leverage\":5}]}"
+/* ~20x the default cost: long enough to overlap other requests */
+#define SLOW_MC MC_BODY("200000", "32")
+#define EXACT_BODY "{\"positions\":[{\"id\":\"a\",\"type\":\"perp\"," \
+	"\"asset\":\"ETH\",\"side\":\"long\",\"size\":1," \
+	"\"entry_price\":3000,\"leverage\":5}]}"
+#define JSON_CT "Content-Type: application/json\r\n"
+
+static void
+start_seeded(const char *const *args)
+{
+	const char *mig[] = { test_bin(), "migrate", "--db", NULL, NULL };
+	const char *seed[] = { test_bin(), "seed", "--db", NULL, NULL };
+
+	dir = tmpdir_new();
+	ck_assert_ptr_nonnull(dir);
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	mig[3] = db;
+	seed[3] = db;
+	ck_assert_int_eq(run_command(mig, T_MS), 0);
+	ck_assert_int_eq(run_command(seed, T_MS), 0);
+	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
+	    "server did not start: %s", srv.log ? srv.log : "(no log)");
+}
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+struct client {
+	pthread_t th;
+	unsigned port;
+	const char *body;
+	int rc;
+	int status;
+	char retry_after[16];
+	char type[128];
+};
+
+static void *
+client_main(void *arg)
+{
+	struct client *c = arg;
+	struct http_reply r;
+	cJSON *j;
+
+	c->rc = http_request(c->port, "POST", "/v1/score", JSON_CT, c->body,
+	    strlen(c->body), &r, 60000);
+	if (c->rc != 0)
+		return NULL;
+	c->status = r.status;
+	if (http_header(&r, "Retry-After", c->retry_after,
+	    sizeof(c->retry_after)) == NULL)
+		c->retry_after[0] = '\0';
+	j = cJSON_Parse(r.body);
+	if (j != NULL && cJSON_IsString(cJSON_GetObjectItem(j, "type")))
+		snprintf(c->type, sizeof(c->type), "%s",
+		    cJSON_GetObjectItem(j, "type")->valuestring);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	return NULL;
+}
+
+static void
+clients_start(struct client *c, size_t n, const char *body)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].port = srv.port;
+		c[i].body = body;
+		c[i].rc = -1;
+		ck_assert_int_eq(pthread_create(&c[i].th, NULL, client_main,
+		    &c[i]), 0);
+	}
+}
+
+static void
+clients_join(struct client *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		pthread_join(c[i].th, NULL);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+cteardown(void)
+{
+	if (srv.pid > 0)
+		server_proc_stop(&srv, SIGKILL, T_MS);
+	free(srv.log);
+	srv.log = NULL;
+	tmpdir_free(dir);
+	dir = NULL;
+}
+
+/* The value of the series line starting with `series`, or -1. */
+static double
+metric(const char *text, const char *series)
+{
+	const char *p = text;
+	size_t n = strlen(series);
+
+	while ((p = strstr(p, series)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+START_TEST(monte_carlo_off_the_polling_threads)
+{
+	/* one polling thread: were Monte Carlo on it, probes would wait */
+	static const char *const args[] = { "--threads", "1",
+	    "--compute-threads", "2", NULL };
+	struct client c[4];
+	struct http_reply r;
+	struct timespec t0;
+	double worst = 0, t;
+	size_t i;
+	int k;
+
+	start_seeded(args);
+	clients_start(c, 4, SLOW_MC);
+	sleep_ms(100);
+	for (k = 0; k < 5; k++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ck_assert_int_eq(http_request(srv.port, "GET", "/healthz",
+		    NULL, NULL, 0, &r, T_MS), 0);
+		t = since(&t0);
+		ck_assert_int_eq(r.status, 200);
+		http_reply_release(&r);
+		if (t > worst)
+			worst = t;
+		/* an exact score stays inline and fast too */
+		ck_assert_int_eq(http_request(srv.port, "POST", "/v1/score",
+		    JSON_CT, EXACT_BODY, strlen(EXACT_BODY), &r, T_MS), 0);
+		ck_assert_int_eq(r.status, 200);
+		http_reply_release(&r);
+		sleep_ms(20);
+	}
+	clients_join(c, 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(c[i].rc, 0);
+		ck_assert_int_eq(c[i].status, 200);
+	}
+	/* generous: a functional check, not a benchmark */
+	ck_assert_msg(worst < 1.5, "/healthz took %.3f s during Monte Carlo",
+	    worst);
+}
+END_TEST
+
+START_TEST(deferred_answer_keeps_the_connection)
+{
+	static const char *const args[] = { NULL };
+	static const char probe[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *body = MC_BODY("2000", "4");
+	struct sockaddr_in sa;
+	struct timeval tv = { 10, 0 };
+	char raw[1024], buf[16384];
+	int fd, n;
+
+	start_seeded(args);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)srv.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(raw, sizeof(raw), "POST /v1/score HTTP/1.1\r\nHost: x\r\n"
+	    JSON_CT "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(send(fd, raw, (size_t)n, 0), n);
+	ck_assert_int_eq(read_answer(fd, buf, sizeof(buf)), 200);
+	ck_assert_ptr_nonnull(strstr(buf, "\"method\":\"monte_carlo\""));
+	ck_assert_ptr_nonnull(strstr(buf, "X-Request-Id: "));
+	ck_assert_ptr_null(strstr(buf, "Connection: close"));
+	/* the resumed connection is still good for the next request */
+	ck_assert_int_eq(send(fd, probe, sizeof(probe) - 1, 0),
+	    (ssize_t)sizeof(probe) - 1);
+	ck_assert_int_eq(read_answer(fd, buf, sizeof(buf)), 200);
+	ck_assert_ptr_nonnull(strstr(buf, "{\"status\":\"ok\"}"));
+	close(fd);
+}
+END_TEST
+
+START_TEST(saturated_pool_is_503)
+{
+	static const char *const args[] = { "--compute-threads", "1",
+	    "--compute-queue", "1", NULL };
+	struct client c[24];
+	struct http_reply r;
+	size_t i, n, ok = 0, busy = 0;
+
+	start_seeded(args);
+	/* more clients each round, should the model become much faster */
+	for (n = 6; n <= 24 && busy == 0; n *= 2) {
+		clients_start(c, n, SLOW_MC);
+		clients_join(c, n);
+		for (i = 0; i < n; i++) {
+			ck_assert_int_eq(c[i].rc, 0);
+			if (c[i].status == 200) {
+				ok++;
+				continue;
+			}
+			ck_assert_int_eq(c[i].status, 503);
+			ck_assert_str_eq(c[i].retry_after, "1");
+			ck_assert_str_eq(c[i].type, PROBLEM_BASE "saturated");
+			busy++;
+		}
+	}
+	ck_assert_uint_ge(ok, 1);
+	ck_assert_uint_ge(busy, 1);
+	/* still serving, and the refusals are counted */
+	ck_assert_int_eq(http_request(srv.port, "GET", "/metrics", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_double_eq(metric(r.body,
+	    "cascaded_compute_pool_saturated_total"), (double)busy);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(drain_with_computations)
+{
+	static const char *const args[] = { "--compute-threads", "1",
+	    "--compute-queue", "8", "--drain-seconds", "0.5", NULL };
+	struct client c[4];
+	struct timespec t0;
+	size_t i;
+	int rc;
+
+	start_seeded(args);
+	clients_start(c, 4, MC_BODY("400000", "64"));
+	sleep_ms(300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = server_proc_stop(&srv, SIGTERM, 10000);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(since(&t0) < 5.0, "shutdown took %.2f s", since(&t0));
+	clients_join(c, 4);
+	/* every client got an answer: a result or a 503 */
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(c[i].rc, 0);
+		ck_assert(c[i].status == 200 || c[i].status == 503);
+	}
+	ck_assert_ptr_nonnull(strstr(srv.log, "\"msg\":\"stopped\""));
+}
+END_TEST
+
+START_TEST(metrics_endpoint)
+{
+	static const char *const args[] = { NULL };
+	struct http_reply r;
+	char ct[128];
+	int i;
+
+	start_seeded(args);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(http_request(srv.port, "GET",
+		    "/v1/markets/ETH", NULL, NULL, 0, &r, T_MS), 0);
+		ck_assert_int_eq(r.status, 200);
+		http_reply_release(&r);
+	}
+	ck_assert_int_eq(http_request(srv.port, "GET", "/v1/markets/NOPE",
+	    NULL, NULL, 0, &r, T_MS), 0);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/no/such", NULL,
+	    NULL, 0, &r, T_MS), 0);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "POST", "/v1/score", JSON_CT,
+	    EXACT_BODY, strlen(EXACT_BODY), &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/metrics", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(http_header(&r, "Content-Type", ct,
+	    sizeof(ct)));
+	ck_assert_msg(strncmp(ct, "text/plain; version=0.0.4", 25) == 0,
+	    "%s", ct);
+	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_total{route="
+	    "\"/v1/markets/{asset}\",method=\"GET\",status=\"200\"}"), 3);
+	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_total{route="
+	    "\"/v1/markets/{asset}\",method=\"GET\",status=\"404\"}"), 1);
+	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_total{route="
+	    "\"unmatched\",method=\"GET\",status=\"404\"}"), 1);
+	ck_assert_double_eq(metric(r.body,
+	    "cascaded_http_request_duration_seconds_count{route="
+	    "\"/v1/markets/{asset}\"}"), 4);
+	ck_assert_double_eq(metric(r.body,
+	    "cascaded_http_request_duration_seconds_bucket{route="
+	    "\"/v1/markets/{asset}\",le=\"+Inf\"}"), 4);
+	ck_assert_double_eq(metric(r.body, "cascaded_score_duration_seconds_"
+	    "count{method=\"exact\"}"), 1);
+	/* this scrape itself is in flight */
+	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_in_flight"),
+	    1);
+	ck_assert_double_eq(metric(r.body, "cascaded_snapshot_version"), 1);
+	ck_assert_double_gt(metric(r.body, "cascaded_depth_age_seconds{asset="
+	    "\"ETH\",side=\"bid\"}"), 0);
+	ck_assert_double_ge(metric(r.body, "cascaded_compute_pool_threads"),
+	    1);
+	ck_assert_double_eq(metric(r.body,
+	    "cascaded_compute_pool_queue_capacity"), 64);
+	ck_assert_double_eq(metric(r.body,
+	    "cascaded_db_write_failures_total"), 0);
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(readyz_verbose)
+{
+	static const char *const args[] = { "--compute-threads", "3",
+	    NULL };
+	struct http_reply r;
+	cJSON *j, *p;
+
+	start_seeded(args);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/readyz?verbose",
+	    NULL, NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	j = cJSON_Parse(r.body);
+	ck_assert_msg(j != NULL, "%s", r.body);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
+	    "ready");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "db_open")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "migrations_applied")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "draining")));
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "snapshot_version")->valueint,
+	    1);
+	p = cJSON_GetObjectItem(j, "compute_pool");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(cJSON_GetObjectItem(p, "threads")->valueint, 3);
+	ck_assert_int_eq(cJSON_GetObjectItem(p, "queue_capacity")->valueint,
+	    64);
+	ck_assert_int_eq(cJSON_GetObjectItem(p, "queued")->valueint, 0);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	/* the plain probe is unchanged */
+	ck_assert_int_eq(http_request(srv.port, "GET", "/readyz", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(strstr(r.body, "compute_pool"));
+	http_reply_release(&r);
+}
+END_TEST
+
+START_TEST(keys_from_file_and_protected_reads)
+{
+	char keyfile[600], kf_arg[640];
+	const char *args[] = { "--api-key-file", NULL, "--protect-reads",
+	    NULL };
+	struct http_reply r;
+	FILE *f;
+	char *line, *nl;
+	int found = 0;
+
+	dir = tmpdir_new();
+	ck_assert_ptr_nonnull(dir);
+	snprintf(keyfile, sizeof(keyfile), "%s/keys", dir);
+	f = fopen(keyfile, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("# operators\nfirst-key-0123456789\nk2\n", f);
+	fclose(f);
+	snprintf(kf_arg, sizeof(kf_arg), "%s", keyfile);
+	args[1] = kf_arg;
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
+	    "server did not start: %s", srv.log ? srv.log : "(no log)");
+	/* reads under /v1/ need a key now */
+	ck_assert_int_eq(http_request(srv.port, "GET", "/v1/markets", NULL,
+	    NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 401);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "POST", "/v1/score", JSON_CT,
+	    "{}", 2, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 401);
+	http_reply_release(&r);
+	/* a prefix, an extension and another length of a key: 403 */
+	ck_assert_int_eq(http_request(srv.port, "GET", "/v1/markets",
+	    "Authorization: Bearer first-key\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 403);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/v1/markets",
+	    "Authorization: Bearer first-key-01234567890\r\n", NULL, 0, &r,
+	    T_MS), 0);
+	ck_assert_int_eq(r.status, 403);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/v1/markets",
+	    "Authorization: Bearer k3\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 403);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/v1/markets",
+	    "Authorization: Bearer first-key-0123456789\r\n"
+	    "X-Request-Id: with-key-1\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/v1/markets",
+	    "Authorization: Bearer k2\r\n", NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+	/* probes, metrics and preflights stay open */
+	ck_assert_int_eq(http_request(srv.port, "GET", "/healthz", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "GET", "/metrics", NULL, NULL,
+	    0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_release(&r);
+	ck_assert_int_eq(http_request(srv.port, "OPTIONS", "/v1/markets",
+	    NULL, NULL, 0, &r, T_MS), 0);
+	ck_assert_int_eq(r.status, 204);
+	http_reply_release(&r);
+	ck_assert_int_eq(server_proc_stop(&srv, SIGTERM, T_MS), 0);
+	/* the log names the key by its id and never shows a key */
+	ck_assert_ptr_nonnull(srv.log);
+	ck_assert_ptr_null(strstr(srv.log, "first-key"));
+	ck_assert_ptr_null(strstr(srv.log, "\"k2\""));
+	for (line = srv.log; *line != '\0'; line = nl + 1) {
+		cJSON *j, *k;
+
+		nl = strchr(line, '\n');
+		ck_assert_ptr_nonnull(nl);
+		*nl = '\0';
+		if (strstr(line, "with-key-1") == NULL)
+			continue;
+		j = cJSON_Parse(line);
+		ck_assert_ptr_nonnull(j);
+		k = cJSON_GetObjectItem(j, "key_id");
+		ck_assert(cJSON_IsString(k));
+		ck_assert_uint_eq(strlen(k->valuestring), 8);
+		ck_assert_str_eq(cJSON_GetObjectItem(j, "route")->valuestring,
+		    "/v1/markets");
+		cJSON_Delete(j);
+		found = 1;
+	}
+	ck_assert(found);
+}
+END_TEST
+
+START_TEST(log_never_blocks_the_server)
+{
+	/* far more access-log lines than a pipe holds, never read */
+	struct http_reply r;
+	int i;
+
+	for (i = 0; i < 1200; i++) {
+		ck_assert_int_eq(http_request(srv.port, "GET", "/healthz",
+		    NULL, NULL, 0, &r, T_MS), 0);
+		ck_assert_int_eq(r.status, 200);
+		http_reply_release(&r);
+	}
+	server_proc_read_log(&srv);
+	ck_assert_ptr_nonnull(strstr(srv.log, "\"path\":\"/healthz\""));
+	ck_assert_uint_gt(srv.log_len, 65536);
+}
+END_TEST
+
+
 /* --- in-process: the router and handler API with a test route table --- */
 
 static struct config icfg;
@@ -476,7 +963,48 @@ validation(struct server_request *req, struct server_response *res)
 	problem_release(&p);
 }
 
+struct later {
+	char path[64];
+};
+
+static void
+later_work(void *arg, unsigned threads, struct server_response *res)
+{
+	struct later *l = arg;
+	char body[160];
+	struct timespec nap = { 0, 20 * 1000 * 1000 };
+
+	nanosleep(&nap, NULL);
+	snprintf(body, sizeof(body), "{\"path\":\"%s\",\"threads\":%u}",
+	    l->path, threads);
+	server_respond_json(res, 202, body);
+	server_add_header(res, "X-Deferred", "yes");
+}
+
+static atomic_int later_released;
+
+static void
+later_release(void *arg)
+{
+	free(arg);
+	atomic_fetch_add(&later_released, 1);
+}
+
+static void
+later(struct server_request *req, struct server_response *res)
+{
+	struct later *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		server_respond_error(res, 503, "unavailable", "no memory");
+		return;
+	}
+	snprintf(l->path, sizeof(l->path), "%s", req->path);
+	server_defer(req, res, later_work, later_release, l);
+}
+
 static const struct server_route test_routes[] = {
+	{ "GET", "/later", later, 0 },
 	{ "GET", "/v1/markets/{asset}", echo, 0 },
 	{ "PUT", "/v1/markets/{asset}", echo,
 	  SERVER_ROUTE_BODY | SERVER_ROUTE_AUTH },
@@ -624,6 +1152,35 @@ START_TEST(handler_without_answer_and_validation)
 }
 END_TEST
 
+START_TEST(deferred_handler)
+{
+	struct http_reply r;
+	char v[64];
+	cJSON *j;
+	int i;
+
+	atomic_store(&later_released, 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(http_request(iport, "GET", "/later",
+		    "X-Request-Id: later-1\r\n", NULL, 0, &r, T_MS), 0);
+		ck_assert_int_eq(r.status, 202);
+		ck_assert_str_eq(http_header(&r, "X-Deferred", v, sizeof(v)),
+		    "yes");
+		ck_assert_str_eq(http_header(&r, "X-Request-Id", v,
+		    sizeof(v)), "later-1");
+		j = cJSON_Parse(r.body);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_str_eq(cJSON_GetObjectItem(j, "path")->valuestring,
+		    "/later");
+		ck_assert_int_ge(cJSON_GetObjectItem(j, "threads")->valueint,
+		    1);
+		cJSON_Delete(j);
+		http_reply_release(&r);
+	}
+	ck_assert_int_eq(atomic_load(&later_released), 3);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -650,6 +1207,22 @@ server_suite(void)
 	tcase_add_test(tc, healthcheck_command);
 	tcase_add_test(tc, migrate_and_seed_commands);
 	tcase_add_test(tc, bad_listen_fails);
+	tcase_add_test(tc, log_never_blocks_the_server);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("compute");
+	tcase_add_checked_fixture(tc, NULL, cteardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, monte_carlo_off_the_polling_threads);
+	tcase_add_test(tc, deferred_answer_keeps_the_connection);
+	tcase_add_test(tc, saturated_pool_is_503);
+	tcase_add_test(tc, drain_with_computations);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("observability");
+	tcase_add_checked_fixture(tc, NULL, cteardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, metrics_endpoint);
+	tcase_add_test(tc, readyz_verbose);
+	tcase_add_test(tc, keys_from_file_and_protected_reads);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("router");
 	tcase_add_checked_fixture(tc, isetup, iteardown);
@@ -657,6 +1230,7 @@ server_suite(void)
 	tcase_add_test(tc, params_query_headers);
 	tcase_add_test(tc, auth_and_body);
 	tcase_add_test(tc, handler_without_answer_and_validation);
+	tcase_add_test(tc, deferred_handler);
 	suite_add_tcase(s, tc);
 	return s;
 }
