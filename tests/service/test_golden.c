@@ -106,7 +106,8 @@ md_asset_get(struct market_data *md, const char *sym, int create)
 	md->assets = a;
 	a = &md->assets[md->nassets++];
 	memset(a, 0, sizeof(*a));
-	snprintf(a->symbol, sizeof(a->symbol), "%s", sym);
+	ck_assert_uint_le(strlen(sym), MD_SYMBOL_MAX);
+	memcpy(a->symbol, sym, strlen(sym) + 1);
 	snprintf(a->updated_at, sizeof(a->updated_at), "2026-11-26T00:00:00Z");
 	return a;
 }
