@@ -65,6 +65,9 @@ static const struct opt opts[] = {
 	{ "stale-depth-seconds", OPT_DOUBLE, OFF(stale_depth_seconds), 0, 0,
 	  1e12, "S", "age after which depth is flagged stale_depth "
 	  "(default 3600)" },
+	{ "max-mc-cost", OPT_DOUBLE, OFF(max_mc_cost), 0, 1, 1e15, "N",
+	  "Monte Carlo cost bound paths*steps*(volatile assets + coupled "
+	  "loans); above it 422 (default 4e8)" },
 	{ "default-correlation", OPT_DOUBLE, OFF(default_correlation), 0, -1,
 	  1, "RHO", "correlation of pairs without a stored one (default 0)" },
 	{ "max-connections", OPT_UINT, OFF(max_connections), 0, 1, 1000000,
@@ -110,6 +113,7 @@ config_init(struct config *c)
 	c->log_level = LOG_LVL_INFO;
 	c->max_positions = 10000;
 	c->stale_depth_seconds = 3600;
+	c->max_mc_cost = 4e8;
 	c->default_correlation = 0;
 	c->max_connections = 1024;
 	c->connection_timeout = 30;

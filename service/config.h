@@ -35,6 +35,7 @@ struct config {
 	enum log_level log_level;
 	size_t max_positions;
 	double stale_depth_seconds;
+	double max_mc_cost;		/* paths*steps*(assets+coupled) bound */
 	double default_correlation;
 	unsigned max_connections;
 	unsigned connection_timeout;	/* seconds of inactivity */

@@ -59,6 +59,8 @@ api_score_limits(const struct config *cfg, struct codec_limits *lim)
 	if (cfg->max_positions > 0)
 		lim->max_positions = cfg->max_positions;
 	lim->stale_depth_s = cfg->stale_depth_seconds;
+	if (cfg->max_mc_cost > 0)
+		lim->max_cost = cfg->max_mc_cost;
 	if (cfg->compute_threads > 0 && cfg->compute_threads < lim->threads)
 		lim->threads = cfg->compute_threads;
 }

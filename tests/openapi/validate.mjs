@@ -59,7 +59,7 @@ const routes = [
 	["get", "/v1/markets/{asset}/cascade"],
 	["put", "/v1/correlations"], ["post", "/v1/correlations"],
 	["get", "/healthz"], ["get", "/readyz"], ["get", "/version"],
-	["get", "/openapi.json"],
+	["get", "/openapi.json"], ["get", "/metrics"],
 ];
 for (const [m, p] of routes) {
 	const op = raw.paths?.[p]?.[m];

@@ -41,6 +41,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.max_positions, 10000);
 	ck_assert_double_eq(cfg.stale_depth_seconds, 3600);
 	ck_assert_double_eq(cfg.default_correlation, 0);
+	ck_assert_double_eq(cfg.max_mc_cost, 4e8);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
 	ck_assert_uint_eq(cfg.napi_keys, 0);
 	ck_assert_int_eq(config_load(&cfg, 0, NULL, NULL, err, sizeof(err)),
@@ -56,7 +57,7 @@ START_TEST(flags)
 	    "--api-key", "k2", "--cors-origin", "https://a.example",
 	    "--log-level", "debug", "--max-positions", "50",
 	    "--stale-depth-seconds", "60.5", "--default-correlation", "-0.25",
-	    "--timeout", "7", "--per-ip-limit", "3" };
+	    "--timeout", "7", "--per-ip-limit", "3", "--max-mc-cost", "1e6" };
 
 	ck_assert_int_eq(config_load(&cfg, ARGC(argv), argv, NULL, err,
 	    sizeof(err)), CONFIG_OK);
@@ -74,6 +75,7 @@ START_TEST(flags)
 	ck_assert_double_eq(cfg.default_correlation, -0.25);
 	ck_assert_uint_eq(cfg.connection_timeout, 7);
 	ck_assert_uint_eq(cfg.per_ip_limit, 3);
+	ck_assert_double_eq(cfg.max_mc_cost, 1e6);
 }
 END_TEST
 
