@@ -19,6 +19,7 @@
  * with Retry-After: 1.
  */
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,17 +66,69 @@ api_score_limits(const struct config *cfg, struct codec_limits *lim)
 		lim->threads = cfg->compute_threads;
 }
 
+/*
+ * One score result (with the model's workspace) per thread, reused by
+ * every request that thread scores: lc_score then allocates nothing in
+ * steady state (no mmap/munmap of a large workspace per request).  It is
+ * freed when the thread exits.  Without a key, a fresh result per call.
+ */
+static pthread_key_t result_key;
+static pthread_once_t result_once = PTHREAD_ONCE_INIT;
+static int result_key_ok;
+
+static void
+result_free(void *p)
+{
+	lc_score_result_release(p);
+	free(p);
+}
+
+static void
+result_key_init(void)
+{
+	result_key_ok = pthread_key_create(&result_key, result_free) == 0;
+}
+
+static struct lc_score_result *
+thread_result(int *owned)
+{
+	struct lc_score_result *r;
+
+	*owned = 0;
+	pthread_once(&result_once, result_key_init);
+	if (result_key_ok) {
+		r = pthread_getspecific(result_key);
+		if (r != NULL)
+			return r;
+	}
+	r = malloc(sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	lc_score_result_init(r);
+	if (!result_key_ok || pthread_setspecific(result_key, r) != 0)
+		*owned = 1;
+	return r;
+}
+
 /* lc_score and encode a decoded request into *ans; the HTTP status. */
 static int
 score_run(const struct snapshot *snap, struct score_request *req,
     struct api_answer *ans)
 {
-	struct lc_score_result res;
+	struct lc_score_result *res;
 	enum lc_status st;
 	int64_t t0 = now_us();
+	int owned;
 
-	lc_score_result_init(&res);
-	st = lc_score(&snap->market, &req->lc, &res);
+	res = thread_result(&owned);
+	if (res == NULL) {
+		problem_set(&ans->err, 503, "unavailable",
+		    "Service unavailable", "out of memory while scoring");
+		ans->retry_after = 1;
+		ans->status = 503;
+		return 503;
+	}
+	st = lc_score(&snap->market, &req->lc, res);
 	if (st == LC_ENOMEM) {
 		problem_set(&ans->err, 503, "unavailable",
 		    "Service unavailable", "out of memory while scoring");
@@ -91,7 +144,7 @@ score_run(const struct snapshot *snap, struct score_request *req,
 		    lc_status_str(st));
 		goto fail;
 	}
-	if (codec_encode_score(req, &res, snap, &ans->body) != 0) {
+	if (codec_encode_score(req, res, snap, &ans->body) != 0) {
 		problem_set(&ans->err, 503, "unavailable",
 		    "Service unavailable", "out of memory while encoding");
 		ans->retry_after = 1;
@@ -106,7 +159,8 @@ fail:
 		    "scoring failed");
 	ans->status = ans->err.status;
 out:
-	lc_score_result_release(&res);
+	if (owned)
+		result_free(res);
 	return ans->status;
 }
 
