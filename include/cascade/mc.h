@@ -25,7 +25,8 @@
  * discipline as score.c.
  *
  * Cost: setup is O(triggers) per call (the cascades of every involved
- * asset and direction are rebuilt, stored levels included); a path costs
+ * asset and direction are borrowed from lc_score()'s exact pass, or
+ * rebuilt when called directly, stored levels included); a path costs
  * O(steps * (assets + coupled loans)) plus O(1) amortised per trigger
  * fired (bucket index over the cascade thresholds).  Threads: the paths
  * are split into chunks run on up to req->params.threads POSIX threads
@@ -100,5 +101,30 @@ enum lc_status lc_mc_score(const struct lc_market *m,
  * did not suffice (cannot happen for |r_ab| <= 1).
  */
 int lc_mc_cholesky(double *r, double *l, size_t n);
+
+/*
+ * Private to the model library (score.c and mc.c); not for adapters.
+ *
+ * lc_score() runs the Monte Carlo pass with the cascades its exact pass
+ * has just built for the same (market, request): the triggers of SPEC 4.1
+ * are the same, so the engine borrows them instead of rebuilding them
+ * (O(levels) per asset and direction saved on every call).  pre->cascade
+ * returns the cascade of (asset, dir), or NULL when it has none (then
+ * everything is rebuilt), and the index k* of lc_cascade_trigger() at
+ * params.threshold_bps (SIZE_MAX: none); pre->first the merged index of a
+ * single-asset position's first ladder step (SIZE_MAX: empty ladder).
+ * Both are only valid during the call.  With pre NULL this is
+ * lc_mc_score().
+ */
+struct lc_mc_prebuilt {
+	const void *ctx;
+	const struct lc_cascade *(*cascade)(const void *ctx, uint32_t asset,
+	    enum lc_dir dir, size_t *kstar);
+	size_t (*first)(const void *ctx, size_t pos);
+};
+
+enum lc_status lc_mc_score_prebuilt(const struct lc_market *m,
+    const struct lc_request *req, const struct lc_mc_prebuilt *pre,
+    struct lc_score_result *out);
 
 #endif

@@ -13,10 +13,12 @@
  * 3. Triggers of an asset and direction (SPEC 4.1): the stored levels of
  *    that side, already sorted in cascade order, minus their stale prefix
  *    (sell >= P, buy <= P; omitted with include_market_levels 0), merged
- *    in O(n) with the request's ladder steps of that asset and direction,
- *    which are few and sorted stably first (stored levels first at equal
- *    prices, then positions in request order, steps in ladder order).
- *    lc_cascade_build gives m_k and S_k on the curve of the direction.
+ *    with the request's ladder steps of that asset and direction, which
+ *    are few and sorted stably first (stored levels first at equal
+ *    prices, then positions in request order, steps in ladder order):
+ *    each step finds its place by bisection and the runs of levels
+ *    between steps are block copies.  lc_cascade_build gives m_k and S_k
+ *    on the curve of the direction (the one O(n) pass over the levels).
  * 4. A position whose first step is trigger j: effective price m_j (P when
  *    liquidatable now), p_liquidation = barrier probability at m_j,
  *    p_liquidation_static at the static price, expected slippage of the
@@ -24,12 +26,14 @@
  *    static price (P when liquidatable now).  unwind_slippage closes the
  *    whole volatile exposure on today's curves from V0 = 0.
  * 5. Per market and direction: cascade trigger price m_{k*} and its
- *    probability, the trigger quantity within 10% of P, D(200 bps) after
+ *    probability, the trigger quantity within 10% of P (a prefix of the
+ *    cascade order: S_k at its end, found by bisection), D(200 bps) after
  *    depth_scale, depth_exhausted.
  * 6. Portfolio: exact when every non-stable position is single-asset on
  *    one asset and direction; otherwise the request needs Monte Carlo:
  *    needs_mc is set, the fields it fills are left NAN, and lc_mc_score()
- *    (mc.c) fills them at the end unless params.paths is 0 (score.h).
+ *    (mc.c) fills them at the end unless params.paths is 0 (score.h),
+ *    borrowing the cascades built here (mc.h, lc_mc_score_prebuilt).
  *
  * Decisions where SPEC is silent (also in score.h):
  * - stale_levels: one warning per asset (side -1), count = stale sell
@@ -94,6 +98,9 @@ struct score_ws {
 	struct lc_cascade *cas;	/* [2 * market + dir] */
 	size_t exh_cap;
 	int *exhausted;		/* [2 * market + dir] */
+	size_t ks_cap;
+	size_t *kstar;		/* [2 * market + dir]: k*, SIZE_MAX none */
+	size_t nmk;		/* markets of the current call */
 };
 
 void
@@ -141,6 +148,7 @@ ws_free(struct score_ws *w)
 		lc_cascade_release(&w->cas[i]);
 	free(w->cas);
 	free(w->exhausted);
+	free(w->kstar);
 	free(w);
 }
 
@@ -190,6 +198,8 @@ grow_cascades(struct score_ws *w, size_t need)
 		return -1;
 	for (i = old; i < w->cas_cap; i++)
 		lc_cascade_init(&w->cas[i]);
+	if (grow(&w->kstar, &w->ks_cap, need, sizeof(*w->kstar)) != 0)
+		return -1;
 	return grow(&w->exhausted, &w->exh_cap, need, sizeof(*w->exhausted));
 }
 
@@ -204,6 +214,25 @@ static int
 before(enum lc_dir d, double a, double b)
 {
 	return d == LC_DOWN ? a > b : a < b;
+}
+
+/*
+ * First index e in [lo, hi) of prices in cascade order of d that x comes
+ * strictly before (hi when none): every price before e is at or before x.
+ */
+static size_t
+level_run_end(const double *price, size_t lo, size_t hi, enum lc_dir d,
+    double x)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (before(d, x, price[mid]))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
 /* Stable bottom-up merge sort of step indices by price, cascade order. */
@@ -423,8 +452,9 @@ collect(const struct lc_market *m, const struct lc_request *req,
 			if (grow(&w->lpw, &w->lpw_cap, nlp + n,
 			    sizeof(*w->lpw)) != 0)
 				return LC_ENOMEM;
+			/* no liquidation price: lpw may still be NULL */
 			lc_loan_liq_prices(l, req->price, req->vol,
-			    w->lpw + nlp, n, &n);
+			    n > 0 ? w->lpw + nlp : NULL, n, &n);
 			if (pi->kind == LC_LOAN_SINGLE) {
 				lc_loan_ladder(l, req->price, req->vol, &ld);
 				pi->has_ladder = 1;
@@ -513,7 +543,7 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		}
 	}
 	for (b = 0; b < nb; b++) {
-		size_t mk = b / 2, a = 0, ntrig, nst, is, k, t;
+		size_t mk = b / 2, a = 0, ntrig, nst, is, k, t, nl;
 		enum lc_dir d = (enum lc_dir)(b % 2);
 		const struct lc_asset_market *am;
 		const struct lc_levels *lv;
@@ -521,6 +551,7 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		size_t s0, s1;
 		double p0, sigma_h, tp;
 		enum lc_status st;
+		size_t ks;
 
 		a = out->markets[mk].asset;
 		am = &m->assets[a];
@@ -528,34 +559,45 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		p0 = req->price[a];
 		s0 = w->off[b];
 		s1 = w->off[b + 1];
-		sort_steps(w->steps, d, w->idx + s0, w->tmp, s1 - s0);
+		/* no step here (idx may still be NULL): nothing to sort */
+		if (s1 > s0)
+			sort_steps(w->steps, d, w->idx + s0, w->tmp, s1 - s0);
 		is = inc ? stale_prefix(lv, d, p0) : 0;
 		nst = inc && lv->price != NULL ? lv->n - is : 0;
 		ntrig = nst + (s1 - s0);
 		if (grow(&w->tp, &w->tp_cap, ntrig, sizeof(*w->tp)) != 0 ||
 		    grow(&w->tq, &w->tq_cap, ntrig, sizeof(*w->tq)) != 0)
 			return LC_ENOMEM;
-		/* Merge: stored levels first at equal prices. */
-		k = s0;
+		/*
+		 * Merge: stored levels first at equal prices.  The steps are
+		 * few: each finds by bisection the first level it comes
+		 * strictly before, and the runs of levels between them are
+		 * copied whole.
+		 */
 		t = 0;
-		for (i = is; inc && lv->price != NULL && i < lv->n; i++) {
-			while (k < s1 &&
-			    before(d, w->steps[w->idx[k]].price, lv->price[i])) {
-				struct step *s = &w->steps[w->idx[k++]];
+		i = is;
+		nl = inc && lv->price != NULL ? lv->n : is;
+		for (k = s0; k < s1; k++) {
+			struct step *s = &w->steps[w->idx[k]];
+			size_t e = level_run_end(lv->price, i, nl, d, s->price);
 
-				s->comb = t;
-				w->tp[t] = s->price;
-				w->tq[t++] = s->qty;
+			if (e > i) {
+				memcpy(w->tp + t, lv->price + i,
+				    (e - i) * sizeof(double));
+				memcpy(w->tq + t, lv->qty + i,
+				    (e - i) * sizeof(double));
+				t += e - i;
+				i = e;
 			}
-			w->tp[t] = lv->price[i];
-			w->tq[t++] = lv->qty[i];
-		}
-		while (k < s1) {
-			struct step *s = &w->steps[w->idx[k++]];
-
 			s->comb = t;
 			w->tp[t] = s->price;
 			w->tq[t++] = s->qty;
+		}
+		if (nl > i) {
+			memcpy(w->tp + t, lv->price + i,
+			    (nl - i) * sizeof(double));
+			memcpy(w->tq + t, lv->qty + i,
+			    (nl - i) * sizeof(double));
 		}
 		st = lc_cascade_build(&w->cas[b], d, &am->curve[side_of(d)],
 		    scale, w->tp, w->tq, ntrig);
@@ -565,8 +607,10 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		/* Market figures of this direction. */
 		dr = &out->markets[mk].dir[d];
 		sigma_h = lc_sigma_h(req->vol[a], req->params.horizon_days);
+		w->kstar[b] = SIZE_MAX;
 		if (lc_cascade_trigger(&w->cas[b], req->params.threshold_bps,
-		    &tp, NULL) == 0) {
+		    &tp, &ks) == 0) {
+			w->kstar[b] = ks;
 			dr->trigger_price = tp;
 			dr->cascade_prob = lc_barrier_prob(d, p0, tp, sigma_h,
 			    req->params.tail_dof);
@@ -574,11 +618,13 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 			dr->trigger_price = NAN;
 			dr->cascade_prob = 0.0;
 		}
-		dr->qty_to_10pct = 0.0;
-		for (i = 0; i < ntrig; i++)
-			if (d == LC_DOWN ? w->tp[i] >= 0.9 * p0 :
-			    w->tp[i] <= 1.1 * p0)
-				dr->qty_to_10pct += w->tq[i];
+		/*
+		 * The triggers within 10% of P are a prefix of the cascade
+		 * order, and cum sums them in that order: the same bits as
+		 * adding them up one by one.
+		 */
+		dr->qty_to_10pct = w->cas[b].cum[level_run_end(w->tp, 0,
+		    ntrig, d, d == LC_DOWN ? 0.9 * p0 : 1.1 * p0)];
 		dr->depth_2pct = lc_curve_depth(&am->curve[side_of(d)], 200.0,
 		    scale);
 		w->exhausted[b] = am->curve[side_of(d)].n > 0 &&
@@ -830,11 +876,44 @@ warnings(const struct lc_market *m, const struct lc_request *req,
 	return LC_OK;
 }
 
+/*
+ * The exact pass's cascades, lent to the Monte Carlo pass of the same
+ * lc_score() call (mc.h, struct lc_mc_prebuilt): the triggers are the same
+ * (stored non-stale levels and single-asset ladder steps, SPEC 4.1 order).
+ */
+static const struct lc_cascade *
+pre_cascade(const void *ctx, uint32_t asset, enum lc_dir dir, size_t *kstar)
+{
+	const struct lc_score_result *out = ctx;
+	const struct score_ws *w = out->ws;
+	size_t b;
+
+	if (w == NULL || asset >= w->asset_cap || w->mkt_of[asset] < 0 ||
+	    (size_t)w->mkt_of[asset] >= w->nmk)
+		return NULL;
+	b = 2 * (size_t)w->mkt_of[asset] + (size_t)dir;
+	*kstar = w->kstar[b];
+	return &w->cas[b];
+}
+
+static size_t
+pre_first(const void *ctx, size_t pos)
+{
+	const struct lc_score_result *out = ctx;
+	const struct score_ws *w = out->ws;
+	const struct pos_info *pi = &w->pi[pos];
+
+	if (!pi->has_ladder || pi->nsteps == 0)
+		return SIZE_MAX;
+	return w->steps[pi->step0].comb;
+}
+
 enum lc_status
 lc_score(const struct lc_market *m, const struct lc_request *req,
     struct lc_score_result *out)
 {
 	struct score_ws *w;
+	struct lc_mc_prebuilt pre;
 	size_t nm = 0, ns = 0, nlp = 0, a, mk;
 	enum lc_status st;
 
@@ -883,5 +962,9 @@ lc_score(const struct lc_market *m, const struct lc_request *req,
 	st = warnings(m, req, out);
 	if (st != LC_OK || !out->needs_mc || req->params.paths == 0)
 		return st;
-	return lc_mc_score(m, req, out);
+	w->nmk = nm;
+	pre.ctx = out;
+	pre.cascade = pre_cascade;
+	pre.first = pre_first;
+	return lc_mc_score_prebuilt(m, req, &pre, out);
 }

@@ -819,6 +819,120 @@ START_TEST(prop_monotone)
 }
 END_TEST
 
+static int
+cmp_desc(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/*
+ * The merge of stored levels with the request's ladder steps (bisection
+ * and block copies in score.c) against a brute-force reference: every
+ * non-stale level, then every step in request and ladder order, stably
+ * sorted into cascade order (stored levels first at equal prices), built
+ * into a cascade.  Some levels sit exactly at a position's first step
+ * (ties), some are stale.  Effective prices and liquidation_qty_to_10pct
+ * must agree to the bit.
+ */
+START_TEST(prop_merge_reference)
+{
+	uint64_t seed = 777;
+	int it;
+
+	for (it = 0; it < 200; it++) {
+		struct fix f;
+		struct lc_position pos[8];
+		struct lc_entry ent[16];
+		struct lc_ladder ld;
+		double tp[16 + 8 * LC_MAX_STEPS], tq[16 + 8 * LC_MAX_STEPS];
+		uint64_t tag[16 + 8 * LC_MAX_STEPS];
+		size_t first[8], i, j, k;
+		int d;
+
+		random_case(&f, pos, ent, 8, &seed);
+		/* ties: a stored level at some positions' first step */
+		for (i = 0; i < 8 && f.am[VOL].levels[LC_DOWN].n < 16; i++) {
+			if (pos[i].type == LC_POS_PERP)
+				lc_perp_ladder(&pos[i].u.perp, f.price, &ld);
+			else
+				lc_loan_ladder(&pos[i].u.loan, f.price, f.vol,
+				    &ld);
+			if (ld.dir == LC_DOWN && ld.n > 0 &&
+			    !ld.liquidatable_now && urand(&seed) < 0.5)
+				fix_level(&f, LC_DOWN, ld.price[0], 7.0);
+		}
+		qsort(f.lp[LC_DOWN], f.am[VOL].levels[LC_DOWN].n,
+		    sizeof(double), cmp_desc);
+		/* a stale level or two in front */
+		f.price[VOL] *= 1.0 - 0.05 * urand(&seed);
+		ck_assert_int_eq(lc_score(&f.m, &f.req, &f.res), LC_OK);
+		for (d = 0; d < 2; d++) {
+			const struct lc_levels *lv = &f.am[VOL].levels[d];
+			struct lc_cascade c;
+			double q10 = 0.0;
+			size_t n = 0;
+
+			for (i = 0; i < lv->n; i++)
+				if (d == LC_DOWN ? lv->price[i] < f.price[VOL] :
+				    lv->price[i] > f.price[VOL]) {
+					tp[n] = lv->price[i];
+					tq[n] = lv->qty[i];
+					tag[n++] = UINT64_MAX;
+				}
+			for (i = 0; i < 8; i++) {
+				first[i] = SIZE_MAX;
+				if (pos[i].type == LC_POS_PERP)
+					lc_perp_ladder(&pos[i].u.perp, f.price,
+					    &ld);
+				else
+					lc_loan_ladder(&pos[i].u.loan, f.price,
+					    f.vol, &ld);
+				if (ld.dir != (enum lc_dir)d)
+					continue;
+				for (k = 0; k < ld.n; k++) {
+					tp[n] = ld.price[k];
+					tq[n] = ld.qty[k];
+					tag[n++] = i * LC_MAX_STEPS + k;
+				}
+			}
+			ck_assert_int_eq(lc_trigger_sort((enum lc_dir)d, tp, tq,
+			    tag, n), LC_OK);
+			for (j = 0; j < n; j++) {
+				if (tag[j] != UINT64_MAX &&
+				    tag[j] % LC_MAX_STEPS == 0)
+					first[tag[j] / LC_MAX_STEPS] = j;
+				if (d == LC_DOWN ? tp[j] >= 0.9 * f.price[VOL] :
+				    tp[j] <= 1.1 * f.price[VOL])
+					q10 += tq[j];
+			}
+			lc_cascade_init(&c);
+			ck_assert_int_eq(lc_cascade_build(&c, (enum lc_dir)d,
+			    &f.am[VOL].curve[d == LC_DOWN ? LC_BID : LC_ASK],
+			    1.0, tp, tq, n), LC_OK);
+			ck_assert_msg(memcmp(&q10,
+			    &f.res.markets[0].dir[d].qty_to_10pct,
+			    sizeof(double)) == 0, "it %d dir %d: q10 %.17g vs "
+			    "%.17g", it, d, q10,
+			    f.res.markets[0].dir[d].qty_to_10pct);
+			for (i = 0; i < 8; i++) {
+				const struct lc_pos_result *r = &f.res.pos[i];
+
+				if (first[i] == SIZE_MAX || r->liquidatable)
+					continue;
+				ck_assert_msg(memcmp(&c.m[first[i] + 1],
+				    &r->lp[0].effective_price,
+				    sizeof(double)) == 0, "it %d pos %zu", it,
+				    i);
+			}
+			lc_cascade_release(&c);
+		}
+		fix_release(&f);
+	}
+}
+END_TEST
+
 /* Reusing one result across calls of different sizes gives the same bits. */
 START_TEST(workspace_reuse)
 {
@@ -941,6 +1055,7 @@ score_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, prop_effective_vs_static);
 	tcase_add_test(tc, prop_monotone);
+	tcase_add_test(tc, prop_merge_reference);
 	suite_add_tcase(s, tc);
 	return s;
 }
