@@ -50,7 +50,8 @@ SVC_TESTS := $(patsubst tests/service/test_%.c,$(BUILD)/tests/svc_%,\
 	$(wildcard tests/service/test_*.c))
 BIN := $(BUILD)/cascaded
 
-.PHONY: all deps run test unit asan valgrind bench lint install clean \
+PHONY_EXTRA := tsan
+.PHONY: all deps run test unit asan valgrind tsan bench lint install clean \
 	check-deps FORCE
 
 all: $(BIN)
@@ -152,6 +153,24 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		unit
+
+# ThreadSanitizer: the server binary built with TSan under the integration
+# suites that drive it from several threads (concurrent scores and writes,
+# the compute pool), and the threaded Monte Carlo suite; any race report
+# halts the server or the suite with a failure.
+TSAN_SUITES := svc_api svc_pool svc_server
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" \
+		SAN="-fsanitize=thread" build/tsan/cascaded build/tsan/tests/model_mc
+	@$(MAKE) --no-print-directory $(TSAN_SUITES:%=$(BUILD)/tests/%)
+	@rc=0; export TSAN_OPTIONS="halt_on_error=1 exitcode=66"; \
+	echo "== tsan build/tsan/tests/model_mc"; \
+	CK_FORK=no ./build/tsan/tests/model_mc || rc=1; \
+	for t in $(TSAN_SUITES); do \
+		echo "== tsan $$t (server built with -fsanitize=thread)"; \
+		CASCADED_BIN=$(abspath build/tsan/cascaded) \
+			./$(BUILD)/tests/$$t || rc=1; \
+	done; exit $$rc
 
 valgrind: deps $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
 	@command -v valgrind >/dev/null || { \
