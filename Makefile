@@ -101,8 +101,8 @@ $(BUILD)/libcascade.a: $(MODEL_OBJ)
 # removing one regenerates embed.c.
 $(BUILD)/gen/embed.list: FORCE
 	@mkdir -p $(dir $@)
-	@echo "$(MIGRATIONS) $(SEED)" > $@.tmp
-	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+	@tmp=$@.tmp.$$$$; echo "$(MIGRATIONS) $(SEED)" > $$tmp; \
+	if cmp -s $$tmp $@; then rm -f $$tmp; else mv $$tmp $@; fi
 
 $(BUILD)/gen/embed.c: tools/embed.sh $(MIGRATIONS) $(SEED) $(BUILD)/gen/embed.list
 	@mkdir -p $(dir $@)

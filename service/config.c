@@ -75,7 +75,7 @@ static const struct opt opts[] = {
 	{ "timeout", OPT_UINT, OFF(connection_timeout), 0, 1, 86400, "S",
 	  "idle connection timeout in seconds (default 30)" },
 	{ "per-ip-limit", OPT_UINT, OFF(per_ip_limit), 0, 0, 1000000, "N",
-	  "connections per client IP, 0 for no limit (default 0)" },
+	  "connections per client IP, 0 for no limit (default 256; set 0 behind a proxy that hides client addresses)" },
 	{ "drain-seconds", OPT_DOUBLE, OFF(drain_seconds), 0, 0, 60, "S",
 	  "on SIGTERM, wait this long for in-flight requests (default 3)" },
 	{ "compute-threads", OPT_UINT, OFF(compute_threads), 0, 0, 1024, "N",
@@ -117,7 +117,7 @@ config_init(struct config *c)
 	c->default_correlation = 0;
 	c->max_connections = 1024;
 	c->connection_timeout = 30;
-	c->per_ip_limit = 0;
+	c->per_ip_limit = 256;
 	c->drain_seconds = 3;
 	c->compute_threads = 0;
 	c->compute_queue = 64;

@@ -89,6 +89,8 @@ cmd_serve(struct config *cfg)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* a write past a file-size limit must fail (503), not kill us */
+	signal(SIGXFSZ, SIG_IGN);
 	app.store = open_store(cfg);
 	if (app.store == NULL)
 		goto out;

@@ -1207,7 +1207,12 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	log_kv(LOG_LVL_WARN, "libmicrohttpd", "detail", msg,
+	/*
+	 * Debug level: most of these are clients leaving mid-request, which
+	 * any client can produce at will; at warn they would let one flood
+	 * the log (and a blocked stderr stalls every worker).
+	 */
+	log_kv(LOG_LVL_DEBUG, "libmicrohttpd", "detail", msg,
 	    (const char *)NULL);
 }
 

@@ -42,6 +42,7 @@ START_TEST(defaults)
 	ck_assert_double_eq(cfg.stale_depth_seconds, 3600);
 	ck_assert_double_eq(cfg.default_correlation, 0);
 	ck_assert_double_eq(cfg.max_mc_cost, 4e8);
+	ck_assert_uint_eq(cfg.per_ip_limit, 256);
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
 	ck_assert_uint_eq(cfg.napi_keys, 0);
 	ck_assert_int_eq(config_load(&cfg, 0, NULL, NULL, err, sizeof(err)),
