@@ -16,8 +16,11 @@
  *
  * Every write runs under the writer mutex: decode and validate against
  * the current snapshot (a bad request never reaches the store), one store
- * transaction, store_load, snapshot_build, publish.  A failed store write
- * publishes nothing.  A failed reload after a commit answers 503: the
+ * transaction, then a reload of only what the write touched (the asset
+ * and the correlations: store_load_asset) and snapshot_update, which
+ * shares every other asset's built data with the current snapshot, and
+ * publish.  Startup loads and builds everything once.  A failed store
+ * write publishes nothing.  A failed reload after a commit answers 503: the
  * data is stored and the next successful write (or a restart) publishes
  * it.
  *
@@ -220,18 +223,53 @@ handlers_app_release(struct app *app)
 }
 
 /*
- * After a committed write: reload and publish (the caller holds the
- * writer mutex).  Returns the new snapshot (a reference) or NULL with a
- * 503 answer.
+ * After a committed write to `symbol` (NULL: the correlations only):
+ * reload what changed and publish (the caller holds the writer mutex).
+ * `lv` says what the write did to the asset's levels: only those that
+ * changed are read back.  Returns the new snapshot (a reference) or NULL
+ * with a 503 answer.
  */
 static struct snapshot *
-republish(struct app *app, struct api_answer *a)
+republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
+    struct api_answer *a)
 {
-	struct snapshot *s;
+	struct market_data md;
+	struct snapshot *cur, *s = NULL;
 	enum store_status st;
+	double rho = app->cfg != NULL ? app->cfg->default_correlation : 0.0;
+	int64_t after = 0;
+	int full = 0, rc;
 
-	s = load_snapshot(app, 1, &st);
+	market_data_init(&md);
+	cur = snapshot_cell_get(app->cell);
+	if (cur == NULL) {
+		s = load_snapshot(app, 1, &st);
+		goto out;
+	}
+	/* an asset the snapshot does not hold yet: read all its levels */
+	if (symbol == NULL || snapshot_max_seq(cur, symbol, &after) != 0)
+		lv = SNAPSHOT_LEVELS_RELOAD;
+	if (lv == SNAPSHOT_LEVELS_RELOAD)
+		after = 0;
+	else if (lv == SNAPSHOT_LEVELS_KEEP)
+		after = STORE_NO_LEVELS;
+	st = store_load_asset(app->store, symbol, after, &md, &full);
+	if (st != STORE_OK)
+		goto out;
+	/* full: another process wrote too (cascaded import): rebuild all */
+	rc = full ? snapshot_build(&md, rho, &s)
+	          : snapshot_update(cur, symbol, &md, lv, &s);
+	if (rc != 0) {
+		st = STORE_NOMEM;
+		goto out;
+	}
+	snapshot_cell_publish(app->cell, snapshot_ref(s));
+out:
+	market_data_release(&md);
+	snapshot_unref(cur);
 	if (s == NULL) {
+		/* the next write must not build on what was not published */
+		store_want_full_load(app->store);
 		log_kv(LOG_LVL_ERROR, "reload after a write failed", "error",
 		    store_status_str(st), (const char *)NULL);
 		problem_set(&a->err, 503, "unavailable", "Service unavailable",
@@ -413,7 +451,7 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 		store_problem(ans, st, asset);
 		goto out;
 	}
-	ns = republish(app, ans);
+	ns = republish(app, asset, SNAPSHOT_LEVELS_KEEP, ans);
 	if (ns == NULL)
 		goto out;
 	i = find_stored(ns, asset);
@@ -465,7 +503,7 @@ api_delete_asset(struct app *app, const char *asset, struct api_answer *ans)
 		store_problem(ans, st, asset);
 		goto out;
 	}
-	ns = republish(app, ans);
+	ns = republish(app, asset, SNAPSHOT_LEVELS_RELOAD, ans);
 	if (ns == NULL)
 		goto out;
 	ans->body = deleted_body(asset, NULL);
@@ -522,7 +560,7 @@ api_put_depth(struct app *app, const char *asset, const char *venue,
 		store_problem(ans, st, what);
 		goto out;
 	}
-	ns = republish(app, ans);
+	ns = republish(app, asset, SNAPSHOT_LEVELS_KEEP, ans);
 	if (ns == NULL)
 		goto out;
 	if (codec_encode_depth(&d, asset, venue, &ans->body) != 0) {
@@ -567,7 +605,7 @@ api_delete_venue(struct app *app, const char *asset, const char *venue,
 		store_problem(ans, st, what);
 		goto out;
 	}
-	ns = republish(app, ans);
+	ns = republish(app, asset, SNAPSHOT_LEVELS_KEEP, ans);
 	if (ns == NULL)
 		goto out;
 	ans->body = deleted_body(asset, venue);
@@ -612,7 +650,8 @@ api_put_levels(struct app *app, const char *asset, const char *body, size_t len,
 		store_problem(ans, st, asset);
 		goto out;
 	}
-	ns = republish(app, ans);
+	ns = republish(app, asset,
+	    append ? SNAPSHOT_LEVELS_APPEND : SNAPSHOT_LEVELS_RELOAD, ans);
 	if (ns == NULL)
 		goto out;
 	if (codec_encode_levels(&lv, asset, &ans->body) != 0) {
@@ -655,7 +694,7 @@ api_put_correlations(struct app *app, const char *body, size_t len, int replace,
 		store_problem(ans, st, "the correlations");
 		goto out;
 	}
-	ns = republish(app, ans);
+	ns = republish(app, NULL, SNAPSHOT_LEVELS_RELOAD, ans);
 	if (ns == NULL)
 		goto out;
 	codec_buf_init(&b, 128);

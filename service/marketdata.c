@@ -16,20 +16,34 @@ market_data_init(struct market_data *md)
 }
 
 void
+md_asset_release(struct md_asset *a)
+{
+	size_t k;
+
+	if (a == NULL)
+		return;
+	for (k = 0; k < a->ncurves && a->curves != NULL; k++)
+		lc_curve_release(&a->curves[k].curve);
+	free(a->curves);
+	free(a->levels);
+	free(a->packed);
+	free(a->batches);
+	a->curves = NULL;
+	a->levels = NULL;
+	a->packed = NULL;
+	a->batches = NULL;
+	a->ncurves = a->nlevels = a->npacked = a->nbatches = 0;
+}
+
+void
 market_data_release(struct market_data *md)
 {
-	size_t i, k;
+	size_t i;
 
 	if (md == NULL)
 		return;
-	for (i = 0; i < md->nassets && md->assets != NULL; i++) {
-		struct md_asset *a = &md->assets[i];
-
-		for (k = 0; k < a->ncurves && a->curves != NULL; k++)
-			lc_curve_release(&a->curves[k].curve);
-		free(a->curves);
-		free(a->levels);
-	}
+	for (i = 0; i < md->nassets && md->assets != NULL; i++)
+		md_asset_release(&md->assets[i]);
 	free(md->assets);
 	free(md->corr);
 	market_data_init(md);

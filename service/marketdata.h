@@ -2,6 +2,14 @@
  * marketdata.h - the raw market data set as stored (SPEC section 1): what
  * the SQLite store loads and writes, and what a snapshot is built from.
  *
+ * Liquidation levels come in two forms.  struct md_level is the write
+ * form (the codec's output, the store's input): it carries its batch's
+ * as_of and source.  struct md_packed_level is the loaded form: 32 bytes
+ * per level, with as_of and source interned once per batch of consecutive
+ * levels that share them (md_asset.batches).  The store loads only the
+ * packed form; an md_asset built by hand may use either (or both: the
+ * snapshot takes `levels` first, then `packed`).
+ *
  * Plain owned data: market_data_release() frees everything below it.
  */
 #ifndef CASCADED_MARKETDATA_H
@@ -34,6 +42,21 @@ struct md_level {
 	char source[MD_SOURCE_MAX + 1];
 };
 
+/* One stored liquidation level as loaded (compact). */
+struct md_packed_level {
+	double price;
+	double qty;
+	int64_t seq;			/* insertion order (ties) */
+	int32_t side;			/* enum lc_dir */
+	uint32_t batch;			/* index into md_asset.batches */
+};
+
+/* as_of and source shared by consecutive levels of one write. */
+struct md_level_batch {
+	char as_of[MD_TIME_MAX];
+	char source[MD_SOURCE_MAX + 1];
+};
+
 struct md_asset {
 	char symbol[MD_SYMBOL_MAX + 1];
 	double price;
@@ -42,7 +65,11 @@ struct md_asset {
 	size_t ncurves;
 	struct md_curve *curves;
 	size_t nlevels;
-	struct md_level *levels;
+	struct md_level *levels;	/* write form; store_load: empty */
+	size_t npacked;
+	struct md_packed_level *packed;	/* loaded form, by seq */
+	size_t nbatches;
+	struct md_level_batch *batches;
 };
 
 struct md_corr {
@@ -60,6 +87,8 @@ struct market_data {
 
 void market_data_init(struct market_data *md);
 void market_data_release(struct market_data *md);
+/* Free what one asset owns (curves, levels, batches); NULL is a no-op. */
+void md_asset_release(struct md_asset *a);
 /* Index of an asset by symbol, or -1. */
 long market_data_find(const struct market_data *md, const char *symbol);
 

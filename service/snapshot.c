@@ -7,10 +7,28 @@
  * stored levels are split by side and sorted into cascade order (sell by
  * price descending, buy ascending, ties by insertion seq), the correlation
  * matrix is filled (1 on the diagonal, stored pairs symmetric, default_rho
- * elsewhere) and symbols get a sorted index for O(log n) lookup.  The
- * ETag is a 64-bit FNV-1a hash of the content, so equal data gives equal
- * tags across restarts; `version` is a process-wide counter.
+ * elsewhere) and symbols get a sorted index for O(log n) lookup.
+ *
+ * Each stored asset is built into its own reference-counted block; a
+ * snapshot is a thin table over blocks plus the correlation matrix, so a
+ * write to one asset rebuilds one block and the table (snapshot_update).
+ * Blocks are never written after they are built and published.
+ *
+ * Levels arrive in seq order (the store loads them so), so a stable sort
+ * by price alone gives the cascade order: a merge sort on (price, qty).
+ * Input not in seq order (hand-built data) falls back to qsort by (price,
+ * seq).  The levels live in a level set of their own, shared by the
+ * asset's successive blocks while they do not change; an append sorts
+ * only the new levels and merges them after the old ones (their seqs are
+ * all larger), so it costs O(old + new log new) and no reload of the old
+ * rows.
+ *
+ * The ETag is a 64-bit FNV-1a hash over default_rho, each asset's content
+ * hash and the correlations, so equal data gives equal tags across
+ * restarts and however the snapshot was reached; `version` is a
+ * process-wide counter.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +41,8 @@ const double snapshot_depth_bps[SNAPSHOT_NDEPTH] = {
     100.0, 200.0, 500.0, 1000.0};
 
 static atomic_uint_fast64_t snapshot_counter;
+
+#define FNV_INIT 14695981039346656037ULL
 
 struct lvl {
 	double price;
@@ -48,6 +68,111 @@ cmp_buy(const void *a, const void *b)
 	if (x->price != y->price)
 		return x->price < y->price ? -1 : 1;
 	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* y strictly before x in cascade order (desc: sell, price descending). */
+#define BEFORE(y, x, desc) ((desc) ? (y) > (x) : (y) < (x))
+
+/*
+ * Stable sort of v[0..n-1] by price (desc or asc) with scratch w[n]:
+ * insertion sort of runs of 32, then bottom-up merges.  Returns the buffer
+ * that holds the result (v or w).
+ */
+static struct lvl *
+sort_by_price(struct lvl *v, struct lvl *w, size_t n, int desc)
+{
+	const size_t run = 32;
+	struct lvl *src = v, *dst = w, *t;
+	size_t i, j, lo, mid, hi, a, b, k, width;
+
+	for (lo = 0; lo < n; lo += run) {
+		hi = lo + run < n ? lo + run : n;
+		for (i = lo + 1; i < hi; i++) {
+			struct lvl x = v[i];
+
+			for (j = i; j > lo && BEFORE(x.price, v[j - 1].price,
+			    desc); j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+	}
+	for (width = run; width < n; width *= 2) {
+		for (lo = 0; lo < n; lo += 2 * width) {
+			mid = lo + width < n ? lo + width : n;
+			hi = lo + 2 * width < n ? lo + 2 * width : n;
+			a = lo;
+			b = mid;
+			k = lo;
+			while (a < mid && b < hi) {
+				if (BEFORE(src[b].price, src[a].price, desc))
+					dst[k++] = src[b++];
+				else
+					dst[k++] = src[a++];
+			}
+			while (a < mid)
+				dst[k++] = src[a++];
+			while (b < hi)
+				dst[k++] = src[b++];
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	return src;
+}
+
+/*
+ * Stable LSD radix sort of v[0..n-1] by price, for prices that are all
+ * positive and finite: their IEEE bit patterns order like the values
+ * (complemented for descending).  11-bit digits, a pass skipped when all
+ * keys share its digit.  Returns the buffer that holds the result, or
+ * NULL on no memory (v unchanged).
+ */
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+
+static uint64_t
+price_key(double p, int desc)
+{
+	uint64_t u;
+
+	memcpy(&u, &p, sizeof(u));
+	return desc ? ~u : u;
+}
+
+static struct lvl *
+radix_by_price(struct lvl *v, struct lvl *w, size_t n, int desc)
+{
+	size_t *cnt, i, sum, c;
+	struct lvl *t;
+	unsigned shift, d;
+
+	cnt = malloc(RADIX_SIZE * sizeof(*cnt));
+	if (cnt == NULL)
+		return NULL;
+	for (shift = 0; shift < 64; shift += RADIX_BITS) {
+		memset(cnt, 0, RADIX_SIZE * sizeof(*cnt));
+		for (i = 0; i < n; i++)
+			cnt[(price_key(v[i].price, desc) >> shift) &
+			    (RADIX_SIZE - 1)]++;
+		d = (unsigned)((price_key(v[0].price, desc) >> shift) &
+		    (RADIX_SIZE - 1));
+		if (cnt[d] == n)
+			continue; /* one digit everywhere: order unchanged */
+		for (sum = 0, d = 0; d < RADIX_SIZE; d++) {
+			c = cnt[d];
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			w[cnt[(price_key(v[i].price, desc) >> shift) &
+			    (RADIX_SIZE - 1)]++] = v[i];
+		t = v;
+		v = w;
+		w = t;
+	}
+	free(cnt);
+	return v;
 }
 
 /* Sorting the symbol index needs the assets: pass them through a pair. */
@@ -78,6 +203,13 @@ fnv(uint64_t h, const void *p, size_t n)
 }
 
 static uint64_t
+fnv_word(uint64_t h, uint64_t w)
+{
+	h ^= w;
+	return h * 1099511628211ULL;
+}
+
+static uint64_t
 fnv_str(uint64_t h, const char *s)
 {
 	return fnv(h, s, strlen(s) + 1);
@@ -89,40 +221,78 @@ fnv_dbl(uint64_t h, double v)
 	return fnv(h, &v, sizeof(v));
 }
 
+/* ---- blocks ---------------------------------------------------------- */
+
 static void
-snapshot_free(struct snapshot *s)
+levelset_free(struct snapshot_levelset *ls)
 {
-	size_t i;
 	int k;
 
-	if (s == NULL)
+	if (ls == NULL)
 		return;
-	for (i = 0; i < s->nassets; i++) {
-		if (s->assets != NULL) {
-			for (k = 0; k < 2; k++) {
-				free(s->assets[i].side[k].venues);
-				free(s->assets[i].levels[k].price);
-				free(s->assets[i].levels[k].qty);
-			}
-		}
-		if (s->lc_assets != NULL)
-			for (k = 0; k < 2; k++)
-				lc_curve_release(&s->lc_assets[i].curve[k]);
+	for (k = 0; k < 2; k++) {
+		free(ls->price[k]);
+		free(ls->qty[k]);
 	}
-	free(s->assets);
-	free(s->lc_assets);
-	free(s->rho);
-	free(s->by_symbol);
-	free(s->strings);
-	free(s);
+	free(ls);
+}
+
+static struct snapshot_levelset *
+levelset_ref(struct snapshot_levelset *ls)
+{
+	if (ls != NULL)
+		atomic_fetch_add_explicit(&ls->refs, 1, memory_order_relaxed);
+	return ls;
+}
+
+static void
+levelset_unref(struct snapshot_levelset *ls)
+{
+	if (ls == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&ls->refs, 1, memory_order_acq_rel) == 1)
+		levelset_free(ls);
+}
+
+static void
+block_free(struct snapshot_block *b)
+{
+	int k;
+
+	if (b == NULL)
+		return;
+	for (k = 0; k < 2; k++) {
+		free(b->sa.side[k].venues);
+		lc_curve_release(&b->curve[k]);
+	}
+	levelset_unref(b->lv);
+	free(b->strings);
+	free(b);
+}
+
+static struct snapshot_block *
+block_ref(struct snapshot_block *b)
+{
+	if (b != NULL)
+		atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+	return b;
+}
+
+static void
+block_unref(struct snapshot_block *b)
+{
+	if (b == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+		block_free(b);
 }
 
 /* Aggregate the curves and copy the venues of one side of one asset. */
 static int
-build_side(struct snapshot *s, size_t ai, const struct md_asset *a, int side,
+build_side(struct snapshot_block *blk, const struct md_asset *a, int side,
     char **strp, int64_t *newest)
 {
-	struct snapshot_asset *sa = &s->assets[ai];
+	struct snapshot_asset *sa = &blk->sa;
 	struct snapshot_side *ss = &sa->side[side];
 	struct lc_curve *venues = NULL;
 	size_t k, n = 0, nv = 0;
@@ -171,119 +341,286 @@ build_side(struct snapshot *s, size_t ai, const struct md_asset *a, int side,
 		}
 	}
 	ss->nvenues = nv;
-	if (lc_curve_aggregate(&s->lc_assets[ai].curve[side], venues, nv) !=
-	    LC_OK)
+	if (lc_curve_aggregate(&blk->curve[side], venues, nv) != LC_OK)
 		goto out;
 	for (j = 0; j < SNAPSHOT_NDEPTH; j++)
 		ss->depth_qty[j] = lc_curve_depth(
-		    &s->lc_assets[ai].curve[side], snapshot_depth_bps[j], 1.0);
+		    &blk->curve[side], snapshot_depth_bps[j], 1.0);
 	rc = 0;
 out:
 	free(venues);
 	return rc;
 }
 
-static int
-build_levels(struct snapshot_asset *sa, const struct md_asset *a)
+/* Level k of an asset: the write form first, then the packed form. */
+static void
+level_at(const struct md_asset *a, size_t k, struct lvl *out, int *side)
 {
-	struct lvl *tmp = NULL;
-	size_t k, n[2] = {0, 0};
-	int side, rc = -1;
+	if (k < a->nlevels) {
+		out->price = a->levels[k].price;
+		out->qty = a->levels[k].qty;
+		out->seq = a->levels[k].seq;
+		*side = a->levels[k].side;
+	} else {
+		const struct md_packed_level *p = &a->packed[k - a->nlevels];
 
-	for (k = 0; k < a->nlevels; k++)
-		if (a->levels[k].side == LC_DOWN || a->levels[k].side == LC_UP)
-			n[a->levels[k].side]++;
-	if (a->nlevels > 0) {
-		tmp = malloc(a->nlevels * sizeof(*tmp));
-		if (tmp == NULL)
-			goto out;
+		out->price = p->price;
+		out->qty = p->qty;
+		out->seq = p->seq;
+		*side = p->side;
 	}
-	for (side = 0; side < 2; side++) {
-		struct snapshot_levels *sl = &sa->levels[side];
-		size_t m = 0;
-
-		if (n[side] == 0)
-			continue;
-		for (k = 0; k < a->nlevels; k++) {
-			if (a->levels[k].side != side)
-				continue;
-			tmp[m].price = a->levels[k].price;
-			tmp[m].qty = a->levels[k].qty;
-			tmp[m].seq = a->levels[k].seq;
-			m++;
-		}
-		qsort(
-		    tmp, m, sizeof(*tmp), side == LC_DOWN ? cmp_sell : cmp_buy);
-		sl->price = malloc(m * sizeof(double));
-		sl->qty = malloc(m * sizeof(double));
-		if (sl->price == NULL || sl->qty == NULL)
-			goto out;
-		sl->n = m;
-		for (k = 0; k < m; k++) {
-			sl->price[k] = tmp[k].price;
-			sl->qty[k] = tmp[k].qty;
-			sl->total_qty += tmp[k].qty;
-			if (side == LC_DOWN ? tmp[k].price >= a->price
-					    : tmp[k].price <= a->price)
-				sl->nstale++;
-		}
-	}
-	rc = 0;
-out:
-	free(tmp);
-	return rc;
 }
 
-static uint64_t
-content_hash(const struct market_data *md, double default_rho)
+/*
+ * Gather the levels of one side of `a` (write form, then packed) into v,
+ * in cascade order; *n gets their count.  `w` is scratch of the same
+ * size; returns the buffer that holds the result.
+ */
+static struct lvl *
+gather_side(const struct md_asset *a, int side, struct lvl *v, struct lvl *w,
+    size_t *n)
 {
-	uint64_t h = 14695981039346656037ULL;
-	size_t i, k, j;
+	size_t k, m = 0, total = a->nlevels + a->npacked;
+	int sd, sorted = 1, positive = 1;
+	struct lvl x, *r;
 
-	h = fnv_dbl(h, default_rho);
-	for (i = 0; i < md->nassets; i++) {
-		const struct md_asset *a = &md->assets[i];
-
-		h = fnv_str(h, a->symbol);
-		h = fnv_dbl(h, a->price);
-		h = fnv_dbl(h, a->vol);
-		for (k = 0; k < a->ncurves; k++) {
-			const struct md_curve *c = &a->curves[k];
-
-			h = fnv_str(h, c->venue);
-			h = fnv(h, &c->side, sizeof(c->side));
-			h = fnv_str(h, c->as_of);
-			for (j = 0; j < c->curve.n; j++) {
-				h = fnv_dbl(h, c->curve.bps[j]);
-				h = fnv_dbl(h, c->curve.qty[j]);
-			}
-		}
-		for (k = 0; k < a->nlevels; k++) {
-			const struct md_level *l = &a->levels[k];
-
-			h = fnv_dbl(h, l->price);
-			h = fnv_dbl(h, l->qty);
-			h = fnv(h, &l->side, sizeof(l->side));
-			h = fnv(h, &l->seq, sizeof(l->seq));
-		}
+	for (k = 0; k < total; k++) {
+		level_at(a, k, &x, &sd);
+		if (sd != side)
+			continue;
+		if (m > 0 && x.seq < v[m - 1].seq)
+			sorted = 0;
+		if (!(x.price > 0 && x.price <= DBL_MAX))
+			positive = 0;
+		v[m++] = x;
 	}
-	for (i = 0; i < md->ncorr; i++) {
-		h = fnv_str(h, md->corr[i].a);
-		h = fnv_str(h, md->corr[i].b);
-		h = fnv_dbl(h, md->corr[i].rho);
+	*n = m;
+	/* seq order in: a stable sort by price keeps ties by seq */
+	if (sorted && positive && m >= 256 &&
+	    (r = radix_by_price(v, w, m, side == LC_DOWN)) != NULL)
+		return r;
+	if (sorted)
+		return sort_by_price(v, w, m, side == LC_DOWN);
+	qsort(v, m, sizeof(*v), side == LC_DOWN ? cmp_sell : cmp_buy);
+	return v;
+}
+
+/* FNV of the levels of `a` in stream order, continuing from h. */
+static uint64_t
+levels_hash(uint64_t h, const struct md_asset *a, int64_t *max_seq)
+{
+	size_t k;
+	struct lvl x;
+	int sd;
+
+	for (k = 0; k < a->nlevels + a->npacked; k++) {
+		level_at(a, k, &x, &sd);
+		/* a 64-bit word per step: millions of levels, an internal tag */
+		h = fnv_word(h, price_key(x.price, 0));
+		h = fnv_word(h, price_key(x.qty, 0));
+		h = fnv_word(h, (uint64_t)(int64_t)sd);
+		h = fnv_word(h, (uint64_t)x.seq);
+		if (x.seq > *max_seq)
+			*max_seq = x.seq;
 	}
 	return h;
 }
 
-int
-snapshot_build(
-    const struct market_data *md, double default_rho, struct snapshot **out)
+/*
+ * The level set of `a` (old NULL), or `old`'s levels followed by those of
+ * `a`, all of which come after old's in seq order (an append): the new
+ * ones are sorted alone, then merged after old's on equal prices, which
+ * is where a full sort by (price, seq) puts them.
+ */
+static struct snapshot_levelset *
+levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
+{
+	struct snapshot_levelset *ls;
+	struct lvl *tmp = NULL, *scratch = NULL, *res;
+	size_t total = a->nlevels + a->npacked, m, i, j, k, no;
+	int side;
+
+	ls = calloc(1, sizeof(*ls));
+	if (ls == NULL)
+		return NULL;
+	atomic_init(&ls->refs, 1);
+	ls->hash = old != NULL ? old->hash : FNV_INIT;
+	ls->max_seq = old != NULL ? old->max_seq : 0;
+	ls->hash = levels_hash(ls->hash, a, &ls->max_seq);
+	tmp = malloc(total * sizeof(*tmp) + 1);
+	scratch = malloc(total * sizeof(*scratch) + 1);
+	if (tmp == NULL || scratch == NULL)
+		goto fail;
+	for (side = 0; side < 2; side++) {
+		int desc = side == LC_DOWN;
+		double sum = 0;
+
+		res = gather_side(a, side, tmp, scratch, &m);
+		no = old != NULL ? old->n[side] : 0;
+		if (m + no == 0)
+			continue;
+		ls->price[side] = malloc((m + no) * sizeof(double));
+		ls->qty[side] = malloc((m + no) * sizeof(double));
+		if (ls->price[side] == NULL || ls->qty[side] == NULL)
+			goto fail;
+		i = j = k = 0;
+		while (i < no || j < m) {
+			/* old first on ties: its seqs are all smaller */
+			if (j >= m || (i < no && !BEFORE(res[j].price,
+			    old->price[side][i], desc))) {
+				ls->price[side][k] = old->price[side][i];
+				ls->qty[side][k++] = old->qty[side][i++];
+			} else {
+				ls->price[side][k] = res[j].price;
+				ls->qty[side][k++] = res[j++].qty;
+			}
+		}
+		ls->n[side] = k;
+		for (k = 0; k < ls->n[side]; k++)
+			sum += ls->qty[side][k]; /* in cascade order, as ever */
+		ls->total_qty[side] = sum;
+	}
+	free(tmp);
+	free(scratch);
+	return ls;
+fail:
+	free(tmp);
+	free(scratch);
+	levelset_free(ls);
+	return NULL;
+}
+
+/* Stale levels (at or beyond the price) lead the cascade order. */
+static size_t
+count_stale(const double *price, size_t n, int side, double p)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (side == LC_DOWN ? price[mid] >= p : price[mid] <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static uint64_t
+asset_hash(const struct md_asset *a, const struct snapshot_levelset *ls)
+{
+	uint64_t h = FNV_INIT;
+	size_t k, j;
+
+	h = fnv_str(h, a->symbol);
+	h = fnv_dbl(h, a->price);
+	h = fnv_dbl(h, a->vol);
+	for (k = 0; k < a->ncurves; k++) {
+		const struct md_curve *c = &a->curves[k];
+
+		h = fnv_str(h, c->venue);
+		h = fnv(h, &c->side, sizeof(c->side));
+		h = fnv_str(h, c->as_of);
+		for (j = 0; j < c->curve.n; j++) {
+			h = fnv_dbl(h, c->curve.bps[j]);
+			h = fnv_dbl(h, c->curve.qty[j]);
+		}
+	}
+	return fnv(h, &ls->hash, sizeof(ls->hash));
+}
+
+/*
+ * Build one stored asset's block over the level set `ls` (the block takes
+ * over one reference to it, also on failure); NULL on no memory.
+ */
+static struct snapshot_block *
+block_build(const struct md_asset *a, struct snapshot_levelset *ls)
+{
+	struct snapshot_block *b;
+	struct snapshot_asset *sa;
+	int64_t newest = INT64_MIN;
+	size_t k, nstr = 0;
+	char *strp;
+
+	if (ls == NULL)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		levelset_unref(ls);
+		return NULL;
+	}
+	atomic_init(&b->refs, 1);
+	b->lv = ls;
+	sa = &b->sa;
+	for (k = 0; k < 2; k++) {
+		lc_curve_init(&b->curve[k]);
+		sa->side[k].oldest_epoch = INT64_MAX;
+	}
+	for (k = 0; k < a->ncurves; k++)
+		nstr += strlen(a->curves[k].venue) +
+		    strlen(a->curves[k].as_of) + 2;
+	b->strings = malloc(nstr + 1);
+	if (b->strings == NULL)
+		goto fail;
+	strp = b->strings;
+	memcpy(sa->symbol, a->symbol, sizeof(sa->symbol));
+	sa->symbol[MD_SYMBOL_MAX] = '\0';
+	sa->price = a->price;
+	sa->vol = a->vol;
+	memcpy(sa->updated_at, a->updated_at, sizeof(sa->updated_at));
+	sa->updated_at[MD_TIME_MAX - 1] = '\0';
+	if (build_side(b, a, LC_BID, &strp, &newest) != 0 ||
+	    build_side(b, a, LC_ASK, &strp, &newest) != 0)
+		goto fail;
+	for (k = 0; k < 2; k++) {
+		struct snapshot_levels *sl = &sa->levels[k];
+
+		sl->n = ls->n[k];
+		sl->price = ls->price[k];
+		sl->qty = ls->qty[k];
+		sl->total_qty = ls->total_qty[k];
+		sl->nstale = count_stale(sl->price, sl->n, (int)k, a->price);
+	}
+	b->hash = asset_hash(a, ls);
+	return b;
+fail:
+	block_free(b);
+	return NULL;
+}
+
+/* ---- snapshots -------------------------------------------------------- */
+
+static void
+snapshot_free(struct snapshot *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nassets && s->blocks != NULL; i++)
+		block_unref(s->blocks[i]);
+	free(s->blocks);
+	free(s->assets);
+	free(s->lc_assets);
+	free(s->rho);
+	free(s->by_symbol);
+	free(s);
+}
+
+/*
+ * The snapshot over blk[0..nb-1] (stored assets in store order; each gets
+ * a new reference, the caller keeps its own) and the correlations.
+ */
+static int
+assemble(struct snapshot_block *const *blk, size_t nb,
+    const struct md_corr *corr, size_t ncorr, double default_rho,
+    struct snapshot **out)
 {
 	struct snapshot *s = NULL;
 	struct symref *refs = NULL;
-	char *strp;
-	size_t i, k, n, nstr = 0;
-	long usd;
+	size_t i, k, n;
+	long usd = -1;
+	uint64_t h = FNV_INIT;
 	int rc = -1;
 
 	*out = NULL;
@@ -294,46 +631,28 @@ snapshot_build(
 		goto out;
 	atomic_init(&s->refs, 1);
 	s->default_rho = default_rho;
-	usd = market_data_find(md, "USD");
-	n = md->nassets + (usd < 0 ? 1 : 0);
-	for (i = 0; i < md->nassets; i++)
-		for (k = 0; k < md->assets[i].ncurves; k++)
-			nstr += strlen(md->assets[i].curves[k].venue) +
-			    strlen(md->assets[i].curves[k].as_of) + 2;
+	for (i = 0; i < nb && usd < 0; i++)
+		if (strcmp(blk[i]->sa.symbol, "USD") == 0)
+			usd = (long)i;
+	n = nb + (usd < 0 ? 1 : 0);
 	s->assets = calloc(n, sizeof(*s->assets));
 	s->lc_assets = calloc(n, sizeof(*s->lc_assets));
+	s->blocks = calloc(n, sizeof(*s->blocks));
 	s->rho = malloc(n * n * sizeof(double));
 	s->by_symbol = malloc(n * sizeof(uint32_t));
-	s->strings = malloc(nstr + 1);
 	refs = malloc(n * sizeof(*refs));
-	if (s->assets == NULL || s->lc_assets == NULL || s->rho == NULL ||
-	    s->by_symbol == NULL || s->strings == NULL || refs == NULL)
+	if (s->assets == NULL || s->lc_assets == NULL || s->blocks == NULL ||
+	    s->rho == NULL || s->by_symbol == NULL || refs == NULL)
 		goto out;
 	s->nassets = n;
-	strp = s->strings;
-	for (i = 0; i < n; i++) {
-		struct snapshot_asset *sa = &s->assets[i];
-
-		for (k = 0; k < 2; k++) {
-			lc_curve_init(&s->lc_assets[i].curve[k]);
-			sa->side[k].oldest_epoch = INT64_MAX;
-		}
-	}
-	for (i = 0; i < md->nassets; i++) {
-		const struct md_asset *a = &md->assets[i];
-		struct snapshot_asset *sa = &s->assets[i];
-		int64_t newest = INT64_MIN;
-
-		memcpy(sa->symbol, a->symbol, sizeof(sa->symbol));
-		sa->symbol[MD_SYMBOL_MAX] = '\0';
-		sa->price = a->price;
-		sa->vol = a->vol;
-		memcpy(sa->updated_at, a->updated_at, sizeof(sa->updated_at));
-		sa->updated_at[MD_TIME_MAX - 1] = '\0';
-		if (build_side(s, i, a, LC_BID, &strp, &newest) != 0 ||
-		    build_side(s, i, a, LC_ASK, &strp, &newest) != 0 ||
-		    build_levels(sa, a) != 0)
-			goto out;
+	h = fnv_dbl(h, default_rho);
+	for (i = 0; i < nb; i++) {
+		s->blocks[i] = block_ref(blk[i]);
+		/* shallow: the arrays stay in the block */
+		s->assets[i] = blk[i]->sa;
+		for (k = 0; k < 2; k++)
+			s->lc_assets[i].curve[k] = blk[i]->curve[k];
+		h = fnv(h, &blk[i]->hash, sizeof(blk[i]->hash));
 	}
 	if (usd < 0) {
 		struct snapshot_asset *sa = &s->assets[n - 1];
@@ -342,6 +661,10 @@ snapshot_build(
 		sa->price = 1.0;
 		sa->vol = 0.0;
 		sa->implicit = 1;
+		for (k = 0; k < 2; k++) {
+			sa->side[k].oldest_epoch = INT64_MAX;
+			lc_curve_init(&s->lc_assets[n - 1].curve[k]);
+		}
 		s->usd = (uint32_t)(n - 1);
 	} else {
 		s->usd = (uint32_t)usd;
@@ -367,11 +690,14 @@ snapshot_build(
 	for (i = 0; i < n; i++)
 		for (k = 0; k < n; k++)
 			s->rho[i * n + k] = i == k ? 1.0 : default_rho;
-	for (i = 0; i < md->ncorr; i++) {
-		long a = snapshot_find(s, md->corr[i].a);
-		long b = snapshot_find(s, md->corr[i].b);
-		double r = md->corr[i].rho;
+	for (i = 0; i < ncorr; i++) {
+		long a = snapshot_find(s, corr[i].a);
+		long b = snapshot_find(s, corr[i].b);
+		double r = corr[i].rho;
 
+		h = fnv_str(h, corr[i].a);
+		h = fnv_str(h, corr[i].b);
+		h = fnv_dbl(h, r);
 		if (a < 0 || b < 0 || a == b || !(r >= -1.0 && r <= 1.0))
 			continue;
 		s->rho[(size_t)a * n + (size_t)b] = r;
@@ -383,13 +709,125 @@ snapshot_build(
 	s->market.rho = s->rho;
 	s->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
 	snprintf(s->etag, sizeof(s->etag), "\"%016llx\"",
-	    (unsigned long long)content_hash(md, default_rho));
+	    (unsigned long long)h);
 	*out = s;
 	s = NULL;
 	rc = 0;
 out:
 	free(refs);
 	snapshot_free(s);
+	return rc;
+}
+
+int
+snapshot_build(
+    const struct market_data *md, double default_rho, struct snapshot **out)
+{
+	struct snapshot_block **blk = NULL;
+	size_t i, nb = 0;
+	int rc = -1;
+
+	*out = NULL;
+	if (!(default_rho >= -1.0 && default_rho <= 1.0))
+		goto out;
+	blk = calloc(md->nassets + 1, sizeof(*blk));
+	if (blk == NULL)
+		goto out;
+	for (nb = 0; nb < md->nassets; nb++) {
+		blk[nb] = block_build(&md->assets[nb],
+		    levelset_build(NULL, &md->assets[nb]));
+		if (blk[nb] == NULL)
+			goto out;
+	}
+	rc = assemble(blk, nb, md->corr, md->ncorr, default_rho, out);
+out:
+	for (i = 0; i < nb && blk != NULL; i++)
+		block_unref(blk[i]);
+	free(blk);
+	return rc;
+}
+
+static struct snapshot_block *
+find_block(const struct snapshot *s, const char *symbol)
+{
+	long i = snapshot_find(s, symbol);
+
+	return i >= 0 ? s->blocks[i] : NULL;
+}
+
+int
+snapshot_max_seq(const struct snapshot *s, const char *symbol,
+    int64_t *max_seq)
+{
+	const struct snapshot_block *b = find_block(s, symbol);
+
+	if (b == NULL)
+		return -1;
+	*max_seq = b->lv->max_seq;
+	return 0;
+}
+
+int
+snapshot_update(const struct snapshot *old, const char *symbol,
+    const struct market_data *md, enum snapshot_level_mode lv,
+    struct snapshot **out)
+{
+	struct snapshot_block **blk = NULL, *nbk = NULL, *ob = NULL;
+	struct snapshot_levelset *ls = NULL;
+	const struct md_asset *a = NULL;
+	size_t i, nb = 0;
+	int rc = -1, placed = 0;
+
+	*out = NULL;
+	if (old == NULL || md == NULL)
+		goto out;
+	if (symbol != NULL) {
+		for (i = 0; i < md->nassets && a == NULL; i++)
+			if (strcmp(md->assets[i].symbol, symbol) == 0)
+				a = &md->assets[i];
+		ob = find_block(old, symbol);
+	}
+	if (a != NULL) {
+		if (lv != SNAPSHOT_LEVELS_RELOAD && ob == NULL)
+			goto out;
+		if (lv == SNAPSHOT_LEVELS_KEEP)
+			ls = levelset_ref(ob->lv);
+		else
+			ls = levelset_build(
+			    lv == SNAPSHOT_LEVELS_APPEND ? ob->lv : NULL, a);
+		if ((nbk = block_build(a, ls)) == NULL)
+			goto out;
+	}
+	blk = calloc(old->nassets + 2, sizeof(*blk));
+	if (blk == NULL)
+		goto out;
+	/* store order is by symbol: the new block goes where it sorts */
+	for (i = 0; i < old->nassets; i++) {
+		struct snapshot_block *b = old->blocks[i];
+		int c;
+
+		if (b == NULL)
+			continue; /* the implicit USD: assemble adds it */
+		c = symbol != NULL ? strcmp(b->sa.symbol, symbol) : -1;
+		if (c > 0 && !placed) {
+			if (nbk != NULL)
+				blk[nb++] = nbk;
+			placed = 1;
+		}
+		if (c == 0) {
+			if (nbk != NULL)
+				blk[nb++] = nbk;
+			placed = 1;
+			continue;
+		}
+		blk[nb++] = b;
+	}
+	if (!placed && nbk != NULL)
+		blk[nb++] = nbk;
+	rc = assemble(blk, nb, md->corr, md->ncorr, old->default_rho, out);
+out:
+	free(blk);
+	block_unref(nbk);
 	return rc;
 }
 

@@ -4,7 +4,11 @@
  * -> SQLite -> a new immutable in-memory snapshot").
  *
  * A snapshot is built once from a struct market_data (what the store
- * loaded) and never changes afterwards.  It holds, per asset: the
+ * loaded) and never changes afterwards.  What it holds per stored asset is
+ * built into a struct snapshot_block of its own, reference-counted and
+ * immutable, so that snapshot_update() can make the next snapshot after a
+ * write to one asset by building only that asset's block and sharing every
+ * other block with the current snapshot.  It holds, per asset: the
  * aggregated bid and ask curves, the stored liquidation levels of each side
  * in cascade order (sell: price descending, buy: ascending, ties by seq),
  * the struct lc_market that lc_score() takes, the correlation matrix, a
@@ -76,6 +80,36 @@ struct snapshot_asset {
 	struct snapshot_levels levels[2]; /* [LC_DOWN] sell, [LC_UP] buy */
 };
 
+/*
+ * One asset's stored levels in cascade order, shared by the blocks of
+ * that asset while its levels do not change (a price or depth write keeps
+ * them; an append merges into a new set).  Immutable once built.
+ */
+struct snapshot_levelset {
+	atomic_size_t refs;
+	uint64_t hash;              /* FNV-1a over the levels in seq order */
+	int64_t max_seq;            /* highest seq held, 0 none */
+	size_t n[2];                /* [LC_DOWN] sell, [LC_UP] buy */
+	double *price[2];
+	double *qty[2];
+	double total_qty[2];
+};
+
+/*
+ * One stored asset, built: the snapshot_asset (whose venues point into
+ * the block and whose levels into its level set), the aggregated curves,
+ * the strings, and a content hash.  Immutable once built; freed with the
+ * last snapshot that holds it.
+ */
+struct snapshot_block {
+	atomic_size_t refs;
+	uint64_t hash;              /* FNV-1a of the asset's content */
+	struct snapshot_asset sa;
+	struct lc_curve curve[2];   /* aggregated [LC_BID], [LC_ASK] */
+	char *strings;              /* venue and as_of storage */
+	struct snapshot_levelset *lv; /* one reference */
+};
+
 struct snapshot {
 	atomic_size_t refs;
 	uint64_t version; /* increases with every build */
@@ -88,7 +122,7 @@ struct snapshot {
 	struct lc_market market;           /* what lc_score() takes */
 	uint32_t *by_symbol;               /* indices sorted by symbol */
 	uint32_t usd;                      /* index of USD */
-	char *strings;                     /* venue and as_of storage */
+	struct snapshot_block **blocks;    /* parallel; NULL: implicit USD */
 };
 
 /*
@@ -100,6 +134,35 @@ struct snapshot {
  */
 int snapshot_build(
     const struct market_data *md, double default_rho, struct snapshot **out);
+
+/* What a write did to the levels of the asset snapshot_update() gets. */
+enum snapshot_level_mode {
+	SNAPSHOT_LEVELS_RELOAD,	/* md holds all of them (replaced) */
+	SNAPSHOT_LEVELS_KEEP,	/* unchanged: md holds none */
+	SNAPSHOT_LEVELS_APPEND	/* md: those after snapshot_max_seq() */
+};
+
+/*
+ * The snapshot after a write to one asset: `md` holds what the store now
+ * has for `symbol` (one asset, or none when it was deleted: see
+ * store_load_asset()) and every correlation; `lv` says which of its
+ * levels md holds.  Every other asset's block is shared with `old`
+ * (borrowed, unchanged), and so is the asset's level set with KEEP; the
+ * correlation matrix is rebuilt from md->corr.  symbol NULL: only the
+ * correlations changed.  KEEP and APPEND on an asset `old` does not hold
+ * are an error.  The result equals snapshot_build() of the whole data
+ * (version aside).  Returns 0 and *out with one reference, or -1 (no
+ * memory, bad arguments) with *out NULL.
+ */
+int snapshot_update(const struct snapshot *old, const char *symbol,
+    const struct market_data *md, enum snapshot_level_mode lv,
+    struct snapshot **out);
+/*
+ * The highest level seq `old` holds for `symbol` (0: none) in *max_seq:
+ * 0, or -1 when the snapshot holds no stored asset of that name.
+ */
+int snapshot_max_seq(const struct snapshot *s, const char *symbol,
+    int64_t *max_seq);
 
 struct snapshot *snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);

@@ -31,6 +31,7 @@ struct store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	int version;		/* user_version after migration */
+	sqlite3_int64 data_version; /* PRAGMA data_version at the last load */
 };
 
 const char *
@@ -114,6 +115,26 @@ static int
 exec_sql(sqlite3 *db, const char *sql)
 {
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* Changes when another connection commits (not with our own writes). */
+static int
+data_version(sqlite3 *db, sqlite3_int64 *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+out:
+	sqlite3_finalize(s);
+	return rc;
 }
 
 static int
@@ -266,6 +287,8 @@ store_open(const char *path, char **err)
 	st->db = db;
 	if (user_version(db, &st->version) != SQLITE_OK)
 		st->version = -1;
+	if (data_version(db, &st->data_version) != SQLITE_OK)
+		st->data_version = -1;
 	return st;
 fail:
 	if (*err == NULL)
@@ -346,16 +369,32 @@ find_asset(const struct market_data *md, const unsigned char *sym)
 	return -1;
 }
 
+/*
+ * The loaders below read everything (sym NULL) or one asset's rows (the
+ * incremental reload after a write to that asset).
+ */
 static int
-load_assets(sqlite3 *db, struct market_data *md)
+prepare_for(sqlite3 *db, const char *all, const char *one, const char *sym,
+    sqlite3_stmt **s)
+{
+	int rc = sqlite3_prepare_v2(db, sym != NULL ? one : all, -1, s, NULL);
+
+	if (rc == SQLITE_OK && sym != NULL)
+		rc = sqlite3_bind_text(*s, 1, sym, -1, SQLITE_STATIC);
+	return rc;
+}
+
+static int
+load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 {
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	struct md_asset *a;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT symbol, price, volatility, "
-	    "updated_at FROM assets ORDER BY symbol", -1, &s, NULL);
+	rc = prepare_for(db, "SELECT symbol, price, volatility, "
+	    "updated_at FROM assets ORDER BY symbol", "SELECT symbol, price, "
+	    "volatility, updated_at FROM assets WHERE symbol = ?", sym, &s);
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -381,7 +420,7 @@ out:
 }
 
 static int
-load_curves(sqlite3 *db, struct market_data *md)
+load_curves(sqlite3 *db, struct market_data *md, const char *sym)
 {
 	sqlite3_stmt *s = NULL;
 	struct md_asset *a = NULL;
@@ -391,10 +430,13 @@ load_curves(sqlite3 *db, struct market_data *md)
 	long ai;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT c.id, c.asset, c.venue, c.side, "
+	rc = prepare_for(db, "SELECT c.id, c.asset, c.venue, c.side, "
 	    "c.as_of, p.bps, p.qty FROM depth_curves c JOIN depth_points p "
 	    "ON p.curve_id = c.id ORDER BY c.asset, c.venue, c.side, p.k",
-	    -1, &s, NULL);
+	    "SELECT c.id, c.asset, c.venue, c.side, "
+	    "c.as_of, p.bps, p.qty FROM depth_curves c JOIN depth_points p "
+	    "ON p.curve_id = c.id WHERE c.asset = ? "
+	    "ORDER BY c.asset, c.venue, c.side, p.k", sym, &s);
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -453,45 +495,79 @@ out:
 	return rc;
 }
 
+/* Does the batch hold `as_of` and `source` (as copy_text would cut them)? */
 static int
-load_levels(sqlite3 *db, struct market_data *md)
+same_batch(const struct md_level_batch *b, const unsigned char *as_of,
+    const unsigned char *source)
+{
+	const char *t = as_of != NULL ? (const char *)as_of : "";
+	const char *u = source != NULL ? (const char *)source : "";
+
+	return strncmp(b->as_of, t, sizeof(b->as_of) - 1) == 0 &&
+	    strncmp(b->source, u, sizeof(b->source) - 1) == 0;
+}
+
+/* Levels in the packed form, as_of and source interned per batch. */
+static int
+load_levels(sqlite3 *db, struct market_data *md, const char *sym,
+    int64_t after)
 {
 	sqlite3_stmt *s = NULL;
 	struct md_asset *a = NULL;
-	struct md_level *l;
-	size_t cap = 0;
+	struct md_packed_level *l;
+	struct md_level_batch *b;
+	const unsigned char *as_of, *source;
+	size_t cap = 0, bcap = 0;
 	long ai;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT asset, price, qty, side, seq, "
-	    "as_of, source FROM liquidation_levels ORDER BY asset, seq", -1,
-	    &s, NULL);
+	rc = prepare_for(db, "SELECT asset, price, qty, side, seq, "
+	    "as_of, source FROM liquidation_levels ORDER BY asset, seq",
+	    "SELECT asset, price, qty, side, seq, as_of, source FROM "
+	    "liquidation_levels WHERE asset = ? AND seq > ? "
+	    "ORDER BY asset, seq", sym, &s);
+	if (rc == SQLITE_OK && sym != NULL)
+		rc = sqlite3_bind_int64(s, 2, after);
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		ai = find_asset(md, sqlite3_column_text(s, 0));
-		if (ai < 0) {
-			rc = SQLITE_CORRUPT;
-			goto out;
-		}
-		if (a != &md->assets[ai]) {
+		const unsigned char *sy = sqlite3_column_text(s, 0);
+
+		if (a == NULL || sy == NULL ||
+		    strcmp(a->symbol, (const char *)sy) != 0) {
+			ai = find_asset(md, sy);
+			if (ai < 0) {
+				rc = SQLITE_CORRUPT;
+				goto out;
+			}
 			a = &md->assets[ai];
-			cap = 0;
+			cap = a->npacked;
+			bcap = a->nbatches;
 		}
-		if (grow((void **)&a->levels, &cap, a->nlevels + 1,
-		    sizeof(*a->levels))) {
+		if (grow((void **)&a->packed, &cap, a->npacked + 1,
+		    sizeof(*a->packed))) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
-		l = &a->levels[a->nlevels++];
-		memset(l, 0, sizeof(*l));
+		as_of = sqlite3_column_text(s, 5);
+		source = sqlite3_column_text(s, 6);
+		if (a->nbatches == 0 ||
+		    !same_batch(&a->batches[a->nbatches - 1], as_of, source)) {
+			if (grow((void **)&a->batches, &bcap, a->nbatches + 1,
+			    sizeof(*a->batches))) {
+				rc = SQLITE_NOMEM;
+				goto out;
+			}
+			b = &a->batches[a->nbatches++];
+			copy_text(b->as_of, sizeof(b->as_of), as_of);
+			copy_text(b->source, sizeof(b->source), source);
+		}
+		l = &a->packed[a->npacked++];
 		l->price = sqlite3_column_double(s, 1);
 		l->qty = sqlite3_column_double(s, 2);
 		l->side = sqlite3_column_int(s, 3);
 		l->seq = sqlite3_column_int64(s, 4);
-		copy_text(l->as_of, sizeof(l->as_of), sqlite3_column_text(s, 5));
-		copy_text(l->source, sizeof(l->source),
-		    sqlite3_column_text(s, 6));
+		l->batch = (uint32_t)(a->nbatches - 1);
 	}
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
@@ -530,31 +606,57 @@ out:
 	return rc;
 }
 
-enum store_status
-store_load(struct store *st, struct market_data *out)
+/*
+ * Load everything (sym NULL) or one asset and the correlations, in one
+ * read transaction.  When another connection (cascaded import or seed)
+ * committed since our last load, a partial load would miss its changes:
+ * load everything then and say so in *full.
+ */
+static enum store_status
+load(struct store *st, const char *sym, int64_t after,
+    struct market_data *out, int *full)
 {
 	struct market_data md;
+	sqlite3_int64 dv = -1;
 	int rc;
 
 	market_data_init(&md);
+	if (full != NULL)
+		*full = sym == NULL;
 	if (st == NULL)
 		return STORE_IO;
 	pthread_mutex_lock(&st->mu);
 	rc = exec_sql(st->db, "BEGIN");
 	if (rc != SQLITE_OK)
 		goto out;
-	rc = load_assets(st->db, &md);
-	if (rc == SQLITE_OK)
-		rc = load_curves(st->db, &md);
-	if (rc == SQLITE_OK)
-		rc = load_levels(st->db, &md);
+	/*
+	 * Read before the data: a commit by another connection after this
+	 * point shows in the next load's value (at worst one extra full load).
+	 */
+	rc = data_version(st->db, &dv);
+	if (rc != SQLITE_OK)
+		goto done;
+	if (sym != NULL && (dv != st->data_version || st->data_version < 0)) {
+		sym = NULL;
+		if (full != NULL)
+			*full = 1;
+	}
+	rc = load_assets(st->db, &md, sym);
+	if (rc == SQLITE_OK && (sym == NULL || md.nassets > 0))
+		rc = load_curves(st->db, &md, sym);
+	if (rc == SQLITE_OK && (sym == NULL ||
+	    (md.nassets > 0 && after != STORE_NO_LEVELS)))
+		rc = load_levels(st->db, &md, sym, after);
 	if (rc == SQLITE_OK)
 		rc = load_corr(st->db, &md);
+done:
 	exec_sql(st->db, "COMMIT");
 out:
 	if (rc != SQLITE_OK)
 		log_kv(LOG_LVL_ERROR, "store load failed", "error",
 		    sqlite3_errmsg(st->db), (const char *)NULL);
+	else
+		st->data_version = dv;
 	pthread_mutex_unlock(&st->mu);
 	if (rc != SQLITE_OK) {
 		market_data_release(&md);
@@ -563,6 +665,30 @@ out:
 	market_data_release(out);
 	*out = md;
 	return STORE_OK;
+}
+
+enum store_status
+store_load(struct store *st, struct market_data *out)
+{
+	return load(st, NULL, 0, out, NULL);
+}
+
+void
+store_want_full_load(struct store *st)
+{
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->mu);
+	st->data_version = -1;
+	pthread_mutex_unlock(&st->mu);
+}
+
+enum store_status
+store_load_asset(struct store *st, const char *symbol, int64_t levels_after,
+    struct market_data *out, int *full)
+{
+	/* no asset is called "": the correlations only */
+	return load(st, symbol != NULL ? symbol : "", levels_after, out, full);
 }
 
 /* --- writes ---------------------------------------------------------- */

@@ -8,7 +8,8 @@
  * database written by a newer binary.  Every write is one BEGIN IMMEDIATE
  * transaction: it either applies whole or leaves the old data untouched.
  *
- * Ownership: inputs are borrowed; store_load() fills a caller-owned struct
+ * Ownership: inputs are borrowed; store_load() (and store_load_asset())
+ * fills a caller-owned struct
  * market_data (release it with market_data_release()).  Strings passed in
  * are NUL-terminated; symbols are at most MD_SYMBOL_MAX bytes, venues
  * MD_VENUE_MAX, times MD_TIME_MAX - 1, sources MD_SOURCE_MAX.
@@ -17,6 +18,7 @@
 #define CASCADED_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "marketdata.h"
 
@@ -54,10 +56,29 @@ int store_migration_count(void);
 
 /*
  * Load everything: assets by symbol, their curves by venue then side,
- * their levels by insertion order (seq), correlations by pair.
+ * their levels by insertion order (seq) in the packed form (md_asset.packed
+ * and .batches; .levels stays empty), correlations by pair.
  * *out must be initialised (market_data_init); it is replaced.
  */
 enum store_status store_load(struct store *st, struct market_data *out);
+/*
+ * After a write to `symbol` (NULL: to the correlations only): *out gets
+ * that asset (nassets 0 when it does not exist) with its curves and those
+ * of its levels whose seq is above levels_after (0: all of them;
+ * STORE_NO_LEVELS: none), and every correlation, read in one transaction;
+ * *full is 0.  When another connection (another process: cascaded import,
+ * seed) committed since this store's last load, *out gets everything, as
+ * from store_load(), and *full is 1.
+ */
+#define STORE_NO_LEVELS INT64_MAX
+enum store_status store_load_asset(struct store *st, const char *symbol,
+    int64_t levels_after, struct market_data *out, int *full);
+/*
+ * Make the next store_load_asset() load everything: what a caller does
+ * when it could not publish what it loaded (the next partial load would
+ * build on data it never published).
+ */
+void store_want_full_load(struct store *st);
 
 /* Create or update an asset; *created (may be NULL) says which. */
 enum store_status store_put_asset(struct store *st, const char *symbol,

@@ -317,20 +317,103 @@ START_TEST(levels_round_trip)
 	market_data_init(&md);
 	ck_assert_int_eq(store_load(st, &md), STORE_OK);
 	a = asset_of(&md, "ETH");
-	ck_assert_uint_eq(a->nlevels, 4);
-	ck_assert_double_eq(a->levels[0].price, 2800);
-	ck_assert_double_eq(a->levels[3].qty, 1);
-	ck_assert_int_eq(a->levels[2].side, LC_UP);
-	ck_assert_int_lt(a->levels[0].seq, a->levels[3].seq);
-	ck_assert_str_eq(a->levels[1].source, "test");
+	ck_assert_uint_eq(a->nlevels, 0);	/* loaded in the packed form */
+	ck_assert_uint_eq(a->npacked, 4);
+	ck_assert_double_eq(a->packed[0].price, 2800);
+	ck_assert_double_eq(a->packed[3].qty, 1);
+	ck_assert_int_eq(a->packed[2].side, LC_UP);
+	ck_assert_int_lt(a->packed[0].seq, a->packed[3].seq);
+	ck_assert_uint_lt(a->packed[1].batch, a->nbatches);
+	ck_assert_str_eq(a->batches[a->packed[1].batch].source, "test");
 	market_data_release(&md);
 	ck_assert_int_eq(store_replace_levels(st, "ETH", more, 1), STORE_OK);
 	market_data_init(&md);
 	ck_assert_int_eq(store_load(st, &md), STORE_OK);
-	ck_assert_uint_eq(asset_of(&md, "ETH")->nlevels, 1);
+	ck_assert_uint_eq(asset_of(&md, "ETH")->npacked, 1);
 	market_data_release(&md);
 	/* replace with nothing clears */
 	ck_assert_int_eq(store_replace_levels(st, "ETH", NULL, 0), STORE_OK);
+}
+END_TEST
+
+/* One asset's reload: its rows, every correlation, batches interned. */
+START_TEST(load_one_asset)
+{
+	struct md_level lv[3];
+	struct md_corr c;
+	struct market_data md;
+	const struct md_asset *a;
+	int full = -1;
+
+	ck_assert_int_eq(store_put_asset(st, "ETH", 2950, 0.7,
+	    "2026-01-24T00:00:00Z", NULL), STORE_OK);
+	ck_assert_int_eq(store_put_asset(st, "BTC", 90000, 0.5,
+	    "2026-01-24T00:00:00Z", NULL), STORE_OK);
+	lv[0] = mklevel(2800, 10, LC_DOWN);
+	lv[1] = mklevel(2700, 20, LC_DOWN);
+	ck_assert_int_eq(store_replace_levels(st, "ETH", lv, 2), STORE_OK);
+	lv[2] = mklevel(3100, 5, LC_UP);
+	snprintf(lv[2].source, sizeof(lv[2].source), "other");
+	ck_assert_int_eq(store_append_levels(st, "ETH", &lv[2], 1), STORE_OK);
+	ck_assert_int_eq(store_append_levels(st, "BTC", lv, 1), STORE_OK);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.a, sizeof(c.a), "BTC");
+	snprintf(c.b, sizeof(c.b), "ETH");
+	c.rho = 0.5;
+	ck_assert_int_eq(store_put_correlations(st, &c, 1, 1), STORE_OK);
+	market_data_init(&md);
+	ck_assert_int_eq(store_load_asset(st, "ETH", 0, &md, &full), STORE_OK);
+	ck_assert_int_eq(full, 0);
+	ck_assert_uint_eq(md.nassets, 1);
+	a = &md.assets[0];
+	ck_assert_str_eq(a->symbol, "ETH");
+	ck_assert_uint_eq(a->npacked, 3);
+	ck_assert_uint_eq(a->nbatches, 2);
+	ck_assert_uint_eq(a->packed[0].batch, 0);
+	ck_assert_uint_eq(a->packed[1].batch, 0);
+	ck_assert_uint_eq(a->packed[2].batch, 1);
+	ck_assert_str_eq(a->batches[0].source, "test");
+	ck_assert_str_eq(a->batches[1].source, "other");
+	ck_assert_str_eq(a->batches[1].as_of, "2022-10-10T13:55:44Z");
+	ck_assert_uint_eq(md.ncorr, 1);
+	/* only the levels after a seq, or none */
+	ck_assert_int_eq(store_load_asset(st, "ETH", a->packed[1].seq, &md,
+	    &full), STORE_OK);
+	ck_assert_uint_eq(md.assets[0].npacked, 1);
+	ck_assert_double_eq(md.assets[0].packed[0].price, 3100);
+	ck_assert_int_eq(store_load_asset(st, "ETH", STORE_NO_LEVELS, &md,
+	    &full), STORE_OK);
+	ck_assert_uint_eq(md.nassets, 1);
+	ck_assert_uint_eq(md.assets[0].npacked, 0);
+	ck_assert_int_eq(store_load_asset(st, "NOPE", 0, &md, &full), STORE_OK);
+	ck_assert_uint_eq(md.nassets, 0);
+	ck_assert_uint_eq(md.ncorr, 1);
+	ck_assert_int_eq(store_load_asset(st, NULL, 0, &md, &full), STORE_OK);
+	ck_assert_uint_eq(md.nassets, 0);
+	ck_assert_uint_eq(md.ncorr, 1);
+	/* another connection's commit: the next load is a full one */
+	{
+		sqlite3 *h;
+
+		ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(h, "UPDATE assets SET "
+		    "price = 3000 WHERE symbol = 'BTC'", NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(h);
+	}
+	ck_assert_int_eq(store_load_asset(st, "ETH", 0, &md, &full), STORE_OK);
+	ck_assert_int_eq(full, 1);
+	ck_assert_uint_eq(md.nassets, 2);
+	ck_assert_double_eq(asset_of(&md, "BTC")->price, 3000);
+	ck_assert_int_eq(store_load_asset(st, "ETH", 0, &md, &full), STORE_OK);
+	ck_assert_int_eq(full, 0);
+	ck_assert_uint_eq(md.nassets, 1);
+	/* a caller that could not publish asks for a full load */
+	store_want_full_load(st);
+	ck_assert_int_eq(store_load_asset(st, "ETH", 0, &md, &full), STORE_OK);
+	ck_assert_int_eq(full, 1);
+	ck_assert_uint_eq(md.nassets, 2);
+	market_data_release(&md);
 }
 END_TEST
 
@@ -450,9 +533,9 @@ START_TEST(failed_level_replace_keeps_old)
 	market_data_init(&md);
 	ck_assert_int_eq(store_load(st, &md), STORE_OK);
 	a = asset_of(&md, "ETH");
-	ck_assert_uint_eq(a->nlevels, 2);
-	ck_assert_double_eq(a->levels[0].price, 2800);
-	ck_assert_double_eq(a->levels[1].price, 2700);
+	ck_assert_uint_eq(a->npacked, 2);
+	ck_assert_double_eq(a->packed[0].price, 2800);
+	ck_assert_double_eq(a->packed[1].price, 2700);
 	market_data_release(&md);
 	/* the store still works after the rollbacks */
 	ck_assert_int_eq(store_append_levels(st, "ETH", bad, 2), STORE_OK);
@@ -535,13 +618,13 @@ START_TEST(seed_is_idempotent)
 	}
 	ck_assert_uint_ge(bid, 1);
 	ck_assert_uint_ge(ask, 1);
-	ck_assert_uint_gt(eth->nlevels, 0);
+	ck_assert_uint_gt(eth->npacked, 0);
 	ck_assert_uint_eq(md.ncorr, s1.pairs);
 	{
 		size_t total = 0;
 
 		for (i = 0; i < md.nassets; i++)
-			total += md.assets[i].nlevels;
+			total += md.assets[i].npacked;
 		ck_assert_uint_eq(total, s1.levels);	/* replaced, not doubled */
 	}
 	market_data_release(&md);
@@ -569,6 +652,7 @@ store_suite(void)
 	tcase_add_test(tc, asset_round_trip);
 	tcase_add_test(tc, curves_round_trip_and_replace);
 	tcase_add_test(tc, levels_round_trip);
+	tcase_add_test(tc, load_one_asset);
 	tcase_add_test(tc, correlations_round_trip);
 	tcase_add_test(tc, delete_asset_cascades);
 	tcase_add_test(tc, status_mapping);
