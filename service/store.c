@@ -117,14 +117,14 @@ exec_sql(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
-/* Changes when another connection commits (not with our own writes). */
+/* The integer value of a PRAGMA that answers one row ("PRAGMA x"). */
 static int
-data_version(sqlite3 *db, sqlite3_int64 *out)
+pragma_int(sqlite3 *db, const char *sql, sqlite3_int64 *out)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		goto out;
 	rc = sqlite3_step(s);
@@ -137,22 +137,21 @@ out:
 	return rc;
 }
 
+/* Changes when another connection commits (not with our own writes). */
+static int
+data_version(sqlite3 *db, sqlite3_int64 *out)
+{
+	return pragma_int(db, "PRAGMA data_version", out);
+}
+
 static int
 user_version(sqlite3 *db, int *out)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	sqlite3_int64 v = 0;
+	int rc = pragma_int(db, "PRAGMA user_version", &v);
 
-	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int(s, 0);
-		rc = SQLITE_OK;
-	}
-out:
-	sqlite3_finalize(s);
+	if (rc == SQLITE_OK)
+		*out = (int)v;
 	return rc;
 }
 

@@ -1127,13 +1127,57 @@ loan_values(const struct mc_model *md, const struct mc_ws *w,
 		*dv += w->amt[i] * entry_px(&md->ent[i], q);
 }
 
+/*
+ * Take `value` (quote units) off one side of a loan, entries [off,
+ * off + n): volatile entries by decreasing value at q, each traded at
+ * market on (asset, dir) (collateral sold: LC_DOWN; debt bought: LC_UP),
+ * then the stable entries pro rata (SPEC 3.1).
+ */
+static void
+reduce_side(const struct mc_model *md, struct mc_ws *w, size_t off,
+    size_t n, double value, int dir, const double *q, int first)
+{
+	double rem = value, sv = 0.0;
+	size_t i;
+
+	order_by_value(md, w, off, n, q);
+	for (i = 0; i < n; i++) {
+		size_t e = w->ord[i];
+		const struct mc_entry *en = &md->ent[e];
+		double val, take, qty;
+
+		if (en->v < 0) {
+			sv += w->amt[e] * en->price;
+			continue;
+		}
+		val = w->amt[e] * q[en->v];
+		if (!(rem > 0.0) || !(val > 0.0))
+			continue;
+		take = val <= rem ? val : rem;
+		qty = take >= val ? w->amt[e] : take / q[en->v];
+		w->amt[e] -= qty;
+		if (take >= val)
+			w->amt[e] = 0.0;
+		rem -= take;
+		fill(md, w, en->a, dir, qty, q[en->v], first);
+	}
+	if (rem > 0.0 && sv > 0.0) {
+		double f = rem >= sv ? 1.0 : rem / sv;
+
+		for (i = off; i < off + n; i++)
+			if (md->ent[i].v < 0)
+				w->amt[i] = f >= 1.0 ? 0.0 :
+				    w->amt[i] * (1.0 - f);
+	}
+}
+
 /* One ladder step of loan li at prices q (SPEC 3.1 in value terms). */
 static void
 loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
     const double *q, int first)
 {
 	const struct mc_loan *l = &md->loan[li];
-	double cv, dv, cf, rep, seize, rem, sv = 0.0;
+	double cv, dv, cf, rep, seize;
 	int bad = 0;
 	size_t i;
 
@@ -1168,69 +1212,9 @@ loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
 		rep = cv / (1.0 + l->bonus);
 		bad = 1;
 	}
-	/* collateral: volatile by decreasing value, then stable pro rata */
-	rem = seize;
-	order_by_value(md, w, l->ec, l->nc, q);
-	for (i = 0; i < l->nc; i++) {
-		size_t e = w->ord[i];
-		const struct mc_entry *en = &md->ent[e];
-		double val, take, qty;
-
-		if (en->v < 0) {
-			sv += w->amt[e] * en->price;
-			continue;
-		}
-		val = w->amt[e] * q[en->v];
-		if (!(rem > 0.0) || !(val > 0.0))
-			continue;
-		take = val <= rem ? val : rem;
-		qty = take >= val ? w->amt[e] : take / q[en->v];
-		w->amt[e] -= qty;
-		if (take >= val)
-			w->amt[e] = 0.0;
-		rem -= take;
-		fill(md, w, en->a, LC_DOWN, qty, q[en->v], first);
-	}
-	if (rem > 0.0 && sv > 0.0) {
-		double f = rem >= sv ? 1.0 : rem / sv;
-
-		for (i = l->ec; i < l->ec + l->nc; i++)
-			if (md->ent[i].v < 0)
-				w->amt[i] = f >= 1.0 ? 0.0 :
-				    w->amt[i] * (1.0 - f);
-	}
-	/* debt: volatile by decreasing value (bought), then stable */
-	rem = rep;
-	sv = 0.0;
-	order_by_value(md, w, l->ed, l->nd, q);
-	for (i = 0; i < l->nd; i++) {
-		size_t e = w->ord[i];
-		const struct mc_entry *en = &md->ent[e];
-		double val, pay, qty;
-
-		if (en->v < 0) {
-			sv += w->amt[e] * en->price;
-			continue;
-		}
-		val = w->amt[e] * q[en->v];
-		if (!(rem > 0.0) || !(val > 0.0))
-			continue;
-		pay = val <= rem ? val : rem;
-		qty = pay >= val ? w->amt[e] : pay / q[en->v];
-		w->amt[e] -= qty;
-		if (pay >= val)
-			w->amt[e] = 0.0;
-		rem -= pay;
-		fill(md, w, en->a, LC_UP, qty, q[en->v], first);
-	}
-	if (rem > 0.0 && sv > 0.0) {
-		double f = rem >= sv ? 1.0 : rem / sv;
-
-		for (i = l->ed; i < l->ed + l->nd; i++)
-			if (md->ent[i].v < 0)
-				w->amt[i] = f >= 1.0 ? 0.0 :
-				    w->amt[i] * (1.0 - f);
-	}
+	/* collateral seized (sold), then debt repaid (volatile debt bought) */
+	reduce_side(md, w, l->ec, l->nc, seize, LC_DOWN, q, first);
+	reduce_side(md, w, l->ed, l->nd, rep, LC_UP, q, first);
 	loan_values(md, w, l, q, &cv, &dv);
 	if (bad || !(cv > 0.0) || dv < 1e-9 * w->dfirst[li])
 		w->dead[li] = 1;
