@@ -926,6 +926,44 @@ ref_mc(const char *path)
 	return 0;
 }
 
+/*
+ * One Monte Carlo case, for profilers (callgrind, perf): the bench's
+ * 5-asset coupled loan, `paths` x 16 steps against `nlev` levels per asset,
+ * scored `reps` times on `threads` threads.  Prints the median.
+ */
+static int
+mc_one(uint32_t paths, unsigned threads, size_t nlev, size_t reps)
+{
+	struct lc_position pos;
+	struct lc_entry ent[8];
+	struct lc_request req;
+	struct lc_score_result res;
+	struct bmarket b;
+	double t;
+
+	lc_score_result_init(&res);
+	bmarket_init(&b, nlev, 0);
+	make_coupled_loan(&pos, ent, 5, 1.25);
+	lc_params_default(&req.params);
+	req.pos = &pos;
+	req.npos = 1;
+	req.price = b.price;
+	req.vol = b.vol;
+	req.params.paths = paths;
+	req.params.steps = 16;
+	req.params.threads = threads;
+	RUNS = 1;
+	t = time_score(&b.m, &req, &res, reps);
+	emit("mc_one", (double)paths, t, last_cpu,
+	    (double)paths * 16.0 * 5.0, "asset-steps");
+	printf("p_liq %.6f p_static %.6f p_any %.6f casc %.6f\n",
+	    res.pos[0].p_liq, res.pos[0].p_liq_static, res.portfolio.p_any,
+	    res.portfolio.cascade_prob);
+	lc_score_result_release(&res);
+	bmarket_release(&b);
+	return 0;
+}
+
 static int
 want(const char *section)
 {
@@ -946,9 +984,14 @@ main(int argc, char **argv)
 		return ref_exact(argv[2], (size_t)strtoul(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "--ref-mc") == 0)
 		return ref_mc(argv[2]);
+	if (argc == 6 && strcmp(argv[1], "--mc-one") == 0)
+		return mc_one((uint32_t)strtoul(argv[2], NULL, 10),
+		    (unsigned)strtoul(argv[3], NULL, 10),
+		    (size_t)strtoul(argv[4], NULL, 10),
+		    (size_t)strtoul(argv[5], NULL, 10));
 	if (argc != 1) {
 		fprintf(stderr, "usage: bench_engine [--ref-exact FILE NPOS | "
-		    "--ref-mc FILE]\n");
+		    "--ref-mc FILE | --mc-one PATHS THREADS NLEV REPS]\n");
 		return 2;
 	}
 	/* BENCH_ONLY=cascade,tcdf,exact,mc,codec: a subset (development) */

@@ -45,6 +45,9 @@
 #define LC_MC_ALL_POSITIONS 1u	/* also estimate single-asset positions
 				 * and every involved market direction
 				 * (tests: MC against the exact engine) */
+#define LC_MC_NO_PRUNE 2u	/* walk every path step by step with exact
+				 * fired counts: the engine without its
+				 * shortcuts (tests: the same answer) */
 
 /*
  * Raw estimates.  Arrays are owned by the struct: lc_mc_stats_init() /
@@ -67,6 +70,8 @@ struct lc_mc_stats {
 	double p_any;
 	double cascade_any;	/* event on an exposed (asset, direction) */
 	uint32_t paths;
+	uint64_t walked;	/* paths whose loans were walked step by step
+				 * (the others were proved safe up front) */
 	int shrunk;		/* R was shrunk (correlation_shrunk) */
 	size_t ninvolved;	/* volatile assets simulated */
 	size_t ncoupled;	/* coupled loans */

@@ -14,6 +14,7 @@
 #define CASCADE_RNG_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Layers of the ziggurat (Doornik 2005: 128 layers, R, V below). */
@@ -62,7 +63,7 @@ lc_rng_next(struct lc_rng *g)
 static inline double
 lc_rng_uniform(struct lc_rng *g)
 {
-	return ((double)(lc_rng_next(g) >> 11) + 0.5) *
+	return ((double)(int64_t)(lc_rng_next(g) >> 11) + 0.5) *
 	    (1.0 / 9007199254740992.0);
 }
 
@@ -83,13 +84,20 @@ lc_rng_normal(struct lc_rng *g, const struct lc_ziggurat *z)
 	uint64_t bits = lc_rng_next(g);
 	unsigned i = (unsigned)(bits & (LC_ZIG_C - 1));
 	/* u uniform in (-1, 1) from the top 53 bits */
-	double u = ((double)(bits >> 11) + 0.5) *
+	double u = ((double)(int64_t)(bits >> 11) + 0.5) *
 	    (2.0 / 9007199254740992.0) - 1.0;
 
 	if (fabs(u) < z->r[i])
 		return u * z->x[i];
 	return lc_rng_normal_slow(g, z, bits);
 }
+
+/*
+ * n standard normals into out[0], out[stride], ...: the same numbers as n
+ * calls of lc_rng_normal(), faster in bulk.
+ */
+void lc_rng_normals(struct lc_rng *g, const struct lc_ziggurat *z,
+    double *out, size_t n, size_t stride);
 
 /* Gamma(shape, 1) for shape > 0 (shape < 1 by the U^(1/shape) boost). */
 double lc_rng_gamma(struct lc_rng *g, const struct lc_ziggurat *z,

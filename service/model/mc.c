@@ -160,6 +160,9 @@
 #define HF_SLACK_LOG 9.999999999995e-13	/* ln(1 + 1e-12) */
 #define U_MAX_SF 1.1102230246251565e-16	/* U <= 1 - 2^-53 */
 #define INV_SQRT2 0.70710678118654752440	/* as stats.c */
+#define HZ_PER 8		/* hz[] entries per unit of z */
+#define HZ_N 304		/* hz[] covers z = 0 .. -38 (U clamp beyond) */
+#define SAFE_MARGIN 1e-9	/* loans_safe(): y bound must clear 0 by it */
 
 enum { ST_FRESH = 0, ST_PENDING, ST_DONE };
 
@@ -255,6 +258,16 @@ struct mc_model {
 	double *chunk_slip;	/* nchunks x nloan x 2 (bps, quote) */
 	struct lc_ziggurat zig;
 	double exp2j[64];	/* 2^(j/64), fast_exp() */
+	/*
+	 * hz[i] >= sqrt(-ln Phi(-i / HZ_PER) / 2) (U clamped as ln_phi()):
+	 * a bridge's excursion below its lower end is at most s hz[] (see
+	 * loans_safe()).  cs_ok: L L^T reproduces R to rounding, so the
+	 * Cauchy-Schwarz bound on a loan's V / sd(V) holds.
+	 */
+	double hz[HZ_N + 1];
+	int cs_ok;
+	/* per asset: lb (ub) is read: in a coupled loan, or has triggers */
+	unsigned char *need_lb, *need_ub;
 	size_t nws;
 	struct mc_ws *ws;
 };
@@ -267,6 +280,10 @@ struct mc_ws {
 	double *zs, *zps;	/* n x steps */
 	double *s;		/* step sigma per asset */
 	double *lo, *hi;	/* running extremes known so far */
+	double *lb, *ub;	/* bounds of the path's extremes (loans_safe) */
+	double *eb;		/* 3n x steps normals of the path, by component */
+	double *dx;		/* steps: N of one asset */
+	double *glo, *ghi;	/* bounds of Gamma on the path (loans_safe) */
 	double *certlo, *certhi;
 	uint32_t *pendlo, *pendhi;	/* n x steps pending step indices */
 	size_t *npendlo, *npendhi;
@@ -296,6 +313,7 @@ struct mc_ws {
 	/* counts */
 	uint64_t *cnt_liq, *cnt_sliq, *cnt_ev, *hist;
 	uint64_t cnt_any, cnt_casc;
+	uint64_t cnt_walk;	/* paths walked step by step (replay()) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -648,6 +666,8 @@ kfind(const struct mc_ad *ad, size_t k, double x, double sg)
 	size_t n = ad->c->n, lo = k, hi, step = 1;
 	double sx = sg * x;
 
+	if (k >= n || !(sx <= sg * lm[k + 1]))
+		return k;	/* nothing more (also: the buckets need x past 1) */
 	if (ad->nb > 0) {
 		double u = (sg * lm[1] - sx) * ad->binv;
 		size_t bi = u < (double)ad->nb ? (size_t)u : ad->nb;
@@ -1333,6 +1353,170 @@ settle(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
 	w->k[i] = k;
 }
 
+/*
+ * Does the path's minimum (LC_DOWN) of asset a reach b, i.e. min <= b
+ * (LC_UP: max >= b)?  Steps whose bridge certainly stays clear of b are
+ * skipped without erfc or log; the others are computed exactly.  The
+ * same comparisons as kfind() on the exact extreme: k >= T iff the
+ * extreme reaches lm[T].
+ */
+static int
+path_reaches(const struct mc_model *md, const struct mc_ws *w, size_t a,
+    int dir, double b)
+{
+	size_t S = md->steps, t;
+	const double *xs = w->xs + a * (S + 1);
+	const double *zz = (dir == LC_DOWN ? w->zs : w->zps) + a * S;
+	double s = w->s[a], lim = 690.8 * s * s;
+
+	if (dir == LC_DOWN ? w->lo[a] <= b : w->hi[a] >= b)
+		return 1;	/* an end of a step (x_0 = 0 included) */
+	if (dir == LC_DOWN ? w->lb[a] > b : w->ub[a] < b)
+		return 0;	/* no bridge of the path gets there */
+	for (t = 0; t < S; t++) {
+		if (2.0 * (xs[t] - b) * (xs[t + 1] - b) > lim)
+			continue;	/* bridge_misses() whatever z */
+		if (bridge_misses(xs[t], xs[t + 1], b, s, zz[t]))
+			continue;
+		if (dir == LC_DOWN ?
+		    bridge_min(xs[t], xs[t + 1], s, zz[t]) <= b :
+		    bridge_max(xs[t], xs[t + 1], s, zz[t]) >= b)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Final fired count of (a, dir) with E = 0 for the whole path, as far as
+ * the records read it: they ask only k >= kstar (cascade event) and
+ * k > minfirst (a single-asset position liquidated).  So k is settled to
+ * min(true count, largest of those thresholds) by at most two
+ * path_reaches() tests, whose bridges are nearly all dismissed by the
+ * bound of bridge_misses() however dense the levels are.  With the
+ * per-trigger histogram (LC_MC_ALL_POSITIONS) the exact count: settle().
+ */
+static void
+settle_fast(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
+{
+	const struct mc_ad *ad = &md->as[a].ad[dir];
+	size_t i = 2 * a + (size_t)dir, n = ad->c->n, t1, t2, k = 0;
+
+	if (w->hist != NULL) {
+		settle(md, w, a, dir);
+		return;
+	}
+	t1 = ad->kstar;
+	t2 = ad->minfirst == NONE ? NONE : ad->minfirst + 1;
+	if (t2 < t1) {
+		size_t x = t1;
+
+		t1 = t2;
+		t2 = x;
+	}
+	if (t1 != NONE && t1 >= 1 && t1 <= n &&
+	    path_reaches(md, w, a, dir, ad->lm[t1])) {
+		k = t1;
+		if (t2 != NONE && t2 > t1 && t2 <= n &&
+		    path_reaches(md, w, a, dir, ad->lm[t2]))
+			k = t2;
+	}
+	w->k[i] = k;
+}
+
+/*
+ * An upper bound of sqrt(-ln U / 2) for U = Phi(z), z >= -v (v >= 0):
+ * hz[] at the next grid point below -v.
+ */
+static inline double
+hz_bound(const struct mc_model *md, double v)
+{
+	double u = v * HZ_PER;
+
+	if (!(v > 0.0))
+		return v <= 0.0 ? md->hz[0] : md->hz[HZ_N];	/* NaN: worst */
+	if (!(u < (double)(HZ_N - 1)))
+		return md->hz[HZ_N];
+	return md->hz[(size_t)u + 1];
+}
+
+/*
+ * Can no coupled loan be liquidated anywhere on this path (the normals of
+ * every step drawn, nothing judged yet)?  Then no extra volume E is ever
+ * added, every Gamma is that of the E = 0 cascades, and the loans' steps
+ * need not be simulated at all: the answer is the same.
+ *
+ * While no loan has stepped (E = 0), with lb_a <= every minimum of x_a on
+ * the path and ub_a >= every maximum (s_a hz[] beyond the step's ends,
+ * the Brownian-bridge excursion bound sqrt(d^2 + c) <= |d| + sqrt(c)):
+ *   Gamma_a >= g_bid(S_k(lb_a)) =: glo_a,  Gamma_a <= g_ask(S_k(ub_a)),
+ * every y0 and y1 of a step is at least Y = ln(A / B), A the collateral
+ * value at (lb, glo), B the debt value at (ub, ghi); s_y <= sum_a |w_a| s_a
+ * <= sC + sD (largest step sigma of a volatile collateral, resp. debt;
+ * |R_ab| <= 1, the weights of one side sum to at most 1); and
+ * V / sd(V) = (u.e' + u'.e'') / sqrt(|u|^2 + |u'|^2) >= -|(e', e'')| by
+ * Cauchy-Schwarz (Z = L e', Z' = L e''), so with r the largest |(e', e'')|
+ * of the path, y_min >= min(y0, y1) - s_y sqrt(-ln U_y / 2)
+ * >= Y - (sC + sD) hz(r).  When that clears 0 for every loan (by
+ * SAFE_MARGIN, far above rounding), no loan's y_min reaches 0 in any
+ * step, cascade or static (Gamma = 1 lies within the bounds), and by
+ * induction over the steps E stays 0.  Every exp here is libm's; the
+ * engine's fast_exp() is within 2 ulp of it, and lb_a lies at least
+ * 0.58 s_a below every end of a step.
+ */
+static int
+loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
+{
+	size_t a, li, v;
+	double hr = md->cs_ok ? hz_bound(md, sqrt(rmax2) * (1.0 + 1e-6) +
+	    1e-9) : md->hz[HZ_N];
+
+	for (a = 0; a < md->n; a++) {
+		const struct mc_ad *dn = &md->as[a].ad[LC_DOWN];
+		const struct mc_ad *up = &md->as[a].ad[LC_UP];
+		size_t k;
+
+		if (!md->as[a].in_loan)
+			continue;
+		k = dn->c->n > 0 ? kfind(dn, 0, w->lb[a], 1.0) : 0;
+		w->glo[a] = dn->gk[k];
+		k = up->c->n > 0 ? kfind(up, 0, w->ub[a], -1.0) : 0;
+		w->ghi[a] = up->gk[k];
+	}
+	for (li = 0; li < md->nloan; li++) {
+		const struct mc_loan *l = &md->loan[li];
+		const double *ag = md->agg0 + l->go;
+		size_t nv = l->nv;
+		double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0;
+
+		for (v = 0; v < nv; v++) {
+			const struct mc_asset *as = &md->as[md->va[l->ev + v]];
+			size_t ai = md->va[l->ev + v];
+
+			if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
+				return 0;
+			if (ag[v] > 0.0) {
+				A += ag[v] * as->P * exp(w->lb[ai]) *
+				    w->glo[ai];
+				if (w->s[ai] > sc)
+					sc = w->s[ai];
+			}
+			if (ag[nv + v] > 0.0) {
+				B += ag[nv + v] * as->P * exp(w->ub[ai]) *
+				    w->ghi[ai];
+				if (w->s[ai] > sd)
+					sd = w->s[ai];
+			}
+		}
+		if (!(B > 0.0) && B == 0.0)
+			continue;	/* no debt: never liquidated */
+		if (!(A > 0.0) || !(B > 0.0))
+			return 0;
+		if (!(log(A / B) - (sc + sd) * hr > SAFE_MARGIN))
+			return 0;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* One path */
 
@@ -1390,23 +1574,169 @@ step_rounds(const struct mc_model *md, struct mc_ws *w, double *slip)
 }
 
 
+/*
+ * Draw the whole path before anything is judged: per step the normals e,
+ * e' (and e''), in the order a step-by-step walk draws them, stored by
+ * component (eb[i S + t]); then per asset the correlated moves N = L e,
+ * Z = L e', Z' = L e'' over all steps (the same sums in the same order),
+ * the log path xs, its end extremes lo / hi, and the bounds lb / ub of
+ * its true extremes that loans_safe() and path_reaches() use.  Returns
+ * the largest |(e', e'')|^2 of a step (loans_safe()).
+ */
+static double
+draw_path(const struct mc_model *md, struct mc_ws *w)
+{
+	size_t n = md->n, S = md->steps, ne = md->ne, a, i, t;
+	double *restrict eb = w->eb, *restrict dx = w->dx;
+	double rmax2 = 0.0;
+	int eup = md->need_z[LC_UP] && !md->need_z[LC_DOWN];
+	/* the drawn components of e' and e'' */
+	size_t i0 = md->need_z[LC_DOWN] ? n : 2 * n;
+	size_t i1 = md->need_z[LC_UP] ? 3 * n : (ne > n ? 2 * n : n);
+
+	for (t = 0; t < S; t++) {
+		/*
+		 * e'' (e') only when some maximum (minimum) can matter:
+		 * nothing reads Z' (Z) otherwise (see need_z); the vectors
+		 * not drawn stay 0 (ws_alloc).
+		 */
+		lc_rng_normals(&w->rng, &md->zig, eb + t, ne, S);
+		if (eup)
+			lc_rng_normals(&w->rng, &md->zig, eb + 2 * n * S + t,
+			    n, S);
+	}
+	if (md->nloan > 0)
+		for (t = 0; t < S; t++) {
+			double r2 = 0.0;
+
+			for (i = i0; i < i1; i++)
+				r2 += eb[i * S + t] * eb[i * S + t];
+			if (r2 > rmax2)
+				rmax2 = r2;
+		}
+	for (a = 0; a < n; a++) {
+		const double *L = md->L + a * n;
+		double *restrict xs = w->xs + a * (S + 1);
+		double *restrict zs = w->zs + a * S, *restrict zps = w->zps + a * S;
+		double s = w->s[a], x, lo = 0.0, hi = 0.0;
+		double lb = md->need_lb[a] ? HUGE_VAL : -HUGE_VAL;
+		double ub = md->need_ub[a] ? -HUGE_VAL : HUGE_VAL;
+
+		/* Z (Z') stays 0 when e' (e'') is not drawn */
+		for (t = 0; t < S; t++)
+			dx[t] = 0.0;
+		for (i = 0; i <= a; i++) {
+			const double *e0 = eb + i * S;
+			double li = L[i];
+
+			for (t = 0; t < S; t++)
+				dx[t] += li * e0[t];
+		}
+		if (i0 == n) {
+			for (t = 0; t < S; t++)
+				zs[t] = 0.0;
+			for (i = 0; i <= a; i++) {
+				const double *e1 = eb + (n + i) * S;
+				double li = L[i];
+
+				for (t = 0; t < S; t++)
+					zs[t] += li * e1[t];
+			}
+		}
+		if (i1 == 3 * n) {
+			for (t = 0; t < S; t++)
+				zps[t] = 0.0;
+			for (i = 0; i <= a; i++) {
+				const double *e2 = eb + (2 * n + i) * S;
+				double li = L[i];
+
+				for (t = 0; t < S; t++)
+					zps[t] += li * e2[t];
+			}
+		}
+		xs[0] = x = 0.0;
+		for (t = 0; t < S; t++) {
+			x += s * dx[t];
+			xs[t + 1] = x;
+			lo = x < lo ? x : lo;
+			hi = x > hi ? x : hi;
+		}
+		w->lo[a] = lo;
+		w->hi[a] = hi;
+		/*
+		 * Loose bounds first: the lowest end minus the excursion of
+		 * the most negative Z of the path (tight_bounds() pairs
+		 * them step by step when these do not settle the path).
+		 */
+		if (md->need_lb[a]) {
+			double zm = 0.0;
+
+			for (t = 0; t < S; t++)
+				zm = zs[t] < zm ? zs[t] : zm;
+			lb = lo - s * hz_bound(md, -zm);
+		}
+		if (md->need_ub[a]) {
+			double zm = 0.0;
+
+			/* U' = Phi(Z') too: a negative Z' makes a high max */
+			for (t = 0; t < S; t++)
+				zm = zps[t] < zm ? zps[t] : zm;
+			ub = hi + s * hz_bound(md, -zm);
+		}
+		w->lb[a] = lb;
+		w->ub[a] = ub;
+	}
+	return rmax2;
+}
+
+/*
+ * The bounds lb / ub of draw_path() step by step: each step's own end
+ * extreme with its own excursion bound.  Tighter, and a table lookup per
+ * step.
+ */
 static void
-run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
+tight_bounds(const struct mc_model *md, struct mc_ws *w)
+{
+	size_t n = md->n, S = md->steps, a, t;
+
+	for (a = 0; a < n; a++) {
+		const double *xs = w->xs + a * (S + 1);
+		const double *zs = w->zs + a * S, *zps = w->zps + a * S;
+		double s = w->s[a], lb = HUGE_VAL, ub = -HUGE_VAL;
+
+		if (md->need_lb[a]) {
+			for (t = 0; t < S; t++) {
+				double m = xs[t] < xs[t + 1] ? xs[t] : xs[t + 1];
+
+				m -= s * hz_bound(md, -zs[t]);
+				lb = m < lb ? m : lb;
+			}
+			w->lb[a] = lb;
+		}
+		if (md->need_ub[a]) {
+			for (t = 0; t < S; t++) {
+				double m = xs[t] > xs[t + 1] ? xs[t] : xs[t + 1];
+
+				m += s * hz_bound(md, -zps[t]);
+				ub = m > ub ? m : ub;
+			}
+			w->ub[a] = ub;
+		}
+	}
+}
+
+/*
+ * The drawn path walked step by step (SPEC 4.2 with its coupled loans):
+ * what a path costs when loans_safe() cannot rule the loans out.
+ */
+static void
+replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 {
 	size_t n = md->n, S = md->steps, a, i, li;
-	double f = 1.0, rs = 1.0 / sqrt((double)S);
-	int any, casc;
 
-	if (md->nu > 0.0) {
-		double W = lc_rng_chisq(&w->rng, &md->zig, md->nu);
-
-		f = sqrt((md->nu - 2.0) / W);
-	}
 	for (a = 0; a < n; a++) {
 		const struct mc_asset *as = &md->as[a];
 
-		w->s[a] = as->sigh * f * rs;
-		w->xs[a * (S + 1)] = 0.0;
 		w->lo[a] = w->hi[a] = 0.0;
 		w->certlo[a] = HUGE_VAL;
 		w->certhi[a] = -HUGE_VAL;
@@ -1415,8 +1745,6 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 		w->gam[a] = 1.0;
 		w->gver[a] = 0;
 		for (i = 0; i < 2; i++) {
-			w->k[2 * a + i] = 0;
-			w->E[2 * a + i] = 0.0;
 			w->b[2 * a + i] = as->ad[i].b0;
 			w->gd[2 * a + i] = 1.0;
 		}
@@ -1434,41 +1762,18 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 				w->cov[l->co + v * l->nv + u] =
 				    md->R[va[v] * n + va[u]] * w->s[va[v]] *
 				    w->s[va[u]];
-	}
-	for (li = 0; li < md->nloan; li++) {
-		w->liq[li] = w->sliq[li] = w->dead[li] = 0;
+		w->dead[li] = 0;
 		w->jt[li] = 0;
 		w->dfirst[li] = 0.0;
 	}
 	for (w->t = 0; w->t < S; w->t++) {
 		uint32_t t = w->t;
 
-		/*
-		 * e'' (e') only when some maximum (minimum) can matter:
-		 * nothing reads Z' (Z) otherwise (see need_z).
-		 */
-		for (i = 0; i < md->ne; i++)
-			w->e[i] = lc_rng_normal(&w->rng, &md->zig);
-		if (md->need_z[LC_UP] && !md->need_z[LC_DOWN])
-			for (i = 2 * n; i < 3 * n; i++)
-				w->e[i] = lc_rng_normal(&w->rng, &md->zig);
 		for (a = 0; a < n; a++) {
-			const double *L = md->L + a * n;
-			double nn = 0.0, z = 0.0, zp = 0.0, x0, x1;
+			double x1 = w->xs[a * (S + 1) + t + 1];
 
-			/* vectors not drawn stay 0 (ws_alloc) */
-			for (i = 0; i <= a; i++) {
-				nn += L[i] * w->e[i];
-				z += L[i] * w->e[n + i];
-				zp += L[i] * w->e[2 * n + i];
-			}
-			w->Z[a] = z;
-			w->Zp[a] = zp;
-			x0 = w->xs[a * (S + 1) + t];
-			x1 = x0 + w->s[a] * nn;
-			w->xs[a * (S + 1) + t + 1] = x1;
-			w->zs[a * S + t] = z;
-			w->zps[a * S + t] = zp;
+			w->Z[a] = w->zs[a * S + t];
+			w->Zp[a] = w->zps[a * S + t];
 			if (x1 < w->lo[a])
 				w->lo[a] = x1;
 			if (x1 > w->hi[a])
@@ -1479,14 +1784,56 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 				w->ex1[a] = md->as[a].P * fast_exp(md, x1);
 			}
 		}
-		if (md->nloan > 0)	/* else nothing reads a cascade now */
-			step_rounds(md, w, slip);
+		step_rounds(md, w, slip);
 	}
-	for (a = 0; a < n; a++)
-		if (!md->as[a].in_loan) {
-			settle(md, w, a, LC_DOWN);
-			settle(md, w, a, LC_UP);
+}
+
+static void
+run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
+{
+	size_t n = md->n, S = md->steps, a, i, li;
+	double f = 1.0, rs = 1.0 / sqrt((double)S), rmax2 = 0.0;
+	int any, casc;
+
+	if (md->nu > 0.0) {
+		double W = lc_rng_chisq(&w->rng, &md->zig, md->nu);
+
+		f = sqrt((md->nu - 2.0) / W);
+	}
+	for (a = 0; a < n; a++) {
+		w->s[a] = md->as[a].sigh * f * rs;
+		w->k[2 * a] = w->k[2 * a + 1] = 0;
+		w->E[2 * a] = w->E[2 * a + 1] = 0.0;
+	}
+	for (li = 0; li < md->nloan; li++)
+		w->liq[li] = w->sliq[li] = 0;
+	rmax2 = draw_path(md, w);
+	if (md->flags & LC_MC_NO_PRUNE) {
+		/* tests: every path walked, every count exact */
+		w->cnt_walk++;
+		if (md->nloan > 0)
+			replay(md, w, slip);
+		for (a = 0; a < n; a++)
+			if (!md->as[a].in_loan || md->nloan == 0) {
+				settle(md, w, a, LC_DOWN);
+				settle(md, w, a, LC_UP);
+			}
+	} else if (md->nloan == 0 || loans_safe(md, w, rmax2) ||
+	    (tight_bounds(md, w), loans_safe(md, w, rmax2))) {
+		/* E = 0 throughout: each cascade is 4.1 at its extreme */
+		for (a = 0; a < n; a++) {
+			settle_fast(md, w, a, LC_DOWN);
+			settle_fast(md, w, a, LC_UP);
 		}
+	} else {
+		w->cnt_walk++;
+		replay(md, w, slip);
+		for (a = 0; a < n; a++)
+			if (!md->as[a].in_loan) {
+				settle_fast(md, w, a, LC_DOWN);
+				settle_fast(md, w, a, LC_UP);
+			}
+	}
 	/* records */
 	any = md->any_now;
 	casc = 0;
@@ -1544,6 +1891,7 @@ static void
 ws_free(struct mc_ws *w)
 {
 	free(w->e);
+	free(w->eb);
 	free(w->xs);
 	free(w->zs);
 	free(w->zps);
@@ -1580,11 +1928,12 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 
 	memset(w, 0, sizeof(*w));
 	w->e = calloc(6 * nn, sizeof(double));
+	w->eb = calloc(3 * nn * S + S, sizeof(double));
 	w->xs = calloc(nn * (S + 1), sizeof(double));
 	w->zs = calloc(nn * S, sizeof(double));
 	w->zps = calloc(nn * S, sizeof(double));
 	w->s = calloc(nn * 4, sizeof(double));
-	w->lo = calloc(nn * 6, sizeof(double));
+	w->lo = calloc(nn * 8, sizeof(double));
 	w->pendlo = calloc(nn * S, sizeof(uint32_t));
 	w->pendhi = calloc(nn * S, sizeof(uint32_t));
 	w->npendlo = calloc(nn * 2, sizeof(size_t));
@@ -1604,7 +1953,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->cnt_ev = calloc(nn * 2, sizeof(uint64_t));
 	if (md->nhist > 0)
 		w->hist = calloc(md->nhist, sizeof(uint64_t));
-	if (w->e == NULL || w->xs == NULL || w->zs == NULL || w->zps == NULL ||
+	if (w->e == NULL || w->eb == NULL || w->xs == NULL || w->zs == NULL || w->zps == NULL ||
 	    w->s == NULL || w->lo == NULL || w->pendlo == NULL ||
 	    w->pendhi == NULL || w->npendlo == NULL || w->curlo == NULL ||
 	    w->k == NULL || w->E == NULL || w->amt == NULL || w->liq == NULL ||
@@ -1616,6 +1965,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 		ws_free(w);
 		return LC_ENOMEM;
 	}
+	w->dx = w->eb + 3 * nn * S;
 	w->N = w->e + 3 * nn;
 	w->Z = w->N + nn;
 	w->Zp = w->Z + nn;
@@ -1625,6 +1975,10 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->hi = w->lo + nn;
 	w->certlo = w->hi + nn;
 	w->certhi = w->certlo + nn;
+	w->lb = w->certhi + nn;
+	w->ub = w->lb + nn;
+	w->glo = w->ub + nn;
+	w->ghi = w->glo + nn;
 	w->npendhi = w->npendlo + nn;
 	w->curhi = w->curlo + nn;
 	w->b = w->E + 2 * nn;
@@ -1676,6 +2030,7 @@ model_free(struct mc_model *md)
 	free(md->amt0);
 	free(md->agg0);
 	free(md->ntrig);
+	free(md->need_lb);
 	free(md->va);
 	free(md->single);
 	free(md->chunk_slip);
@@ -2240,6 +2595,20 @@ build_model(struct mc_model *md, const struct lc_market *m,
 		goto out;
 	}
 	md->shrunk = sh > 0;
+	for (i = 0; i <= HZ_N; i++)
+		md->hz[i] = sqrt(-0.5 * ln_phi(-(double)i / HZ_PER)) *
+		    (1.0 + 1e-9) + 1e-12;
+	md->cs_ok = 1;
+	for (i = 0; i < md->n; i++)
+		for (j = 0; j < md->n; j++) {
+			double acc = 0.0;
+
+			for (a = 0; a < md->n; a++)
+				acc += md->L[i * md->n + a] *
+				    md->L[j * md->n + a];
+			if (!(fabs(acc - md->R[i * md->n + j]) <= 1e-13))
+				md->cs_ok = 0;
+		}
 	st = pre != NULL ? borrow_cascades(md, pre) : LC_EINVAL;
 	if (st == LC_EINVAL) {
 		for (a = 0; a < md->n; a++)
@@ -2269,6 +2638,18 @@ build_model(struct mc_model *md, const struct lc_market *m,
 		for (j = l->ec; j < l->ed + l->nd; j++)
 			if (md->ent[j].v >= 0)
 				md->need_z[j < l->ed ? LC_DOWN : LC_UP] = 1;
+	}
+	md->need_lb = calloc(2 * md->n + 1, 1);
+	if (md->need_lb == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
+	md->need_ub = md->need_lb + md->n;
+	for (a = 0; a < md->n; a++) {
+		md->need_lb[a] = md->as[a].in_loan ||
+		    md->as[a].ad[LC_DOWN].c->n > 0;
+		md->need_ub[a] = md->as[a].in_loan ||
+		    md->as[a].ad[LC_UP].c->n > 0;
 	}
 	md->ne = md->need_z[LC_DOWN] ? (md->need_z[LC_UP] ? 3 : 2) * md->n :
 	    md->n;
@@ -2370,12 +2751,14 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 
 	np = (double)md.paths;
 	st->paths = md.paths;
+	st->walked = 0;
 	st->shrunk = md.shrunk;
 	st->ninvolved = md.n;
 	st->ncoupled = md.nloan;
 	for (i = 0; i < md.nws; i++) {
 		any += md.ws[i].cnt_any;
 		casc += md.ws[i].cnt_casc;
+		st->walked += md.ws[i].cnt_walk;
 	}
 	st->p_any = (double)any / np;
 	st->cascade_any = (double)casc / np;

@@ -96,7 +96,7 @@ lc_rng_normal_slow(struct lc_rng *g, const struct lc_ziggurat *z,
 {
 	for (;;) {
 		unsigned i = (unsigned)(bits & (LC_ZIG_C - 1));
-		double u = ((double)(bits >> 11) + 0.5) *
+		double u = ((double)(int64_t)(bits >> 11) + 0.5) *
 		    (2.0 / 9007199254740992.0) - 1.0;
 		double x, f0, f1;
 
@@ -145,4 +145,46 @@ double
 lc_rng_chisq(struct lc_rng *g, const struct lc_ziggurat *z, double nu)
 {
 	return 2.0 * lc_rng_gamma(g, z, 0.5 * nu);
+}
+
+void
+lc_rng_normals(struct lc_rng *g, const struct lc_ziggurat *z, double *out,
+    size_t n, size_t stride)
+{
+	/* the state in locals: it stays in registers on the fast path */
+	uint64_t s0 = g->s[0], s1 = g->s[1], s2 = g->s[2], s3 = g->s[3];
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		uint64_t bits = lc_rng_rotl(s1 * 5, 7) * 9, t = s1 << 17;
+		unsigned i;
+		double u;
+
+		s2 ^= s0;
+		s3 ^= s1;
+		s1 ^= s2;
+		s0 ^= s3;
+		s2 ^= t;
+		s3 = lc_rng_rotl(s3, 45);
+		i = (unsigned)(bits & (LC_ZIG_C - 1));
+		u = ((double)(int64_t)(bits >> 11) + 0.5) *
+		    (2.0 / 9007199254740992.0) - 1.0;
+		if (fabs(u) < z->r[i]) {
+			out[k * stride] = u * z->x[i];
+			continue;
+		}
+		g->s[0] = s0;
+		g->s[1] = s1;
+		g->s[2] = s2;
+		g->s[3] = s3;
+		out[k * stride] = lc_rng_normal_slow(g, z, bits);
+		s0 = g->s[0];
+		s1 = g->s[1];
+		s2 = g->s[2];
+		s3 = g->s[3];
+	}
+	g->s[0] = s0;
+	g->s[1] = s1;
+	g->s[2] = s2;
+	g->s[3] = s3;
 }
