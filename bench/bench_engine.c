@@ -928,11 +928,12 @@ ref_mc(const char *path)
 
 /*
  * One Monte Carlo case, for profilers (callgrind, perf): the bench's
- * 5-asset coupled loan, `paths` x 16 steps against `nlev` levels per asset,
- * scored `reps` times on `threads` threads.  Prints the median.
+ * 5-asset coupled loan (health factor hf, default 1.25), `paths` x 16
+ * steps against `nlev` levels per asset, scored `reps` times on `threads`
+ * threads.  Prints the median and the answer.
  */
 static int
-mc_one(uint32_t paths, unsigned threads, size_t nlev, size_t reps)
+mc_one(uint32_t paths, unsigned threads, size_t nlev, size_t reps, double hf)
 {
 	struct lc_position pos;
 	struct lc_entry ent[8];
@@ -943,7 +944,7 @@ mc_one(uint32_t paths, unsigned threads, size_t nlev, size_t reps)
 
 	lc_score_result_init(&res);
 	bmarket_init(&b, nlev, 0);
-	make_coupled_loan(&pos, ent, 5, 1.25);
+	make_coupled_loan(&pos, ent, 5, hf);
 	lc_params_default(&req.params);
 	req.pos = &pos;
 	req.npos = 1;
@@ -959,6 +960,16 @@ mc_one(uint32_t paths, unsigned threads, size_t nlev, size_t reps)
 	printf("p_liq %.6f p_static %.6f p_any %.6f casc %.6f\n",
 	    res.pos[0].p_liq, res.pos[0].p_liq_static, res.portfolio.p_any,
 	    res.portfolio.cascade_prob);
+	{
+		struct lc_mc_stats st;
+
+		lc_mc_stats_init(&st);
+		if (lc_mc_estimate(&b.m, &req, 0, &st) != LC_OK)
+			die("lc_mc_estimate failed");
+		printf("walked %.4f of the paths step by step\n",
+		    (double)st.walked / (double)st.paths);
+		lc_mc_stats_release(&st);
+	}
 	lc_score_result_release(&res);
 	bmarket_release(&b);
 	return 0;
@@ -984,14 +995,15 @@ main(int argc, char **argv)
 		return ref_exact(argv[2], (size_t)strtoul(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "--ref-mc") == 0)
 		return ref_mc(argv[2]);
-	if (argc == 6 && strcmp(argv[1], "--mc-one") == 0)
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "--mc-one") == 0)
 		return mc_one((uint32_t)strtoul(argv[2], NULL, 10),
 		    (unsigned)strtoul(argv[3], NULL, 10),
 		    (size_t)strtoul(argv[4], NULL, 10),
-		    (size_t)strtoul(argv[5], NULL, 10));
+		    (size_t)strtoul(argv[5], NULL, 10),
+		    argc == 7 ? strtod(argv[6], NULL) : 1.25);
 	if (argc != 1) {
 		fprintf(stderr, "usage: bench_engine [--ref-exact FILE NPOS | "
-		    "--ref-mc FILE | --mc-one PATHS THREADS NLEV REPS]\n");
+		    "--ref-mc FILE | --mc-one PATHS THREADS NLEV REPS [HF]]\n");
 		return 2;
 	}
 	/* BENCH_ONLY=cascade,tcdf,exact,mc,codec: a subset (development) */

@@ -702,6 +702,86 @@ bisect:
 	return lo;
 }
 
+/*
+ * g(E + S_k) of (a, dir) for k = k0, k0 + 1, ... in order: the curve
+ * cursor only moves forward (the same numbers as lc_price_factor()).
+ */
+struct gcursor {
+	const struct lc_curve *curve;
+	enum lc_side side;
+	double E, scale;
+	size_t cur;
+};
+
+static double
+gcursor_at(struct gcursor *gc, double cum)
+{
+	double v = gc->E + cum, u, d;
+
+	if (gc->curve == NULL || gc->curve->n == 0 || !(v > 0.0))
+		return 1.0;
+	u = v / gc->scale;
+	if (!(u > 0.0))
+		return 1.0;
+	gc->cur = lc_curve_seek(gc->curve, u, gc->cur);
+	d = lc_curve_impact_at(gc->curve, gc->side, u, gc->cur);
+	return gc->side == LC_BID ? 1.0 - d / 1e4 : 1.0 + d / 1e4;
+}
+
+/*
+ * Fired count of (a, dir) with extra volume E > 0, knowing trigger k + 1
+ * fires: l_{j+1} >= p g(E + S_j) while it holds (up: <=), p = P exp(known
+ * extreme) (the true extreme is at least as far), compared in price space
+ * so that no log is taken per trigger; the next threshold is then
+ * examined by below() (pending steps included).  Jumps: the levels are
+ * monotone and g_bid(E + S_j) only falls with j (g_ask only rises), so
+ * once trigger j passes against lim = p g(E + S_j), every later trigger
+ * priced at or beyond lim passes too; a galloping search over the prices
+ * finds the first that is not, and only there is g evaluated again.
+ */
+static size_t
+fire_with_volume(const struct mc_model *md, const struct mc_ws *w, size_t a,
+    int dir)
+{
+	const struct mc_ad *ad = &md->as[a].ad[dir];
+	const struct lc_cascade *c = ad->c;
+	const double *pr = c->price;
+	size_t i = 2 * a + (size_t)dir, n = c->n, k = w->k[i] + 1;
+	double p = md->as[a].P * exp(dir == LC_DOWN ? w->lo[a] : w->hi[a]);
+	double sg = dir == LC_DOWN ? 1.0 : -1.0;
+	struct gcursor gc;
+
+	gc.curve = c->curve;
+	gc.side = ad->side;
+	gc.E = w->E[i];
+	gc.scale = md->scale;
+	gc.cur = 0;
+	while (k < n) {
+		double lim = p * gcursor_at(&gc, c->cum[k]), sl = sg * lim;
+		size_t lo, hi, step = 1;
+
+		if (!(sg * pr[k] >= sl))
+			break;
+		/* pr[lo] passes; find the first hi > lo beyond lim */
+		lo = k;
+		while (lo + step < n && sg * pr[lo + step] >= sl) {
+			lo += step;
+			step *= 2;
+		}
+		hi = lo + step < n ? lo + step : n;
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (sg * pr[mid] >= sl)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		k = hi;
+	}
+	return k;
+}
+
 /* Advance the cascade of (a, dir); 1 when something fired. */
 static int
 advance(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
@@ -731,29 +811,7 @@ advance(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
 			fired = 1;
 			continue;
 		} else {
-			/*
-			 * With extra volume the triggers fire one by one:
-			 * l_{k+1} >= p g(E + S_k), p = P exp(known extreme)
-			 * (the true extreme is at least as far), compared in
-			 * price space so that no log is taken per trigger;
-			 * the next threshold is then examined by below()
-			 * (pending steps included).
-			 */
-			const struct lc_cascade *c = ad->c;
-			double p = md->as[a].P * exp(dir == LC_DOWN ?
-			    w->lo[a] : w->hi[a]);
-			size_t k = w->k[i] + 1;
-
-			while (k < n) {
-				double g = lc_price_factor(c->curve, ad->side,
-				    w->E[i] + c->cum[k], md->scale);
-
-				if (dir == LC_DOWN ? !(c->price[k] >= p * g) :
-				    !(c->price[k] <= p * g))
-					break;
-				k++;
-			}
-			w->k[i] = k;
+			w->k[i] = fire_with_volume(md, w, a, dir);
 		}
 		fired = 1;
 		update_b(md, w, a, dir);
