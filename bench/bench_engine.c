@@ -521,6 +521,38 @@ bench_mc(void)
 			    "asset-steps");
 		}
 	}
+	/*
+	 * The same loan near its liquidation (health 1.05): most paths
+	 * cannot be proved safe up front and are walked step by step.
+	 */
+	make_coupled_loan(&pos, ent, 5, 1.05);
+	req.params.paths = 20000;
+	req.params.steps = 16;
+	for (th = 1; th <= 2; th++) {
+		char name[48];
+
+		req.params.threads = th;
+		t = time_score(&b.m, &req, &res, 1);
+		snprintf(name, sizeof(name), "mc_5asset_hf105_%ut", th);
+		emit(name, 20000.0, t, last_cpu, 20000.0 * 16.0 * 5.0,
+		    "asset-steps");
+	}
+	make_coupled_loan(&pos, ent, 5, 1.25);
+	{
+		struct lc_mc_stats st;
+
+		/* how many paths each loan made the engine walk */
+		lc_mc_stats_init(&st);
+		for (k = 0; k < 2; k++) {
+			make_coupled_loan(&pos, ent, 5, k ? 1.05 : 1.25);
+			if (lc_mc_estimate(&b.m, &req, 0, &st) != LC_OK)
+				die("lc_mc_estimate failed");
+			emit(k ? "mc_5asset_hf105_walked" : "mc_5asset_walked",
+			    20000.0, 1.0, 1.0, (double)st.walked, "paths");
+		}
+		lc_mc_stats_release(&st);
+		make_coupled_loan(&pos, ent, 5, 1.25);
+	}
 	bmarket_release(&b);
 	/* the same loan without stored levels: what the levels cost */
 	bmarket_init(&b, 0, 0);

@@ -633,6 +633,21 @@ def targets(res):
         add("20000 paths x 16 steps, 5-asset loan, 10 000 levels/asset, "
             "2 threads", r2["median_ns"] / 1e6, None, "ms", "< 25",
             lambda v: v < 25)
+    # Not a target: the same loan at health 1.05, where most paths cannot
+    # be proved safe up front and are walked step by step (a finding).
+    for th in (1, 2):
+        r = eng(res, "mc_5asset_hf105_%dt" % th, 20000)
+        if r:
+            w = eng(res, "mc_5asset_hf105_walked", 20000)
+            share = "" if w is None else ", %.0f %% of paths walked" % (
+                100.0 * w["ops"] / 20000)
+            t.append({"target": "(stress, no target) the loan at health "
+                      "1.05%s: asset-steps/s per core, %d thread%s"
+                      % (share, th, "s" if th > 1 else ""),
+                      "value": r["ops"] / r["median_ns"] * 1e3 / th,
+                      "cpu_value": r["ops"] / r["cpu_ns"] * 1e3,
+                      "unit": "M/s", "goal": "-", "met": None,
+                      "met_cpu": None})
     return t
 
 

@@ -27,8 +27,11 @@
  * Cost: setup is O(triggers) per call (the cascades of every involved
  * asset and direction are borrowed from lc_score()'s exact pass, or
  * rebuilt when called directly, stored levels included); a path costs
- * O(steps * (assets + coupled loans)) plus O(1) amortised per trigger
- * fired (bucket index over the cascade thresholds).  Threads: the paths
+ * O(steps * assets) to draw, plus, when its coupled loans cannot be
+ * proved safe up front, O(steps * (assets + coupled loans)) to walk and
+ * O(log) per jump of a cascade; fired counts of paths that are not walked
+ * are settled against the thresholds the answer reads, not trigger by
+ * trigger (mc.c, "Paths that need no walk").  Threads: the paths
  * are split into chunks run on up to req->params.threads POSIX threads
  * (mc_thread.c); the calling thread takes part.
  */

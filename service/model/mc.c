@@ -22,6 +22,28 @@
  * P(min <= b) = 2 Phi(b / (sigma_h f)); mixing over W gives 2 F_r(b) of
  * SPEC 5 for every number of steps.
  *
+ * Paths that need no walk.  A path is drawn whole first (draw_path(): the
+ * normals of every step in the order a step-by-step walk draws them, so
+ * the answer does not depend on what follows).  Most paths of a healthy
+ * loan never come near its liquidation, and a walk (judging every loan
+ * at every step) would only confirm it.  loans_safe() proves it instead
+ * from bounds: each asset's extremes (the end points of its steps, minus
+ * (plus) the largest Brownian-bridge excursion its Z (Z') allows, from a
+ * table of sqrt(-ln Phi(-v) / 2)), Gamma at those extremes with E = 0,
+ * and each loan's health bridge (Cauchy-Schwarz on V / sd(V)); see its
+ * comment for the argument.  When every loan clears 0 by a margin, no
+ * loan steps, E stays 0 on the path, and each asset's fired count is the
+ * 4.1 count at its path extreme.  The records read only whether it
+ * reaches k* (cascade event) and a single's first step, so settle_fast()
+ * tests just those thresholds, whose bridges the bound of
+ * bridge_misses() nearly always dismisses, however dense the levels
+ * are.  Other paths are walked (replay()) exactly as below.  The
+ * shortcuts give the same bits as walking every path with exact fired
+ * counts (LC_MC_NO_PRUNE, which the tests compare against).  Skipping
+ * the provably safe steps inside a walk was tried and measured: the
+ * cascades then catch up at the next judged step at nearly the same
+ * cost (within 5 % of instructions), so walks judge every step.
+ *
  * Lazy extremes.  Only comparisons "running min <= b" are ever needed
  * (b = ln(l_{k+1} / (P g(E + S_k))) for the next trigger of a cascade),
  * and the bridge of a step crosses b iff ln U <= -2 (x0 - b)(x1 - b) / s^2
@@ -45,9 +67,12 @@
  * next trigger while l_{k+1} >= P exp(runmin) g(E + S_k), i.e. runmin <= b.
  * With E = 0 this is 4.1 itself: given p <= m_k, trigger k+1 fires iff
  * p <= m_{k+1}, so thresholds are ln(m_k / P) (precomputed) and a jump is
- * a galloping search, O(log jump).  With E > 0 the triggers fire one at a
- * time, tested in price space (l_{k+1} >= p g(E + S_k), p = P exp(known
- * extreme): one exp per batch instead of a log per trigger).
+ * a galloping search, O(log jump).  With E > 0 the triggers are tested in
+ * price space (l_{k+1} >= p g(E + S_k), p = P exp(known extreme): one exp
+ * per batch instead of a log per trigger), and every trigger priced
+ * beyond p g(E + S_k) of a passing one passes too (g_bid only falls with
+ * volume), so a galloping search over the prices jumps them
+ * (fire_with_volume()).
  * Gamma_a = g_bid(E_down + S_down) g_ask(E_up + S_up) (both directions, as
  * SPEC 4.2 says), kept as the product of the two cached factors.
  *
@@ -130,13 +155,16 @@
  * drawn when nothing reads a minimum (maximum): no trigger in that
  * direction and no coupled loan with volatile collateral (debt).
  *
- * Cost (instructions per asset-step, callgrind, 5 assets with 10 000
- * levels a side, 20 000 paths): about 1250 with three coupled loans, 460
- * with single-asset positions only; 5 assets in one coupled loan against
- * 10 000 sell levels each (the bench's case): about 700.  The rest is the
- * scalar path itself: normals (about 30 each), exp for the assets of
- * coupled loans, erfc and log for the bridge extremes that a trigger
- * makes necessary, and the loans' judgments.
+ * Cost (instructions per asset-step, callgrind, the bench's case: 5
+ * assets in one coupled loan at health 1.25 against 10 000 sell levels
+ * each): about 215, of which the normals are 80 (two per asset-step,
+ * about 35 each with the generator in registers, lc_rng_normals()), the
+ * correlation and the log path about 60; under 1 % of the paths are
+ * walked.  A walked path costs about 650 per asset-step: normals, exp
+ * for the assets of coupled loans, erfc and log for the bridge extremes
+ * that a trigger makes necessary, and the loans' judgments.  So a loan
+ * near its liquidation (health 1.05: 59 % of paths walked) runs about 4
+ * times slower than a healthy one (bench/README.md).
  */
 #include "cascade/mc.h"
 #include "cascade/cascade.h"
