@@ -1134,6 +1134,7 @@ judge_both(const struct mc_model *md, struct mc_ws *w,
 	double *restrict cs = w->cas, *restrict ds = w->das;
 	double *restrict p1 = w->p1;
 	struct jsum js, jg;
+	int one = 1;
 
 	js.A0 = js.A1 = jg.A0 = jg.A1 = ag[2 * nv];
 	js.B0 = js.B1 = jg.B0 = jg.B1 = ag[2 * nv + 1];
@@ -1142,6 +1143,9 @@ judge_both(const struct mc_model *md, struct mc_ws *w,
 		uint32_t a = va[v];
 		double g = w->gam[a], e0 = w->ex0[a], e1 = w->ex1[a];
 		double sv = w->s[a], q0 = e0 * g, q1 = e1 * g;
+
+		if (g != 1.0)
+			one = 0;
 		double t1 = cl[v] * e1, t2 = dd[v] * e1;
 		double u1 = cl[v] * q1, u2 = dd[v] * q1;
 
@@ -1163,6 +1167,12 @@ judge_both(const struct mc_model *md, struct mc_ws *w,
 		da[v] = u2;
 		jg.sa += u1 * sv;
 		jg.sd += u2 * sv;
+	}
+	if (one) {
+		/* every Gamma 1: the two judgments are the same numbers */
+		judge_tail(md, w, l, &jg, ca, da, 0.0, jc);
+		*jst = *jc;
+		return;
 	}
 	judge_tail(md, w, l, &js, cs, ds, 0.0, jst);
 	judge_tail(md, w, l, &jg, ca, da, 0.0, jc);
