@@ -719,7 +719,12 @@ def table(res):
                  "growth | CPU per call | CPU per unit |")
         L.append("|---|---|---|---|---|---|---|---|")
         seen = set()
+        counts = []
         for row in res["engine"]:
+            if row["unit"] == "paths":
+                # a count, not a timing (Monte Carlo paths walked)
+                counts.append(row)
+                continue
             g = res["growth"].get(row["bench"])
             gs = "-"
             if g is not None and row["bench"] not in seen:
@@ -735,6 +740,12 @@ def table(res):
                 "%.3g" % row["per_sec"], row["unit"], gs,
                 fmt_time(row["cpu_ns"]), cper))
         L.append("")
+        for row in counts:
+            L.append("- `%s`: %d of %d paths walked step by step (the "
+                     "others proved safe for the loan up front)" % (
+                         row["bench"], row["ops"], row["n"]))
+        if counts:
+            L.append("")
     if res.get("numpy"):
         L.append("### Against numpy (same inputs, same run)")
         L.append("")
