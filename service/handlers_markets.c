@@ -408,19 +408,96 @@ oom(struct api_answer *a)
 
 /* ---- writes --------------------------------------------------------- */
 
+/*
+ * One write, the same shape for every route: the writer mutex held from
+ * wtx_lock() to wtx_end(), the snapshot current when the lock was taken
+ * (snap), and the one wtx_commit() published (ns).  wtx_end() releases
+ * what was taken and returns the answer's status.
+ */
+struct wtx {
+	struct app *app;
+	struct snapshot *snap, *ns;
+	int locked;
+};
+
+static void
+wtx_init(struct wtx *t, struct app *app)
+{
+	t->app = app;
+	t->snap = t->ns = NULL;
+	t->locked = 0;
+}
+
+static struct snapshot *
+wtx_lock(struct wtx *t)
+{
+	pthread_mutex_lock(&t->app->writer->mu);
+	t->locked = 1;
+	t->snap = snapshot_cell_get(t->app->cell);
+	return t->snap;
+}
+
+/* The stored asset's index in the locked snapshot; -1 with a 404. */
+static long
+wtx_asset(struct wtx *t, const char *asset, struct api_answer *a)
+{
+	long i = find_stored(t->snap, asset);
+
+	if (i < 0)
+		not_found(a, asset);
+	return i;
+}
+
+/*
+ * After the store's write (st; `what` names it in a problem): publish what
+ * changed (republish()).  0, or -1 with the answer set.
+ */
+static int
+wtx_commit(struct wtx *t, enum store_status st, const char *what,
+    const char *symbol, enum snapshot_level_mode lv, struct api_answer *a)
+{
+	if (st != STORE_OK) {
+		store_problem(a, st, what);
+		return -1;
+	}
+	t->ns = republish(t->app, symbol, lv, a);
+	return t->ns != NULL ? 0 : -1;
+}
+
+/* The answer's body is built (ok and a->body set): status; else 503. */
+static void
+wtx_answer(struct api_answer *a, int ok, int status)
+{
+	if (!ok || a->body == NULL)
+		oom(a);
+	else
+		a->status = status;
+}
+
+static int
+wtx_end(struct wtx *t, struct api_answer *a)
+{
+	if (t->locked)
+		pthread_mutex_unlock(&t->app->writer->mu);
+	snapshot_unref(t->ns);
+	snapshot_unref(t->snap);
+	return a->status;
+}
+
 int
 api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
     struct api_answer *ans)
 {
-	struct snapshot *snap = NULL, *ns = NULL;
+	struct wtx t;
 	struct codec_asset_put put;
 	struct codec_warnings w;
 	struct md_asset md;
 	enum store_status st;
 	long i;
-	int created = 0, locked = 0;
+	int created = 0;
 	size_t nstale;
 
+	wtx_init(&t, app);
 	codec_warnings_init(&w);
 	if (!valid_symbol(asset)) {
 		fail_field(ans, "/path/asset",
@@ -434,12 +511,10 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 		    "(price 1, volatility 0) and cannot be written");
 		goto out;
 	}
-	pthread_mutex_lock(&app->writer->mu);
-	locked = 1;
-	snap = snapshot_cell_get(app->cell);
-	i = find_stored(snap, asset);
+	wtx_lock(&t);
+	i = find_stored(t.snap, asset);
 	if (i >= 0)
-		md_asset_of(&snap->assets[i], &md);
+		md_asset_of(&t.snap->assets[i], &md);
 	if (codec_decode_asset(body, len, i >= 0 ? &md : NULL, &put,
 	        &ans->err) != 0) {
 		ans->status = ans->err.status;
@@ -447,20 +522,15 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 	}
 	st = store_put_asset(app->store, asset, put.price, put.vol, put.as_of,
 	    &created);
-	if (st != STORE_OK) {
-		store_problem(ans, st, asset);
+	if (wtx_commit(&t, st, asset, asset, SNAPSHOT_LEVELS_KEEP, ans) != 0)
 		goto out;
-	}
-	ns = republish(app, asset, SNAPSHOT_LEVELS_KEEP, ans);
-	if (ns == NULL)
-		goto out;
-	i = find_stored(ns, asset);
-	if (i < 0 || codec_encode_markets(ns, i, &ans->body) != 0) {
+	i = find_stored(t.ns, asset);
+	if (i < 0 || codec_encode_markets(t.ns, i, &ans->body) != 0) {
 		oom(ans);
 		goto out;
 	}
-	nstale =
-	    ns->assets[i].levels[0].nstale + ns->assets[i].levels[1].nstale;
+	nstale = t.ns->assets[i].levels[0].nstale +
+	    t.ns->assets[i].levels[1].nstale;
 	if (nstale > 0)
 		codec_warnings_add(&w, "stale_levels", asset, NULL,
 		    (int64_t)nstale, NULL,
@@ -469,61 +539,38 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 		    "while the price stays there",
 		    nstale, put.price);
 	ans->body = with_warnings(ans->body, &w);
-	if (ans->body == NULL) {
-		oom(ans);
-		goto out;
-	}
-	ans->status = created ? 201 : 200;
-	if (created)
+	wtx_answer(ans, 1, created ? 201 : 200);
+	if (created && ans->status == 201)
 		snprintf(ans->location, sizeof(ans->location), "/v1/markets/%s",
 		    asset);
 out:
-	if (locked)
-		pthread_mutex_unlock(&app->writer->mu);
-	snapshot_unref(ns);
-	snapshot_unref(snap);
 	codec_warnings_release(&w);
-	return ans->status;
+	return wtx_end(&t, ans);
 }
 
 int
 api_delete_asset(struct app *app, const char *asset, struct api_answer *ans)
 {
-	struct snapshot *snap, *ns = NULL;
-	enum store_status st;
+	struct wtx t;
 
-	pthread_mutex_lock(&app->writer->mu);
-	snap = snapshot_cell_get(app->cell);
-	if (find_stored(snap, asset) < 0) {
-		not_found(ans, asset);
+	wtx_init(&t, app);
+	wtx_lock(&t);
+	if (wtx_asset(&t, asset, ans) < 0)
 		goto out;
-	}
-	st = store_delete_asset(app->store, asset);
-	if (st != STORE_OK) {
-		store_problem(ans, st, asset);
-		goto out;
-	}
-	ns = republish(app, asset, SNAPSHOT_LEVELS_RELOAD, ans);
-	if (ns == NULL)
+	if (wtx_commit(&t, store_delete_asset(app->store, asset), asset,
+	    asset, SNAPSHOT_LEVELS_RELOAD, ans) != 0)
 		goto out;
 	ans->body = deleted_body(asset, NULL);
-	if (ans->body == NULL) {
-		oom(ans);
-		goto out;
-	}
-	ans->status = 200;
+	wtx_answer(ans, 1, 200);
 out:
-	pthread_mutex_unlock(&app->writer->mu);
-	snapshot_unref(ns);
-	snapshot_unref(snap);
-	return ans->status;
+	return wtx_end(&t, ans);
 }
 
 int
 api_put_depth(struct app *app, const char *asset, const char *venue,
     const char *body, size_t len, struct api_answer *ans)
 {
-	struct snapshot *snap = NULL, *ns = NULL;
+	struct wtx t;
 	struct codec_depth d;
 	struct md_curve curves[2];
 	struct md_asset md;
@@ -531,8 +578,9 @@ api_put_depth(struct app *app, const char *asset, const char *venue,
 	char what[128];
 	size_t n;
 	long i;
-	int created = 0, locked = 0;
+	int created = 0;
 
+	wtx_init(&t, app);
 	codec_depth_init(&d);
 	if (!valid_venue(venue)) {
 		fail_field(ans, "/path/venue",
@@ -540,15 +588,11 @@ api_put_depth(struct app *app, const char *asset, const char *venue,
 		    "A-Z, a-z, 0-9, '.', '_' and '-'");
 		goto out;
 	}
-	pthread_mutex_lock(&app->writer->mu);
-	locked = 1;
-	snap = snapshot_cell_get(app->cell);
-	i = find_stored(snap, asset);
-	if (i < 0) {
-		not_found(ans, asset);
+	wtx_lock(&t);
+	i = wtx_asset(&t, asset, ans);
+	if (i < 0)
 		goto out;
-	}
-	md_asset_of(&snap->assets[i], &md);
+	md_asset_of(&t.snap->assets[i], &md);
 	if (codec_decode_depth(body, len, &md, &d, &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
@@ -556,146 +600,97 @@ api_put_depth(struct app *app, const char *asset, const char *venue,
 	n = codec_depth_curves(&d, venue, curves);
 	snprintf(what, sizeof(what), "%s/%s", asset, venue);
 	st = store_put_curves(app->store, asset, curves, n, &created);
-	if (st != STORE_OK) {
-		store_problem(ans, st, what);
+	if (wtx_commit(&t, st, what, asset, SNAPSHOT_LEVELS_KEEP, ans) != 0)
 		goto out;
-	}
-	ns = republish(app, asset, SNAPSHOT_LEVELS_KEEP, ans);
-	if (ns == NULL)
-		goto out;
-	if (codec_encode_depth(&d, asset, venue, &ans->body) != 0) {
-		oom(ans);
-		goto out;
-	}
-	ans->status = created ? 201 : 200;
-	if (created)
+	wtx_answer(ans, codec_encode_depth(&d, asset, venue, &ans->body) == 0,
+	    created ? 201 : 200);
+	if (created && ans->status == 201)
 		snprintf(ans->location, sizeof(ans->location),
 		    "/v1/markets/%s/depth/%s", asset, venue);
 out:
-	if (locked)
-		pthread_mutex_unlock(&app->writer->mu);
-	snapshot_unref(ns);
-	snapshot_unref(snap);
 	codec_depth_release(&d);
-	return ans->status;
+	return wtx_end(&t, ans);
 }
 
 int
 api_delete_venue(struct app *app, const char *asset, const char *venue,
     struct api_answer *ans)
 {
-	struct snapshot *snap, *ns = NULL;
-	enum store_status st;
+	struct wtx t;
 	char what[128];
 
-	pthread_mutex_lock(&app->writer->mu);
-	snap = snapshot_cell_get(app->cell);
-	if (find_stored(snap, asset) < 0) {
-		not_found(ans, asset);
+	wtx_init(&t, app);
+	wtx_lock(&t);
+	if (wtx_asset(&t, asset, ans) < 0)
 		goto out;
-	}
 	snprintf(what, sizeof(what), "venue %s of %s",
 	    valid_venue(venue) ? venue : "?", asset);
-	if (!valid_venue(venue)) {
-		store_problem(ans, STORE_NOT_FOUND, what);
-		goto out;
-	}
-	st = store_delete_venue(app->store, asset, venue);
-	if (st != STORE_OK) {
-		store_problem(ans, st, what);
-		goto out;
-	}
-	ns = republish(app, asset, SNAPSHOT_LEVELS_KEEP, ans);
-	if (ns == NULL)
+	if (wtx_commit(&t, valid_venue(venue) ?
+	    store_delete_venue(app->store, asset, venue) : STORE_NOT_FOUND,
+	    what, asset, SNAPSHOT_LEVELS_KEEP, ans) != 0)
 		goto out;
 	ans->body = deleted_body(asset, venue);
-	if (ans->body == NULL) {
-		oom(ans);
-		goto out;
-	}
-	ans->status = 200;
+	wtx_answer(ans, 1, 200);
 out:
-	pthread_mutex_unlock(&app->writer->mu);
-	snapshot_unref(ns);
-	snapshot_unref(snap);
-	return ans->status;
+	return wtx_end(&t, ans);
 }
 
 int
 api_put_levels(struct app *app, const char *asset, const char *body, size_t len,
     int append, struct api_answer *ans)
 {
-	struct snapshot *snap, *ns = NULL;
+	struct wtx t;
 	struct codec_levels lv;
 	struct md_asset md;
 	enum store_status st;
 	long i;
 
+	wtx_init(&t, app);
 	codec_levels_init(&lv);
-	pthread_mutex_lock(&app->writer->mu);
-	snap = snapshot_cell_get(app->cell);
-	i = find_stored(snap, asset);
-	if (i < 0) {
-		not_found(ans, asset);
+	wtx_lock(&t);
+	i = wtx_asset(&t, asset, ans);
+	if (i < 0)
 		goto out;
-	}
-	md_asset_of(&snap->assets[i], &md);
+	md_asset_of(&t.snap->assets[i], &md);
 	if (codec_decode_levels(body, len, &md, &lv, &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
 	}
 	st = append ? store_append_levels(app->store, asset, lv.levels, lv.n)
 	            : store_replace_levels(app->store, asset, lv.levels, lv.n);
-	if (st != STORE_OK) {
-		store_problem(ans, st, asset);
+	if (wtx_commit(&t, st, asset, asset, append ? SNAPSHOT_LEVELS_APPEND :
+	    SNAPSHOT_LEVELS_RELOAD, ans) != 0)
 		goto out;
-	}
-	ns = republish(app, asset,
-	    append ? SNAPSHOT_LEVELS_APPEND : SNAPSHOT_LEVELS_RELOAD, ans);
-	if (ns == NULL)
-		goto out;
-	if (codec_encode_levels(&lv, asset, &ans->body) != 0) {
-		oom(ans);
-		goto out;
-	}
-	ans->status = 200;
+	wtx_answer(ans, codec_encode_levels(&lv, asset, &ans->body) == 0, 200);
 out:
-	pthread_mutex_unlock(&app->writer->mu);
-	snapshot_unref(ns);
-	snapshot_unref(snap);
 	codec_levels_release(&lv);
-	return ans->status;
+	return wtx_end(&t, ans);
 }
 
 int
 api_put_correlations(struct app *app, const char *body, size_t len, int replace,
     struct api_answer *ans)
 {
-	struct snapshot *snap, *ns = NULL;
+	struct wtx t;
 	struct codec_corr c;
 	struct codec_warnings w;
 	struct codec_buf b;
 	enum store_status st;
 
+	wtx_init(&t, app);
 	codec_corr_init(&c);
 	codec_warnings_init(&w);
-	pthread_mutex_lock(&app->writer->mu);
-	snap = snapshot_cell_get(app->cell);
-	if (snap == NULL) {
+	if (wtx_lock(&t) == NULL) {
 		oom(ans);
 		goto out;
 	}
-	if (codec_decode_correlations(body, len, snap, &c, &ans->err) != 0) {
+	if (codec_decode_correlations(body, len, t.snap, &c, &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
 	}
 	st = store_put_correlations(app->store, c.pairs, c.n, replace);
-	if (st != STORE_OK) {
-		store_problem(ans, st, "the correlations");
-		goto out;
-	}
-	ns = republish(app, NULL, SNAPSHOT_LEVELS_RELOAD, ans);
-	if (ns == NULL)
+	if (wtx_commit(&t, st, "the correlations", NULL,
+	    SNAPSHOT_LEVELS_RELOAD, ans) != 0)
 		goto out;
 	codec_buf_init(&b, 128);
 	codec_buf_begin(&b, '{');
@@ -704,22 +699,15 @@ api_put_correlations(struct app *app, const char *body, size_t len, int replace,
 	codec_buf_key(&b, "pairs");
 	codec_buf_int(&b, (int64_t)c.n);
 	codec_buf_key(&b, "default_correlation");
-	codec_buf_num(&b, ns->default_rho);
+	codec_buf_num(&b, t.ns->default_rho);
 	codec_buf_warnings(&b, &w);
 	codec_buf_end(&b, '}');
 	ans->body = codec_buf_take(&b);
-	if (ans->body == NULL) {
-		oom(ans);
-		goto out;
-	}
-	ans->status = 200;
+	wtx_answer(ans, 1, 200);
 out:
-	pthread_mutex_unlock(&app->writer->mu);
-	snapshot_unref(ns);
-	snapshot_unref(snap);
 	codec_warnings_release(&w);
 	codec_corr_release(&c);
-	return ans->status;
+	return wtx_end(&t, ans);
 }
 
 /* ---- HTTP handlers: writes ------------------------------------------ */
