@@ -18,6 +18,7 @@
  * on it), encodes, and the server sends the answer.  A full pool is 503
  * with Retry-After: 1.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,12 +42,23 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * Online cores, asked once: sysconf() opens and reads a sysfs file on
+ * every call, which was three system calls per score request.
+ */
 static unsigned
 online_cores(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	static atomic_uint cached;
+	unsigned c = atomic_load_explicit(&cached, memory_order_relaxed);
 
-	return n > 0 ? (unsigned)n : 1;
+	if (c == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c = n > 0 ? (unsigned)n : 1;
+		atomic_store_explicit(&cached, c, memory_order_relaxed);
+	}
+	return c;
 }
 
 void
