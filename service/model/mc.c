@@ -309,7 +309,7 @@ struct mc_ws {
 	double *s;		/* step sigma per asset */
 	double *lo, *hi;	/* running extremes known so far */
 	double *lb, *ub;	/* bounds of the path's extremes (loans_safe) */
-	double *eb;		/* 3n x steps normals of the path, by component */
+	double *eb;		/* 3n x steps: the path's normals */
 	double *dx;		/* steps: N of one asset */
 	double *glo, *ghi;	/* bounds of Gamma on the path (loans_safe) */
 	double *certlo, *certhi;
@@ -695,7 +695,7 @@ kfind(const struct mc_ad *ad, size_t k, double x, double sg)
 	double sx = sg * x;
 
 	if (k >= n || !(sx <= sg * lm[k + 1]))
-		return k;	/* nothing more (also: the buckets need x past 1) */
+		return k;	/* nothing more (the buckets need x past 1) */
 	if (ad->nb > 0) {
 		double u = (sg * lm[1] - sx) * ad->binv;
 		size_t bi = u < (double)ad->nb ? (size_t)u : ad->nb;
@@ -1713,7 +1713,8 @@ draw_path(const struct mc_model *md, struct mc_ws *w)
 	for (a = 0; a < n; a++) {
 		const double *L = md->L + a * n;
 		double *restrict xs = w->xs + a * (S + 1);
-		double *restrict zs = w->zs + a * S, *restrict zps = w->zps + a * S;
+		double *restrict zs = w->zs + a * S;
+		double *restrict zps = w->zps + a * S;
 		double s = w->s[a], x, lo = 0.0, hi = 0.0;
 		double lb = md->need_lb[a] ? HUGE_VAL : -HUGE_VAL;
 		double ub = md->need_ub[a] ? -HUGE_VAL : HUGE_VAL;
@@ -1802,7 +1803,8 @@ tight_bounds(const struct mc_model *md, struct mc_ws *w)
 
 		if (md->need_lb[a]) {
 			for (t = 0; t < S; t++) {
-				double m = xs[t] < xs[t + 1] ? xs[t] : xs[t + 1];
+				double m = xs[t] < xs[t + 1] ? xs[t] :
+				    xs[t + 1];
 
 				m -= s * hz_bound(md, -zs[t]);
 				lb = m < lb ? m : lb;
@@ -1811,7 +1813,8 @@ tight_bounds(const struct mc_model *md, struct mc_ws *w)
 		}
 		if (md->need_ub[a]) {
 			for (t = 0; t < S; t++) {
-				double m = xs[t] > xs[t + 1] ? xs[t] : xs[t + 1];
+				double m = xs[t] > xs[t + 1] ? xs[t] :
+				    xs[t + 1];
 
 				m += s * hz_bound(md, -zps[t]);
 				ub = m > ub ? m : ub;
@@ -2049,7 +2052,8 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->cnt_ev = calloc(nn * 2, sizeof(uint64_t));
 	if (md->nhist > 0)
 		w->hist = calloc(md->nhist, sizeof(uint64_t));
-	if (w->e == NULL || w->eb == NULL || w->xs == NULL || w->zs == NULL || w->zps == NULL ||
+	if (w->e == NULL || w->eb == NULL || w->xs == NULL ||
+	    w->zs == NULL || w->zps == NULL ||
 	    w->s == NULL || w->lo == NULL || w->pendlo == NULL ||
 	    w->pendhi == NULL || w->npendlo == NULL || w->curlo == NULL ||
 	    w->k == NULL || w->E == NULL || w->amt == NULL || w->liq == NULL ||
