@@ -548,6 +548,23 @@ lc_price_factor(const struct lc_curve *c, enum lc_side side, double v,
 	return side == LC_BID ? 1.0 - d / BPS : 1.0 + d / BPS;
 }
 
+double
+lc_price_factor_seek(const struct lc_curve *c, enum lc_side side, double v,
+    double scale, size_t *cur)
+{
+	double u, d = 0.0;
+
+	/* lc_impact_bps() with the cursor in place of the bisection */
+	if (c != NULL && c->n > 0 && v > 0.0) {
+		u = v / scale;
+		if (u > 0.0) {
+			*cur = lc_curve_seek(c, u, *cur);
+			d = lc_curve_impact_at(c, side, u, *cur);
+		}
+	}
+	return side == LC_BID ? 1.0 - d / BPS : 1.0 + d / BPS;
+}
+
 /*
  * Integral of impact(u) - s over [a, b], 0 <= a < b, unscaled, non-empty
  * curve; see the design note for the cancellation-free forms.

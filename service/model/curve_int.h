@@ -19,4 +19,11 @@ size_t lc_curve_seek(const struct lc_curve *c, double u, size_t k);
 double lc_curve_impact_at(const struct lc_curve *c, enum lc_side side,
     double u, size_t k);
 
+/*
+ * lc_price_factor() (the same numbers) for volumes v that only grow from
+ * call to call: *cur is the curve cursor, 0 before the first call.
+ */
+double lc_price_factor_seek(const struct lc_curve *c, enum lc_side side,
+    double v, double scale, size_t *cur);
+
 #endif

@@ -731,32 +731,6 @@ bisect:
 }
 
 /*
- * g(E + S_k) of (a, dir) for k = k0, k0 + 1, ... in order: the curve
- * cursor only moves forward (the same numbers as lc_price_factor()).
- */
-struct gcursor {
-	const struct lc_curve *curve;
-	enum lc_side side;
-	double E, scale;
-	size_t cur;
-};
-
-static double
-gcursor_at(struct gcursor *gc, double cum)
-{
-	double v = gc->E + cum, u, d;
-
-	if (gc->curve == NULL || gc->curve->n == 0 || !(v > 0.0))
-		return 1.0;
-	u = v / gc->scale;
-	if (!(u > 0.0))
-		return 1.0;
-	gc->cur = lc_curve_seek(gc->curve, u, gc->cur);
-	d = lc_curve_impact_at(gc->curve, gc->side, u, gc->cur);
-	return gc->side == LC_BID ? 1.0 - d / 1e4 : 1.0 + d / 1e4;
-}
-
-/*
  * Fired count of (a, dir) with extra volume E > 0, knowing trigger k + 1
  * fires: l_{j+1} >= p g(E + S_j) while it holds (up: <=), p = P exp(known
  * extreme) (the true extreme is at least as far), compared in price space
@@ -765,7 +739,8 @@ gcursor_at(struct gcursor *gc, double cum)
  * monotone and g_bid(E + S_j) only falls with j (g_ask only rises), so
  * once trigger j passes against lim = p g(E + S_j), every later trigger
  * priced at or beyond lim passes too; a galloping search over the prices
- * finds the first that is not, and only there is g evaluated again.
+ * finds the first that is not, and only there is g evaluated again (with
+ * a forward curve cursor: E + S_k only grows).
  */
 static size_t
 fire_with_volume(const struct mc_model *md, const struct mc_ws *w, size_t a,
@@ -777,15 +752,11 @@ fire_with_volume(const struct mc_model *md, const struct mc_ws *w, size_t a,
 	size_t i = 2 * a + (size_t)dir, n = c->n, k = w->k[i] + 1;
 	double p = md->as[a].P * exp(dir == LC_DOWN ? w->lo[a] : w->hi[a]);
 	double sg = dir == LC_DOWN ? 1.0 : -1.0;
-	struct gcursor gc;
+	size_t cur = 0;
 
-	gc.curve = c->curve;
-	gc.side = ad->side;
-	gc.E = w->E[i];
-	gc.scale = md->scale;
-	gc.cur = 0;
 	while (k < n) {
-		double lim = p * gcursor_at(&gc, c->cum[k]), sl = sg * lim;
+		double lim = p * lc_price_factor_seek(c->curve, ad->side,
+		    w->E[i] + c->cum[k], md->scale, &cur), sl = sg * lim;
 		size_t lo, hi, step = 1;
 
 		if (!(sg * pr[k] >= sl))
@@ -1463,15 +1434,13 @@ path_reaches(const struct mc_model *md, const struct mc_ws *w, size_t a,
 	size_t S = md->steps, t;
 	const double *xs = w->xs + a * (S + 1);
 	const double *zz = (dir == LC_DOWN ? w->zs : w->zps) + a * S;
-	double s = w->s[a], lim = 690.8 * s * s;
+	double s = w->s[a];
 
 	if (dir == LC_DOWN ? w->lo[a] <= b : w->hi[a] >= b)
 		return 1;	/* an end of a step (x_0 = 0 included) */
 	if (dir == LC_DOWN ? w->lb[a] > b : w->ub[a] < b)
 		return 0;	/* no bridge of the path gets there */
 	for (t = 0; t < S; t++) {
-		if (2.0 * (xs[t] - b) * (xs[t + 1] - b) > lim)
-			continue;	/* bridge_misses() whatever z */
 		if (bridge_misses(xs[t], xs[t + 1], b, s, zz[t]))
 			continue;
 		if (dir == LC_DOWN ?
@@ -1603,7 +1572,7 @@ loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 					sd = w->s[ai];
 			}
 		}
-		if (!(B > 0.0) && B == 0.0)
+		if (B == 0.0)
 			continue;	/* no debt: never liquidated */
 		if (!(A > 0.0) || !(B > 0.0))
 			return 0;
@@ -2298,23 +2267,12 @@ ad_finish(struct mc_model *md, const struct mc_asset *as, struct mc_ad *ad,
 		ad->lm[j] = log(c->m[j] / as->P);
 	/* Gamma is read only for assets of coupled loans */
 	if (as->in_loan) {
-		int depth = c->curve != NULL && c->curve->n > 0;
-
 		ad->gk = malloc((nm + 1) * sizeof(double));
 		if (ad->gk == NULL)
 			return LC_ENOMEM;
-		for (j = 0; j <= nm; j++) {
-			double u = depth ? c->cum[j] / c->scale : 0.0;
-			double imp = 0.0;
-
-			if (u > 0.0) {
-				cur = lc_curve_seek(c->curve, u, cur);
-				imp = lc_curve_impact_at(c->curve, ad->side,
-				    u, cur);
-			}
-			ad->gk[j] = dir == LC_DOWN ? 1.0 - imp / 1e4 :
-			    1.0 + imp / 1e4;
-		}
+		for (j = 0; j <= nm; j++)
+			ad->gk[j] = lc_price_factor_seek(c->curve, ad->side,
+			    c->cum[j], c->scale, &cur);
 	}
 	if (build_index(ad, dir == LC_DOWN ? 1.0 : -1.0) != LC_OK)
 		return LC_ENOMEM;
