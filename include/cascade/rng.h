@@ -42,11 +42,13 @@ lc_rng_rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-/* xoshiro256** (Blackman and Vigna 2018): next 64 random bits. */
+/*
+ * xoshiro256** (Blackman and Vigna 2018): next 64 random bits of the state
+ * s[0..3] (a struct's, or a caller's locals that can stay in registers).
+ */
 static inline uint64_t
-lc_rng_next(struct lc_rng *g)
+lc_rng_step(uint64_t *s)
 {
-	uint64_t *s = g->s;
 	uint64_t r = lc_rng_rotl(s[1] * 5, 7) * 9;
 	uint64_t t = s[1] << 17;
 
@@ -57,6 +59,12 @@ lc_rng_next(struct lc_rng *g)
 	s[2] ^= t;
 	s[3] = lc_rng_rotl(s[3], 45);
 	return r;
+}
+
+static inline uint64_t
+lc_rng_next(struct lc_rng *g)
+{
+	return lc_rng_step(g->s);
 }
 
 /* Uniform double in the open interval (0, 1): (k + 1/2) 2^-53. */
@@ -78,17 +86,29 @@ double lc_rng_normal_slow(struct lc_rng *g, const struct lc_ziggurat *z,
  * taken from disjoint bits of one 64-bit draw, which removes the
  * correlation Doornik warns about when both come from one 32-bit word).
  */
-static inline double
-lc_rng_normal(struct lc_rng *g, const struct lc_ziggurat *z)
+/* The ziggurat's fast path: 1 and *x when the draw bits land inside. */
+static inline int
+lc_zig_fast(const struct lc_ziggurat *z, uint64_t bits, double *x)
 {
-	uint64_t bits = lc_rng_next(g);
 	unsigned i = (unsigned)(bits & (LC_ZIG_C - 1));
 	/* u uniform in (-1, 1) from the top 53 bits */
 	double u = ((double)(int64_t)(bits >> 11) + 0.5) *
 	    (2.0 / 9007199254740992.0) - 1.0;
 
-	if (fabs(u) < z->r[i])
-		return u * z->x[i];
+	if (!(fabs(u) < z->r[i]))
+		return 0;
+	*x = u * z->x[i];
+	return 1;
+}
+
+static inline double
+lc_rng_normal(struct lc_rng *g, const struct lc_ziggurat *z)
+{
+	uint64_t bits = lc_rng_next(g);
+	double x;
+
+	if (lc_zig_fast(z, bits, &x))
+		return x;
 	return lc_rng_normal_slow(g, z, bits);
 }
 

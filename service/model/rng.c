@@ -152,39 +152,23 @@ lc_rng_normals(struct lc_rng *g, const struct lc_ziggurat *z, double *out,
     size_t n, size_t stride)
 {
 	/* the state in locals: it stays in registers on the fast path */
-	uint64_t s0 = g->s[0], s1 = g->s[1], s2 = g->s[2], s3 = g->s[3];
-	size_t k;
+	uint64_t s[4] = { g->s[0], g->s[1], g->s[2], g->s[3] };
+	size_t k, j;
 
 	for (k = 0; k < n; k++) {
-		uint64_t bits = lc_rng_rotl(s1 * 5, 7) * 9, t = s1 << 17;
-		unsigned i;
-		double u;
+		uint64_t bits = lc_rng_step(s);
+		double x;
 
-		s2 ^= s0;
-		s3 ^= s1;
-		s1 ^= s2;
-		s0 ^= s3;
-		s2 ^= t;
-		s3 = lc_rng_rotl(s3, 45);
-		i = (unsigned)(bits & (LC_ZIG_C - 1));
-		u = ((double)(int64_t)(bits >> 11) + 0.5) *
-		    (2.0 / 9007199254740992.0) - 1.0;
-		if (fabs(u) < z->r[i]) {
-			out[k * stride] = u * z->x[i];
+		if (lc_zig_fast(z, bits, &x)) {
+			out[k * stride] = x;
 			continue;
 		}
-		g->s[0] = s0;
-		g->s[1] = s1;
-		g->s[2] = s2;
-		g->s[3] = s3;
+		for (j = 0; j < 4; j++)
+			g->s[j] = s[j];
 		out[k * stride] = lc_rng_normal_slow(g, z, bits);
-		s0 = g->s[0];
-		s1 = g->s[1];
-		s2 = g->s[2];
-		s3 = g->s[3];
+		for (j = 0; j < 4; j++)
+			s[j] = g->s[j];
 	}
-	g->s[0] = s0;
-	g->s[1] = s1;
-	g->s[2] = s2;
-	g->s[3] = s3;
+	for (j = 0; j < 4; j++)
+		g->s[j] = s[j];
 }
