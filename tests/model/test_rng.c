@@ -196,6 +196,41 @@ START_TEST(test_determinism)
 }
 END_TEST
 
+/*
+ * The bulk draw lc_rng_normals() gives the numbers of single draws, in
+ * order, with any stride, and leaves the stream where they leave it (the
+ * slow path of the ziggurat, about 1 draw in 100, included).
+ */
+START_TEST(test_bulk_normals)
+{
+	enum { N = 200000, STRIDE = 3 };
+	struct lc_ziggurat z;
+	struct lc_rng a, b;
+	double *x = malloc(N * STRIDE * sizeof(double));
+	int i, diff = 0, slow = 0;
+
+	ck_assert_ptr_nonnull(x);
+	lc_ziggurat_init(&z);
+	lc_rng_seed(&a, 7, 1);
+	lc_rng_seed(&b, 7, 1);
+	lc_rng_normals(&a, &z, x, 1000, STRIDE);
+	lc_rng_normals(&a, &z, x + 1000 * STRIDE, N - 1000, STRIDE);
+	for (i = 0; i < N; i++) {
+		struct lc_rng peek = b;
+		uint64_t bits = lc_rng_next(&peek);
+		double y, f;
+
+		slow += !lc_zig_fast(&z, bits, &f);
+		y = lc_rng_normal(&b, &z);
+		diff += memcmp(&x[i * STRIDE], &y, sizeof(y)) != 0;
+	}
+	ck_assert_int_eq(diff, 0);
+	ck_assert_int_gt(slow, N / 1000);
+	ck_assert(memcmp(a.s, b.s, sizeof(a.s)) == 0);
+	free(x);
+}
+END_TEST
+
 static Suite *
 rng_suite(void)
 {
@@ -210,6 +245,7 @@ rng_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("streams");
 	tcase_add_test(tc, test_determinism);
+	tcase_add_test(tc, test_bulk_normals);
 	suite_add_tcase(s, tc);
 	return s;
 }
