@@ -1861,7 +1861,7 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 {
 	size_t n = md->n, S = md->steps, a, i, li;
 	double f = 1.0, rs = 1.0 / sqrt((double)S), rmax2 = 0.0;
-	int any, casc;
+	int any, casc, safe;
 
 	if (md->nu > 0.0) {
 		double W = lc_rng_chisq(&w->rng, &md->zig, md->nu);
@@ -1876,18 +1876,26 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 	for (li = 0; li < md->nloan; li++)
 		w->liq[li] = w->sliq[li] = 0;
 	rmax2 = draw_path(md, w);
+	safe = md->nloan == 0;
+	if (!safe && !(md->flags & LC_MC_NO_PRUNE)) {
+		/* the loose bounds first; the step-by-step ones if need be */
+		safe = loans_safe(md, w, rmax2);
+		if (!safe) {
+			tight_bounds(md, w);
+			safe = loans_safe(md, w, rmax2);
+		}
+	}
 	if (md->flags & LC_MC_NO_PRUNE) {
 		/* tests: every path walked, every count exact */
 		w->cnt_walk++;
 		if (md->nloan > 0)
 			replay(md, w, slip);
 		for (a = 0; a < n; a++)
-			if (!md->as[a].in_loan || md->nloan == 0) {
+			if (!md->as[a].in_loan) {
 				settle(md, w, a, LC_DOWN);
 				settle(md, w, a, LC_UP);
 			}
-	} else if (md->nloan == 0 || loans_safe(md, w, rmax2) ||
-	    (tight_bounds(md, w), loans_safe(md, w, rmax2))) {
+	} else if (safe) {
 		/* E = 0 throughout: each cascade is 4.1 at its extreme */
 		for (a = 0; a < n; a++) {
 			settle_fast(md, w, a, LC_DOWN);
