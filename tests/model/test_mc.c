@@ -714,8 +714,9 @@ big_portfolio(struct mkt *k, size_t nlevels, uint64_t seed)
  * loan's health bridge) and settles fired counts only as far as the
  * records read them.  Those shortcuts must not change a single bit: on
  * random portfolios (loans near health 1 with volatile and stable
- * collateral and debt, every protocol, levels on both sides, negative and
- * near-1 correlations, normal and t, 1 to 16 steps) the answer equals
+ * collateral and debt, every protocol, levels on both sides, correlations
+ * from -1 to 1, some not positive semidefinite, normal and t, 1 to 16
+ * steps) the answer equals
  * that of LC_MC_NO_PRUNE, which walks every path step by step with exact
  * fired counts.  Both kinds of path must have occurred.
  */
@@ -737,8 +738,13 @@ random_portfolio(struct mkt *k, struct lc_rng *g)
 			mkt_levels(k, a, LC_UP, (size_t)nlev / 2 + 1, 0.3,
 			    3.0 * q / nlev, g);
 		}
-		for (b = 1; b < a; b++)
-			set_rho(k, a, b, -0.3 + 1.29 * lc_rng_uniform(g));
+		for (b = 1; b < a; b++) {
+			/* some degenerate: zero pivots, and R to shrink */
+			double u = lc_rng_uniform(g);
+
+			set_rho(k, a, b, u < 0.15 ? 1.0 : u < 0.25 ? -1.0 :
+			    -0.3 + 1.29 * lc_rng_uniform(g));
+		}
 	}
 	nl = 1 + (int)(lc_rng_uniform(g) * 3.0);
 	for (i = 0; i < nl; i++) {
