@@ -302,8 +302,8 @@ struct mc_model {
 
 struct mc_ws {
 	struct lc_rng rng;
-	double *e;		/* 3n normals */
-	double *N, *Z, *Zp;	/* n each, this step */
+	double *e;		/* 2n: the block of Z and Zp */
+	double *Z, *Zp;		/* n each: this step's (replay()) */
 	double *xs;		/* n x (steps + 1) log moves */
 	double *zs, *zps;	/* n x steps */
 	double *s;		/* step sigma per asset */
@@ -2003,7 +2003,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	size_t nn = n ? n : 1, nlx = nl ? nl : 1;
 
 	memset(w, 0, sizeof(*w));
-	w->e = calloc(6 * nn, sizeof(double));
+	w->e = calloc(2 * nn, sizeof(double));
 	w->eb = calloc(3 * nn * S + S, sizeof(double));
 	w->xs = calloc(nn * (S + 1), sizeof(double));
 	w->zs = calloc(nn * S, sizeof(double));
@@ -2043,8 +2043,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 		return LC_ENOMEM;
 	}
 	w->dx = w->eb + 3 * nn * S;
-	w->N = w->e + 3 * nn;
-	w->Z = w->N + nn;
+	w->Z = w->e;
 	w->Zp = w->Z + nn;
 	w->ex0 = w->s + nn;
 	w->ex1 = w->ex0 + nn;
