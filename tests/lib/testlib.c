@@ -502,3 +502,33 @@ tmpdir_free(char *path)
 	rmdir(path);
 	free(path);
 }
+
+int
+fixture_dir(char **dir, char *db, size_t cap, const char *name)
+{
+	*dir = tmpdir_new();
+	if (*dir == NULL)
+		return -1;
+	snprintf(db, cap, "%s/%s", *dir, name);
+	return 0;
+}
+
+int
+fixture_start(struct server_proc *srv, char **dir, char *db, size_t cap,
+    const char *name, const char *const *args, int timeout_ms)
+{
+	if (fixture_dir(dir, db, cap, name) != 0)
+		return -1;
+	return server_proc_start(srv, db, args, timeout_ms);
+}
+
+void
+fixture_stop(struct server_proc *srv, char **dir, int timeout_ms)
+{
+	if (srv->pid > 0)
+		server_proc_stop(srv, SIGKILL, timeout_ms);
+	free(srv->log);
+	srv->log = NULL;
+	tmpdir_free(*dir);
+	*dir = NULL;
+}

@@ -79,4 +79,17 @@ void tmpdir_free(char *path);
 /* Path of the binary under test: $CASCADED_BIN or build/cascaded. */
 const char *test_bin(void);
 
+/*
+ * The fixture of the suites that drive the server over HTTP, on their own
+ * static srv, dir and db (cap bytes).  fixture_dir: a new temporary
+ * directory in *dir and db = <dir>/<name>.  fixture_start: that, then the
+ * server on db with args (srv->log says why it did not start).  Both 0,
+ * or -1.  fixture_stop: SIGKILL to a running server, its log freed, the
+ * directory removed; safe on a half-built fixture.
+ */
+int fixture_dir(char **dir, char *db, size_t cap, const char *name);
+int fixture_start(struct server_proc *srv, char **dir, char *db, size_t cap,
+    const char *name, const char *const *args, int timeout_ms);
+void fixture_stop(struct server_proc *srv, char **dir, int timeout_ms);
+
 #endif

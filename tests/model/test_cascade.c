@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cascade/cascade.h"
+#include "splitmix.h"
 
 #define NMARKETS 1200
 #define MAXTRIG 200
@@ -21,30 +22,6 @@ rel_close(double got, double want, double tol)
 	if (got == want)
 		return 1;
 	return fabs(got - want) <= tol * fabs(want);
-}
-
-/* ---- seeded RNG (splitmix64) ------------------------------------------ */
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double
-rng_unif(uint64_t *s)
-{
-	return (double)(rng_next(s) >> 11) * 0x1p-53;
-}
-
-static size_t
-rng_below(uint64_t *s, size_t n)
-{
-	return (size_t)(rng_next(s) % (uint64_t)n);
 }
 
 /* ---- random markets ---------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "cascade/curve.h"
+#include "splitmix.h"
 
 #define NRAND 400
 
@@ -27,30 +28,7 @@ rel_close(double got, double want, double tol)
 	    "%s = %.17g, want %.17g (rel %.3g)", #got, (got), (want),	\
 	    (tol))
 
-/* ---- seeded RNG (splitmix64) and random curves ----------------------- */
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1). */
-static double
-rng_unif(uint64_t *s)
-{
-	return (double)(rng_next(s) >> 11) * 0x1p-53;
-}
-
-static size_t
-rng_below(uint64_t *s, size_t n)
-{
-	return (size_t)(rng_next(s) % (uint64_t)n);
-}
+/* ---- random curves (seeded: splitmix.h) ------------------------------ */
 
 /*
  * Random valid curve of 1..maxn points: flat segments (repeated qty, also

@@ -38,11 +38,9 @@ static struct server_proc srv;
 static void
 start_with(const char *const *args)
 {
-	dir = tmpdir_new();
-	ck_assert_ptr_nonnull(dir);
-	snprintf(db, sizeof(db), "%s/api.db", dir);
-	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
-	    "server did not start: %s", srv.log ? srv.log : "(no log)");
+	ck_assert_msg(fixture_start(&srv, &dir, db, sizeof(db), "api.db", args,
+	    T_MS) == 0, "server did not start: %s",
+	    srv.log ? srv.log : "(no log)");
 }
 
 static void
@@ -65,11 +63,7 @@ setup_auth(void)
 static void
 teardown(void)
 {
-	server_proc_stop(&srv, SIGKILL, T_MS);
-	free(srv.log);
-	srv.log = NULL;
-	tmpdir_free(dir);
-	dir = NULL;
+	fixture_stop(&srv, &dir, T_MS);
 }
 
 /* ---- helpers -------------------------------------------------------- */

@@ -458,11 +458,9 @@ setup(void)
 		"131072", "--max-positions", "5", "--cors-origin",
 		"https://app.example", NULL };
 
-	dir = tmpdir_new();
-	ck_assert_ptr_nonnull(dir);
-	snprintf(db, sizeof(db), "%s/bad.db", dir);
-	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
-	    "server did not start: %s", srv.log ? srv.log : "(no log)");
+	ck_assert_msg(fixture_start(&srv, &dir, db, sizeof(db), "bad.db", args,
+	    T_MS) == 0, "server did not start: %s",
+	    srv.log ? srv.log : "(no log)");
 	must_write("PUT", "/v1/markets/ETH",
 	    "{\"price\": 2000, \"volatility\": 0.8}");
 	must_write("PUT", "/v1/markets/BTC",
@@ -481,11 +479,7 @@ setup(void)
 static void
 teardown(void)
 {
-	server_proc_stop(&srv, SIGKILL, T_MS);
-	free(srv.log);
-	srv.log = NULL;
-	tmpdir_free(dir);
-	dir = NULL;
+	fixture_stop(&srv, &dir, T_MS);
 }
 
 /* GET /v1/markets (and one market): the state every row must keep. */

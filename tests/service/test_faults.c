@@ -200,9 +200,7 @@ setup(void)
 	/* the server inherits the ignored SIGXFSZ (the prlimit case) */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	dir = tmpdir_new();
-	ck_assert_ptr_nonnull(dir);
-	snprintf(db, sizeof(db), "%s/faults.db", dir);
+	ck_assert_int_eq(fixture_dir(&dir, db, sizeof(db), "faults.db"), 0);
 	memset(&srv, 0, sizeof(srv));
 	srv.err_fd = -1;
 }

@@ -33,11 +33,9 @@ static struct server_proc srv;
 static void
 start_with(const char *const *args)
 {
-	dir = tmpdir_new();
-	ck_assert_ptr_nonnull(dir);
-	snprintf(db, sizeof(db), "%s/t.db", dir);
-	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
-	    "server did not start: %s", srv.log ? srv.log : "(no log)");
+	ck_assert_msg(fixture_start(&srv, &dir, db, sizeof(db), "t.db", args,
+	    T_MS) == 0, "server did not start: %s",
+	    srv.log ? srv.log : "(no log)");
 }
 
 static void
@@ -52,9 +50,7 @@ setup(void)
 static void
 teardown(void)
 {
-	server_proc_stop(&srv, SIGKILL, T_MS);
-	free(srv.log);
-	tmpdir_free(dir);
+	fixture_stop(&srv, &dir, T_MS);
 }
 
 /* Check a problem+json answer and return its parsed body. */
@@ -448,9 +444,7 @@ start_seeded(const char *const *args)
 	const char *mig[] = { test_bin(), "migrate", "--db", NULL, NULL };
 	const char *seed[] = { test_bin(), "seed", "--db", NULL, NULL };
 
-	dir = tmpdir_new();
-	ck_assert_ptr_nonnull(dir);
-	snprintf(db, sizeof(db), "%s/t.db", dir);
+	ck_assert_int_eq(fixture_dir(&dir, db, sizeof(db), "t.db"), 0);
 	mig[3] = db;
 	seed[3] = db;
 	ck_assert_int_eq(run_command(mig, T_MS), 0);
@@ -538,12 +532,7 @@ sleep_ms(long ms)
 static void
 cteardown(void)
 {
-	if (srv.pid > 0)
-		server_proc_stop(&srv, SIGKILL, T_MS);
-	free(srv.log);
-	srv.log = NULL;
-	tmpdir_free(dir);
-	dir = NULL;
+	fixture_stop(&srv, &dir, T_MS);
 }
 
 /* The value of the series line starting with `series`, or -1. */
@@ -809,8 +798,7 @@ START_TEST(keys_from_file_and_protected_reads)
 	char *line, *nl;
 	int found = 0;
 
-	dir = tmpdir_new();
-	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(fixture_dir(&dir, db, sizeof(db), "t.db"), 0);
 	snprintf(keyfile, sizeof(keyfile), "%s/keys", dir);
 	f = fopen(keyfile, "w");
 	ck_assert_ptr_nonnull(f);
@@ -818,7 +806,6 @@ START_TEST(keys_from_file_and_protected_reads)
 	fclose(f);
 	snprintf(kf_arg, sizeof(kf_arg), "%s", keyfile);
 	args[1] = kf_arg;
-	snprintf(db, sizeof(db), "%s/t.db", dir);
 	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
 	    "server did not start: %s", srv.log ? srv.log : "(no log)");
 	/* reads under /v1/ need a key now */

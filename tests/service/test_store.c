@@ -28,9 +28,7 @@ setup(void)
 {
 	char *err = NULL;
 
-	dir = tmpdir_new();
-	ck_assert_ptr_nonnull(dir);
-	snprintf(db, sizeof(db), "%s/t.db", dir);
+	ck_assert_int_eq(fixture_dir(&dir, db, sizeof(db), "t.db"), 0);
 	st = store_open(db, &err);
 	ck_assert_msg(st != NULL, "store_open: %s", err ? err : "?");
 }
