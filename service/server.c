@@ -26,10 +26,11 @@
  * connections); such a job finishes on its own and frees itself.
  *
  * API keys are never compared as strings: each configured key is hashed
- * once with SHA-256 under a per-process random salt, a presented key is
- * hashed the same way, and the 32-byte digests of every configured key
- * are compared in constant time, so neither the timing nor an early exit
- * tells anything about a key's length or content.  The access log names
+ * once with SHA-256 (nettle, see digest.h) under a per-process random
+ * salt, a presented key is hashed the same way, and the 32-byte digests
+ * of every configured key are compared in constant time, so neither the
+ * timing nor an early exit tells anything about a key's length or
+ * content.  The access log names
  * a key only by an 8-hex-digit id, the start of SHA-256(key).
  */
 #include <arpa/inet.h>
@@ -48,6 +49,7 @@
 
 #include <microhttpd.h>
 
+#include "digest.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -56,13 +58,12 @@
 #define MAX_TABLES 32
 #define ALLOW_MAX 96
 
-#define DIGEST_LEN 32
 #define KEY_ID_LEN 8
 
 struct defer;
 
 struct api_key {
-	unsigned char digest[DIGEST_LEN];	/* SHA-256(salt || key) */
+	unsigned char digest[DIGEST_SHA256_LEN];	/* SHA-256(salt || key) */
 	char id[KEY_ID_LEN + 1];		/* hex of SHA-256(key) */
 };
 
@@ -184,131 +185,21 @@ is_json_type(const char *ct)
 	return 0;
 }
 
-/* --- API keys: SHA-256 (FIPS 180-4) and constant-time comparison ------ */
-
-struct sha256 {
-	uint32_t h[8];
-	uint64_t len;		/* bytes hashed */
-	unsigned char buf[64];
-	size_t n;
-};
-
-static const uint32_t sha_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b,
-	0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
-	0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7,
-	0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
-	0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152,
-	0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-	0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
-	0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
-	0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
-};
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void
-sha256_block(struct sha256 *s, const unsigned char *p)
-{
-	uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		    (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-	for (i = 16; i < 64; i++)
-		w[i] = w[i - 16] + (ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^
-		    (w[i - 15] >> 3)) + w[i - 7] + (ROR(w[i - 2], 17) ^
-		    ROR(w[i - 2], 19) ^ (w[i - 2] >> 10));
-	a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3];
-	e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
-	for (i = 0; i < 64; i++) {
-		t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) +
-		    ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
-		t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) +
-		    ((a & b) ^ (a & c) ^ (b & c));
-		h = g; g = f; f = e; e = d + t1;
-		d = c; c = b; b = a; a = t1 + t2;
-	}
-	s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
-}
-
-static void
-sha256_init(struct sha256 *s)
-{
-	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
-	    0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-
-	memcpy(s->h, h0, sizeof(h0));
-	s->len = 0;
-	s->n = 0;
-}
-
-static void
-sha256_update(struct sha256 *s, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	size_t take;
-
-	s->len += len;
-	while (len > 0) {
-		take = 64 - s->n < len ? 64 - s->n : len;
-		memcpy(s->buf + s->n, p, take);
-		s->n += take;
-		p += take;
-		len -= take;
-		if (s->n == 64) {
-			sha256_block(s, s->buf);
-			s->n = 0;
-		}
-	}
-}
-
-static void
-sha256_final(struct sha256 *s, unsigned char out[DIGEST_LEN])
-{
-	uint64_t bits = s->len * 8;
-	unsigned char pad = 0x80, zero = 0, lenb[8];
-	int i;
-
-	sha256_update(s, &pad, 1);
-	while (s->n != 56)
-		sha256_update(s, &zero, 1);
-	for (i = 0; i < 8; i++)
-		lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha256_update(s, lenb, 8);
-	for (i = 0; i < 8; i++) {
-		out[4 * i] = (unsigned char)(s->h[i] >> 24);
-		out[4 * i + 1] = (unsigned char)(s->h[i] >> 16);
-		out[4 * i + 2] = (unsigned char)(s->h[i] >> 8);
-		out[4 * i + 3] = (unsigned char)s->h[i];
-	}
-}
+/* --- API keys: salted digests (digest.h), constant-time comparison --- */
 
 static void
 key_digest(const struct server *srv, const char *key, size_t len,
-    unsigned char out[DIGEST_LEN])
+    unsigned char out[DIGEST_SHA256_LEN])
 {
-	struct sha256 s;
-
-	sha256_init(&s);
-	sha256_update(&s, srv->salt, sizeof(srv->salt));
-	sha256_update(&s, key, len);
-	sha256_final(&s, out);
+	digest_sha256_salted(srv->salt, sizeof(srv->salt), key, len, out);
 }
 
 /* Hash every configured key once; -1 out of memory. */
 static int
 keys_init(struct server *srv)
 {
-	unsigned char d[DIGEST_LEN];
-	struct sha256 s;
-	size_t i, j;
+	char hex[DIGEST_SHA256_HEX_LEN + 1];
+	size_t i;
 
 	if (srv->cfg->napi_keys == 0)
 		return 0;
@@ -319,11 +210,9 @@ keys_init(struct server *srv)
 		const char *k = srv->cfg->api_keys[i];
 
 		key_digest(srv, k, strlen(k), srv->keys[i].digest);
-		sha256_init(&s);
-		sha256_update(&s, k, strlen(k));
-		sha256_final(&s, d);
-		for (j = 0; j < KEY_ID_LEN / 2; j++)
-			snprintf(srv->keys[i].id + 2 * j, 3, "%02x", d[j]);
+		digest_sha256_hex(k, strlen(k), hex);
+		memcpy(srv->keys[i].id, hex, KEY_ID_LEN);
+		srv->keys[i].id[KEY_ID_LEN] = '\0';
 	}
 	srv->nkeys = srv->cfg->napi_keys;
 	return 0;
@@ -337,21 +226,19 @@ keys_init(struct server *srv)
 static long
 key_lookup(const struct server *srv, const char *key, size_t len)
 {
-	unsigned char d[DIGEST_LEN], diff;
-	size_t i, j;
-	long found = -1;
+	unsigned char d[DIGEST_SHA256_LEN];
+	size_t i;
+	long found = -1, same;
 
 	key_digest(srv, key, len, d);
 	for (i = 0; i < srv->nkeys; i++) {
-		diff = 0;
-		for (j = 0; j < DIGEST_LEN; j++)
-			diff |= (unsigned char)(d[j] ^ srv->keys[i].digest[j]);
+		same = digest_equal(d, sizeof(d), srv->keys[i].digest,
+		    sizeof(srv->keys[i].digest));
 		/* branch-free select of the first match */
-		found += (long)((diff == 0) & (found < 0)) * ((long)i + 1);
+		found += (same & (found < 0)) * ((long)i + 1);
 	}
 	return found;
 }
-
 
 /* --- responses ------------------------------------------------------- */
 
