@@ -21,7 +21,9 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "metrics_read.h"
 #include "server.h"
+#include "store_fixture.h"
 #include "testlib.h"
 
 #define T_MS 5000
@@ -441,14 +443,8 @@ END_TEST
 static void
 start_seeded(const char *const *args)
 {
-	const char *mig[] = { test_bin(), "migrate", "--db", NULL, NULL };
-	const char *seed[] = { test_bin(), "seed", "--db", NULL, NULL };
-
-	ck_assert_int_eq(fixture_dir(&dir, db, sizeof(db), "t.db"), 0);
-	mig[3] = db;
-	seed[3] = db;
-	ck_assert_int_eq(run_command(mig, T_MS), 0);
-	ck_assert_int_eq(run_command(seed, T_MS), 0);
+	ck_assert_int_eq(store_fixture_seeded(&dir, db, sizeof(db), "t.db",
+	    T_MS), 0);
 	ck_assert_msg(server_proc_start(&srv, db, args, T_MS) == 0,
 	    "server did not start: %s", srv.log ? srv.log : "(no log)");
 }
@@ -533,21 +529,6 @@ static void
 cteardown(void)
 {
 	fixture_stop(&srv, &dir, T_MS);
-}
-
-/* The value of the series line starting with `series`, or -1. */
-static double
-metric(const char *text, const char *series)
-{
-	const char *p = text;
-	size_t n = strlen(series);
-
-	while ((p = strstr(p, series)) != NULL) {
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
 }
 
 START_TEST(monte_carlo_off_the_polling_threads)
@@ -658,7 +639,7 @@ START_TEST(saturated_pool_is_503)
 	ck_assert_int_eq(http_request(srv.port, "GET", "/metrics", NULL, NULL,
 	    0, &r, T_MS), 0);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_double_eq(metric(r.body,
+	ck_assert_double_eq(metrics_read_value(r.body,
 	    "cascaded_compute_pool_saturated_total"), (double)busy);
 	http_reply_release(&r);
 }
@@ -721,31 +702,31 @@ START_TEST(metrics_endpoint)
 	    sizeof(ct)));
 	ck_assert_msg(strncmp(ct, "text/plain; version=0.0.4", 25) == 0,
 	    "%s", ct);
-	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_total{route="
+	ck_assert_double_eq(metrics_read_value(r.body, "cascaded_http_requests_total{route="
 	    "\"/v1/markets/{asset}\",method=\"GET\",status=\"200\"}"), 3);
-	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_total{route="
+	ck_assert_double_eq(metrics_read_value(r.body, "cascaded_http_requests_total{route="
 	    "\"/v1/markets/{asset}\",method=\"GET\",status=\"404\"}"), 1);
-	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_total{route="
+	ck_assert_double_eq(metrics_read_value(r.body, "cascaded_http_requests_total{route="
 	    "\"unmatched\",method=\"GET\",status=\"404\"}"), 1);
-	ck_assert_double_eq(metric(r.body,
+	ck_assert_double_eq(metrics_read_value(r.body,
 	    "cascaded_http_request_duration_seconds_count{route="
 	    "\"/v1/markets/{asset}\"}"), 4);
-	ck_assert_double_eq(metric(r.body,
+	ck_assert_double_eq(metrics_read_value(r.body,
 	    "cascaded_http_request_duration_seconds_bucket{route="
 	    "\"/v1/markets/{asset}\",le=\"+Inf\"}"), 4);
-	ck_assert_double_eq(metric(r.body, "cascaded_score_duration_seconds_"
+	ck_assert_double_eq(metrics_read_value(r.body, "cascaded_score_duration_seconds_"
 	    "count{method=\"exact\"}"), 1);
 	/* this scrape itself is in flight */
-	ck_assert_double_eq(metric(r.body, "cascaded_http_requests_in_flight"),
+	ck_assert_double_eq(metrics_read_value(r.body, "cascaded_http_requests_in_flight"),
 	    1);
-	ck_assert_double_eq(metric(r.body, "cascaded_snapshot_version"), 1);
-	ck_assert_double_gt(metric(r.body, "cascaded_depth_age_seconds{asset="
+	ck_assert_double_eq(metrics_read_value(r.body, "cascaded_snapshot_version"), 1);
+	ck_assert_double_gt(metrics_read_value(r.body, "cascaded_depth_age_seconds{asset="
 	    "\"ETH\",side=\"bid\"}"), 0);
-	ck_assert_double_ge(metric(r.body, "cascaded_compute_pool_threads"),
+	ck_assert_double_ge(metrics_read_value(r.body, "cascaded_compute_pool_threads"),
 	    1);
-	ck_assert_double_eq(metric(r.body,
+	ck_assert_double_eq(metrics_read_value(r.body,
 	    "cascaded_compute_pool_queue_capacity"), 64);
-	ck_assert_double_eq(metric(r.body,
+	ck_assert_double_eq(metrics_read_value(r.body,
 	    "cascaded_db_write_failures_total"), 0);
 	http_reply_release(&r);
 }

@@ -21,6 +21,7 @@
 #include "marketdata.h"
 #include "snapshot.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "testlib.h"
 
 static char *dir;
@@ -32,18 +33,14 @@ setup(void)
 {
 	char db[512], *err = NULL;
 
-	ck_assert_int_eq(fixture_dir(&dir, db, sizeof(db), "t.db"), 0);
-	st = store_open(db, &err);
+	st = store_fixture_open(&dir, db, sizeof(db), "t.db", &err);
 	ck_assert_msg(st != NULL, "store_open: %s", err ? err : "?");
 }
 
 static void
 teardown(void)
 {
-	store_close(st);
-	st = NULL;
-	tmpdir_free(dir);
-	dir = NULL;
+	store_fixture_close(&st, &dir);
 }
 
 static unsigned

@@ -17,6 +17,7 @@
 #include "marketdata.h"
 #include "seed.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "testlib.h"
 
 static char *dir;
@@ -28,17 +29,14 @@ setup(void)
 {
 	char *err = NULL;
 
-	ck_assert_int_eq(fixture_dir(&dir, db, sizeof(db), "t.db"), 0);
-	st = store_open(db, &err);
+	st = store_fixture_open(&dir, db, sizeof(db), "t.db", &err);
 	ck_assert_msg(st != NULL, "store_open: %s", err ? err : "?");
 }
 
 static void
 teardown(void)
 {
-	store_close(st);
-	st = NULL;
-	tmpdir_free(dir);
+	store_fixture_close(&st, &dir);
 }
 
 static int
