@@ -1,5 +1,5 @@
 # docs/openapi.mk - compile docs/openapi.json into the binary for
-# GET /openapi.json (service/handlers_meta.c references embed_openapi).
+# GET /openapi.json (service/handlers_ops.c references embed_openapi).
 # Included at the end of the Makefile:  include docs/openapi.mk
 # Same technique as tools/embed.sh (POSIX sh, od, awk); the array gets a
 # trailing NUL not counted in its length.

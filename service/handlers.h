@@ -23,6 +23,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
 #include "codec.h"
@@ -93,7 +94,15 @@ extern const struct server_route handlers_score_routes[];
 extern const size_t handlers_score_nroutes;
 extern const struct server_route handlers_market_routes[];
 extern const size_t handlers_market_nroutes;
-extern const struct server_route handlers_meta_routes[];
-extern const size_t handlers_meta_nroutes;
+/* handlers_ops.c: /healthz /readyz /version /metrics /openapi.json */
+extern const struct server_route handlers_ops_routes[];
+extern const size_t handlers_ops_nroutes;
+/*
+ * The GET /metrics text: the counters of metrics.c, then the pool and
+ * snapshot families (each left out when NULL); malloc'd, NULL on ENOMEM.
+ */
+struct pool_stats;
+char *handlers_ops_metrics(const struct pool_stats *pool,
+    const struct snapshot *snap, int64_t now_epoch);
 
 #endif

@@ -23,9 +23,7 @@
 #include "config.h"
 #include "embed.h"
 #include "handlers.h"
-#include "health.h"
 #include "log.h"
-#include "metrics.h"
 #include "seed.h"
 #include "server.h"
 #include "store.h"
@@ -46,12 +44,10 @@ struct command {
 static void
 register_routes(struct server *srv)
 {
-	server_add_routes(srv, health_routes, health_nroutes);
-	server_add_routes(srv, metrics_routes, metrics_nroutes);
+	server_add_routes(srv, handlers_ops_routes, handlers_ops_nroutes);
 	server_add_routes(srv, handlers_score_routes, handlers_score_nroutes);
 	server_add_routes(srv, handlers_market_routes,
 	    handlers_market_nroutes);
-	server_add_routes(srv, handlers_meta_routes, handlers_meta_nroutes);
 }
 
 static struct store *

@@ -8,18 +8,13 @@
  * that).  A histogram's _count is the sum of its buckets as read, so
  * +Inf and _count always agree within one scrape.
  */
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "app.h"
 #include "metrics.h"
-#include "pool.h"
-#include "snapshot.h"
 
 #define NBUCKETS 16	/* the last is +Inf */
 
@@ -190,9 +185,8 @@ metrics_reset(void)
 
 /* --- rendering ------------------------------------------------------- */
 
-/* A label value: backslash, quote and newline escaped. */
-static void
-put_label(FILE *f, const char *v)
+void
+metrics_put_label(FILE *f, const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"')
@@ -286,7 +280,7 @@ render_http(FILE *f)
 				status_label(s, st, sizeof(st));
 				fputs("cascaded_http_requests_total{route=\"",
 				    f);
-				put_label(f, route_names[r]);
+				metrics_put_label(f, route_names[r]);
 				fprintf(f, "\",method=\"%s\",status=\"%s\"} "
 				    "%llu\n", method_names[m], st, v);
 			}
@@ -300,7 +294,7 @@ render_http(FILE *f)
 		if (lf == NULL)
 			continue;
 		fputs("route=\"", lf);
-		put_label(lf, route_names[r]);
+		metrics_put_label(lf, route_names[r]);
 		fputs("\"", lf);
 		fputc('\0', lf);
 		fclose(lf);
@@ -315,69 +309,8 @@ render_http(FILE *f)
 	    (long long)atomic_load(&in_flight));
 }
 
-static void
-render_pool(FILE *f, const struct pool_stats *p)
-{
-	fprintf(f,
-	    "# HELP cascaded_compute_pool_threads Monte Carlo worker threads.\n"
-	    "# TYPE cascaded_compute_pool_threads gauge\n"
-	    "cascaded_compute_pool_threads %u\n"
-	    "# HELP cascaded_compute_pool_queue_capacity Most jobs that may "
-	    "wait.\n"
-	    "# TYPE cascaded_compute_pool_queue_capacity gauge\n"
-	    "cascaded_compute_pool_queue_capacity %zu\n"
-	    "# HELP cascaded_compute_pool_queue_depth Jobs waiting now.\n"
-	    "# TYPE cascaded_compute_pool_queue_depth gauge\n"
-	    "cascaded_compute_pool_queue_depth %zu\n"
-	    "# HELP cascaded_compute_pool_running Jobs being computed now.\n"
-	    "# TYPE cascaded_compute_pool_running gauge\n"
-	    "cascaded_compute_pool_running %u\n"
-	    "# HELP cascaded_compute_pool_saturated_total Jobs refused with "
-	    "503 because the queue was full.\n"
-	    "# TYPE cascaded_compute_pool_saturated_total counter\n"
-	    "cascaded_compute_pool_saturated_total %llu\n"
-	    "# HELP cascaded_compute_pool_jobs_total Jobs run to the end.\n"
-	    "# TYPE cascaded_compute_pool_jobs_total counter\n"
-	    "cascaded_compute_pool_jobs_total %llu\n",
-	    p->threads, p->capacity, p->queued, p->running,
-	    (unsigned long long)p->saturated,
-	    (unsigned long long)p->completed);
-}
-
-static void
-render_snapshot(FILE *f, const struct snapshot *snap, int64_t now)
-{
-	static const char *const side_names[2] = { "bid", "ask" };
-	const struct snapshot_asset *a;
-	int64_t t;
-	size_t i, s;
-
-	fprintf(f, "# HELP cascaded_snapshot_version Version of the market "
-	    "snapshot being served (grows with every write).\n"
-	    "# TYPE cascaded_snapshot_version gauge\n"
-	    "cascaded_snapshot_version %" PRIu64 "\n", snap->version);
-	fputs("# HELP cascaded_depth_age_seconds Age of the oldest venue "
-	    "curve of each asset and side.\n"
-	    "# TYPE cascaded_depth_age_seconds gauge\n", f);
-	for (i = 0; i < snap->nassets; i++) {
-		a = &snap->assets[i];
-		if (a->implicit)
-			continue;
-		for (s = 0; s < 2; s++) {
-			t = a->side[s].oldest_epoch;
-			if (t == INT64_MAX || t == INT64_MIN)
-				continue;
-			fputs("cascaded_depth_age_seconds{asset=\"", f);
-			put_label(f, a->symbol);
-			fprintf(f, "\",side=\"%s\"} %lld\n", side_names[s],
-			    (long long)(now - t));
-		}
-	}
-}
-
 char *
-metrics_render(const struct pool_stats *pool, const struct snapshot *snap,
-    int64_t now_epoch)
+metrics_render(metrics_extra_fn extra, void *cls)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -399,10 +332,8 @@ metrics_render(const struct pool_stats *pool, const struct snapshot *snap,
 	    "# TYPE cascaded_db_write_failures_total counter\n"
 	    "cascaded_db_write_failures_total %llu\n",
 	    (unsigned long long)atomic_load(&db_write_failures));
-	if (pool != NULL)
-		render_pool(f, pool);
-	if (snap != NULL)
-		render_snapshot(f, snap, now_epoch);
+	if (extra != NULL)
+		extra(f, cls);
 	if (ferror(f)) {
 		fclose(f);
 		free(buf);
@@ -411,33 +342,3 @@ metrics_render(const struct pool_stats *pool, const struct snapshot *snap,
 	fclose(f);
 	return buf;
 }
-
-/* --- GET /metrics ---------------------------------------------------- */
-
-static void
-get_metrics(struct server_request *req, struct server_response *res)
-{
-	struct app *app = req->app;
-	struct pool_stats ps;
-	struct snapshot *snap = NULL;
-	char *text;
-
-	pool_stats(server_pool(req->server), &ps);
-	if (app != NULL && app->cell != NULL)
-		snap = snapshot_cell_get(app->cell);
-	text = metrics_render(&ps, snap, (int64_t)time(NULL));
-	snapshot_unref(snap);
-	if (text == NULL) {
-		server_respond_error(res, 503, "unavailable",
-		    "out of memory while rendering the metrics");
-		server_add_header(res, "Retry-After", "1");
-		return;
-	}
-	server_respond(res, 200, METRICS_CONTENT_TYPE, text, strlen(text));
-}
-
-const struct server_route metrics_routes[] = {
-	{ "GET", "/metrics", get_metrics, 0 },
-};
-const size_t metrics_nroutes = sizeof(metrics_routes) /
-    sizeof(metrics_routes[0]);

@@ -1,36 +1,24 @@
 /*
  * test_metrics.c - the counters and the Prometheus text rendering
  * (format 0.0.4): route templates as labels, cumulative histograms whose
- * +Inf bucket equals _count, label escaping, pool and snapshot families.
- * The HTTP side (GET /metrics on the real binary) is in test_server.c.
+ * +Inf bucket equals _count, label escaping, and the pool and snapshot
+ * families the GET /metrics handler adds (handlers_ops_metrics).  The
+ * HTTP side (GET /metrics on the real binary) is in test_server.c.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers.h"
 #include "metrics.h"
+#include "metrics_read.h"
 #include "pool.h"
 
 static void
 setup(void)
 {
 	metrics_reset();
-}
-
-/* The value of the first line starting with `series` ("name{...}"). */
-static double
-value_of(const char *text, const char *series)
-{
-	const char *p = text;
-	size_t n = strlen(series);
-
-	while ((p = strstr(p, series)) != NULL) {
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
 }
 
 START_TEST(route_ids)
@@ -60,41 +48,41 @@ START_TEST(requests_and_histograms)
 	metrics_request_begin();	/* one still in flight */
 	metrics_score_observe(1, 2000000);
 	metrics_db_write_failed();
-	t = metrics_render(NULL, NULL, 0);
+	t = metrics_render(NULL, NULL);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_double_eq(value_of(t, "cascaded_http_requests_total{route="
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_http_requests_total{route="
 	    "\"/v1/markets/{asset}\",method=\"GET\",status=\"200\"}"), 2);
-	ck_assert_double_eq(value_of(t, "cascaded_http_requests_total{route="
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_http_requests_total{route="
 	    "\"unmatched\",method=\"other\",status=\"4xx\"}"), 1);
-	ck_assert_double_eq(value_of(t,
+	ck_assert_double_eq(metrics_read_value(t,
 	    "cascaded_http_request_duration_seconds_bucket{route="
 	    "\"/v1/markets/{asset}\",le=\"0.0005\"}"), 1);
-	ck_assert_double_eq(value_of(t,
+	ck_assert_double_eq(metrics_read_value(t,
 	    "cascaded_http_request_duration_seconds_bucket{route="
 	    "\"/v1/markets/{asset}\",le=\"0.025\"}"), 1);
-	ck_assert_double_eq(value_of(t,
+	ck_assert_double_eq(metrics_read_value(t,
 	    "cascaded_http_request_duration_seconds_bucket{route="
 	    "\"/v1/markets/{asset}\",le=\"0.05\"}"), 2);
-	ck_assert_double_eq(value_of(t,
+	ck_assert_double_eq(metrics_read_value(t,
 	    "cascaded_http_request_duration_seconds_bucket{route="
 	    "\"/v1/markets/{asset}\",le=\"+Inf\"}"), 2);
-	ck_assert_double_eq(value_of(t,
+	ck_assert_double_eq(metrics_read_value(t,
 	    "cascaded_http_request_duration_seconds_count{route="
 	    "\"/v1/markets/{asset}\"}"), 2);
-	ck_assert_double_eq_tol(value_of(t,
+	ck_assert_double_eq_tol(metrics_read_value(t,
 	    "cascaded_http_request_duration_seconds_sum{route="
 	    "\"/v1/markets/{asset}\"}"), 0.0403, 1e-12);
-	ck_assert_double_eq(value_of(t, "cascaded_http_requests_in_flight"),
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_http_requests_in_flight"),
 	    1);
-	ck_assert_double_eq(value_of(t, "cascaded_score_duration_seconds_count"
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_score_duration_seconds_count"
 	    "{method=\"monte_carlo\"}"), 1);
-	ck_assert_double_eq(value_of(t, "cascaded_score_duration_seconds_bucket"
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_score_duration_seconds_bucket"
 	    "{method=\"monte_carlo\",le=\"1\"}"), 0);
-	ck_assert_double_eq(value_of(t, "cascaded_score_duration_seconds_bucket"
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_score_duration_seconds_bucket"
 	    "{method=\"monte_carlo\",le=\"2.5\"}"), 1);
-	ck_assert_double_eq(value_of(t, "cascaded_score_duration_seconds_count"
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_score_duration_seconds_count"
 	    "{method=\"exact\"}"), 0);
-	ck_assert_double_eq(value_of(t, "cascaded_db_write_failures_total"),
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_db_write_failures_total"),
 	    1);
 	ck_assert_ptr_nonnull(strstr(t,
 	    "# TYPE cascaded_http_request_duration_seconds histogram\n"));
@@ -114,7 +102,7 @@ START_TEST(label_escaping)
 
 	metrics_request_begin();
 	metrics_request_end(r, "PUT", 201, 1);
-	t = metrics_render(NULL, NULL, 0);
+	t = metrics_render(NULL, NULL);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_ptr_nonnull(strstr(t, "route=\"/odd\\\"route\\\\x\","
 	    "method=\"PUT\",status=\"201\"} 1\n"));
@@ -134,17 +122,17 @@ START_TEST(pool_family)
 	ps.running = 2;
 	ps.saturated = 7;
 	ps.completed = 11;
-	t = metrics_render(&ps, NULL, 0);
+	t = handlers_ops_metrics(&ps, NULL, 0);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_double_eq(value_of(t, "cascaded_compute_pool_threads"), 4);
-	ck_assert_double_eq(value_of(t, "cascaded_compute_pool_queue_capacity"),
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_compute_pool_threads"), 4);
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_compute_pool_queue_capacity"),
 	    64);
-	ck_assert_double_eq(value_of(t, "cascaded_compute_pool_queue_depth"),
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_compute_pool_queue_depth"),
 	    3);
-	ck_assert_double_eq(value_of(t, "cascaded_compute_pool_running"), 2);
-	ck_assert_double_eq(value_of(t,
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_compute_pool_running"), 2);
+	ck_assert_double_eq(metrics_read_value(t,
 	    "cascaded_compute_pool_saturated_total"), 7);
-	ck_assert_double_eq(value_of(t, "cascaded_compute_pool_jobs_total"),
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_compute_pool_jobs_total"),
 	    11);
 	free(t);
 }
@@ -159,7 +147,7 @@ START_TEST(every_line_is_well_formed)
 	memset(&ps, 0, sizeof(ps));
 	metrics_request_begin();
 	metrics_request_end(r, "GET", 200, 5);
-	t = metrics_render(&ps, NULL, 0);
+	t = handlers_ops_metrics(&ps, NULL, 0);
 	ck_assert_ptr_nonnull(t);
 	ck_assert(t[strlen(t) - 1] == '\n');
 	for (line = t; *line != '\0'; line = nl + 1) {
