@@ -6,6 +6,7 @@
  * HTTP side (GET /metrics on the real binary) is in test_server.c.
  */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "metrics.h"
 #include "metrics_read.h"
 #include "pool.h"
+#include "snapshot.h"
 
 static void
 setup(void)
@@ -138,6 +140,44 @@ START_TEST(pool_family)
 }
 END_TEST
 
+START_TEST(snapshot_family)
+{
+	struct snapshot snap;
+	struct snapshot_asset as[3];
+	char *t;
+
+	memset(&snap, 0, sizeof(snap));
+	memset(as, 0, sizeof(as));
+	snprintf(as[0].symbol, sizeof(as[0].symbol), "ETH");
+	as[0].side[0].oldest_epoch = 1000;
+	as[0].side[1].oldest_epoch = INT64_MAX;	/* no depth: left out */
+	snprintf(as[1].symbol, sizeof(as[1].symbol), "BTC");
+	as[1].side[0].oldest_epoch = INT64_MIN;	/* unparsable: left out */
+	as[1].side[1].oldest_epoch = 4999;
+	snprintf(as[2].symbol, sizeof(as[2].symbol), "USD");
+	as[2].implicit = 1;			/* never listed */
+	snap.version = 7;
+	snap.nassets = 3;
+	snap.assets = as;
+	t = handlers_ops_metrics(NULL, &snap, 5000);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_double_eq(metrics_read_value(t, "cascaded_snapshot_version"),
+	    7);
+	ck_assert_double_eq(metrics_read_value(t,
+	    "cascaded_depth_age_seconds{asset=\"ETH\",side=\"bid\"}"), 4000);
+	ck_assert_double_eq(metrics_read_value(t,
+	    "cascaded_depth_age_seconds{asset=\"BTC\",side=\"ask\"}"), 1);
+	ck_assert_ptr_null(strstr(t, "asset=\"ETH\",side=\"ask\""));
+	ck_assert_ptr_null(strstr(t, "asset=\"BTC\",side=\"bid\""));
+	ck_assert_ptr_null(strstr(t, "asset=\"USD\""));
+	ck_assert_ptr_nonnull(strstr(t,
+	    "# TYPE cascaded_depth_age_seconds gauge\n"));
+	/* no pool given: its family is left out */
+	ck_assert_ptr_null(strstr(t, "cascaded_compute_pool"));
+	free(t);
+}
+END_TEST
+
 START_TEST(every_line_is_well_formed)
 {
 	int r = metrics_route_id("/healthz");
@@ -186,6 +226,7 @@ metrics_suite(void)
 	tcase_add_test(tc, requests_and_histograms);
 	tcase_add_test(tc, label_escaping);
 	tcase_add_test(tc, pool_family);
+	tcase_add_test(tc, snapshot_family);
 	tcase_add_test(tc, every_line_is_well_formed);
 	suite_add_tcase(s, tc);
 	return s;
