@@ -1,6 +1,10 @@
 /*
- * codec.h - the JSON codec: request bytes -> validated structs, result
- * structs -> answer bytes (SPEC sections 3 and 7).
+ * codec.h - the JSON codecs: request bytes -> validated structs, result
+ * structs -> answer bytes (SPEC sections 3 and 7).  codec_score.c holds
+ * POST /v1/score, codec_market.c the market writes and reads, codec.c the
+ * pieces they share (warnings, the decoding context of codec_int.h).
+ * They write through the JSON base (json.h) and take times from
+ * rfc3339.h; nothing below this layer includes it.
  *
  * Decoders parse with cJSON_ParseWithLength (the body need not be
  * NUL-terminated; nothing but whitespace may follow the value), never
@@ -62,6 +66,7 @@
 #include <stdint.h>
 
 #include "cascade/score.h"
+#include "json.h"
 #include "marketdata.h"
 #include "problem.h"
 #include "snapshot.h"
@@ -90,28 +95,11 @@ void codec_warnings_release(struct codec_warnings *w);
 void codec_warnings_add(struct codec_warnings *w, const char *code,
     const char *asset, const char *side, int64_t count, const char *pointer,
     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
-/*
- * RFC 3339 date-time ("2026-11-26T00:00:00Z", "...T01:00:00.5+01:00";
- * 'T'/'t', 'Z'/'z'; seconds 00-59).  On success returns 0, writes the
- * normalised UTC text ("YYYY-MM-DDTHH:MM:SS[.frac]Z", fraction kept as
- * given, at most 9 digits) to out (MD_TIME_MAX bytes) and the epoch
- * seconds to *epoch (either may be NULL).  -1 when invalid.
- */
-int codec_time_parse(const char *s, size_t len, char *out, int64_t *epoch);
-/* Now as RFC 3339 UTC ("...Z", whole seconds) into out (MD_TIME_MAX). */
-void codec_time_now(char *out, int64_t *epoch);
+/* The member "warnings": [...] of an answer (b: json.h). */
+void codec_buf_warnings(struct json_buf *b, const struct codec_warnings *w);
 
 /* 1 when s is an asset symbol: 1-16 of A-Z, 0-9, '.', '_', '-' (SPEC 1). */
 int codec_symbol_valid(const char *s);
-
-/*
- * Shortest round-trip text of a finite double (the smallest precision
- * among 15, 16, 17 significant digits that strtod reads back exactly;
- * integral values below 2^53 as integers; -0 as 0).  buf >= 32 bytes.
- * Non-finite values give "null".  Returns the length.
- */
-size_t codec_format_double(char *buf, double v);
 
 /* ---- POST /v1/score ------------------------------------------------- */
 
@@ -268,90 +256,23 @@ int codec_decode_correlations(const char *body, size_t len,
  */
 int codec_encode_markets(const struct snapshot *snap, long asset, char **out);
 
-/* ---- internal: shared by codec.c and codec_market.c ----------------- */
+/* ---- the emitter under its earlier names ---------------------------- */
 
 /*
- * A growing output buffer with a JSON emitter that places the commas
- * itself (nesting at most CODEC_BUF_DEPTH).  Allocation failure sets oom;
- * later calls do nothing.
+ * The JSON emitter is json.h's; the market codec and the handlers still
+ * call it by the names it had when it lived here.  New code uses json_*.
  */
-#define CODEC_BUF_DEPTH 32
-struct codec_buf {
-	char *p;
-	size_t len;
-	size_t cap;
-	int oom;
-	int depth;
-	int after_key;
-	unsigned char first[CODEC_BUF_DEPTH];
-};
-
-void codec_buf_init(struct codec_buf *b, size_t cap);
-void codec_buf_free(struct codec_buf *b);
-/* Hand over the text (NUL-terminated); NULL when out of memory. */
-char *codec_buf_take(struct codec_buf *b);
-void codec_buf_begin(struct codec_buf *b, char open);
-void codec_buf_end(struct codec_buf *b, char close);
-void codec_buf_key(struct codec_buf *b, const char *key);
-void codec_buf_num(struct codec_buf *b, double v);
-void codec_buf_int(struct codec_buf *b, int64_t v);
-void codec_buf_str(struct codec_buf *b, const char *s);
-void codec_buf_bool(struct codec_buf *b, int v);
-void codec_buf_null(struct codec_buf *b);
-/* "warnings": [...] member. */
-void codec_buf_warnings(struct codec_buf *b, const struct codec_warnings *w);
-
-struct cJSON;
-
-/*
- * Decoding context: the problem and the JSON pointer of the cursor.  At
- * most CODEC_MAX_ERRORS errors are stored (a hostile body cannot make the
- * answer huge); nerr counts them all.
- */
-#define CODEC_PTR_MAX 1024
-#define CODEC_MAX_ERRORS 100
-struct codec_ctx {
-	struct problem *err;
-	size_t nerr; /* errors added through this context */
-	size_t plen;
-	char ptr[CODEC_PTR_MAX];
-};
-
-void codec_ctx_init(struct codec_ctx *c, struct problem *err);
-/* Push "/key" (escaped) or "/i"; return the length to pop back to. */
-size_t codec_ptr_key(struct codec_ctx *c, const char *key);
-size_t codec_ptr_idx(struct codec_ctx *c, size_t i);
-void codec_ptr_pop(struct codec_ctx *c, size_t old);
-/* Add an error at the cursor, or at cursor + "/member" (member != NULL). */
-void codec_err(struct codec_ctx *c, const char *member, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/*
- * Parse a body: NULL with 400 in err when it is not valid UTF-8 JSON (or
- * something but whitespace follows the value).
- */
-struct cJSON *codec_parse(const char *body, size_t len, struct problem *err);
-
-/*
- * Check an object's members against a NULL-terminated list of names:
- * unknown members (unless allow_unknown) and duplicates are errors.
- * vals[k] receives the member named keys[k] or NULL.  Returns 0 when the
- * object passes, -1 otherwise (also when obj is not an object).
- */
-int codec_members(struct codec_ctx *c, const struct cJSON *obj,
-    const char *const *keys, const struct cJSON **vals, int allow_unknown);
-
-/*
- * A JSON number, finite, |v| <= LC_MAX_VALUE: 0 and *out, else an error at
- * cursor/member and -1.  codec_qty_text also accepts a decimal string (as
- * exchanges publish prices).
- */
-int codec_number(struct codec_ctx *c, const char *member,
-    const struct cJSON *item, double *out);
-int codec_qty_text(struct codec_ctx *c, const char *member,
-    const struct cJSON *item, double *out);
-/* RFC 3339 as_of (or now when item is NULL) and source (<= 128). */
-int codec_as_of(struct codec_ctx *c, const struct cJSON *item, char *out);
-int codec_source(struct codec_ctx *c, const struct cJSON *item, char *out);
+#define codec_buf json_buf
+#define codec_buf_init json_buf_init
+#define codec_buf_free json_buf_free
+#define codec_buf_take json_buf_take
+#define codec_buf_begin json_buf_begin
+#define codec_buf_end json_buf_end
+#define codec_buf_key json_buf_key
+#define codec_buf_num json_buf_num
+#define codec_buf_int json_buf_int
+#define codec_buf_str json_buf_str
+#define codec_buf_bool json_buf_bool
+#define codec_buf_null json_buf_null
 
 #endif

@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "codec.h"
+#include "codec_int.h"
 
 static const char *const side_name[2] = {"bid", "ask"};
 

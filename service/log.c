@@ -8,10 +8,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "rfc3339.h"
 
 #define LINE_MAX_BYTES 4096
 
@@ -73,19 +73,6 @@ int
 log_enabled(enum log_level lvl)
 {
 	return lvl >= min_level;
-}
-
-void
-log_time_now(char *buf, unsigned long cap)
-{
-	struct timespec ts;
-	struct tm tm;
-	char tmp[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, cap, "%s.%06ldZ", tmp, ts.tv_nsec / 1000);
 }
 
 /* Keep 8 bytes for the closing "}\n" and a cut string's quote. */
@@ -163,11 +150,13 @@ put_num(struct line *l, const char *k, long long v)
 static void
 begin(struct line *l, enum log_level lvl)
 {
-	char ts[40];
+	struct rfc3339_time now;
+	char ts[RFC3339_MAX];
 
 	l->n = 0;
 	l->full = 0;
-	log_time_now(ts, sizeof(ts));
+	rfc3339_now(&now, 6); /* microseconds */
+	rfc3339_format(ts, sizeof(ts), &now);
 	put_raw(l, "{\"time\":", 8);
 	put_str(l, ts);
 	put_key(l, "level");

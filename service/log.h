@@ -64,7 +64,4 @@ struct log_access {
 };
 void log_access(const struct log_access *a);
 
-/* RFC 3339 UTC time with microseconds of now into buf (>= 32 bytes). */
-void log_time_now(char *buf, unsigned long cap);
-
 #endif

@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "cascade/curve.h"
+#include "rfc3339.h"
 #include "seed.h"
 
 static void
@@ -25,16 +25,6 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static void
-now_rfc3339(char *buf, size_t cap)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static const char *
@@ -311,11 +301,13 @@ seed_apply(struct store *st, const char *json, size_t len,
 {
 	cJSON *root;
 	const cJSON *v;
-	char now[32];
+	struct rfc3339_time t;
+	char now[RFC3339_MAX];
 	int rc = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	now_rfc3339(now, sizeof(now));
+	rfc3339_now(&t, 0);
+	rfc3339_format(now, sizeof(now), &t);
 	root = cJSON_ParseWithLength(json, len);
 	if (root == NULL || !cJSON_IsObject(root)) {
 		seterr(err, errlen, "seed: not a JSON object");

@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "rfc3339.h"
 #include "snapshot.h"
 
 const double snapshot_depth_bps[SNAPSHOT_NDEPTH] = {
@@ -313,6 +313,7 @@ build_side(struct snapshot_block *blk, const struct md_asset *a, int side,
 	for (k = 0; k < a->ncurves; k++) {
 		const struct md_curve *c = &a->curves[k];
 		struct snapshot_venue *v;
+		struct rfc3339_time t;
 		size_t l;
 
 		if (c->side != side)
@@ -328,8 +329,9 @@ build_side(struct snapshot_block *blk, const struct md_asset *a, int side,
 		v->as_of = *strp;
 		*strp += l;
 		v->npoints = c->curve.n;
-		if (codec_time_parse(
-			c->as_of, strlen(c->as_of), NULL, &v->as_of_epoch) != 0)
+		if (rfc3339_parse(c->as_of, strlen(c->as_of), &t) == 0)
+			v->as_of_epoch = t.sec;
+		else
 			v->as_of_epoch = INT64_MIN;
 		if (v->as_of_epoch < ss->oldest_epoch)
 			ss->oldest_epoch = v->as_of_epoch;

@@ -1,10 +1,11 @@
 /*
- * test_codec.c - the JSON codec and the market snapshot: a table of
+ * test_codec.c - the JSON codecs and the market snapshot: a table of
  * malformed and contract-breaking score requests (status and every JSON
  * pointer reported), valid requests and what they decode to, the answer's
- * shape, number formatting round trips, RFC 3339 handling, the market
- * write decoders (every depth form, levels, correlations) and snapshot
- * building, lookup, reference counting and publishing.
+ * shape, the market write decoders (every depth form, levels,
+ * correlations) and snapshot building, lookup, reference counting and
+ * publishing.  Number formatting and the emitter: test_json.c; RFC 3339
+ * times: test_rfc3339.c.
  */
 #include <math.h>
 #include <pthread.h>
@@ -16,7 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "cascade/score.h"
-#include "codec.h"
+#include "codec_int.h"
 #include "marketdata.h"
 #include "snapshot.h"
 
@@ -643,157 +644,6 @@ START_TEST(test_encode_shape)
 }
 END_TEST
 
-/* ---- numbers and time ----------------------------------------------- */
-
-START_TEST(test_format_double)
-{
-	static const struct {
-		double v;
-		const char *s;
-	} cases[] = {
-		{ 0.0, "0" },
-		{ -0.0, "0" },
-		{ 2.0, "2" },
-		{ -7.0, "-7" },
-		{ 1e15, "1000000000000000" },
-		{ 0.1, "0.1" },
-		{ 0.3, "0.3" },
-		{ 0.1 + 0.2, "0.30000000000000004" },
-		{ 1.0 / 3.0, "0.3333333333333333" },
-		{ 1887.7551020408164, "1887.7551020408164" },
-		{ 1e-300, "1e-300" },
-		{ 5e-324, "4.94065645841247e-324" },
-		{ 1.7976931348623157e308, "1.7976931348623157e+308" },
-		{ 123456789012345680.0, "1.2345678901234568e+17" },
-		{ 0.5, "0.5" },
-		{ -12.5, "-12.5" },
-	};
-	char buf[32];
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		codec_format_double(buf, cases[i].v);
-		ck_assert_msg(strcmp(buf, cases[i].s) == 0,
-		    "%.17g -> %s, "
-		    "want %s",
-		    cases[i].v, buf, cases[i].s);
-	}
-	codec_format_double(buf, NAN);
-	ck_assert_str_eq(buf, "null");
-	codec_format_double(buf, -INFINITY);
-	ck_assert_str_eq(buf, "null");
-}
-END_TEST
-
-/* The definition: the smallest of 15, 16, 17 digits that reads back. */
-static void
-format_reference(char *buf, double v)
-{
-	int prec;
-
-	if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-		snprintf(buf, 32, "%lld", (long long)v);
-		return;
-	}
-	for (prec = 15; prec < 17; prec++) {
-		snprintf(buf, 32, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-	snprintf(buf, 32, "%.17g", v);
-}
-
-START_TEST(test_format_roundtrip)
-{
-	char ref[32];
-	uint64_t x = 0x9e3779b97f4a7c15ULL;
-	char buf[32];
-	int i, n17 = 0;
-
-	for (i = 0; i < 100000; i++) {
-		double v;
-		size_t len;
-
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		if (i % 2 == 0) {
-			memcpy(&v, &x, sizeof(v));
-			if (!isfinite(v))
-				continue;
-		} else if (i % 4 == 1) {
-			v = (double)(x >> 11) / 9007199254740992.0 * 1e4;
-		} else {
-			/* short decimals and values near 15/16-digit ties */
-			v = (double)(int64_t)(x % 100000000000000ULL) /
-			    pow(10.0, (double)(x >> 58));
-			if (i % 8 == 3)
-				v = nextafter(v, INFINITY);
-		}
-		if (i % 16 == 5)
-			v /= 1e4; /* probabilities */
-		len = codec_format_double(buf, v);
-		ck_assert_uint_eq(len, strlen(buf));
-		ck_assert_msg(strtod(buf, NULL) == v ||
-		        (v == 0 && strtod(buf, NULL) == 0),
-		    "%.17g -> %s", v, buf);
-		if (v != 0) {
-			format_reference(ref, v);
-			ck_assert_msg(strcmp(buf, ref) == 0,
-			    "%.17g -> %s, "
-			    "reference %s",
-			    v, buf, ref);
-		}
-		n17 += len >= 22;
-	}
-	/* the point of the shortest form: most values need < 17 digits */
-	ck_assert_int_lt(n17, 100000);
-}
-END_TEST
-
-START_TEST(test_time)
-{
-	char out[MD_TIME_MAX];
-	int64_t e;
-
-	ck_assert_int_eq(codec_time_parse("2026-11-26T00:00:00Z", 20, out, &e),
-	    0);
-	ck_assert_str_eq(out, "2026-11-26T00:00:00Z");
-	ck_assert_int_eq(e, 1795651200);
-	ck_assert_int_eq(codec_time_parse("2026-11-26T01:30:00.250+01:30", 29,
-	                     out, &e),
-	    0);
-	ck_assert_str_eq(out, "2026-11-26T00:00:00.250Z");
-	ck_assert_int_eq(codec_time_parse("2024-02-29t23:00:00-02:00", 25, out,
-	                     NULL),
-	    0);
-	ck_assert_str_eq(out, "2024-03-01T01:00:00Z");
-	ck_assert_int_eq(codec_time_parse("2026-02-29T00:00:00Z", 20, out,
-	                     NULL),
-	    -1);
-	ck_assert_int_eq(codec_time_parse("2026-11-26 00:00:00Z", 20, out,
-	                     NULL),
-	    -1);
-	ck_assert_int_eq(codec_time_parse("2026-11-26T24:00:00Z", 20, out,
-	                     NULL),
-	    -1);
-	ck_assert_int_eq(codec_time_parse("2026-11-26T00:00:00", 19, out, NULL),
-	    -1);
-	ck_assert_int_eq(codec_time_parse("2026-11-26T00:00:00.Z", 21, out,
-	                     NULL),
-	    -1);
-	ck_assert_int_eq(codec_time_parse("2026-11-26T00:00:00+0100", 24, out,
-	                     NULL),
-	    -1);
-	ck_assert_int_eq(codec_time_parse("2026-11-26T00:00:00Zx", 21, out,
-	                     NULL),
-	    -1);
-	codec_time_now(out, &e);
-	ck_assert_uint_eq(strlen(out), 20);
-	ck_assert_int_gt(e, 1700000000);
-}
-END_TEST
-
 /* ---- market writes -------------------------------------------------- */
 
 static struct md_asset *
@@ -1349,13 +1199,6 @@ codec_suite(void)
 	tcase_add_test(tc, test_decode_defaults);
 	tcase_add_test(tc, test_decode_full);
 	tcase_add_test(tc, test_encode_shape);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("numbers");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_format_double);
-	tcase_add_test(tc, test_format_roundtrip);
-	tcase_add_test(tc, test_time);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("market_writes");
