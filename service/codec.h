@@ -115,6 +115,15 @@ size_t codec_format_double(char *buf, double v);
 
 /* ---- POST /v1/score ------------------------------------------------- */
 
+/*
+ * Defaults of the limits the configuration can change (config.c's
+ * --max-positions, --max-mc-cost and --stale-depth-seconds start from
+ * them).  Plain literals: config.c also prints them in --help.
+ */
+#define CODEC_DEFAULT_MAX_POSITIONS 10000
+#define CODEC_DEFAULT_MAX_COST 4e8
+#define CODEC_DEFAULT_STALE_DEPTH_S 3600
+
 struct codec_limits {
 	size_t max_positions; /* 10000 */
 	uint32_t max_paths;   /* 1000000 */
@@ -267,6 +276,26 @@ int codec_decode_correlations(const char *body, size_t len,
  * listed.
  */
 int codec_encode_markets(const struct snapshot *snap, long asset, char **out);
+
+/*
+ * GET /v1/markets/{asset}/cascade: the cascade curve of one asset and
+ * direction, evaluated by the caller (points in shock order, trigger price
+ * from lc_cascade_trigger, nlevels the stored levels that take part).
+ */
+struct codec_cascade {
+	const char *asset;
+	enum lc_dir dir;
+	double price;			/* P the shocks apply to */
+	double threshold_bps;
+	int has_trigger;		/* 0: cascade_trigger_price null */
+	double trigger_price;
+	size_t nlevels;
+	size_t npoints;
+	const struct lc_cascade_point *points;
+	const struct codec_warnings *warn;
+};
+
+int codec_encode_cascade(const struct codec_cascade *c, char **out);
 
 /* ---- internal: shared by codec.c and codec_market.c ----------------- */
 

@@ -714,8 +714,8 @@ codec_decode_levels(const char *body, size_t len, const struct md_asset *asset,
 		memcpy(l->as_of, out->as_of, sizeof(l->as_of));
 		memcpy(l->source, out->source, sizeof(l->source));
 		if (asset != NULL &&
-		    (l->side == LC_DOWN ? l->price >= asset->price
-					: l->price <= asset->price))
+		    lc_level_is_stale((enum lc_dir)l->side, l->price,
+		    asset->price))
 			out->nstale++;
 	}
 	if (out->nstale > 0 && asset != NULL)
@@ -1027,6 +1027,61 @@ codec_encode_markets(const struct snapshot *snap, long asset, char **out)
 		codec_buf_end(&b, ']');
 		codec_buf_end(&b, '}');
 	}
+	*out = codec_buf_take(&b);
+	return *out != NULL ? 0 : -1;
+}
+
+static void
+cascade_point(struct codec_buf *b, const struct lc_cascade_point *pt)
+{
+	codec_buf_begin(b, '{');
+	codec_buf_key(b, "shock");
+	codec_buf_num(b, pt->shock);
+	codec_buf_key(b, "shocked_price");
+	codec_buf_num(b, pt->shocked_price);
+	codec_buf_key(b, "final_price");
+	codec_buf_num(b, pt->final_price);
+	codec_buf_key(b, "endogenous_bps");
+	codec_buf_num(b, pt->endogenous_bps);
+	codec_buf_key(b, "fired");
+	codec_buf_int(b, (int64_t)pt->fired);
+	codec_buf_key(b, "volume");
+	codec_buf_num(b, pt->volume);
+	codec_buf_key(b, "volume_quote");
+	codec_buf_num(b, pt->volume_quote);
+	codec_buf_end(b, '}');
+}
+
+int
+codec_encode_cascade(const struct codec_cascade *c, char **out)
+{
+	struct codec_buf b;
+	size_t k;
+
+	codec_buf_init(&b, 256 + 200 * c->npoints);
+	codec_buf_begin(&b, '{');
+	codec_buf_key(&b, "asset");
+	codec_buf_str(&b, c->asset);
+	codec_buf_key(&b, "direction");
+	codec_buf_str(&b, c->dir == LC_DOWN ? "down" : "up");
+	codec_buf_key(&b, "price");
+	codec_buf_num(&b, c->price);
+	codec_buf_key(&b, "cascade_threshold_bps");
+	codec_buf_num(&b, c->threshold_bps);
+	codec_buf_key(&b, "cascade_trigger_price");
+	if (c->has_trigger)
+		codec_buf_num(&b, c->trigger_price);
+	else
+		codec_buf_null(&b);
+	codec_buf_key(&b, "levels");
+	codec_buf_int(&b, (int64_t)c->nlevels);
+	codec_buf_key(&b, "points");
+	codec_buf_begin(&b, '[');
+	for (k = 0; k < c->npoints; k++)
+		cascade_point(&b, &c->points[k]);
+	codec_buf_end(&b, ']');
+	codec_buf_warnings(&b, c->warn);
+	codec_buf_end(&b, '}');
 	*out = codec_buf_take(&b);
 	return *out != NULL ? 0 : -1;
 }
