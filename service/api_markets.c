@@ -24,7 +24,7 @@
  * the body, and a matching If-None-Match is answered 304 before anything
  * is encoded.
  */
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +35,9 @@
 #include "snapshot.h"
 #include "store.h"
 
+/* ---- helpers -------------------------------------------------------- */
+
+/* What the codec needs of a stored asset to decode a write against it. */
 static void
 md_asset_of(const struct snapshot_asset *sa, struct md_asset *out)
 {
