@@ -26,9 +26,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "cascade/cascade.h"
+#include "config.h"
 #include "marketdata.h"
 #include "snapshot.h"
+#include "store.h"
 #include "testlib.h"
 
 #define T_MS 10000
@@ -1268,6 +1271,113 @@ START_TEST(stale_level_rule)
 }
 END_TEST
 
+/* ---- the use-case layer in-process (api.h) -------------------------- */
+
+static int n_scored, n_scored_mc, n_write_failed;
+static struct api_score_job *kept_job;
+
+static void
+on_scored(int monte_carlo, int64_t duration_us)
+{
+	ck_assert(duration_us >= 0);
+	n_scored++;
+	n_scored_mc += monte_carlo != 0;
+}
+
+static void
+on_write_failed(void)
+{
+	n_write_failed++;
+}
+
+static void
+keep_job(void *ctx, struct api_score_job *job)
+{
+	ck_assert_ptr_null(ctx);
+	kept_job = job;
+}
+
+/*
+ * api_score() without and with a place to defer Monte Carlo to: an exact
+ * request is scored in the call either way; a Monte Carlo one is handed
+ * over, and the job run later (another thread count) answers exactly what
+ * the inline call did.  The hooks see every scoring and no refused write.
+ */
+START_TEST(api_score_defer_and_hooks)
+{
+	static const struct api_hooks hooks = { on_scored, on_write_failed };
+	static const char eth[] = "{\"price\": 2000, \"volatility\": 0.8}";
+	static const char btc[] = "{\"price\": 50000, \"volatility\": 0.6}";
+	static const char exact[] = "{\"positions\": [{\"id\": \"p\", "
+	    "\"type\": \"perp\", \"asset\": \"ETH\", \"side\": \"long\", "
+	    "\"size\": 1, \"entry_price\": 2000, \"leverage\": 10}]}";
+	/* two (asset, direction) pairs: Monte Carlo */
+	static const char mc[] = "{\"positions\": [{\"id\": \"p\", "
+	    "\"type\": \"perp\", \"asset\": \"ETH\", \"side\": \"long\", "
+	    "\"size\": 1, \"entry_price\": 2000, \"leverage\": 10}, "
+	    "{\"id\": \"q\", \"type\": \"perp\", \"asset\": \"BTC\", "
+	    "\"side\": \"short\", \"size\": 1, \"entry_price\": 50000, "
+	    "\"leverage\": 5}], \"paths\": 300, \"steps\": 4, \"seed\": 7}";
+	struct api_score_opts opts = { keep_job, NULL };
+	struct api_answer a, b;
+	struct config cfg;
+	struct app app;
+	char *err = NULL;
+
+	n_scored = n_scored_mc = n_write_failed = 0;
+	kept_job = NULL;
+	config_init(&cfg);
+	memset(&app, 0, sizeof(app));
+	app.cfg = &cfg;
+	app.hooks = &hooks;
+	app.store = store_open(":memory:", &err);
+	ck_assert_msg(app.store != NULL, "store_open: %s", err);
+	ck_assert_int_eq(api_app_init(&app), 0);
+	api_answer_init(&a);
+	api_answer_init(&b);
+	ck_assert_int_eq(api_put_asset(&app, "ETH", eth, sizeof(eth) - 1, &a),
+	    201);
+	api_answer_release(&a);
+	ck_assert_int_eq(api_put_asset(&app, "BTC", btc, sizeof(btc) - 1, &a),
+	    201);
+	api_answer_release(&a);
+	/* refused by validation and by the store: no database failure */
+	ck_assert_int_eq(api_put_asset(&app, "ETH", "{}", 2, &a), 422);
+	api_answer_release(&a);
+	ck_assert_int_eq(api_delete_venue(&app, "ETH", "nope", &a), 404);
+	api_answer_release(&a);
+	ck_assert_int_eq(n_write_failed, 0);
+
+	ck_assert_int_eq(api_score(&app, exact, sizeof(exact) - 1, &opts, &a),
+	    200);
+	ck_assert_ptr_null(kept_job);
+	ck_assert_int_eq(n_scored, 1);
+	ck_assert_int_eq(n_scored_mc, 0);
+	api_answer_release(&a);
+	ck_assert_int_eq(api_score(&app, "{", 1, &opts, &a), 400);
+	ck_assert_int_eq(n_scored, 1);
+	api_answer_release(&a);
+
+	ck_assert_int_eq(api_score(&app, mc, sizeof(mc) - 1, NULL, &a), 200);
+	ck_assert_int_eq(n_scored_mc, 1);
+	ck_assert_int_eq(api_score(&app, mc, sizeof(mc) - 1, &opts, &b),
+	    API_DEFERRED);
+	ck_assert_ptr_nonnull(kept_job);
+	ck_assert_int_eq(b.status, 0);
+	ck_assert_int_eq(n_scored_mc, 1);
+	ck_assert_int_eq(api_score_job_run(kept_job, 3, &b), 200);
+	api_score_job_free(kept_job);
+	ck_assert_int_eq(n_scored_mc, 2);
+	ck_assert_ptr_nonnull(strstr(a.body, "\"monte_carlo\""));
+	ck_assert_str_eq(a.body, b.body);
+	api_answer_release(&a);
+	api_answer_release(&b);
+	api_app_release(&app);
+	store_close(app.store);
+	config_release(&cfg);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -1287,6 +1397,7 @@ api_suite(void)
 	tc = tcase_create("units");
 	tcase_add_test(tc, snapshot_tag_covers_updated_at);
 	tcase_add_test(tc, stale_level_rule);
+	tcase_add_test(tc, api_score_defer_and_hooks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("score");
