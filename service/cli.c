@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "app.h"
 #include "cli.h"
 #include "codec.h"
 #include "config.h"
-#include "handlers.h"
 #include "log.h"
 #include "snapshot.h"
 #include "store.h"
@@ -556,8 +556,6 @@ run_score(struct config *cfg)
 {
 	struct app app;
 	struct api_answer ans;
-	struct codec_limits lim;
-	struct snapshot *snap = NULL;
 	char *body = NULL, *text = NULL;
 	size_t len = 0;
 	int rc = 1;
@@ -575,11 +573,9 @@ run_score(struct config *cfg)
 		goto out;
 	app.cfg = cfg;
 	app.store = open_db(cfg);
-	if (app.store == NULL || handlers_app_init(&app) != 0)
+	if (app.store == NULL || api_app_init(&app) != 0)
 		goto out;
-	snap = snapshot_cell_get(app.cell);
-	api_score_limits(cfg, &lim);
-	api_score(snap, &lim, body, len, &ans);
+	api_score(&app, body, len, NULL, &ans);
 	text = api_answer_text(&ans);
 	if (text == NULL) {
 		fprintf(stderr, "cascaded: out of memory\n");
@@ -596,8 +592,7 @@ out:
 	free(text);
 	free(body);
 	api_answer_release(&ans);
-	snapshot_unref(snap);
-	handlers_app_release(&app);
+	api_app_release(&app);
 	store_close(app.store);
 	return rc;
 }
@@ -673,7 +668,7 @@ run_import(struct config *cfg, const struct cli_opts *o)
 	}
 	app.cfg = cfg;
 	app.store = open_db(cfg);
-	if (app.store == NULL || handlers_app_init(&app) != 0)
+	if (app.store == NULL || api_app_init(&app) != 0)
 		goto out;
 	if (liq)
 		api_put_levels(&app, asset, json, json_len, o->append, &ans);
@@ -693,7 +688,7 @@ out:
 	free(body);
 	csv_release(&csv);
 	api_answer_release(&ans);
-	handlers_app_release(&app);
+	api_app_release(&app);
 	store_close(app.store);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * cli.h - the `score` and `import` subcommands: the same decode -> model
  * and decode -> store -> snapshot paths as the HTTP endpoints
- * (handlers.h), driven from files.
+ * (api.h), driven from files.
  *
  *   cascaded score FILE|-  [--db PATH]
  *	prints exactly what POST /v1/score answers for that body, computed

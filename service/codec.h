@@ -103,6 +103,15 @@ int codec_symbol_valid(const char *s);
 
 /* ---- POST /v1/score ------------------------------------------------- */
 
+/*
+ * Defaults of the limits the configuration can change (config.c's
+ * --max-positions, --max-mc-cost and --stale-depth-seconds start from
+ * them).  Plain literals: config.c also prints them in --help.
+ */
+#define CODEC_DEFAULT_MAX_POSITIONS 10000
+#define CODEC_DEFAULT_MAX_COST 4e8
+#define CODEC_DEFAULT_STALE_DEPTH_S 3600
+
 struct codec_limits {
 	size_t max_positions; /* 10000 */
 	uint32_t max_paths;   /* 1000000 */
@@ -256,23 +265,25 @@ int codec_decode_correlations(const char *body, size_t len,
  */
 int codec_encode_markets(const struct snapshot *snap, long asset, char **out);
 
-/* ---- the emitter under its earlier names ---------------------------- */
-
 /*
- * The JSON emitter is json.h's; the market codec and the handlers still
- * call it by the names it had when it lived here.  New code uses json_*.
+ * GET /v1/markets/{asset}/cascade: the cascade curve of one asset and
+ * direction, evaluated by the caller (points in shock order, trigger price
+ * from lc_cascade_trigger, nlevels the stored levels that take part).
  */
-#define codec_buf json_buf
-#define codec_buf_init json_buf_init
-#define codec_buf_free json_buf_free
-#define codec_buf_take json_buf_take
-#define codec_buf_begin json_buf_begin
-#define codec_buf_end json_buf_end
-#define codec_buf_key json_buf_key
-#define codec_buf_num json_buf_num
-#define codec_buf_int json_buf_int
-#define codec_buf_str json_buf_str
-#define codec_buf_bool json_buf_bool
-#define codec_buf_null json_buf_null
+struct codec_cascade {
+	const char *asset;
+	enum lc_dir dir;
+	double price;			/* P the shocks apply to */
+	double threshold_bps;
+	int has_trigger;		/* 0: cascade_trigger_price null */
+	double trigger_price;
+	size_t nlevels;
+	size_t npoints;
+	const struct lc_cascade_point *points;
+	const struct codec_warnings *warn;
+};
+
+int codec_encode_cascade(const struct codec_cascade *c, char **out);
+
 
 #endif

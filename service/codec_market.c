@@ -547,54 +547,54 @@ int
 codec_encode_depth(const struct codec_depth *d, const char *asset,
     const char *venue, char **out)
 {
-	struct codec_buf b;
+	struct json_buf b;
 	size_t k;
 	int s;
 
-	codec_buf_init(&b, 512);
-	codec_buf_begin(&b, '{');
-	codec_buf_key(&b, "asset");
-	codec_buf_str(&b, asset);
-	codec_buf_key(&b, "venue");
-	codec_buf_str(&b, venue);
-	codec_buf_key(&b, "as_of");
-	codec_buf_str(&b, d->as_of);
-	codec_buf_key(&b, "form");
-	codec_buf_str(&b, d->form != NULL ? d->form : "");
-	codec_buf_key(&b, "sides");
-	codec_buf_begin(&b, '{');
+	json_buf_init(&b, 512);
+	json_buf_begin(&b, '{');
+	json_buf_key(&b, "asset");
+	json_buf_str(&b, asset);
+	json_buf_key(&b, "venue");
+	json_buf_str(&b, venue);
+	json_buf_key(&b, "as_of");
+	json_buf_str(&b, d->as_of);
+	json_buf_key(&b, "form");
+	json_buf_str(&b, d->form != NULL ? d->form : "");
+	json_buf_key(&b, "sides");
+	json_buf_begin(&b, '{');
 	for (s = 0; s < 2; s++) {
 		const struct lc_curve *cv = &d->curve[s];
 
 		if (!d->has[s])
 			continue;
-		codec_buf_key(&b, side_name[s]);
-		codec_buf_begin(&b, '{');
-		codec_buf_key(&b, "point_count");
-		codec_buf_int(&b, (int64_t)cv->n);
-		codec_buf_key(&b, "max_qty");
-		codec_buf_num(&b, lc_curve_max_qty(cv, 1.0));
-		codec_buf_key(&b, "depth_2pct_qty");
-		codec_buf_num(&b, lc_curve_depth(cv, 200.0, 1.0));
-		codec_buf_key(&b, "points");
-		codec_buf_begin(&b, '[');
+		json_buf_key(&b, side_name[s]);
+		json_buf_begin(&b, '{');
+		json_buf_key(&b, "point_count");
+		json_buf_int(&b, (int64_t)cv->n);
+		json_buf_key(&b, "max_qty");
+		json_buf_num(&b, lc_curve_max_qty(cv, 1.0));
+		json_buf_key(&b, "depth_2pct_qty");
+		json_buf_num(&b, lc_curve_depth(cv, 200.0, 1.0));
+		json_buf_key(&b, "points");
+		json_buf_begin(&b, '[');
 		for (k = 0; k < cv->n; k++) {
-			codec_buf_begin(&b, '[');
-			codec_buf_num(&b, cv->bps[k]);
-			codec_buf_num(&b, cv->qty[k]);
-			codec_buf_end(&b, ']');
+			json_buf_begin(&b, '[');
+			json_buf_num(&b, cv->bps[k]);
+			json_buf_num(&b, cv->qty[k]);
+			json_buf_end(&b, ']');
 		}
-		codec_buf_end(&b, ']');
-		codec_buf_end(&b, '}');
+		json_buf_end(&b, ']');
+		json_buf_end(&b, '}');
 	}
-	codec_buf_end(&b, '}');
+	json_buf_end(&b, '}');
 	if (!isnan(d->max_deviation_bps)) {
-		codec_buf_key(&b, "max_deviation_bps");
-		codec_buf_num(&b, d->max_deviation_bps);
+		json_buf_key(&b, "max_deviation_bps");
+		json_buf_num(&b, d->max_deviation_bps);
 	}
 	codec_buf_warnings(&b, &d->warn);
-	codec_buf_end(&b, '}');
-	*out = codec_buf_take(&b);
+	json_buf_end(&b, '}');
+	*out = json_buf_take(&b);
 	return *out != NULL ? 0 : -1;
 }
 
@@ -714,8 +714,8 @@ codec_decode_levels(const char *body, size_t len, const struct md_asset *asset,
 		memcpy(l->as_of, out->as_of, sizeof(l->as_of));
 		memcpy(l->source, out->source, sizeof(l->source));
 		if (asset != NULL &&
-		    (l->side == LC_DOWN ? l->price >= asset->price
-					: l->price <= asset->price))
+		    lc_level_is_stale((enum lc_dir)l->side, l->price,
+		    asset->price))
 			out->nstale++;
 	}
 	if (out->nstale > 0 && asset != NULL)
@@ -737,28 +737,28 @@ out:
 int
 codec_encode_levels(const struct codec_levels *l, const char *asset, char **out)
 {
-	struct codec_buf b;
+	struct json_buf b;
 	size_t i, n[2] = {0, 0};
 
 	for (i = 0; i < l->n; i++)
 		n[l->levels[i].side == LC_UP]++;
-	codec_buf_init(&b, 256);
-	codec_buf_begin(&b, '{');
-	codec_buf_key(&b, "asset");
-	codec_buf_str(&b, asset);
-	codec_buf_key(&b, "as_of");
-	codec_buf_str(&b, l->as_of);
-	codec_buf_key(&b, "stored");
-	codec_buf_int(&b, (int64_t)l->n);
-	codec_buf_key(&b, "sell");
-	codec_buf_int(&b, (int64_t)n[0]);
-	codec_buf_key(&b, "buy");
-	codec_buf_int(&b, (int64_t)n[1]);
-	codec_buf_key(&b, "stale");
-	codec_buf_int(&b, (int64_t)l->nstale);
+	json_buf_init(&b, 256);
+	json_buf_begin(&b, '{');
+	json_buf_key(&b, "asset");
+	json_buf_str(&b, asset);
+	json_buf_key(&b, "as_of");
+	json_buf_str(&b, l->as_of);
+	json_buf_key(&b, "stored");
+	json_buf_int(&b, (int64_t)l->n);
+	json_buf_key(&b, "sell");
+	json_buf_int(&b, (int64_t)n[0]);
+	json_buf_key(&b, "buy");
+	json_buf_int(&b, (int64_t)n[1]);
+	json_buf_key(&b, "stale");
+	json_buf_int(&b, (int64_t)l->nstale);
 	codec_buf_warnings(&b, &l->warn);
-	codec_buf_end(&b, '}');
-	*out = codec_buf_take(&b);
+	json_buf_end(&b, '}');
+	*out = json_buf_take(&b);
 	return *out != NULL ? 0 : -1;
 }
 
@@ -931,7 +931,7 @@ out:
 /* ---- GET /v1/markets ------------------------------------------------ */
 
 static void
-encode_market(struct codec_buf *b, const struct snapshot *snap, size_t i)
+encode_market(struct json_buf *b, const struct snapshot *snap, size_t i)
 {
 	static const char *const pct[SNAPSHOT_NDEPTH] = {
 	    "1pct", "2pct", "5pct", "10pct"};
@@ -940,93 +940,148 @@ encode_market(struct codec_buf *b, const struct snapshot *snap, size_t i)
 	size_t k;
 	int s, j;
 
-	codec_buf_begin(b, '{');
-	codec_buf_key(b, "asset");
-	codec_buf_str(b, a->symbol);
-	codec_buf_key(b, "price");
-	codec_buf_num(b, a->price);
-	codec_buf_key(b, "volatility");
-	codec_buf_num(b, a->vol);
-	codec_buf_key(b, "updated_at");
-	codec_buf_str(b, a->updated_at);
-	codec_buf_key(b, "depth_as_of");
+	json_buf_begin(b, '{');
+	json_buf_key(b, "asset");
+	json_buf_str(b, a->symbol);
+	json_buf_key(b, "price");
+	json_buf_num(b, a->price);
+	json_buf_key(b, "volatility");
+	json_buf_num(b, a->vol);
+	json_buf_key(b, "updated_at");
+	json_buf_str(b, a->updated_at);
+	json_buf_key(b, "depth_as_of");
 	if (a->depth_as_of[0] != '\0')
-		codec_buf_str(b, a->depth_as_of);
+		json_buf_str(b, a->depth_as_of);
 	else
-		codec_buf_null(b);
+		json_buf_null(b);
 	for (s = 0; s < 2; s++) {
 		const struct snapshot_side *sd = &a->side[s];
 
-		codec_buf_key(b, side_name[s]);
-		codec_buf_begin(b, '{');
-		codec_buf_key(b, "venues");
-		codec_buf_begin(b, '[');
+		json_buf_key(b, side_name[s]);
+		json_buf_begin(b, '{');
+		json_buf_key(b, "venues");
+		json_buf_begin(b, '[');
 		for (k = 0; k < sd->nvenues; k++) {
-			codec_buf_begin(b, '{');
-			codec_buf_key(b, "venue");
-			codec_buf_str(b, sd->venues[k].venue);
-			codec_buf_key(b, "as_of");
-			codec_buf_str(b, sd->venues[k].as_of);
-			codec_buf_key(b, "point_count");
-			codec_buf_int(b, (int64_t)sd->venues[k].npoints);
-			codec_buf_end(b, '}');
+			json_buf_begin(b, '{');
+			json_buf_key(b, "venue");
+			json_buf_str(b, sd->venues[k].venue);
+			json_buf_key(b, "as_of");
+			json_buf_str(b, sd->venues[k].as_of);
+			json_buf_key(b, "point_count");
+			json_buf_int(b, (int64_t)sd->venues[k].npoints);
+			json_buf_end(b, '}');
 		}
-		codec_buf_end(b, ']');
-		codec_buf_key(b, "depth_qty");
-		codec_buf_begin(b, '{');
+		json_buf_end(b, ']');
+		json_buf_key(b, "depth_qty");
+		json_buf_begin(b, '{');
 		for (j = 0; j < SNAPSHOT_NDEPTH; j++) {
-			codec_buf_key(b, pct[j]);
-			codec_buf_num(b, sd->depth_qty[j]);
+			json_buf_key(b, pct[j]);
+			json_buf_num(b, sd->depth_qty[j]);
 		}
-		codec_buf_end(b, '}');
-		codec_buf_end(b, '}');
+		json_buf_end(b, '}');
+		json_buf_end(b, '}');
 	}
-	codec_buf_key(b, "levels");
-	codec_buf_begin(b, '{');
+	json_buf_key(b, "levels");
+	json_buf_begin(b, '{');
 	for (s = 0; s < 2; s++) {
 		const struct snapshot_levels *l = &a->levels[s];
 
-		codec_buf_key(b, lvl_name[s]);
-		codec_buf_begin(b, '{');
-		codec_buf_key(b, "count");
-		codec_buf_int(b, (int64_t)l->n);
-		codec_buf_key(b, "total_qty");
-		codec_buf_num(b, l->total_qty);
-		codec_buf_key(b, "stale");
-		codec_buf_int(b, (int64_t)l->nstale);
-		codec_buf_end(b, '}');
+		json_buf_key(b, lvl_name[s]);
+		json_buf_begin(b, '{');
+		json_buf_key(b, "count");
+		json_buf_int(b, (int64_t)l->n);
+		json_buf_key(b, "total_qty");
+		json_buf_num(b, l->total_qty);
+		json_buf_key(b, "stale");
+		json_buf_int(b, (int64_t)l->nstale);
+		json_buf_end(b, '}');
 	}
-	codec_buf_end(b, '}');
-	codec_buf_end(b, '}');
+	json_buf_end(b, '}');
+	json_buf_end(b, '}');
 }
 
 int
 codec_encode_markets(const struct snapshot *snap, long asset, char **out)
 {
-	struct codec_buf b;
+	struct json_buf b;
 	size_t i;
 
 	*out = NULL;
 	if (asset >= (long)snap->nassets)
 		return -1;
-	codec_buf_init(&b, 512 + 512 * snap->nassets);
+	json_buf_init(&b, 512 + 512 * snap->nassets);
 	if (asset >= 0) {
 		encode_market(&b, snap, (size_t)asset);
 	} else {
-		codec_buf_begin(&b, '{');
-		codec_buf_key(&b, "version");
-		codec_buf_int(&b, (int64_t)snap->version);
-		codec_buf_key(&b, "markets");
-		codec_buf_begin(&b, '[');
+		json_buf_begin(&b, '{');
+		json_buf_key(&b, "version");
+		json_buf_int(&b, (int64_t)snap->version);
+		json_buf_key(&b, "markets");
+		json_buf_begin(&b, '[');
 		for (i = 0; i < snap->nassets; i++) {
 			uint32_t k = snap->by_symbol[i];
 
 			if (!snap->assets[k].implicit)
 				encode_market(&b, snap, k);
 		}
-		codec_buf_end(&b, ']');
-		codec_buf_end(&b, '}');
+		json_buf_end(&b, ']');
+		json_buf_end(&b, '}');
 	}
-	*out = codec_buf_take(&b);
+	*out = json_buf_take(&b);
+	return *out != NULL ? 0 : -1;
+}
+
+static void
+cascade_point(struct json_buf *b, const struct lc_cascade_point *pt)
+{
+	json_buf_begin(b, '{');
+	json_buf_key(b, "shock");
+	json_buf_num(b, pt->shock);
+	json_buf_key(b, "shocked_price");
+	json_buf_num(b, pt->shocked_price);
+	json_buf_key(b, "final_price");
+	json_buf_num(b, pt->final_price);
+	json_buf_key(b, "endogenous_bps");
+	json_buf_num(b, pt->endogenous_bps);
+	json_buf_key(b, "fired");
+	json_buf_int(b, (int64_t)pt->fired);
+	json_buf_key(b, "volume");
+	json_buf_num(b, pt->volume);
+	json_buf_key(b, "volume_quote");
+	json_buf_num(b, pt->volume_quote);
+	json_buf_end(b, '}');
+}
+
+int
+codec_encode_cascade(const struct codec_cascade *c, char **out)
+{
+	struct json_buf b;
+	size_t k;
+
+	json_buf_init(&b, 256 + 200 * c->npoints);
+	json_buf_begin(&b, '{');
+	json_buf_key(&b, "asset");
+	json_buf_str(&b, c->asset);
+	json_buf_key(&b, "direction");
+	json_buf_str(&b, c->dir == LC_DOWN ? "down" : "up");
+	json_buf_key(&b, "price");
+	json_buf_num(&b, c->price);
+	json_buf_key(&b, "cascade_threshold_bps");
+	json_buf_num(&b, c->threshold_bps);
+	json_buf_key(&b, "cascade_trigger_price");
+	if (c->has_trigger)
+		json_buf_num(&b, c->trigger_price);
+	else
+		json_buf_null(&b);
+	json_buf_key(&b, "levels");
+	json_buf_int(&b, (int64_t)c->nlevels);
+	json_buf_key(&b, "points");
+	json_buf_begin(&b, '[');
+	for (k = 0; k < c->npoints; k++)
+		cascade_point(&b, &c->points[k]);
+	json_buf_end(&b, ']');
+	codec_buf_warnings(&b, c->warn);
+	json_buf_end(&b, '}');
+	*out = json_buf_take(&b);
 	return *out != NULL ? 0 : -1;
 }

@@ -32,12 +32,12 @@
 void
 codec_limits_default(struct codec_limits *l)
 {
-	l->max_positions = 10000;
+	l->max_positions = CODEC_DEFAULT_MAX_POSITIONS;
 	l->max_paths = 1000000;
 	l->max_steps = 256;
 	l->max_entries = 256;
-	l->max_cost = 4e8;
-	l->stale_depth_s = 3600.0;
+	l->max_cost = CODEC_DEFAULT_MAX_COST;
+	l->stale_depth_s = CODEC_DEFAULT_STALE_DEPTH_S;
 	l->threads = 0;
 }
 

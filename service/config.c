@@ -18,7 +18,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "config.h"
+
+/* A macro's value as a string literal (the defaults in --help). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 enum opt_kind {
 	OPT_STR,
@@ -61,13 +66,14 @@ static const struct opt opts[] = {
 	{ "log-level", OPT_LEVEL, OFF(log_level), 0, 0, 0, "LEVEL",
 	  "debug, info, warn or error (default info)" },
 	{ "max-positions", OPT_SIZE, OFF(max_positions), 0, 1, 1e9, "N",
-	  "most positions in one score request (default 10000)" },
+	  "most positions in one score request (default "
+	  STR(CODEC_DEFAULT_MAX_POSITIONS) ")" },
 	{ "stale-depth-seconds", OPT_DOUBLE, OFF(stale_depth_seconds), 0, 0,
 	  1e12, "S", "age after which depth is flagged stale_depth "
-	  "(default 3600)" },
+	  "(default " STR(CODEC_DEFAULT_STALE_DEPTH_S) ")" },
 	{ "max-mc-cost", OPT_DOUBLE, OFF(max_mc_cost), 0, 1, 1e15, "N",
 	  "Monte Carlo cost bound paths*steps*(volatile assets + coupled "
-	  "loans); above it 422 (default 4e8)" },
+	  "loans); above it 422 (default " STR(CODEC_DEFAULT_MAX_COST) ")" },
 	{ "default-correlation", OPT_DOUBLE, OFF(default_correlation), 0, -1,
 	  1, "RHO", "correlation of pairs without a stored one (default 0)" },
 	{ "max-connections", OPT_UINT, OFF(max_connections), 0, 1, 1000000,
@@ -111,9 +117,9 @@ config_init(struct config *c)
 	c->threads = 0;
 	c->max_body = 8u << 20;
 	c->log_level = LOG_LVL_INFO;
-	c->max_positions = 10000;
-	c->stale_depth_seconds = 3600;
-	c->max_mc_cost = 4e8;
+	c->max_positions = CODEC_DEFAULT_MAX_POSITIONS;
+	c->stale_depth_seconds = CODEC_DEFAULT_STALE_DEPTH_S;
+	c->max_mc_cost = CODEC_DEFAULT_MAX_COST;
 	c->default_correlation = 0;
 	c->max_connections = 1024;
 	c->connection_timeout = 30;

@@ -18,12 +18,14 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include "api.h"
 #include "app.h"
 #include "cli.h"
 #include "config.h"
 #include "embed.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "seed.h"
 #include "server.h"
 #include "store.h"
@@ -49,6 +51,12 @@ register_routes(struct server *srv)
 	server_add_routes(srv, handlers_market_routes,
 	    handlers_market_nroutes);
 }
+
+/* The server counts what the use cases report (GET /metrics). */
+static const struct api_hooks metrics_hooks = {
+	metrics_score_observe,
+	metrics_db_write_failed,
+};
 
 static struct store *
 open_store(const struct config *cfg)
@@ -77,6 +85,7 @@ cmd_serve(struct config *cfg)
 
 	memset(&app, 0, sizeof(app));
 	app.cfg = cfg;
+	app.hooks = &metrics_hooks;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -91,7 +100,7 @@ cmd_serve(struct config *cfg)
 	if (app.store == NULL)
 		goto out;
 	/* the first market snapshot, from the database */
-	if (handlers_app_init(&app) != 0)
+	if (api_app_init(&app) != 0)
 		goto out;
 	app.srv = server_new(cfg, &app);
 	if (app.srv == NULL)
@@ -113,7 +122,7 @@ cmd_serve(struct config *cfg)
 	rc = 0;
 out:
 	server_free(app.srv);
-	handlers_app_release(&app);
+	api_app_release(&app);
 	store_close(app.store);
 	if (rc == 0)
 		log_msg(LOG_LVL_INFO, "stopped");

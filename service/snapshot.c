@@ -23,10 +23,12 @@
  * all larger), so it costs O(old + new log new) and no reload of the old
  * rows.
  *
- * The ETag is a 64-bit FNV-1a hash over default_rho, each asset's content
- * hash and the correlations, so equal data gives equal tags across
- * restarts and however the snapshot was reached; `version` is a
- * process-wide counter.
+ * The etag is a 64-bit FNV-1a hash (hash.h) over default_rho, each
+ * asset's content hash (everything GET /v1/markets shows of it: symbol,
+ * price, volatility, updated_at, curves, levels) and the correlations, so
+ * equal data gives equal tags across restarts and however the snapshot
+ * was reached; `version` is a process-wide counter.  The listing's ETag
+ * is built from both (api_markets.c).
  */
 #include <float.h>
 #include <math.h>
@@ -34,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cascade/cascade.h"
+#include "hash.h"
 #include "rfc3339.h"
 #include "snapshot.h"
 
@@ -41,8 +45,6 @@ const double snapshot_depth_bps[SNAPSHOT_NDEPTH] = {
     100.0, 200.0, 500.0, 1000.0};
 
 static atomic_uint_fast64_t snapshot_counter;
-
-#define FNV_INIT 14695981039346656037ULL
 
 struct lvl {
 	double price;
@@ -187,38 +189,6 @@ cmp_sym(const void *a, const void *b)
 	const struct symref *x = a, *y = b;
 
 	return strcmp(x->sym, y->sym);
-}
-
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static uint64_t
-fnv_word(uint64_t h, uint64_t w)
-{
-	h ^= w;
-	return h * 1099511628211ULL;
-}
-
-static uint64_t
-fnv_str(uint64_t h, const char *s)
-{
-	return fnv(h, s, strlen(s) + 1);
-}
-
-static uint64_t
-fnv_dbl(uint64_t h, double v)
-{
-	return fnv(h, &v, sizeof(v));
 }
 
 /* ---- blocks ---------------------------------------------------------- */
@@ -418,10 +388,10 @@ levels_hash(uint64_t h, const struct md_asset *a, int64_t *max_seq)
 	for (k = 0; k < a->nlevels + a->npacked; k++) {
 		level_at(a, k, &x, &sd);
 		/* a 64-bit word per step: millions of levels, an internal tag */
-		h = fnv_word(h, price_key(x.price, 0));
-		h = fnv_word(h, price_key(x.qty, 0));
-		h = fnv_word(h, (uint64_t)(int64_t)sd);
-		h = fnv_word(h, (uint64_t)x.seq);
+		h = hash_fnv_word(h, price_key(x.price, 0));
+		h = hash_fnv_word(h, price_key(x.qty, 0));
+		h = hash_fnv_word(h, (uint64_t)(int64_t)sd);
+		h = hash_fnv_word(h, (uint64_t)x.seq);
 		if (x.seq > *max_seq)
 			*max_seq = x.seq;
 	}
@@ -446,7 +416,7 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 	if (ls == NULL)
 		return NULL;
 	atomic_init(&ls->refs, 1);
-	ls->hash = old != NULL ? old->hash : FNV_INIT;
+	ls->hash = old != NULL ? old->hash : HASH_FNV_INIT;
 	ls->max_seq = old != NULL ? old->max_seq : 0;
 	ls->hash = levels_hash(ls->hash, a, &ls->max_seq);
 	tmp = malloc(total * sizeof(*tmp) + 1);
@@ -492,43 +462,30 @@ fail:
 	return NULL;
 }
 
-/* Stale levels (at or beyond the price) lead the cascade order. */
-static size_t
-count_stale(const double *price, size_t n, int side, double p)
-{
-	size_t lo = 0, hi = n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (side == LC_DOWN ? price[mid] >= p : price[mid] <= p)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static uint64_t
 asset_hash(const struct md_asset *a, const struct snapshot_levelset *ls)
 {
-	uint64_t h = FNV_INIT;
+	uint64_t h = HASH_FNV_INIT;
 	size_t k, j;
 
-	h = fnv_str(h, a->symbol);
-	h = fnv_dbl(h, a->price);
-	h = fnv_dbl(h, a->vol);
+	h = hash_fnv_str(h, a->symbol);
+	h = hash_fnv_dbl(h, a->price);
+	h = hash_fnv_dbl(h, a->vol);
+	/* as the block keeps it: at most MD_TIME_MAX - 1 bytes */
+	h = hash_fnv(h, a->updated_at,
+	    strnlen(a->updated_at, sizeof(a->updated_at) - 1));
 	for (k = 0; k < a->ncurves; k++) {
 		const struct md_curve *c = &a->curves[k];
 
-		h = fnv_str(h, c->venue);
-		h = fnv(h, &c->side, sizeof(c->side));
-		h = fnv_str(h, c->as_of);
+		h = hash_fnv_str(h, c->venue);
+		h = hash_fnv(h, &c->side, sizeof(c->side));
+		h = hash_fnv_str(h, c->as_of);
 		for (j = 0; j < c->curve.n; j++) {
-			h = fnv_dbl(h, c->curve.bps[j]);
-			h = fnv_dbl(h, c->curve.qty[j]);
+			h = hash_fnv_dbl(h, c->curve.bps[j]);
+			h = hash_fnv_dbl(h, c->curve.qty[j]);
 		}
 	}
-	return fnv(h, &ls->hash, sizeof(ls->hash));
+	return hash_fnv(h, &ls->hash, sizeof(ls->hash));
 }
 
 /*
@@ -581,7 +538,8 @@ block_build(const struct md_asset *a, struct snapshot_levelset *ls)
 		sl->price = ls->price[k];
 		sl->qty = ls->qty[k];
 		sl->total_qty = ls->total_qty[k];
-		sl->nstale = count_stale(sl->price, sl->n, (int)k, a->price);
+		sl->nstale = lc_levels_stale((enum lc_dir)k, sl->price, sl->n,
+		    a->price);
 	}
 	b->hash = asset_hash(a, ls);
 	return b;
@@ -622,7 +580,7 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	struct symref *refs = NULL;
 	size_t i, k, n;
 	long usd = -1;
-	uint64_t h = FNV_INIT;
+	uint64_t h = HASH_FNV_INIT;
 	int rc = -1;
 
 	*out = NULL;
@@ -647,14 +605,14 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	    s->rho == NULL || s->by_symbol == NULL || refs == NULL)
 		goto out;
 	s->nassets = n;
-	h = fnv_dbl(h, default_rho);
+	h = hash_fnv_dbl(h, default_rho);
 	for (i = 0; i < nb; i++) {
 		s->blocks[i] = block_ref(blk[i]);
 		/* shallow: the arrays stay in the block */
 		s->assets[i] = blk[i]->sa;
 		for (k = 0; k < 2; k++)
 			s->lc_assets[i].curve[k] = blk[i]->curve[k];
-		h = fnv(h, &blk[i]->hash, sizeof(blk[i]->hash));
+		h = hash_fnv(h, &blk[i]->hash, sizeof(blk[i]->hash));
 	}
 	if (usd < 0) {
 		struct snapshot_asset *sa = &s->assets[n - 1];
@@ -697,9 +655,9 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 		long b = snapshot_find(s, corr[i].b);
 		double r = corr[i].rho;
 
-		h = fnv_str(h, corr[i].a);
-		h = fnv_str(h, corr[i].b);
-		h = fnv_dbl(h, r);
+		h = hash_fnv_str(h, corr[i].a);
+		h = hash_fnv_str(h, corr[i].b);
+		h = hash_fnv_dbl(h, r);
 		if (a < 0 || b < 0 || a == b || !(r >= -1.0 && r <= 1.0))
 			continue;
 		s->rho[(size_t)a * n + (size_t)b] = r;
@@ -710,8 +668,7 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	s->market.default_rho = default_rho;
 	s->market.rho = s->rho;
 	s->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
-	snprintf(s->etag, sizeof(s->etag), "\"%016llx\"",
-	    (unsigned long long)h);
+	hash_etag(h, s->etag);
 	*out = s;
 	s = NULL;
 	rc = 0;

@@ -11,7 +11,7 @@
 # Targets (tests/fuzz/fuzz_common.h): score (POST /v1/score: decoder,
 # validation, model, encoder), depth (every depth-curve form), levels (the
 # liquidation-level import), writes (asset and correlation writes), api
-# (sequences of writes through the handlers over an in-memory SQLite
+# (sequences of writes through api.h over an in-memory SQLite
 # store, then scoring: catches what store and snapshot reload do).  Each
 # runs with clang -fsanitize=fuzzer,address,undefined on a working corpus
 # under build/fuzz/corpus/<target> seeded from tests/fuzz/corpus/<target>

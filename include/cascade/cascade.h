@@ -71,6 +71,22 @@ double lc_cascade_final_price(const struct lc_cascade *c, double p);
 int lc_cascade_trigger(const struct lc_cascade *c, double threshold_bps,
     double *price, size_t *kstar);
 
+/*
+ * Stale levels.  A stored liquidation level of direction `dir` (LC_DOWN: a
+ * sell level, LC_UP: a buy level) has already fired at the price p when
+ * it lies at or beyond it: sell level >= p, buy level <= p.  A stale level
+ * is kept in the data but takes no part in a cascade started at p.
+ */
+int lc_level_is_stale(enum lc_dir dir, double level, double p);
+
+/*
+ * The number of stale levels at p among n level prices in cascade order
+ * for `dir` (down: descending, up: ascending), where the stale ones are a
+ * prefix: O(log n).  price may be NULL when n == 0.
+ */
+size_t lc_levels_stale(enum lc_dir dir, const double *price, size_t n,
+    double p);
+
 /* One point of the cascade curve (SPEC 7). */
 struct lc_cascade_point {
 	double shock;

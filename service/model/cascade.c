@@ -339,3 +339,27 @@ lc_cascade_point(const struct lc_cascade *c, double p0, double shock,
 	out->volume = c->cum != NULL ? c->cum[k] : 0.0;
 	out->volume_quote = c->cum_quote != NULL ? c->cum_quote[k] : 0.0;
 }
+
+int
+lc_level_is_stale(enum lc_dir dir, double level, double p)
+{
+	return dir == LC_DOWN ? level >= p : level <= p;
+}
+
+/* Binary search for the first level that is not stale. */
+size_t
+lc_levels_stale(enum lc_dir dir, const double *price, size_t n, double p)
+{
+	size_t lo = 0, hi = n, mid;
+
+	if (price == NULL)
+		return 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (lc_level_is_stale(dir, price[mid], p))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

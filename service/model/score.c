@@ -12,13 +12,14 @@
  *    appearance (loan collateral entries, then debt entries; perp asset).
  * 3. Triggers of an asset and direction (SPEC 4.1): the stored levels of
  *    that side, already sorted in cascade order, minus their stale prefix
- *    (sell >= P, buy <= P; omitted with include_market_levels 0), merged
- *    with the request's ladder steps of that asset and direction, which
- *    are few and sorted stably first (stored levels first at equal
- *    prices, then positions in request order, steps in ladder order):
- *    each step finds its place by bisection and the runs of levels
- *    between steps are block copies.  lc_cascade_build gives m_k and S_k
- *    on the curve of the direction (the one O(n) pass over the levels).
+ *    (sell >= P, buy <= P: lc_level_is_stale(); omitted with
+ *    include_market_levels 0), merged with the request's ladder steps
+ *    of that asset and direction, which are few and sorted stably first
+ *    (stored levels first at equal prices, then positions in request
+ *    order, steps in ladder order): each step finds its place by
+ *    bisection and the runs of levels between steps are block copies.
+ *    lc_cascade_build gives m_k and S_k on the curve of the direction
+ *    (the one O(n) pass over the levels).
  * 4. A position whose first step is trigger j: effective price m_j (P when
  *    liquidatable now), p_liquidation = barrier probability at m_j,
  *    p_liquidation_static at the static price, expected slippage of the
@@ -50,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cascade/cascade.h"
 #include "cascade/mc.h"
 #include "cascade/score.h"
 #include "cascade/stats.h"
@@ -490,14 +492,7 @@ collect(const struct lc_market *m, const struct lc_request *req,
 static size_t
 stale_prefix(const struct lc_levels *lv, enum lc_dir d, double p0)
 {
-	size_t i = 0;
-
-	if (lv->price == NULL)
-		return 0;
-	while (i < lv->n && (d == LC_DOWN ? lv->price[i] >= p0 :
-	    lv->price[i] <= p0))
-		i++;
-	return i;
+	return lc_levels_stale(d, lv->price, lv->n, p0);
 }
 
 /*

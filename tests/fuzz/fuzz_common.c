@@ -24,13 +24,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "app.h"
 #include "cascade/cascade.h"
 #include "cascade/score.h"
 #include "codec.h"
 #include "config.h"
 #include "fuzz_common.h"
-#include "handlers.h"
 #include "log.h"
 #include "marketdata.h"
 #include "problem.h"
@@ -729,8 +729,8 @@ fz_api(const uint8_t *data, size_t len)
 		fz_fail("api: seed_apply", e);
 		goto out;
 	}
-	if (handlers_app_init(&app) != 0) {
-		fz_fail("api: handlers_app_init", NULL);
+	if (api_app_init(&app) != 0) {
+		fz_fail("api: api_app_init", NULL);
 		goto out;
 	}
 	/* operations separated by "\n--\n", at most 8 */
@@ -746,7 +746,7 @@ fz_api(const uint8_t *data, size_t len)
 		p = q == end ? end : q + sizeof(sep) - 1;
 	}
 out:
-	handlers_app_release(&app);
+	api_app_release(&app);
 	store_close(app.store);
 	free(err);
 	config_release(&cfg);

@@ -41,7 +41,7 @@ int fz_levels(const uint8_t *data, size_t len);
 /* PUT /v1/markets/{asset} (create and update) and PUT /v1/correlations. */
 int fz_writes(const uint8_t *data, size_t len);
 /*
- * The write handlers (handlers.h api_*) over an in-memory SQLite store
+ * The write use cases (api.h api_*) over an in-memory SQLite store
  * seeded with the fixed market: up to 8 operations separated by "\n--\n",
  * each an operation character and its body: a/n PUT /v1/markets/ETH|NEW,
  * d/b PUT depth ETH/fz|BTC/main, v DELETE venue (body: the venue), l/L

@@ -26,6 +26,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
+#include "cascade/cascade.h"
+#include "config.h"
+#include "marketdata.h"
+#include "snapshot.h"
+#include "store.h"
 #include "testlib.h"
 
 #define T_MS 10000
@@ -181,6 +187,21 @@ num_at(const cJSON *j, const char *a, const char *b)
 	ck_assert_msg(cJSON_IsNumber(v), "%s%s%s is not a number", a,
 	    b ? "." : "", b ? b : "");
 	return v->valuedouble;
+}
+
+/* GET path with If-None-Match: tag: 304 without a body, the same ETag. */
+static void
+expect_not_modified(const char *path, const char *tag)
+{
+	struct http_reply r;
+	char hdr[128], etag[64];
+
+	snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", tag);
+	req("GET", path, hdr, NULL, &r);
+	ck_assert_int_eq(r.status, 304);
+	ck_assert_int_eq((int)r.body_len, 0);
+	ck_assert_str_eq(http_header(&r, "ETag", etag, sizeof(etag)), tag);
+	http_reply_release(&r);
 }
 
 /* Apply the "writes" of a golden file over HTTP. */
@@ -379,12 +400,8 @@ START_TEST(markets_create_read_update_delete)
 	http_reply_release(&r);
 
 	/* If-None-Match: 304 without a body; another tag: 200 */
+	expect_not_modified("/v1/markets/ETH", etag);
 	snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", etag);
-	req("GET", "/v1/markets/ETH", hdr, NULL, &r);
-	ck_assert_int_eq(r.status, 304);
-	ck_assert_int_eq((int)r.body_len, 0);
-	ck_assert_str_eq(http_header(&r, "ETag", etag2, sizeof(etag2)), etag);
-	http_reply_release(&r);
 	req("GET", "/v1/markets/ETH", "If-None-Match: W/\"x\", *\r\n", NULL,
 	    &r);
 	ck_assert_int_eq(r.status, 304);
@@ -1128,6 +1145,239 @@ START_TEST(openapi_served)
 }
 END_TEST
 
+/*
+ * The listing's ETag is the snapshot's content tag with its version: it
+ * holds while nothing is written, and changes with every published
+ * snapshot (so does the body's "version"), even one from a write that
+ * stores the values already there; only the current tag gets 304.
+ */
+START_TEST(markets_listing_etag_follows_snapshot)
+{
+	static const char eth[] = "{\"price\": 2000, \"volatility\": 0.8, "
+				  "\"as_of\": \"2026-01-01T00:00:00Z\"}";
+	struct http_reply r;
+	char t1[64], t2[64], hdr[128];
+	double v1, v2;
+	cJSON *j;
+
+	cJSON_Delete(call("PUT", "/v1/markets/ETH", eth, 201));
+	req("GET", "/v1/markets", NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(http_header(&r, "ETag", t1, sizeof(t1)));
+	j = cJSON_Parse(r.body);
+	v1 = num_at(j, "version", NULL);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	/* nothing written: the same tag, 304 for it */
+	req("GET", "/v1/markets", NULL, NULL, &r);
+	ck_assert_str_eq(http_header(&r, "ETag", t2, sizeof(t2)), t1);
+	http_reply_release(&r);
+	expect_not_modified("/v1/markets", t1);
+	snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", t1);
+
+	/* the same values again: a new snapshot, a new version and tag */
+	cJSON_Delete(call("PUT", "/v1/markets/ETH", eth, 200));
+	req("GET", "/v1/markets", hdr, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_ne(http_header(&r, "ETag", t2, sizeof(t2)), t1);
+	j = cJSON_Parse(r.body);
+	v2 = num_at(j, "version", NULL);
+	cJSON_Delete(j);
+	http_reply_release(&r);
+	ck_assert(v2 > v1);
+	snprintf(hdr, sizeof(hdr), "If-None-Match: W/\"x\", %s\r\n", t2);
+	req("GET", "/v1/markets", hdr, NULL, &r);
+	ck_assert_int_eq(r.status, 304);
+	http_reply_release(&r);
+}
+END_TEST
+
+/* One stored asset, as the store would load it. */
+static struct snapshot *
+one_asset_snapshot(const char *updated_at)
+{
+	struct market_data md;
+	struct snapshot *s = NULL;
+
+	market_data_init(&md);
+	md.assets = calloc(1, sizeof(*md.assets));
+	ck_assert_ptr_nonnull(md.assets);
+	md.nassets = 1;
+	snprintf(md.assets[0].symbol, sizeof(md.assets[0].symbol), "ETH");
+	md.assets[0].price = 2000;
+	md.assets[0].vol = 0.8;
+	snprintf(md.assets[0].updated_at, sizeof(md.assets[0].updated_at),
+	    "%s", updated_at);
+	ck_assert_int_eq(snapshot_build(&md, 0.0, &s), 0);
+	market_data_release(&md);
+	return s;
+}
+
+/*
+ * The snapshot's content tag covers everything the listing shows of an
+ * asset, updated_at included (the listing's ETag rests on it): equal data
+ * gives equal tags, another updated_at another tag.
+ */
+START_TEST(snapshot_tag_covers_updated_at)
+{
+	struct snapshot *a = one_asset_snapshot("2026-01-01T00:00:00Z");
+	struct snapshot *b = one_asset_snapshot("2026-01-01T00:00:00Z");
+	struct snapshot *c = one_asset_snapshot("2026-01-02T00:00:00Z");
+
+	ck_assert_uint_ne(a->version, b->version);
+	ck_assert_str_eq(a->etag, b->etag);
+	ck_assert_str_ne(a->etag, c->etag);
+	snapshot_unref(a);
+	snapshot_unref(b);
+	snapshot_unref(c);
+}
+END_TEST
+
+/*
+ * The stale-level rule the cascade curve, the snapshot, the level import
+ * and lc_score share: by hand at the boundary, and lc_levels_stale()
+ * (a bisection) against a count of the prefix on seeded sorted lists.
+ */
+START_TEST(stale_level_rule)
+{
+	double down[64], up[64], p;
+	size_t n, k, want;
+	uint64_t x = 12345;
+	int it;
+
+	ck_assert(lc_level_is_stale(LC_DOWN, 100.0, 100.0));
+	ck_assert(lc_level_is_stale(LC_DOWN, 101.0, 100.0));
+	ck_assert(!lc_level_is_stale(LC_DOWN, 99.0, 100.0));
+	ck_assert(lc_level_is_stale(LC_UP, 100.0, 100.0));
+	ck_assert(lc_level_is_stale(LC_UP, 99.0, 100.0));
+	ck_assert(!lc_level_is_stale(LC_UP, 101.0, 100.0));
+	ck_assert_uint_eq(lc_levels_stale(LC_DOWN, NULL, 0, 1.0), 0);
+	for (it = 0; it < 200; it++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		n = (size_t)(x >> 58); /* 0..63 */
+		for (k = 0; k < n; k++) {
+			/* integer prices: ties with p and between levels */
+			down[k] = (double)(64 - k / 2);
+			up[k] = (double)(1 + k / 2);
+		}
+		p = (double)((x >> 20) % 70);
+		for (want = 0; want < n && down[want] >= p; want++)
+			;
+		ck_assert_uint_eq(lc_levels_stale(LC_DOWN, down, n, p), want);
+		for (want = 0; want < n && up[want] <= p; want++)
+			;
+		ck_assert_uint_eq(lc_levels_stale(LC_UP, up, n, p), want);
+	}
+}
+END_TEST
+
+/* ---- the use-case layer in-process (api.h) -------------------------- */
+
+static int n_scored, n_scored_mc, n_write_failed;
+static struct api_score_job *kept_job;
+
+static void
+on_scored(int monte_carlo, int64_t duration_us)
+{
+	ck_assert(duration_us >= 0);
+	n_scored++;
+	n_scored_mc += monte_carlo != 0;
+}
+
+static void
+on_write_failed(void)
+{
+	n_write_failed++;
+}
+
+static void
+keep_job(void *ctx, struct api_score_job *job)
+{
+	ck_assert_ptr_null(ctx);
+	kept_job = job;
+}
+
+/*
+ * api_score() without and with a place to defer Monte Carlo to: an exact
+ * request is scored in the call either way; a Monte Carlo one is handed
+ * over, and the job run later (another thread count) answers exactly what
+ * the inline call did.  The hooks see every scoring and no refused write.
+ */
+START_TEST(api_score_defer_and_hooks)
+{
+	static const struct api_hooks hooks = { on_scored, on_write_failed };
+	static const char eth[] = "{\"price\": 2000, \"volatility\": 0.8}";
+	static const char btc[] = "{\"price\": 50000, \"volatility\": 0.6}";
+	static const char exact[] = "{\"positions\": [{\"id\": \"p\", "
+	    "\"type\": \"perp\", \"asset\": \"ETH\", \"side\": \"long\", "
+	    "\"size\": 1, \"entry_price\": 2000, \"leverage\": 10}]}";
+	/* two (asset, direction) pairs: Monte Carlo */
+	static const char mc[] = "{\"positions\": [{\"id\": \"p\", "
+	    "\"type\": \"perp\", \"asset\": \"ETH\", \"side\": \"long\", "
+	    "\"size\": 1, \"entry_price\": 2000, \"leverage\": 10}, "
+	    "{\"id\": \"q\", \"type\": \"perp\", \"asset\": \"BTC\", "
+	    "\"side\": \"short\", \"size\": 1, \"entry_price\": 50000, "
+	    "\"leverage\": 5}], \"paths\": 300, \"steps\": 4, \"seed\": 7}";
+	struct api_score_opts opts = { keep_job, NULL };
+	struct api_answer a, b;
+	struct config cfg;
+	struct app app;
+	char *err = NULL;
+
+	n_scored = n_scored_mc = n_write_failed = 0;
+	kept_job = NULL;
+	config_init(&cfg);
+	memset(&app, 0, sizeof(app));
+	app.cfg = &cfg;
+	app.hooks = &hooks;
+	app.store = store_open(":memory:", &err);
+	ck_assert_msg(app.store != NULL, "store_open: %s", err);
+	ck_assert_int_eq(api_app_init(&app), 0);
+	api_answer_init(&a);
+	api_answer_init(&b);
+	ck_assert_int_eq(api_put_asset(&app, "ETH", eth, sizeof(eth) - 1, &a),
+	    201);
+	api_answer_release(&a);
+	ck_assert_int_eq(api_put_asset(&app, "BTC", btc, sizeof(btc) - 1, &a),
+	    201);
+	api_answer_release(&a);
+	/* refused by validation and by the store: no database failure */
+	ck_assert_int_eq(api_put_asset(&app, "ETH", "{}", 2, &a), 422);
+	api_answer_release(&a);
+	ck_assert_int_eq(api_delete_venue(&app, "ETH", "nope", &a), 404);
+	api_answer_release(&a);
+	ck_assert_int_eq(n_write_failed, 0);
+
+	ck_assert_int_eq(api_score(&app, exact, sizeof(exact) - 1, &opts, &a),
+	    200);
+	ck_assert_ptr_null(kept_job);
+	ck_assert_int_eq(n_scored, 1);
+	ck_assert_int_eq(n_scored_mc, 0);
+	api_answer_release(&a);
+	ck_assert_int_eq(api_score(&app, "{", 1, &opts, &a), 400);
+	ck_assert_int_eq(n_scored, 1);
+	api_answer_release(&a);
+
+	ck_assert_int_eq(api_score(&app, mc, sizeof(mc) - 1, NULL, &a), 200);
+	ck_assert_int_eq(n_scored_mc, 1);
+	ck_assert_int_eq(api_score(&app, mc, sizeof(mc) - 1, &opts, &b),
+	    API_DEFERRED);
+	ck_assert_ptr_nonnull(kept_job);
+	ck_assert_int_eq(b.status, 0);
+	ck_assert_int_eq(n_scored_mc, 1);
+	ck_assert_int_eq(api_score_job_run(kept_job, 3, &b), 200);
+	api_score_job_free(kept_job);
+	ck_assert_int_eq(n_scored_mc, 2);
+	ck_assert_ptr_nonnull(strstr(a.body, "\"monte_carlo\""));
+	ck_assert_str_eq(a.body, b.body);
+	api_answer_release(&a);
+	api_answer_release(&b);
+	api_app_release(&app);
+	store_close(app.store);
+	config_release(&cfg);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -1141,6 +1391,13 @@ api_suite(void)
 	tcase_add_test(tc, depth_all_forms);
 	tcase_add_test(tc, liquidations_and_correlations);
 	tcase_add_test(tc, cascade_curve_example01);
+	tcase_add_test(tc, markets_listing_etag_follows_snapshot);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("units");
+	tcase_add_test(tc, snapshot_tag_covers_updated_at);
+	tcase_add_test(tc, stale_level_rule);
+	tcase_add_test(tc, api_score_defer_and_hooks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("score");

@@ -1,0 +1,253 @@
+/*
+ * api_score.c - POST /v1/score (SPEC 7) as a use case (api.h): a
+ * reference to the current snapshot, codec_decode_score, lc_score,
+ * codec_encode_score, unref.
+ *
+ * The HTTP endpoint and `cascaded score` both call api_score(), so the
+ * command prints exactly what the endpoint answers.  Nothing here touches
+ * SQL: the snapshot is immutable and shared, so scoring never waits for a
+ * market write.
+ *
+ * Where the work runs is the caller's choice (struct api_score_opts): the
+ * body is always decoded and validated in the call (every malformed
+ * request is answered there), and a request that needs no Monte Carlo is
+ * scored and encoded there too.  One that needs Monte Carlo becomes a
+ * job (the decoded request and a snapshot reference) that a caller with
+ * a compute pool runs elsewhere with the thread count it chooses; the
+ * answer does not depend on that count.
+ */
+#include <stdatomic.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cascade/score.h"
+#include "codec.h"
+#include "log.h"
+#include "snapshot.h"
+
+/* A decoded request on its way to the model, with its snapshot. */
+struct api_score_job {
+	struct snapshot *snap;		/* one reference */
+	struct score_request req;
+	const struct api_hooks *hooks;
+};
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Online cores, asked once: sysconf() opens and reads a sysfs file on
+ * every call, which was three system calls per score request.
+ */
+static unsigned
+online_cores(void)
+{
+	static atomic_uint cached;
+	unsigned c = atomic_load_explicit(&cached, memory_order_relaxed);
+
+	if (c == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c = n > 0 ? (unsigned)n : 1;
+		atomic_store_explicit(&cached, c, memory_order_relaxed);
+	}
+	return c;
+}
+
+void
+api_score_limits(const struct config *cfg, struct codec_limits *lim)
+{
+	codec_limits_default(lim);
+	/* `cascaded score` alone on the machine: every core (or the pool's) */
+	lim->threads = online_cores();
+	if (cfg == NULL)
+		return;
+	if (cfg->max_positions > 0)
+		lim->max_positions = cfg->max_positions;
+	lim->stale_depth_s = cfg->stale_depth_seconds;
+	if (cfg->max_mc_cost > 0)
+		lim->max_cost = cfg->max_mc_cost;
+	if (cfg->compute_threads > 0 && cfg->compute_threads < lim->threads)
+		lim->threads = cfg->compute_threads;
+}
+
+/*
+ * One score result (with the model's workspace) per thread, reused by
+ * every request that thread scores: lc_score then allocates nothing in
+ * steady state (no mmap/munmap of a large workspace per request).  It is
+ * freed when the thread exits.  Without a key, a fresh result per call.
+ */
+static pthread_key_t result_key;
+static pthread_once_t result_once = PTHREAD_ONCE_INIT;
+static int result_key_ok;
+
+static void
+result_free(void *p)
+{
+	lc_score_result_release(p);
+	free(p);
+}
+
+static void
+result_key_init(void)
+{
+	result_key_ok = pthread_key_create(&result_key, result_free) == 0;
+}
+
+static struct lc_score_result *
+thread_result(int *owned)
+{
+	struct lc_score_result *r;
+
+	*owned = 0;
+	pthread_once(&result_once, result_key_init);
+	if (result_key_ok) {
+		r = pthread_getspecific(result_key);
+		if (r != NULL)
+			return r;
+	}
+	r = malloc(sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	lc_score_result_init(r);
+	if (!result_key_ok || pthread_setspecific(result_key, r) != 0)
+		*owned = 1;
+	return r;
+}
+
+/* lc_score and encode a decoded request into *ans; the HTTP status. */
+static int
+score_run(const struct snapshot *snap, struct score_request *req,
+    const struct api_hooks *hooks, struct api_answer *ans)
+{
+	struct lc_score_result *res;
+	enum lc_status st;
+	int64_t t0 = now_us();
+	int owned;
+
+	res = thread_result(&owned);
+	if (res == NULL) {
+		problem_set(&ans->err, 503, "unavailable",
+		    "Service unavailable", "out of memory while scoring");
+		ans->retry_after = 1;
+		ans->status = 503;
+		return 503;
+	}
+	st = lc_score(&snap->market, &req->lc, res);
+	if (st == LC_ENOMEM) {
+		problem_set(&ans->err, 503, "unavailable",
+		    "Service unavailable", "out of memory while scoring");
+		ans->retry_after = 1;
+		goto fail;
+	}
+	if (st != LC_OK) {
+		/* the codec validated the request: this is a bug */
+		log_kv(LOG_LVL_ERROR, "lc_score failed", "status",
+		    lc_status_str(st), (const char *)NULL);
+		problem_set(&ans->err, 500, "internal", "Internal server error",
+		    "the model rejected a validated request (%s)",
+		    lc_status_str(st));
+		goto fail;
+	}
+	if (codec_encode_score(req, res, snap, &ans->body) != 0) {
+		problem_set(&ans->err, 503, "unavailable",
+		    "Service unavailable", "out of memory while encoding");
+		ans->retry_after = 1;
+		goto fail;
+	}
+	ans->status = 200;
+	if (hooks != NULL && hooks->scored != NULL)
+		hooks->scored(req->monte_carlo, now_us() - t0);
+	goto out;
+fail:
+	if (ans->err.status == 0)
+		problem_set(&ans->err, 500, "internal", "Internal server error",
+		    "scoring failed");
+	ans->status = ans->err.status;
+out:
+	if (owned)
+		result_free(res);
+	return ans->status;
+}
+
+static int
+no_snapshot(struct api_answer *ans)
+{
+	problem_set(&ans->err, 503, "not-ready", "Service unavailable",
+	    "no market snapshot is loaded yet");
+	ans->retry_after = 1;
+	ans->status = 503;
+	return 503;
+}
+
+void
+api_score_job_free(struct api_score_job *job)
+{
+	if (job == NULL)
+		return;
+	codec_request_release(&job->req);
+	snapshot_unref(job->snap);
+	free(job);
+}
+
+int
+api_score_job_run(struct api_score_job *job, unsigned threads,
+    struct api_answer *ans)
+{
+	if (threads > 0) {
+		job->req.params.threads = threads;
+		job->req.lc.params.threads = threads;
+	}
+	return score_run(job->snap, &job->req, job->hooks, ans);
+}
+
+int
+api_score(struct app *app, const char *body, size_t len,
+    const struct api_score_opts *opts, struct api_answer *ans)
+{
+	struct codec_limits lim;
+	struct api_score_job *job;
+
+	api_score_limits(app->cfg, &lim);
+	job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		problem_set(&ans->err, 503, "unavailable",
+		    "Service unavailable", "out of memory");
+		ans->retry_after = 1;
+		ans->status = 503;
+		return 503;
+	}
+	codec_request_init(&job->req);
+	job->hooks = app->hooks;
+	job->snap = app->cell != NULL ? snapshot_cell_get(app->cell) : NULL;
+	if (job->snap == NULL) {
+		no_snapshot(ans);
+		goto out;
+	}
+	if (codec_decode_score(body, len, job->snap, &lim, &job->req,
+	    &ans->err) != 0) {
+		if (ans->err.status == 0)
+			problem_set(&ans->err, 500, "internal",
+			    "Internal server error", "decoding failed");
+		ans->status = ans->err.status;
+		goto out;
+	}
+	if (job->req.monte_carlo && opts != NULL && opts->defer != NULL) {
+		/* the job is defer's from here, answered or not */
+		opts->defer(opts->ctx, job);
+		return API_DEFERRED;
+	}
+	score_run(job->snap, &job->req, job->hooks, ans);
+out:
+	api_score_job_free(job);
+	return ans->status;
+}

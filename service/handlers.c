@@ -1,0 +1,42 @@
+/*
+ * handlers.c - the answer of a use case as an HTTP response (handlers.h),
+ * shared by every handlers_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+
+void
+handlers_respond(struct api_answer *a, struct server_response *res,
+    const char *instance)
+{
+	char buf[32];
+
+	if (a->status >= 400 || (a->status != 304 && a->body == NULL)) {
+		if (a->err.status == 0)
+			problem_set(&a->err, 500, "internal",
+			    "Internal server error", "no answer");
+		server_respond_problem(res, &a->err, instance);
+		if (a->retry_after > 0) {
+			snprintf(buf, sizeof(buf), "%d", a->retry_after);
+			server_add_header(res, "Retry-After", buf);
+		}
+		goto out;
+	}
+	if (a->status == 304) {
+		server_respond(res, 304, NULL, NULL, 0);
+	} else {
+		server_respond(res, a->status, "application/json", a->body,
+		    strlen(a->body));
+		a->body = NULL;
+		if (a->location[0] != '\0')
+			server_add_header(res, "Location", a->location);
+	}
+	if (a->etag[0] != '\0') {
+		server_add_header(res, "ETag", a->etag);
+		server_add_header(res, "Cache-Control", "no-cache");
+	}
+out:
+	api_answer_release(a);
+}
