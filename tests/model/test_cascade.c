@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cascade/cascade.h"
+#include "failalloc.h"
 #include "splitmix.h"
 
 #define NMARKETS 1200
@@ -630,6 +631,63 @@ START_TEST(test_large_build)
 }
 END_TEST
 
+/*
+ * Out of memory: each allocation of lc_cascade_build() and of
+ * lc_trigger_sort() fails in turn; each must return LC_ENOMEM and, once
+ * the cascade is released, leak nothing.
+ */
+struct oom {
+	int sort;
+	struct lc_curve curve;
+	double price[40], qty[40];
+	uint64_t tag[40];
+};
+
+static int
+oom_run(void *ctx)
+{
+	struct oom *o = ctx;
+	struct lc_cascade c;
+	double price[40], qty[40];
+	uint64_t tag[40];
+	int rc;
+
+	if (o->sort) {
+		memcpy(price, o->price, sizeof(price));
+		memcpy(qty, o->qty, sizeof(qty));
+		memcpy(tag, o->tag, sizeof(tag));
+		return (int)lc_trigger_sort(LC_DOWN, price, qty, tag, 40);
+	}
+	lc_cascade_init(&c);
+	rc = (int)lc_cascade_build(&c, LC_DOWN, &o->curve, 1.0, o->price,
+	    o->qty, 40);
+	lc_cascade_release(&c);
+	return rc;
+}
+
+START_TEST(test_out_of_memory)
+{
+	struct oom o;
+	char why[160];
+	size_t k;
+	long n;
+
+	linear_curve(&o.curve, LC_BID);
+	for (k = 0; k < 40; k++) {
+		o.price[k] = 1000.0 - 10.0 * (double)k;
+		o.qty[k] = 100.0 + (double)k;
+		o.tag[k] = k;
+	}
+	for (o.sort = 0; o.sort < 2; o.sort++) {
+		n = failalloc_sweep(oom_run, &o, LC_OK, LC_ENOMEM, 0, 1000,
+		    why, sizeof(why));
+		ck_assert_msg(n > 0, "%s: %s", o.sort ? "sort" : "build",
+		    why);
+	}
+	lc_curve_release(&o.curve);
+}
+END_TEST
+
 static Suite *
 cascade_suite(void)
 {
@@ -651,6 +709,7 @@ cascade_suite(void)
 	tc = tcase_create("ordering");
 	tcase_add_test(tc, test_trigger_sort_stable);
 	tcase_add_test(tc, test_build_validation);
+	tcase_add_test(tc, test_out_of_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("properties");

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cascade/score.h"
+#include "failalloc.h"
 
 /* "not in the example": field not checked. */
 #define SKIP (-1.0e300)
@@ -1028,6 +1029,48 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/*
+ * Out of memory: each allocation of lc_score() fails in turn (exact pass,
+ * result arrays, warnings, the Monte Carlo pass): LC_ENOMEM and, once the
+ * result is released, nothing leaked.  Example 05 with its stored levels
+ * (both directions: the Monte Carlo portfolio), then with a coupled loan.
+ */
+static int
+oom_run(void *ctx)
+{
+	const struct fix *f = ctx;
+	struct lc_score_result r;
+	int rc;
+
+	lc_score_result_init(&r);
+	rc = (int)lc_score(&f->m, &f->req, &r);
+	lc_score_result_release(&r);
+	return rc;
+}
+
+START_TEST(out_of_memory)
+{
+	struct fix f;
+	struct lc_position pos[5];
+	struct lc_entry cc[1] = { { VOL, 1.0, 0.8 } };
+	struct lc_entry dc[2] = { { USDC, 20000.0, 0.0 }, { VOL, 0.2, 0.0 } };
+	char why[160];
+	long n;
+
+	setup_05(&f, pos, 1);
+	f.req.params.paths = 700;
+	n = failalloc_sweep(oom_run, &f, LC_OK, LC_ENOMEM, 0, 10000, why,
+	    sizeof(why));
+	ck_assert_msg(n > 0, "perps: %s", why);
+	pos[4] = mk_loan("coupled", LC_AAVE_V3, cc, 1, dc, 2);
+	f.req.npos = 5;
+	n = failalloc_sweep(oom_run, &f, LC_OK, LC_ENOMEM, 0, 10000, why,
+	    sizeof(why));
+	ck_assert_msg(n > 0, "with a coupled loan: %s", why);
+	fix_release(&f);
+}
+END_TEST
+
 static Suite *
 score_suite(void)
 {
@@ -1049,6 +1092,7 @@ score_suite(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, depth_exhausted);
 	tcase_add_test(tc, workspace_reuse);
+	tcase_add_test(tc, out_of_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("properties");
