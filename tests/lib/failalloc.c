@@ -180,7 +180,8 @@ failalloc_sweep(int (*run)(void *ctx), void *ctx, int ok, int nomem,
 		if (!hit) {
 			if (rc != ok) {
 				snprintf(why, cap, "no allocation failed "
-				    "(%ld made): status %d, not %d", n, rc, ok);
+				    "(%ld made): status %d, not %d", n, rc,
+				    ok);
 				return -1;
 			}
 			return n;

@@ -11,19 +11,12 @@
 #include <string.h>
 
 #include "cascade/cascade.h"
+#include "ckutil.h"
 #include "failalloc.h"
 #include "splitmix.h"
 
 #define NMARKETS 1200
 #define MAXTRIG 200
-
-static int
-rel_close(double got, double want, double tol)
-{
-	if (got == want)
-		return 1;
-	return fabs(got - want) <= tol * fabs(want);
-}
 
 /* ---- random markets ---------------------------------------------------- */
 
@@ -263,7 +256,7 @@ linear_curve(struct lc_curve *c, enum lc_side side)
 START_TEST(test_four_level_table)
 {
 	/*
-	 * Source: /work/shared/examples/01-four-level-cascade.json and the
+	 * Source: tests/golden/01-four-level-cascade.json and the
 	 * brief's four-level table: P0 = 2000, sell levels 1900/1850/1800/
 	 * 1700 selling 10000/15000/20000/25000 on a linear bid curve of
 	 * 10000 per 200 bps.
@@ -728,11 +721,5 @@ cascade_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cascade_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(cascade_suite());
 }

@@ -11,23 +11,11 @@
 #include <stdlib.h>
 
 #include "cascade/curve.h"
+#include "ckutil.h"
 #include "failalloc.h"
 #include "splitmix.h"
 
 #define NRAND 400
-
-static int
-rel_close(double got, double want, double tol)
-{
-	if (got == want)
-		return 1;
-	return fabs(got - want) <= tol * fabs(want);
-}
-
-#define ck_rel(got, want, tol)						\
-	ck_assert_msg(rel_close((got), (want), (tol)),			\
-	    "%s = %.17g, want %.17g (rel %.3g)", #got, (got), (want),	\
-	    (tol))
 
 /* ---- random curves (seeded: splitmix.h) ------------------------------ */
 
@@ -265,7 +253,7 @@ END_TEST
 START_TEST(test_quotes_uniswap_example)
 {
 	/*
-	 * Source: /work/shared/examples/07-quotes-uniswap-v3.json (real
+	 * Source: tests/golden/07-quotes-uniswap-v3.json (real
 	 * Uniswap v3 USDC/WETH sell curve as average slippage per size).
 	 */
 	static const double q[] = {0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0,
@@ -813,11 +801,5 @@ curve_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(curve_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(curve_suite());
 }

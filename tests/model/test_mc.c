@@ -19,6 +19,7 @@
 #include "cascade/rng.h"
 #include "cascade/score.h"
 #include "cascade/stats.h"
+#include "ckutil.h"
 #include "failalloc.h"
 
 /* Market of these tests: asset 0 is USDC, 1..NA-1 volatile when set. */
@@ -107,14 +108,6 @@ mkt_asset(struct mkt *k, int a, double price, double vol, double q)
 	    bb, qq, 7, &bad), LC_OK);
 	ck_assert_int_eq(lc_curve_from_points(&k->am[a].curve[LC_ASK], LC_ASK,
 	    ab, qq, 7, &bad), LC_OK);
-}
-
-static int
-cmp_desc(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? 1 : a > b ? -1 : 0;
 }
 
 /*
@@ -1202,11 +1195,5 @@ mc_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mc_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(mc_suite());
 }
