@@ -3,7 +3,8 @@
  * forms (points, levels, quotes, constant product), venue aggregation,
  * impact as the generalized inverse of D (against bisection), and the
  * closed-form integral and fill slippage (against Gauss-Legendre numeric
- * integration) on seeded random curves.
+ * integration) on seeded random curves; each constructor with each of its
+ * allocations failing (LC_ENOMEM, nothing leaked).
  */
 #include <check.h>
 #include <math.h>

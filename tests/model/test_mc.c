@@ -1,11 +1,12 @@
 /*
- * test_mc.c - Check suite of the Monte Carlo engine (mc.c): forced onto
+ * test_mc.c - Check suite of the Monte Carlo engine (mc*.c): forced onto
  * single-asset portfolios it must reproduce the exact engine (lc_score)
  * within 4 standard errors on seeded random markets; coupled loans with a
  * negligible second asset, or two perfectly correlated identical assets,
  * must reproduce the single-asset loan; independence and tail dependence
  * of two positions; the pegged wstETH/ETH loop; correlation shrinking;
- * bit-identical answers for 1, 2 and 4 threads; and a throughput probe.
+ * bit-identical answers for 1, 2 and 4 threads; a throughput probe; and
+ * an allocation failure at every allocation of each entry point.
  */
 #include <check.h>
 #include <math.h>

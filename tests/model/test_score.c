@@ -2,7 +2,8 @@
  * test_score.c - Check suite of score.c (the exact path of POST /v1/score):
  * the golden worked cases of tests/golden rebuilt by hand as model
  * structs, and seeded property tests (effective vs static price,
- * monotonicity in horizon, volatility and depth_scale, workspace reuse).
+ * monotonicity in horizon, volatility and depth_scale, workspace reuse),
+ * and each allocation of lc_score() failing in turn.
  */
 #include <check.h>
 #include <math.h>
