@@ -44,6 +44,11 @@ EMBED_OBJ := $(BUILD)/gen/embed.o
 MAIN_OBJ := $(BUILD)/service/main.o
 TLIB_SRC := $(wildcard tests/lib/*.c)
 TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
+# Every test binary counts (and on demand fails) its allocations through
+# tests/lib/failalloc.c; see failalloc.h.
+FAILALLOC_OBJ := $(BUILD)/tests/lib/failalloc.o
+TEST_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
+	-Wl,--wrap=strdup,--wrap=strndup
 MODEL_TESTS := $(patsubst tests/model/test_%.c,$(BUILD)/tests/model_%,\
 	$(wildcard tests/model/test_*.c))
 SVC_TESTS := $(patsubst tests/service/test_%.c,$(BUILD)/tests/svc_%,\
@@ -118,13 +123,16 @@ $(BUILD)/libsvc.a: $(SVC_OBJ) $(EMBED_OBJ)
 $(BIN): $(MAIN_OBJ) $(BUILD)/libsvc.a $(BUILD)/libcascade.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-# The model suites link only the model library, Check and libm.
-$(BUILD)/tests/model_%: $(BUILD)/tests/model/test_%.o $(BUILD)/libcascade.a
-	$(CC) -o $@ $^ $(CHECK_LIBS) -lm $(SAN) $(LDFLAGS)
+# The model suites link only the model library, the failing allocator,
+# Check and libm.
+$(BUILD)/tests/model_%: $(BUILD)/tests/model/test_%.o $(FAILALLOC_OBJ) \
+		$(BUILD)/libcascade.a
+	$(CC) -o $@ $^ $(TEST_WRAP) $(CHECK_LIBS) -lm $(SAN) $(LDFLAGS)
 
 $(BUILD)/tests/svc_%: $(BUILD)/tests/service/test_%.o $(TLIB_OBJ) \
 		$(BUILD)/libsvc.a $(BUILD)/libcascade.a $(BIN)
-	$(CC) -o $@ $(filter %.o %.a,$^) $(CHECK_LIBS) $(LDLIBS_ALL)
+	$(CC) -o $@ $(filter %.o %.a,$^) $(TEST_WRAP) $(CHECK_LIBS) \
+		$(LDLIBS_ALL)
 
 unit: $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
 	@rc=0; for t in $(MODEL_TESTS) $(SVC_TESTS); do \

@@ -31,7 +31,7 @@
  * proved safe up front, O(steps * (assets + coupled loans)) to walk and
  * O(log) per jump of a cascade; fired counts of paths that are not walked
  * are settled against the thresholds the answer reads, not trigger by
- * trigger (mc.c, "Paths that need no walk").  Threads: the paths
+ * trigger (mc_walk.c, "Paths that need no walk").  Threads: the paths
  * are split into chunks run on up to req->params.threads POSIX threads
  * (mc_thread.c); the calling thread takes part.
  */
@@ -109,30 +109,5 @@ enum lc_status lc_mc_score(const struct lc_market *m,
  * did not suffice (cannot happen for |r_ab| <= 1).
  */
 int lc_mc_cholesky(double *r, double *l, size_t n);
-
-/*
- * Private to the model library (score.c and mc.c); not for adapters.
- *
- * lc_score() runs the Monte Carlo pass with the cascades its exact pass
- * has just built for the same (market, request): the triggers of SPEC 4.1
- * are the same, so the engine borrows them instead of rebuilding them
- * (O(levels) per asset and direction saved on every call).  pre->cascade
- * returns the cascade of (asset, dir), or NULL when it has none (then
- * everything is rebuilt), and the index k* of lc_cascade_trigger() at
- * params.threshold_bps (SIZE_MAX: none); pre->first the merged index of a
- * single-asset position's first ladder step (SIZE_MAX: empty ladder).
- * Both are only valid during the call.  With pre NULL this is
- * lc_mc_score().
- */
-struct lc_mc_prebuilt {
-	const void *ctx;
-	const struct lc_cascade *(*cascade)(const void *ctx, uint32_t asset,
-	    enum lc_dir dir, size_t *kstar);
-	size_t (*first)(const void *ctx, size_t pos);
-};
-
-enum lc_status lc_mc_score_prebuilt(const struct lc_market *m,
-    const struct lc_request *req, const struct lc_mc_prebuilt *pre,
-    struct lc_score_result *out);
 
 #endif

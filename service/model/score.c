@@ -34,7 +34,7 @@
  *    one asset and direction; otherwise the request needs Monte Carlo:
  *    needs_mc is set, the fields it fills are left NAN, and lc_mc_score()
  *    (mc.c) fills them at the end unless params.paths is 0 (score.h),
- *    borrowing the cascades built here (mc.h, lc_mc_score_prebuilt).
+ *    borrowing the cascades built here (mc_int.h, lc_mc_score_prebuilt).
  *
  * Decisions where SPEC is silent (also in score.h):
  * - stale_levels: one warning per asset (side -1), count = stale sell
@@ -55,6 +55,7 @@
 #include "cascade/mc.h"
 #include "cascade/score.h"
 #include "cascade/stats.h"
+#include "model/mc_int.h"
 
 /* Per-position scratch. */
 struct pos_info {
@@ -873,8 +874,9 @@ warnings(const struct lc_market *m, const struct lc_request *req,
 
 /*
  * The exact pass's cascades, lent to the Monte Carlo pass of the same
- * lc_score() call (mc.h, struct lc_mc_prebuilt): the triggers are the same
- * (stored non-stale levels and single-asset ladder steps, SPEC 4.1 order).
+ * lc_score() call (mc_int.h, struct lc_mc_prebuilt): the triggers are the
+ * same (stored non-stale levels and single-asset ladder steps, SPEC 4.1
+ * order).
  */
 static const struct lc_cascade *
 pre_cascade(const void *ctx, uint32_t asset, enum lc_dir dir, size_t *kstar)

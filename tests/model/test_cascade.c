@@ -2,7 +2,8 @@
  * test_cascade.c - Check suite of cascade.c: the exact sequential cascade
  * (SPEC 4.1) against a round-by-round least-fixed-point simulator on
  * seeded random markets, the four-level worked example, the up mirror,
- * ordering, the cascade trigger, monotonicity properties and build speed.
+ * ordering, the cascade trigger, monotonicity properties, build speed, and
+ * each allocation of the build and the sort failing in turn.
  */
 #include <check.h>
 #include <math.h>
@@ -11,18 +12,12 @@
 #include <string.h>
 
 #include "cascade/cascade.h"
+#include "ckutil.h"
+#include "failalloc.h"
 #include "splitmix.h"
 
 #define NMARKETS 1200
 #define MAXTRIG 200
-
-static int
-rel_close(double got, double want, double tol)
-{
-	if (got == want)
-		return 1;
-	return fabs(got - want) <= tol * fabs(want);
-}
 
 /* ---- random markets ---------------------------------------------------- */
 
@@ -262,7 +257,7 @@ linear_curve(struct lc_curve *c, enum lc_side side)
 START_TEST(test_four_level_table)
 {
 	/*
-	 * Source: /work/shared/examples/01-four-level-cascade.json and the
+	 * Source: tests/golden/01-four-level-cascade.json and the
 	 * brief's four-level table: P0 = 2000, sell levels 1900/1850/1800/
 	 * 1700 selling 10000/15000/20000/25000 on a linear bid curve of
 	 * 10000 per 200 bps.
@@ -630,6 +625,63 @@ START_TEST(test_large_build)
 }
 END_TEST
 
+/*
+ * Out of memory: each allocation of lc_cascade_build() and of
+ * lc_trigger_sort() fails in turn; each must return LC_ENOMEM and, once
+ * the cascade is released, leak nothing.
+ */
+struct oom {
+	int sort;
+	struct lc_curve curve;
+	double price[40], qty[40];
+	uint64_t tag[40];
+};
+
+static int
+oom_run(void *ctx)
+{
+	struct oom *o = ctx;
+	struct lc_cascade c;
+	double price[40], qty[40];
+	uint64_t tag[40];
+	int rc;
+
+	if (o->sort) {
+		memcpy(price, o->price, sizeof(price));
+		memcpy(qty, o->qty, sizeof(qty));
+		memcpy(tag, o->tag, sizeof(tag));
+		return (int)lc_trigger_sort(LC_DOWN, price, qty, tag, 40);
+	}
+	lc_cascade_init(&c);
+	rc = (int)lc_cascade_build(&c, LC_DOWN, &o->curve, 1.0, o->price,
+	    o->qty, 40);
+	lc_cascade_release(&c);
+	return rc;
+}
+
+START_TEST(test_out_of_memory)
+{
+	struct oom o;
+	char why[160];
+	size_t k;
+	long n;
+
+	linear_curve(&o.curve, LC_BID);
+	for (k = 0; k < 40; k++) {
+		o.price[k] = 1000.0 - 10.0 * (double)k;
+		o.qty[k] = 100.0 + (double)k;
+		o.tag[k] = k;
+	}
+	for (o.sort = 0; o.sort < 2; o.sort++) {
+		n = failalloc_sweep(oom_run, &o, LC_OK, LC_ENOMEM, 0, 1000,
+		    why, sizeof(why));
+		ck_assert_msg(n > 0, "%s: %s", o.sort ? "sort" : "build",
+		    why);
+	}
+	lc_curve_release(&o.curve);
+}
+END_TEST
+
 static Suite *
 cascade_suite(void)
 {
@@ -651,6 +703,7 @@ cascade_suite(void)
 	tc = tcase_create("ordering");
 	tcase_add_test(tc, test_trigger_sort_stable);
 	tcase_add_test(tc, test_build_validation);
+	tcase_add_test(tc, test_out_of_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("properties");
@@ -669,11 +722,5 @@ cascade_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cascade_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(cascade_suite());
 }

@@ -3,7 +3,8 @@
  * forms (points, levels, quotes, constant product), venue aggregation,
  * impact as the generalized inverse of D (against bisection), and the
  * closed-form integral and fill slippage (against Gauss-Legendre numeric
- * integration) on seeded random curves.
+ * integration) on seeded random curves; each constructor with each of its
+ * allocations failing (LC_ENOMEM, nothing leaked).
  */
 #include <check.h>
 #include <math.h>
@@ -11,22 +12,11 @@
 #include <stdlib.h>
 
 #include "cascade/curve.h"
+#include "ckutil.h"
+#include "failalloc.h"
 #include "splitmix.h"
 
 #define NRAND 400
-
-static int
-rel_close(double got, double want, double tol)
-{
-	if (got == want)
-		return 1;
-	return fabs(got - want) <= tol * fabs(want);
-}
-
-#define ck_rel(got, want, tol)						\
-	ck_assert_msg(rel_close((got), (want), (tol)),			\
-	    "%s = %.17g, want %.17g (rel %.3g)", #got, (got), (want),	\
-	    (tol))
 
 /* ---- random curves (seeded: splitmix.h) ------------------------------ */
 
@@ -264,7 +254,7 @@ END_TEST
 START_TEST(test_quotes_uniswap_example)
 {
 	/*
-	 * Source: /work/shared/examples/07-quotes-uniswap-v3.json (real
+	 * Source: tests/golden/07-quotes-uniswap-v3.json (real
 	 * Uniswap v3 USDC/WETH sell curve as average slippage per size).
 	 */
 	static const double q[] = {0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0,
@@ -690,6 +680,79 @@ START_TEST(test_slippage_edges)
 }
 END_TEST
 
+/*
+ * Out of memory: each allocation of every constructor (points, levels,
+ * quotes, constant product, copy, aggregate) fails in turn; each must
+ * return LC_ENOMEM and, once the curve is released, leak nothing.
+ */
+struct oom {
+	int which;
+	struct lc_curve v[2];
+};
+
+static int
+oom_run(void *ctx)
+{
+	static const double bps[] = { 10, 20, 50, 120 };
+	static const double qty[] = { 1, 3, 9, 20 };
+	static const double px[] = { 99, 97, 98, 95 };
+	static const double tq[] = { 0.5, 1, 2, 5 };
+	static const double avg[] = { 1, 2.5, 6, 20 };
+	const struct oom *o = ctx;
+	struct lc_curve c;
+	double dev;
+	size_t bad;
+	int rc;
+
+	lc_curve_init(&c);
+	switch (o->which) {
+	case 0:
+		rc = (int)lc_curve_from_points(&c, LC_BID, bps, qty, 4, &bad);
+		break;
+	case 1:
+		rc = (int)lc_curve_from_levels(&c, LC_BID, px, qty, 4, 100.0,
+		    &bad);
+		break;
+	case 2:
+		rc = (int)lc_curve_from_quotes(&c, LC_ASK, tq, avg, 4, &dev,
+		    &bad);
+		break;
+	case 3:
+		rc = (int)lc_curve_from_constant_product(&c, LC_BID, 1e3,
+		    2e6);
+		break;
+	case 4:
+		rc = (int)lc_curve_copy(&c, &o->v[0]);
+		break;
+	default:
+		rc = (int)lc_curve_aggregate(&c, o->v, 2);
+		break;
+	}
+	lc_curve_release(&c);
+	return rc;
+}
+
+START_TEST(test_out_of_memory)
+{
+	struct oom o;
+	uint64_t s = 99;
+	char why[160];
+	long n;
+
+	lc_curve_init(&o.v[0]);
+	lc_curve_init(&o.v[1]);
+	random_curve(&s, LC_BID, 20, &o.v[0]);
+	random_curve(&s, LC_BID, 20, &o.v[1]);
+	for (o.which = 0; o.which < 6; o.which++) {
+		n = failalloc_sweep(oom_run, &o, LC_OK, LC_ENOMEM, 0, 1000,
+		    why, sizeof(why));
+		ck_assert_msg(n > 0, "constructor %d: %s", o.which, why);
+	}
+	lc_curve_release(&o.v[0]);
+	lc_curve_release(&o.v[1]);
+}
+END_TEST
+
 static Suite *
 curve_suite(void)
 {
@@ -699,6 +762,7 @@ curve_suite(void)
 	tc = tcase_create("points");
 	tcase_add_test(tc, test_points_validation);
 	tcase_add_test(tc, test_copy);
+	tcase_add_test(tc, test_out_of_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("levels");
@@ -738,11 +802,5 @@ curve_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(curve_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(curve_suite());
 }

@@ -1,11 +1,12 @@
 /*
- * test_mc.c - Check suite of the Monte Carlo engine (mc.c): forced onto
+ * test_mc.c - Check suite of the Monte Carlo engine (mc*.c): forced onto
  * single-asset portfolios it must reproduce the exact engine (lc_score)
  * within 4 standard errors on seeded random markets; coupled loans with a
  * negligible second asset, or two perfectly correlated identical assets,
  * must reproduce the single-asset loan; independence and tail dependence
  * of two positions; the pegged wstETH/ETH loop; correlation shrinking;
- * bit-identical answers for 1, 2 and 4 threads; and a throughput probe.
+ * bit-identical answers for 1, 2 and 4 threads; a throughput probe; and
+ * an allocation failure at every allocation of each entry point.
  */
 #include <check.h>
 #include <math.h>
@@ -19,6 +20,8 @@
 #include "cascade/rng.h"
 #include "cascade/score.h"
 #include "cascade/stats.h"
+#include "ckutil.h"
+#include "failalloc.h"
 
 /* Market of these tests: asset 0 is USDC, 1..NA-1 volatile when set. */
 #define NA 7
@@ -106,14 +109,6 @@ mkt_asset(struct mkt *k, int a, double price, double vol, double q)
 	    bb, qq, 7, &bad), LC_OK);
 	ck_assert_int_eq(lc_curve_from_points(&k->am[a].curve[LC_ASK], LC_ASK,
 	    ab, qq, 7, &bad), LC_OK);
-}
-
-static int
-cmp_desc(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? 1 : a > b ? -1 : 0;
 }
 
 /*
@@ -962,9 +957,9 @@ END_TEST
 
 /*
  * lc_score() lends its exact pass's cascades to the Monte Carlo pass
- * (mc.h, struct lc_mc_prebuilt); lc_mc_score() alone rebuilds them.  Both
- * must give the same bits, with and without stored levels, on 1 and 2
- * threads, and agree with lc_mc_estimate().
+ * (mc_int.h, struct lc_mc_prebuilt); lc_mc_score() alone rebuilds them.
+ * Both must give the same bits, with and without stored levels, on 1 and
+ * 2 threads, and agree with lc_mc_estimate().
  */
 START_TEST(test_borrowed_cascades)
 {
@@ -1085,6 +1080,87 @@ START_TEST(test_bad_params)
 }
 END_TEST
 
+/*
+ * Out of memory: each allocation of lc_mc_estimate() (with and without the
+ * histograms of LC_MC_ALL_POSITIONS), of lc_score() with its Monte Carlo
+ * pass and of lc_mc_score() fails in turn; each call must return
+ * LC_ENOMEM and leak nothing.  The correlations are not PSD, so the
+ * correlation_shrunk warning is appended too.  With 2 threads the
+ * bookkeeping of mc_thread.c may fail as well: then the calling thread
+ * runs every chunk and the estimates keep their bits.
+ */
+struct oom {
+	struct mkt *k;
+	int which;
+	const struct lc_mc_stats *ref;
+};
+
+static int
+oom_run(void *ctx)
+{
+	const struct oom *o = ctx;
+	struct mkt *k = o->k;
+	struct lc_mc_stats st;
+	struct lc_score_result r;
+	int rc;
+
+	if (o->which < 2) {
+		lc_mc_stats_init(&st);
+		rc = (int)lc_mc_estimate(&k->m, &k->req,
+		    o->which == 1 ? LC_MC_ALL_POSITIONS : 0, &st);
+		if (rc == LC_OK && o->ref != NULL &&
+		    (st.p_any != o->ref->p_any ||
+		    memcmp(st.p_liq, o->ref->p_liq,
+		    4 * k->req.npos * sizeof(double)) != 0))
+			rc = -1;	/* not the same answer */
+		lc_mc_stats_release(&st);
+		return rc;
+	}
+	lc_score_result_init(&r);
+	rc = (int)lc_score(&k->m, &k->req, &r);
+	if (rc == LC_OK)
+		rc = (int)lc_mc_score(&k->m, &k->req, &r);
+	lc_score_result_release(&r);
+	return rc;
+}
+
+START_TEST(test_out_of_memory)
+{
+	struct mkt k;
+	struct oom o;
+	char why[160];
+	long n;
+	size_t i;
+	int shrunk = 0;
+
+	big_portfolio(&k, 30, 9);
+	set_rho(&k, 1, 2, 0.95);
+	set_rho(&k, 2, 4, -0.9);
+	k.req.params.paths = LC_MC_CHUNK + 88;
+	k.req.params.steps = 4;
+	k.req.params.threads = 1;
+	ck_assert_int_eq(lc_score(&k.m, &k.req, &k.res), LC_OK);
+	for (i = 0; i < k.res.nwarn; i++)
+		shrunk |= k.res.warn[i].code == LC_W_CORRELATION_SHRUNK;
+	ck_assert(shrunk);
+	o.k = &k;
+	o.ref = NULL;
+	for (o.which = 0; o.which < 3; o.which++) {
+		n = failalloc_sweep(oom_run, &o, LC_OK, LC_ENOMEM, 0, 10000,
+		    why, sizeof(why));
+		ck_assert_msg(n > 0, "entry %d: %s", o.which, why);
+	}
+	ck_assert_int_eq(lc_mc_estimate(&k.m, &k.req, 0, &k.st), LC_OK);
+	k.req.params.threads = 2;
+	o.which = 0;
+	o.ref = &k.st;
+	n = failalloc_sweep(oom_run, &o, LC_OK, LC_ENOMEM, 1, 10000, why,
+	    sizeof(why));
+	ck_assert_msg(n > 0, "2 threads: %s", why);
+	mkt_release(&k);
+}
+END_TEST
+
 static Suite *
 mc_suite(void)
 {
@@ -1095,6 +1171,7 @@ mc_suite(void)
 	tcase_add_test(tc, test_bad_params);
 	tcase_add_test(tc, test_liquidatable_now);
 	tcase_add_test(tc, test_edges);
+	tcase_add_test(tc, test_out_of_memory);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("statistics");
 	tcase_set_timeout(tc, 120);
@@ -1119,11 +1196,5 @@ mc_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mc_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(mc_suite());
 }

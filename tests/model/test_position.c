@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "cascade/position.h"
+#include "ckutil.h"
 
 #define REL(a, b, tol) \
 	ck_assert_msg(fabs((a) - (b)) <= (tol) * fmax(1.0, fabs(b)), \
@@ -66,9 +67,9 @@ perp(uint32_t asset, int is_short, double size, double entry, double margin,
 }
 
 /*
- * Binance BTCUSDT maintenance brackets 2021, rows copied from
- * /work/shared/data/binance_btcusdt_maint_brackets_2021.csv (mmr in percent
- * there); the last row's max is ignored by SPEC 3.2.
+ * Binance BTCUSDT maintenance brackets 2021, rows copied from Binance's
+ * published table (mmr in percent there); the last row's max is ignored
+ * by SPEC 3.2.
  */
 static const struct lc_tier binance_btc_2021[] = {
 	{ 50000, 0.004, 0 },
@@ -131,7 +132,7 @@ START_TEST(aave_liquidation_price)
 END_TEST
 
 /*
- * Binance 2021 BTCUSDT brackets (shared/data csv, SPEC 3.2): long 1 BTC at
+ * Binance 2021 BTCUSDT brackets (the table above, SPEC 3.2): long 1 BTC at
  * 50000, 20x: 47690.76 (tier 1); short: 52288.56 (tier 2); long 100 BTC:
  * 48550.77 (tier 4).
  */
@@ -403,7 +404,7 @@ END_TEST
 /* ---- ladders ---- */
 
 /*
- * Example 04 (shared/examples/04-protocol-presets.json), aave-default:
+ * Example 04 (tests/golden/04-protocol-presets.json), aave-default:
  * 5 ETH at LT 0.825 against 7000 USDC, bonus 0.05, cf 0.5 while both
  * totals stay above 2000, then 1.
  */
@@ -524,7 +525,7 @@ START_TEST(ladder_compound)
 END_TEST
 
 /*
- * Example 03 (shared/examples/03-up-direction.json), btc-debt: 100000 USDC
+ * Example 03 (tests/golden/03-up-direction.json), btc-debt: 100000 USDC
  * at LT 0.85 against 1.2 BTC: the ladder buys BTC back as the price rises.
  */
 START_TEST(ladder_volatile_debt)
@@ -560,7 +561,7 @@ START_TEST(ladder_volatile_debt)
 END_TEST
 
 /*
- * Example 02 (shared/examples/02-liquidatable-now.json): HF 0.96 at
+ * Example 02 (tests/golden/02-liquidatable-now.json): HF 0.96 at
  * P = 3000; the first step happens at P with its quantity at P, the next
  * one at its own liquidation price below P.
  */
@@ -891,11 +892,5 @@ position_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(position_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(position_suite());
 }

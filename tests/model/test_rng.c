@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cascade/rng.h"
+#include "ckutil.h"
 
 #define NSAMP 4000000
 
@@ -253,11 +254,5 @@ rng_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(rng_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(rng_suite());
 }

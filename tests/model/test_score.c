@@ -1,8 +1,9 @@
 /*
  * test_score.c - Check suite of score.c (the exact path of POST /v1/score):
- * the golden worked cases of shared/examples rebuilt by hand as model
+ * the golden worked cases of tests/golden rebuilt by hand as model
  * structs, and seeded property tests (effective vs static price,
- * monotonicity in horizon, volatility and depth_scale, workspace reuse).
+ * monotonicity in horizon, volatility and depth_scale, workspace reuse),
+ * and each allocation of lc_score() failing in turn.
  */
 #include <check.h>
 #include <math.h>
@@ -11,6 +12,9 @@
 #include <string.h>
 
 #include "cascade/score.h"
+#include "ckutil.h"
+#include "failalloc.h"
+#include "splitmix.h"
 
 /* "not in the example": field not checked. */
 #define SKIP (-1.0e300)
@@ -219,7 +223,7 @@ check_portfolio(const struct lc_score_result *r, double p_any, double cp)
 }
 
 /*
- * shared/examples/01-four-level-cascade.json.  The writes' points are
+ * tests/golden/01-four-level-cascade.json.  The writes' points are
  * (100 k bps, 5000 k), k = 1..99 (bid) and 1..200 (ask): generated here.
  */
 static void
@@ -282,7 +286,7 @@ START_TEST(example_01)
 }
 END_TEST
 
-/* shared/examples/02-liquidatable-now.json */
+/* tests/golden/02-liquidatable-now.json */
 START_TEST(example_02)
 {
 	static const double pts[] = { 100.0, 50.0, 1000.0, 400.0 };
@@ -317,7 +321,7 @@ START_TEST(example_02)
 }
 END_TEST
 
-/* shared/examples/03-up-direction.json */
+/* tests/golden/03-up-direction.json */
 START_TEST(example_03)
 {
 	static const double bid[] = { 50.0, 5.0, 500.0, 80.0 };
@@ -361,7 +365,7 @@ START_TEST(example_03)
 }
 END_TEST
 
-/* shared/examples/04-protocol-presets.json */
+/* tests/golden/04-protocol-presets.json */
 START_TEST(example_04)
 {
 	static const double pts[] = { 20.0, 30.0, 200.0, 400.0,
@@ -416,8 +420,7 @@ END_TEST
 
 /*
  * Binance 2021 BTCUSDT brackets as example 05 writes them (first six rows
- * of shared/data/binance_btcusdt_maint_brackets_2021.csv, the last
- * without max_notional).
+ * of Binance's published 2021 table, the last without max_notional).
  */
 static const struct lc_tier tiers_05[] = {
 	{ 50000, 0.004, 0 }, { 250000, 0.005, 50 },
@@ -425,7 +428,7 @@ static const struct lc_tier tiers_05[] = {
 	{ 20000000, 0.05, 266300 }, { INFINITY, 0.1, 1266300 },
 };
 
-/* shared/examples/05 and 06 (06: the same without stored levels). */
+/* tests/golden/05 and 06 (06: the same without stored levels). */
 static void
 setup_05(struct fix *f, struct lc_position *pos, int levels)
 {
@@ -646,13 +649,6 @@ START_TEST(stale_levels)
 }
 END_TEST
 
-static double
-urand(uint64_t *s)
-{
-	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (double)(*s >> 11) / 9007199254740992.0;
-}
-
 /* A random single-asset market with random perps and loans on it. */
 static void
 random_case(struct fix *f, struct lc_position *pos, struct lc_entry *ent,
@@ -660,46 +656,48 @@ random_case(struct fix *f, struct lc_position *pos, struct lc_entry *ent,
 {
 	double pts[20];
 	size_t k, nlev;
-	double p0 = 1000.0 + 3000.0 * urand(seed), dd = 0.0, qq = 0.0;
+	double p0 = 1000.0 + 3000.0 * rng_unif(seed), dd = 0.0, qq = 0.0;
 
-	fix_init(f, "ETH", p0, 0.2 + urand(seed));
+	fix_init(f, "ETH", p0, 0.2 + rng_unif(seed));
 	for (k = 0; k < 8; k++) {
-		dd += 10.0 + 500.0 * urand(seed);
-		qq += 1.0 + 100.0 * urand(seed);
+		dd += 10.0 + 500.0 * rng_unif(seed);
+		qq += 1.0 + 100.0 * rng_unif(seed);
 		pts[2 * k] = dd;
 		pts[2 * k + 1] = qq;
 	}
 	fix_curve(f, LC_BID, pts, 8);
 	fix_curve(f, LC_ASK, pts, 8);
-	nlev = 1 + (size_t)(10.0 * urand(seed));
+	nlev = 1 + (size_t)(10.0 * rng_unif(seed));
 	for (k = 0; k < nlev; k++)
 		fix_level(f, LC_DOWN, p0 * (1.0 - 0.03 * (double)(k + 1)),
-		    5.0 + 50.0 * urand(seed));
+		    5.0 + 50.0 * rng_unif(seed));
 	for (k = 0; k < nlev; k++)
 		fix_level(f, LC_UP, p0 * (1.0 + 0.03 * (double)(k + 1)),
-		    5.0 + 50.0 * urand(seed));
+		    5.0 + 50.0 * rng_unif(seed));
 	for (k = 0; k < np; k++) {
-		double u = urand(seed);
+		double u = rng_unif(seed);
 
 		if (k % 3 == 0) {
-			double lev = 2.0 + 40.0 * urand(seed);
-			double sz = 0.5 + 20.0 * urand(seed);
+			double lev = 2.0 + 40.0 * rng_unif(seed);
+			double sz = 0.5 + 20.0 * rng_unif(seed);
 
 			pos[k] = mk_perp("perp", u < 0.5, sz, p0 *
-			    (0.95 + 0.1 * urand(seed)), sz * p0 / lev, 0.005);
+			    (0.95 + 0.1 * rng_unif(seed)), sz * p0 / lev,
+			    0.005);
 		} else if (k % 3 == 1) {
-			double amt = 1.0 + 20.0 * urand(seed);
+			double amt = 1.0 + 20.0 * rng_unif(seed);
 
 			ent[2 * k] = (struct lc_entry){ VOL, amt, 0.8 };
 			ent[2 * k + 1] = (struct lc_entry){ USDC,
-			    amt * p0 * 0.8 * (0.5 + 0.55 * urand(seed)), 0.0 };
+			    amt * p0 * 0.8 * (0.5 + 0.55 * rng_unif(seed)),
+			    0.0 };
 			pos[k] = mk_loan("down", LC_AAVE_V3, &ent[2 * k], 1,
 			    &ent[2 * k + 1], 1);
 		} else {
-			double amt = 1.0 + 20.0 * urand(seed);
+			double amt = 1.0 + 20.0 * rng_unif(seed);
 
 			ent[2 * k] = (struct lc_entry){ USDC,
-			    amt * p0 / 0.8 * (1.0 + urand(seed)), 0.8 };
+			    amt * p0 / 0.8 * (1.0 + rng_unif(seed)), 0.8 };
 			ent[2 * k + 1] = (struct lc_entry){ VOL, amt, 0.0 };
 			pos[k] = mk_loan("up", LC_AAVE_V3, &ent[2 * k], 1,
 			    &ent[2 * k + 1], 1);
@@ -819,14 +817,6 @@ START_TEST(prop_monotone)
 }
 END_TEST
 
-static int
-cmp_desc(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? 1 : a > b ? -1 : 0;
-}
-
 /*
  * The merge of stored levels with the request's ladder steps (bisection
  * and block copies in score.c) against a brute-force reference: every
@@ -860,13 +850,13 @@ START_TEST(prop_merge_reference)
 				lc_loan_ladder(&pos[i].u.loan, f.price, f.vol,
 				    &ld);
 			if (ld.dir == LC_DOWN && ld.n > 0 &&
-			    !ld.liquidatable_now && urand(&seed) < 0.5)
+			    !ld.liquidatable_now && rng_unif(&seed) < 0.5)
 				fix_level(&f, LC_DOWN, ld.price[0], 7.0);
 		}
 		qsort(f.lp[LC_DOWN], f.am[VOL].levels[LC_DOWN].n,
 		    sizeof(double), cmp_desc);
 		/* a stale level or two in front */
-		f.price[VOL] *= 1.0 - 0.05 * urand(&seed);
+		f.price[VOL] *= 1.0 - 0.05 * rng_unif(&seed);
 		ck_assert_int_eq(lc_score(&f.m, &f.req, &f.res), LC_OK);
 		for (d = 0; d < 2; d++) {
 			const struct lc_levels *lv = &f.am[VOL].levels[d];
@@ -1028,6 +1018,48 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/*
+ * Out of memory: each allocation of lc_score() fails in turn (exact pass,
+ * result arrays, warnings, the Monte Carlo pass): LC_ENOMEM and, once the
+ * result is released, nothing leaked.  Example 05 with its stored levels
+ * (both directions: the Monte Carlo portfolio), then with a coupled loan.
+ */
+static int
+oom_run(void *ctx)
+{
+	const struct fix *f = ctx;
+	struct lc_score_result r;
+	int rc;
+
+	lc_score_result_init(&r);
+	rc = (int)lc_score(&f->m, &f->req, &r);
+	lc_score_result_release(&r);
+	return rc;
+}
+
+START_TEST(out_of_memory)
+{
+	struct fix f;
+	struct lc_position pos[5];
+	struct lc_entry cc[1] = { { VOL, 1.0, 0.8 } };
+	struct lc_entry dc[2] = { { USDC, 20000.0, 0.0 }, { VOL, 0.2, 0.0 } };
+	char why[160];
+	long n;
+
+	setup_05(&f, pos, 1);
+	f.req.params.paths = 700;
+	n = failalloc_sweep(oom_run, &f, LC_OK, LC_ENOMEM, 0, 10000, why,
+	    sizeof(why));
+	ck_assert_msg(n > 0, "perps: %s", why);
+	pos[4] = mk_loan("coupled", LC_AAVE_V3, cc, 1, dc, 2);
+	f.req.npos = 5;
+	n = failalloc_sweep(oom_run, &f, LC_OK, LC_ENOMEM, 0, 10000, why,
+	    sizeof(why));
+	ck_assert_msg(n > 0, "with a coupled loan: %s", why);
+	fix_release(&f);
+}
+END_TEST
+
 static Suite *
 score_suite(void)
 {
@@ -1049,6 +1081,7 @@ score_suite(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, depth_exhausted);
 	tcase_add_test(tc, workspace_reuse);
+	tcase_add_test(tc, out_of_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("properties");
@@ -1063,11 +1096,5 @@ score_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(score_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(score_suite());
 }

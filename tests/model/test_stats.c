@@ -9,19 +9,7 @@
 #include <stdlib.h>
 
 #include "cascade/stats.h"
-
-static int
-rel_close(double got, double want, double tol)
-{
-	if (got == want)
-		return 1;
-	return fabs(got - want) <= tol * fabs(want);
-}
-
-#define ck_rel(got, want, tol)						\
-	ck_assert_msg(rel_close((got), (want), (tol)),			\
-	    "%s = %.17g, want %.17g (rel %.3g)", #got, (got), (want),	\
-	    (tol))
+#include "ckutil.h"
 
 /* ---- normal ----------------------------------------------------------- */
 
@@ -359,11 +347,5 @@ stats_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(stats_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ck_run_suite(stats_suite());
 }

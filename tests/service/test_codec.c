@@ -18,85 +18,9 @@
 
 #include "cascade/score.h"
 #include "codec_int.h"
+#include "failalloc.h"
 #include "marketdata.h"
 #include "snapshot.h"
-
-/*
- * Allocation failures on purpose (curl's torture mode): malloc, calloc
- * and realloc are replaced by wrappers around glibc's that fail the
- * fail_at-th call once armed.  Not under AddressSanitizer, which owns
- * malloc itself.
- */
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define TORTURE 1
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t a, size_t b);
-extern void *__libc_realloc(void *p, size_t n);
-extern void __libc_free(void *p);
-
-static long fail_at = -1;
-static long nalloc;
-static long live; /* blocks allocated and not freed */
-static int alloc_failed;
-
-static int
-should_fail(void)
-{
-	if (fail_at < 0 || ++nalloc != fail_at)
-		return 0;
-	alloc_failed = 1;
-	return 1;
-}
-
-void *
-malloc(size_t n)
-{
-	void *p = should_fail() ? NULL : __libc_malloc(n);
-
-	live += p != NULL;
-	return p;
-}
-
-void *
-calloc(size_t a, size_t b)
-{
-	void *p = should_fail() ? NULL : __libc_calloc(a, b);
-
-	live += p != NULL;
-	return p;
-}
-
-void *
-realloc(void *p, size_t n)
-{
-	void *q;
-
-	if (should_fail())
-		return NULL;
-	q = __libc_realloc(p, n);
-	if (p == NULL && q != NULL)
-		live++;
-	else if (p != NULL && n == 0 && q == NULL)
-		live--;
-	return q;
-}
-
-void
-free(void *p)
-{
-	live -= p != NULL;
-	__libc_free(p);
-}
-
-static void
-arm(long n)
-{
-	nalloc = 0;
-	alloc_failed = 0;
-	fail_at = n;
-}
-#endif
 
 /* ---- fixture: ETH, BTC (volatile, with depth), USDC, DAI (stable) --- */
 
@@ -1061,7 +985,6 @@ START_TEST(test_snapshot_threads)
 }
 END_TEST
 
-#ifdef TORTURE
 /* Every allocation of each step fails once: no crash, a clean error. */
 START_TEST(test_alloc_failures)
 {
@@ -1083,18 +1006,11 @@ START_TEST(test_alloc_failures)
 	struct problem err;
 	char *out;
 	const struct md_asset *eth = fixture_asset("ETH");
-	void *probe;
+	cJSON_Hooks hooks = { failalloc_malloc, failalloc_free };
 	long n;
 	int rc, step;
 
-	/* under valgrind its malloc wins over ours: nothing to test then */
-	arm(1);
-	probe = malloc(16);
-	fail_at = -1;
-	if (probe != NULL) {
-		free(probe);
-		return;
-	}
+	cJSON_InitHooks(&hooks);	/* cJSON's allocations fail too */
 	codec_request_init(&r);
 	lc_score_result_init(&res);
 	ck_assert_int_eq(decode_ok(body, &r), 0);
@@ -1107,7 +1023,7 @@ START_TEST(test_alloc_failures)
 			struct codec_levels l;
 			struct codec_corr c;
 
-			long live0 = live;
+			long live0 = failalloc_live();
 
 			out = NULL;
 			problem_init(&err);
@@ -1115,7 +1031,7 @@ START_TEST(test_alloc_failures)
 			codec_depth_init(&d);
 			codec_levels_init(&l);
 			codec_corr_init(&c);
-			arm(n);
+			failalloc_arm(n);
 			switch (step) {
 			case 0:
 				rc = codec_decode_score(body, strlen(body),
@@ -1141,9 +1057,9 @@ START_TEST(test_alloc_failures)
 				rc = codec_encode_markets(snap, -1, &out);
 				break;
 			}
-			fail_at = -1;
+			failalloc_disarm();
 			if (rc != 0) {
-				ck_assert_msg(alloc_failed,
+				ck_assert_msg(failalloc_failed(),
 				    "step %d: failed without "
 				    "an allocation failure",
 				    step);
@@ -1162,11 +1078,11 @@ START_TEST(test_alloc_failures)
 			codec_levels_release(&l);
 			codec_corr_release(&c);
 			problem_release(&err);
-			ck_assert_msg(live == live0,
+			ck_assert_msg(failalloc_live() == live0,
 			    "step %d alloc %ld: %ld "
 			    "block(s) leaked",
-			    step, n, live - live0);
-			if (!alloc_failed) {
+			    step, n, failalloc_live() - live0);
+			if (!failalloc_failed()) {
 				ck_assert_int_eq(rc, 0);
 				break;
 			}
@@ -1175,9 +1091,9 @@ START_TEST(test_alloc_failures)
 	}
 	lc_score_result_release(&res);
 	codec_request_release(&r);
+	cJSON_InitHooks(NULL);
 }
 END_TEST
-#endif
 
 static Suite *
 codec_suite(void)
@@ -1219,13 +1135,11 @@ codec_suite(void)
 	tcase_add_test(tc, test_snapshot_threads);
 	suite_add_tcase(s, tc);
 
-#ifdef TORTURE
 	tc = tcase_create("alloc_failures");
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_alloc_failures);
 	suite_add_tcase(s, tc);
-#endif
 	return s;
 }
 
