@@ -67,11 +67,12 @@ static int
 parse_list(const char *s, double *out, size_t cap, size_t *n)
 {
 	char buf[512], *tok, *save = NULL;
+	size_t len = strlen(s);
 
 	*n = 0;
-	if (strlen(s) >= sizeof(buf))
+	if (len >= sizeof(buf))
 		return -1;
-	strcpy(buf, s);
+	memcpy(buf, s, len + 1);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		if (*n == cap || parse_num(tok, &out[*n]) != 0)
@@ -498,7 +499,7 @@ cli_backtest(int argc, char **argv)
 		} else {
 			if (strlen(arg) >= sizeof(name))
 				goto bad_opt;
-			strcpy(name, arg);
+			memcpy(name, arg, strlen(arg) + 1);
 			if (a + 1 >= argc) {
 				fprintf(stderr, "cascaded: backtest: %s needs "
 				    "a value\n", name);

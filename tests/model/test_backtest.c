@@ -13,23 +13,12 @@
 #include <string.h>
 
 #include "cascade/backtest.h"
-#include "splitmix.h"
+#include "candles.h"
+#include "ckrel.h"
 
 #define HOUR 3600
 #define DAYS 86400
 
-static int
-rel_close(double got, double want, double tol)
-{
-	if (got == want)
-		return 1;
-	return fabs(got - want) <= tol * fabs(want);
-}
-
-#define ck_rel(got, want, tol)						\
-	ck_assert_msg(rel_close((got), (want), (tol)),			\
-	    "%s = %.17g, want %.17g (rel %.3g)", #got, (got), (want),	\
-	    (double)(tol))
 
 /* ---- metrics on hand-made sets ------------------------------------------ */
 
@@ -231,7 +220,7 @@ START_TEST(test_pipeline_known_sigma)
 }
 END_TEST
 
-START_TEST(test_pipeline_drops)
+START_TEST(test_pipeline_drops_and_bad_input)
 {
 	struct lc_candle c[NC];
 	struct lc_bt_asset as = { "A", c, NC };
@@ -265,18 +254,10 @@ START_TEST(test_pipeline_drops)
 	as.n = 96;
 	ck_assert_int_eq(lc_bt_run(&as, 1, &o, &rep), LC_EDOMAIN);
 	lc_bt_report_release(&rep);
-}
-END_TEST
-
-START_TEST(test_bad_input)
-{
-	struct lc_candle c[NC];
-	struct lc_bt_asset as = { "A", c, NC };
-	struct lc_bt_opts o;
-	struct lc_bt_report rep;
-
+	/* bad input: which candle, nothing allocated */
 	known_series(c, 0.01, 0);
 	known_opts(&o, 4.0);
+	as.n = NC;
 	c[50].low = c[50].close * 1.01;
 	ck_assert_int_eq(lc_bt_run(&as, 1, &o, &rep), LC_EINVAL);
 	ck_assert_uint_eq(rep.bad_asset, 0);
@@ -301,60 +282,13 @@ END_TEST
 
 /* ---- calibration on the model's own law ---------------------------------- */
 
-static double
-gauss(uint64_t *s)
-{
-	double u1 = rng_unif(s), u2 = rng_unif(s);
-
-	if (u1 <= 0.0)
-		u1 = 0x1p-60;
-	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-/* U in (0, 1] for the bridge extremes. */
-static double
-unif_open0(uint64_t *s)
-{
-	return 1.0 - rng_unif(s);
-}
-
-/*
- * Hourly candles of a driftless Brownian log price with annual sigma;
- * each candle's low and high are drawn from the Brownian bridge between
- * its open and close (exact marginal extremes of the continuous path).
- */
-static struct lc_candle *
-gbm_candles(uint64_t seed, double sigma, size_t n)
-{
-	struct lc_candle *c = malloc(n * sizeof(*c));
-	double s = sigma * sqrt(1.0 / (365.0 * 24.0)), x0 = log(1000.0);
-	uint64_t st = seed;
-	size_t i;
-
-	if (c == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		double x1 = x0 + s * gauss(&st), d = x1 - x0;
-		double lo = 0.5 * (x0 + x1 - sqrt(d * d - 2.0 * s * s *
-		    log(unif_open0(&st))));
-		double hi = 0.5 * (x0 + x1 + sqrt(d * d - 2.0 * s * s *
-		    log(unif_open0(&st))));
-
-		c[i].t = 1600000000 - 1600000000 % DAYS + (int64_t)i * HOUR;
-		c[i].open = exp(x0);
-		c[i].close = exp(x1);
-		c[i].low = fmin(exp(lo), fmin(c[i].open, c[i].close));
-		c[i].high = fmax(exp(hi), fmax(c[i].open, c[i].close));
-		x0 = x1;
-	}
-	return c;
-}
 
 START_TEST(test_gbm_calibrated)
 {
 	enum { NDAYS = 800 };
 	size_t n = NDAYS * 24, k, d;
-	struct lc_candle *c = gbm_candles(20260101, 0.8, n);
+	struct lc_candle *c = gbm_candles(20260101, 1600000000 - 1600000000 %
+	    DAYS, 1000.0, 0.8, n);
 	struct lc_bt_asset as = { "GBM", c, n };
 	static const double th[] = { 0.03, 0.06, 0.10 };
 	struct lc_bt_opts o;
@@ -416,8 +350,7 @@ backtest_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("pipeline");
 	tcase_add_test(tc, test_pipeline_known_sigma);
-	tcase_add_test(tc, test_pipeline_drops);
-	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_pipeline_drops_and_bad_input);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("calibration");
 	tcase_set_timeout(tc, 120);

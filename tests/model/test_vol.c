@@ -11,24 +11,13 @@
 #include <stdlib.h>
 
 #include "cascade/vol.h"
+#include "ckrel.h"
 #include "splitmix.h"
 
 #define HOUR 3600
 #define DAYS 86400
 #define YEAR (365.0 * 86400.0)
 
-static int
-rel_close(double got, double want, double tol)
-{
-	if (got == want)
-		return 1;
-	return fabs(got - want) <= tol * fabs(want);
-}
-
-#define ck_rel(got, want, tol)						\
-	ck_assert_msg(rel_close((got), (want), (tol)),			\
-	    "%s = %.17g, want %.17g (rel %.3g)", #got, (got), (want),	\
-	    (tol))
 
 static struct lc_vol_params
 params(double H, double M, double W)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cascade/backtest.h"
-#include "splitmix.h"
+#include "candles.h"
 #include "testlib.h"
 
 #define HOUR 3600
@@ -26,23 +26,19 @@ struct run {
 	char *out, *err;
 };
 
+/* The whole text file (no NUL inside), or NULL. */
 static char *
-slurp(const char *path)
+read_text(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
 
 	if (f == NULL)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf != NULL) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-			n = 0;
-		buf[n] = '\0';
+	if (getdelim(&buf, &cap, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
 	}
 	fclose(f);
 	return buf;
@@ -80,8 +76,8 @@ run_backtest(const char *dir, const char *const *args, struct run *r)
 	}
 	ck_assert(waitpid(pid, &st, 0) == pid);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	r->out = slurp(outp);
-	r->err = slurp(errp);
+	r->out = read_text(outp);
+	r->err = read_text(errp);
 	ck_assert(r->out != NULL && r->err != NULL);
 }
 
@@ -92,38 +88,13 @@ run_free(struct run *r)
 	free(r->err);
 }
 
-static double
-gauss(uint64_t *s)
-{
-	double u1 = rng_unif(s), u2 = rng_unif(s);
-
-	if (u1 <= 0.0)
-		u1 = 0x1p-60;
-	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-/* Hourly random-walk candles (the extremes a little beyond open/close). */
+/* Hourly candles from a day boundary. */
 static struct lc_candle *
 make_candles(uint64_t seed, size_t n, double sigma)
 {
-	struct lc_candle *c = malloc(n * sizeof(*c));
-	double s = sigma / sqrt(8760.0), x = log(50.0);
-	uint64_t st = seed;
-	size_t i;
+	struct lc_candle *c = gbm_candles(seed, 1700006400, 50.0, sigma, n);
 
 	ck_assert(c != NULL);
-	for (i = 0; i < n; i++) {
-		double x1 = x + s * gauss(&st);
-
-		c[i].t = 1700006400 + (int64_t)i * HOUR;
-		c[i].open = exp(x);
-		c[i].close = exp(x1);
-		c[i].low = fmin(c[i].open, c[i].close) *
-		    exp(-s * rng_unif(&st));
-		c[i].high = fmax(c[i].open, c[i].close) *
-		    exp(s * rng_unif(&st));
-		x = x1;
-	}
 	return c;
 }
 
