@@ -21,6 +21,7 @@
 #include "api.h"
 #include "app.h"
 #include "cli.h"
+#include "cli_backtest.h"
 #include "config.h"
 #include "embed.h"
 #include "handlers.h"
@@ -285,6 +286,8 @@ main(int argc, char **argv)
 	/* score and import parse their own flags (cli.h) */
 	if (argc > 1 && cli_handles(argv[1]))
 		return cli_main(argc - 1, argv + 1, environ);
+	if (argc > 1 && strcmp(argv[1], "backtest") == 0)
+		return cli_backtest(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-') {
 		cmd = NULL;
 		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -1,0 +1,158 @@
+/*
+ * vol.h - volatility from price history (docs/model.md section 9): log
+ * returns of a close series, the EWMA and long-run variances, their
+ * horizon blend, the realised estimator over a window of days, an
+ * incremental state that appends candles in O(new + leaving) and the EWMA
+ * correlation of two series.
+ *
+ * Ownership: every input array is const and borrowed for the call only.
+ * A struct lc_vol_state is caller-owned; lc_vol_state_init() gives it no
+ * heap memory, lc_vol_append() may allocate (its window buffers) and
+ * lc_vol_state_release() frees them (also on a half-built or zeroed
+ * state).  Nothing else allocates.
+ *
+ * Status: LC_EINVAL for bad input (times not strictly increasing, a close
+ * that is not finite and positive, parameters out of range), LC_EDOMAIN
+ * for "not enough data" (fewer than LC_VOL_MIN_RETURNS returns or less
+ * than LC_VOL_MIN_SPAN_DAYS covered): never a NaN.  Volatilities are
+ * annualised (365-day years), like the market's `volatility`.
+ */
+#ifndef CASCADE_VOL_H
+#define CASCADE_VOL_H
+
+#include <stdint.h>
+
+#include "cascade/common.h"
+
+#define LC_VOL_DAY_SECONDS 86400
+#define LC_VOL_YEAR_SECONDS (365.0 * 86400.0)
+/* A return across a gap longer than this is skipped. */
+#define LC_VOL_MAX_GAP_SECONDS (7 * 86400)
+/* The minimum-data rule: this many returns, covering this many days. */
+#define LC_VOL_MIN_RETURNS 72
+#define LC_VOL_MIN_SPAN_DAYS 3
+/* The long-run window. */
+#define LC_VOL_LONG_RUN_DAYS 730.0
+/* EWMA half-life H (days), the service default. */
+#define LC_VOL_DEFAULT_HALF_LIFE_DAYS 11.0
+/*
+ * Mean-reversion half-life M (days) of the horizon blend.  A placeholder:
+ * the calibration (`cascaded backtest` over the published histories,
+ * docs/volatility.md) chooses the value and documents it.
+ */
+#define LC_VOL_DEFAULT_MEAN_REVERSION_DAYS 3.0
+/* Largest accepted half-life, mean-reversion or window length (days). */
+#define LC_VOL_MAX_DAYS 36500.0
+
+/* One log return r = ln(c_i / c_{i-1}) ending at t (unix seconds). */
+struct lc_vol_return {
+	int64_t t;
+	int64_t dt_seconds;	/* t_i - t_{i-1} (at most the gap limit) */
+	double r;
+	double dt;		/* dt_seconds in 365-day years */
+};
+
+/*
+ * Returns of the series (t strictly increasing, close finite > 0), the
+ * ones across a gap longer than LC_VOL_MAX_GAP_SECONDS skipped.  out has
+ * room for n - 1 entries (n >= 1; caller-owned); *nout gets the count.
+ */
+enum lc_status lc_vol_returns(const int64_t *t, const double *close,
+    size_t n, struct lc_vol_return *out, size_t *nout);
+
+struct lc_vol_params {
+	double half_life_days;		/* H > 0 */
+	double mean_reversion_days;	/* M > 0 (blend only) */
+	double window_days;		/* realised window, 0 = none */
+};
+
+/* H, M the defaults above, no realised window. */
+void lc_vol_params_default(struct lc_vol_params *p);
+/* LC_OK when every field is in range (finite, (0, LC_VOL_MAX_DAYS]). */
+enum lc_status lc_vol_params_check(const struct lc_vol_params *p);
+
+/*
+ * The variances of one series at T = its last time, computed directly
+ * from the formulas (the batch reference of the incremental state).
+ * *_ok is 1 when the minimum-data rule holds for that estimator, and the
+ * matching *_var (annualised variance) is then set; else 0.
+ */
+struct lc_vol_estimate {
+	int ewma_ok, long_run_ok, window_ok;
+	double ewma_var, long_run_var, window_var;
+};
+
+enum lc_status lc_vol_estimate(const int64_t *t, const double *close,
+    size_t n, const struct lc_vol_params *p, struct lc_vol_estimate *out);
+
+/*
+ * Horizon blend sigma(h) = sqrt(w sigma_ewma^2 + (1 - w) sigma_lr^2),
+ * w = (1 - exp(-kappa h)) / (kappa h), kappa = ln 2 / M.  horizon_days
+ * > 0.  The weight alone is lc_vol_blend_weight().
+ */
+double lc_vol_blend_weight(double horizon_days, double mean_reversion_days);
+double lc_vol_blend(double ewma_var, double long_run_var, double horizon_days,
+    double mean_reversion_days);
+
+/* ---- incremental state ------------------------------------------------- */
+
+/* A compensated (Neumaier) sum: value s + c. */
+struct lc_vol_ksum {
+	double s, c;
+};
+
+/* Returns of the last `days` days, oldest first, and their sums. */
+struct lc_vol_window {
+	double days;			/* 0: unused */
+	struct lc_vol_return *buf;	/* ring, cap entries */
+	size_t head, len, cap;
+	struct lc_vol_ksum r2;		/* sum r^2 over the window */
+	int64_t dt_seconds;		/* sum of dt (exact) */
+};
+
+struct lc_vol_state {
+	struct lc_vol_params params;
+	size_t n_points;
+	int64_t t_last;			/* T, the last time appended */
+	double c_last;
+	/* EWMA sums at T: sum w r^2, sum w dt; every return's count and
+	 * covered seconds for the minimum-data rule. */
+	double ew_r2, ew_dt;
+	size_t n_returns;
+	int64_t dt_seconds;
+	struct lc_vol_window long_run, window;
+};
+
+/* params must pass lc_vol_params_check (else LC_EINVAL, state empty). */
+enum lc_status lc_vol_state_init(struct lc_vol_state *st,
+    const struct lc_vol_params *p);
+/*
+ * Append n points, all later than the last one and strictly increasing.
+ * On LC_EINVAL the points before the bad one are in and the state is
+ * consistent; after LC_ENOMEM it may only be released.
+ */
+enum lc_status lc_vol_append(struct lc_vol_state *st, const int64_t *t,
+    const double *close, size_t n);
+/* The estimators at T (LC_EDOMAIN: not enough data); *var annualised. */
+enum lc_status lc_vol_state_ewma(const struct lc_vol_state *st, double *var);
+enum lc_status lc_vol_state_long_run(const struct lc_vol_state *st,
+    double *var);
+enum lc_status lc_vol_state_window(const struct lc_vol_state *st,
+    double *var);
+/* sigma(h) of the blend (both estimators needed). */
+enum lc_status lc_vol_state_blend(const struct lc_vol_state *st,
+    double horizon_days, double *sigma);
+void lc_vol_state_release(struct lc_vol_state *st);
+
+/*
+ * EWMA correlation of two series on their common timestamps: the returns
+ * of the points at timestamps both series hold (gap rule applied), w_i =
+ * 2^(-(T - t_i)/H), T the last common time, rho = sum w ra rb /
+ * sqrt(sum w ra^2 sum w rb^2).  LC_EDOMAIN with fewer than
+ * LC_VOL_MIN_RETURNS common returns or a zero denominator.
+ */
+enum lc_status lc_vol_correlation(const int64_t *ta, const double *ca,
+    size_t na, const int64_t *tb, const double *cb, size_t nb,
+    double half_life_days, double *rho);
+
+#endif

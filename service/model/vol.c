@@ -1,0 +1,476 @@
+/*
+ * vol.c - volatility from price history (vol.h, docs/model.md section 9).
+ *
+ * Design
+ * ------
+ * Points (t_i, c_i), t in unix seconds strictly increasing, c_i > 0.
+ *   r_i = ln(c_i / c_{i-1}),  dt_i = (t_i - t_{i-1}) / (365 * 86400) years,
+ * a return with t_i - t_{i-1} > 7 days skipped (the gap carries no
+ * information on the diffusion rate, only on the market being closed).
+ *
+ * EWMA at T (the last time), half-life H days:
+ *   w_i = 2^(-(T - t_i) / H),  sigma_ewma^2 = sum w_i r_i^2 / sum w_i dt_i.
+ * Dividing by the weighted time rather than the weighted count makes it a
+ * variance per year whatever the spacing (irregular points count by the
+ * time they cover).
+ * Long run, and realised over a window of D days: the returns with
+ * T - t_i < D days, sigma^2 = sum r_i^2 / sum dt_i  (D = 730 long run).
+ * Minimum data, for each estimator over the returns it sums: at least 72
+ * returns whose dt add up to at least 3 days; else LC_EDOMAIN.
+ * Horizon blend, kappa = ln 2 / M:
+ *   w(h) = (1 - exp(-kappa h)) / (kappa h) = -expm1(-kappa h) / (kappa h)
+ *   sigma(h)^2 = w(h) sigma_ewma^2 + (1 - w(h)) sigma_lr^2,
+ * the average over [0, h] of an EWMA variance that reverts to the long run
+ * with half-life M (w -> 1 as h -> 0, -> 0 as h -> infinity).
+ *
+ * Incremental state.  Moving T to T' multiplies every weight by
+ * f = 2^(-(T' - T)/H), so both EWMA sums are rescaled by f and the new
+ * returns added with their own weights: O(new) per append.  A window keeps
+ * its returns in a ring, oldest first; appending pushes the new ones and
+ * pops (subtracts) those with T' - t_i >= D: O(new + leaving).  The sum of
+ * r^2 is a Neumaier compensated sum, so adding and later subtracting the
+ * same terms leaves no drift; the sum of dt is kept in integer seconds
+ * (exact).  A rescaled weight is a product of factors rather than one
+ * power: the relative difference to the batch formula grows like
+ * sqrt(appends) * 1e-16 (tests hold it under 1e-12).
+ *
+ * Correlation of two series on common timestamps: the points at times both
+ * hold form one joint series; its returns (gap rule applied) give
+ *   rho = sum w ra rb / sqrt(sum w ra^2 sum w rb^2),
+ * w as above with T the last common time; at least 72 common returns.  No
+ * mean is removed (returns over short steps have a negligible drift, as
+ * in the variance above).
+ */
+#include "cascade/vol.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+valid_close(double c)
+{
+	return isfinite(c) && c > 0.0;
+}
+
+static int
+valid_days(double d)
+{
+	return isfinite(d) && d > 0.0 && d <= LC_VOL_MAX_DAYS;
+}
+
+void
+lc_vol_params_default(struct lc_vol_params *p)
+{
+	p->half_life_days = LC_VOL_DEFAULT_HALF_LIFE_DAYS;
+	p->mean_reversion_days = LC_VOL_DEFAULT_MEAN_REVERSION_DAYS;
+	p->window_days = 0.0;
+}
+
+enum lc_status
+lc_vol_params_check(const struct lc_vol_params *p)
+{
+	if (p == NULL || !valid_days(p->half_life_days) ||
+	    !valid_days(p->mean_reversion_days) ||
+	    !(p->window_days == 0.0 || valid_days(p->window_days)))
+		return LC_EINVAL;
+	return LC_OK;
+}
+
+/* Weight 2^(-age/H) of a return `age` seconds before T. */
+static double
+ewma_weight(int64_t age, double half_life_days)
+{
+	return exp2(-(double)age / (half_life_days * LC_VOL_DAY_SECONDS));
+}
+
+static int
+enough(size_t n, int64_t dt_seconds)
+{
+	return n >= LC_VOL_MIN_RETURNS &&
+	    dt_seconds >= (int64_t)LC_VOL_MIN_SPAN_DAYS * LC_VOL_DAY_SECONDS;
+}
+
+/* Return i of the series, 0 when it is skipped (gap). */
+static int
+make_return(int64_t t0, double c0, int64_t t1, double c1,
+    struct lc_vol_return *r)
+{
+	if (t1 - t0 > LC_VOL_MAX_GAP_SECONDS)
+		return 0;
+	r->t = t1;
+	r->dt_seconds = t1 - t0;
+	r->r = log(c1 / c0);
+	r->dt = (double)r->dt_seconds / LC_VOL_YEAR_SECONDS;
+	return 1;
+}
+
+enum lc_status
+lc_vol_returns(const int64_t *t, const double *close, size_t n,
+    struct lc_vol_return *out, size_t *nout)
+{
+	size_t i, k = 0;
+
+	*nout = 0;
+	if (n == 0 || t == NULL || close == NULL)
+		return LC_EINVAL;
+	if (!valid_close(close[0]))
+		return LC_EINVAL;
+	for (i = 1; i < n; i++) {
+		if (t[i] <= t[i - 1] || !valid_close(close[i]))
+			return LC_EINVAL;
+		if (make_return(t[i - 1], close[i - 1], t[i], close[i],
+		    &out[k]))
+			k++;
+	}
+	*nout = k;
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_estimate(const int64_t *t, const double *close, size_t n,
+    const struct lc_vol_params *p, struct lc_vol_estimate *out)
+{
+	struct lc_vol_return *ret = NULL;
+	double ew_r2 = 0.0, ew_dt = 0.0, lr_r2 = 0.0, lr_dt = 0.0;
+	double w_r2 = 0.0, w_dt = 0.0;
+	int64_t T, all_s = 0, lr_s = 0, w_s = 0;
+	size_t nr = 0, i, lr_n = 0, w_n = 0;
+	enum lc_status st;
+
+	memset(out, 0, sizeof(*out));
+	if (lc_vol_params_check(p) != LC_OK || n == 0)
+		return LC_EINVAL;
+	ret = malloc((n > 1 ? n - 1 : 1) * sizeof(*ret));
+	if (ret == NULL)
+		return LC_ENOMEM;
+	st = lc_vol_returns(t, close, n, ret, &nr);
+	if (st != LC_OK)
+		goto out;
+	T = t[n - 1];
+	for (i = 0; i < nr; i++) {
+		double w = ewma_weight(T - ret[i].t, p->half_life_days);
+		double age = (double)(T - ret[i].t);
+
+		ew_r2 += w * ret[i].r * ret[i].r;
+		ew_dt += w * ret[i].dt;
+		all_s += ret[i].dt_seconds;
+		if (age < LC_VOL_LONG_RUN_DAYS * LC_VOL_DAY_SECONDS) {
+			lr_r2 += ret[i].r * ret[i].r;
+			lr_dt += ret[i].dt;
+			lr_s += ret[i].dt_seconds;
+			lr_n++;
+		}
+		if (p->window_days > 0.0 &&
+		    age < p->window_days * LC_VOL_DAY_SECONDS) {
+			w_r2 += ret[i].r * ret[i].r;
+			w_dt += ret[i].dt;
+			w_s += ret[i].dt_seconds;
+			w_n++;
+		}
+	}
+	if (enough(nr, all_s) && ew_dt > 0.0) {
+		out->ewma_ok = 1;
+		out->ewma_var = ew_r2 / ew_dt;
+	}
+	if (enough(lr_n, lr_s)) {
+		out->long_run_ok = 1;
+		out->long_run_var = lr_r2 / lr_dt;
+	}
+	if (p->window_days > 0.0 && enough(w_n, w_s)) {
+		out->window_ok = 1;
+		out->window_var = w_r2 / w_dt;
+	}
+out:
+	free(ret);
+	return st;
+}
+
+double
+lc_vol_blend_weight(double horizon_days, double mean_reversion_days)
+{
+	double kh = log(2.0) / mean_reversion_days * horizon_days;
+
+	if (!(kh > 0.0))
+		return 1.0;
+	return -expm1(-kh) / kh;
+}
+
+double
+lc_vol_blend(double ewma_var, double long_run_var, double horizon_days,
+    double mean_reversion_days)
+{
+	double w = lc_vol_blend_weight(horizon_days, mean_reversion_days);
+
+	return sqrt(w * ewma_var + (1.0 - w) * long_run_var);
+}
+
+/* ---- incremental state ------------------------------------------------- */
+
+static void
+ksum_add(struct lc_vol_ksum *k, double x)
+{
+	double t = k->s + x;
+
+	if (fabs(k->s) >= fabs(x))
+		k->c += (k->s - t) + x;
+	else
+		k->c += (x - t) + k->s;
+	k->s = t;
+}
+
+static double
+ksum_value(const struct lc_vol_ksum *k)
+{
+	return k->s + k->c;
+}
+
+static void
+window_init(struct lc_vol_window *w, double days)
+{
+	memset(w, 0, sizeof(*w));
+	w->days = days;
+}
+
+static void
+window_release(struct lc_vol_window *w)
+{
+	free(w->buf);
+	w->buf = NULL;
+	w->head = w->len = w->cap = 0;
+}
+
+static enum lc_status
+window_push(struct lc_vol_window *w, const struct lc_vol_return *r)
+{
+	if (w->len == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 256, i;
+		struct lc_vol_return *nb;
+
+		if (cap > SIZE_MAX / sizeof(*nb))
+			return LC_ENOMEM;
+		nb = malloc(cap * sizeof(*nb));
+		if (nb == NULL)
+			return LC_ENOMEM;
+		for (i = 0; i < w->len; i++)
+			nb[i] = w->buf[(w->head + i) % w->cap];
+		free(w->buf);
+		w->buf = nb;
+		w->cap = cap;
+		w->head = 0;
+	}
+	w->buf[(w->head + w->len) % w->cap] = *r;
+	w->len++;
+	ksum_add(&w->r2, r->r * r->r);
+	w->dt_seconds += r->dt_seconds;
+	return LC_OK;
+}
+
+/* Drop the returns that are `days` or more before T. */
+static void
+window_expire(struct lc_vol_window *w, int64_t T)
+{
+	while (w->len > 0) {
+		const struct lc_vol_return *r = &w->buf[w->head];
+
+		if ((double)(T - r->t) < w->days * LC_VOL_DAY_SECONDS)
+			break;
+		ksum_add(&w->r2, -(r->r * r->r));
+		w->dt_seconds -= r->dt_seconds;
+		w->head = (w->head + 1) % w->cap;
+		w->len--;
+	}
+	if (w->len == 0) {
+		/* An empty window sums to zero exactly. */
+		w->r2.s = w->r2.c = 0.0;
+		w->head = 0;
+	}
+}
+
+static enum lc_status
+window_var(const struct lc_vol_window *w, double *var)
+{
+	if (w->days <= 0.0 || !enough(w->len, w->dt_seconds))
+		return LC_EDOMAIN;
+	*var = ksum_value(&w->r2) /
+	    ((double)w->dt_seconds / LC_VOL_YEAR_SECONDS);
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_state_init(struct lc_vol_state *st, const struct lc_vol_params *p)
+{
+	memset(st, 0, sizeof(*st));
+	if (lc_vol_params_check(p) != LC_OK)
+		return LC_EINVAL;
+	st->params = *p;
+	window_init(&st->long_run, LC_VOL_LONG_RUN_DAYS);
+	window_init(&st->window, p->window_days);
+	return LC_OK;
+}
+
+void
+lc_vol_state_release(struct lc_vol_state *st)
+{
+	if (st == NULL)
+		return;
+	window_release(&st->long_run);
+	window_release(&st->window);
+}
+
+enum lc_status
+lc_vol_append(struct lc_vol_state *st, const int64_t *t, const double *close,
+    size_t n)
+{
+	double H = st->params.half_life_days;
+	size_t i;
+
+	if (n == 0)
+		return LC_OK;
+	if (t == NULL || close == NULL)
+		return LC_EINVAL;
+	for (i = 0; i < n; i++) {
+		struct lc_vol_return r;
+		enum lc_status s;
+
+		if (!valid_close(close[i]) ||
+		    (st->n_points > 0 && t[i] <= st->t_last))
+			return LC_EINVAL;
+		if (st->n_points > 0) {
+			double f = ewma_weight(t[i] - st->t_last, H);
+
+			st->ew_r2 *= f;
+			st->ew_dt *= f;
+			if (make_return(st->t_last, st->c_last, t[i], close[i],
+			    &r)) {
+				s = window_push(&st->long_run, &r);
+				if (s == LC_OK && st->window.days > 0.0)
+					s = window_push(&st->window, &r);
+				if (s != LC_OK)
+					return s;
+				/* weight 1: the return is at the new T */
+				st->ew_r2 += r.r * r.r;
+				st->ew_dt += r.dt;
+				st->n_returns++;
+				st->dt_seconds += r.dt_seconds;
+			}
+		}
+		st->t_last = t[i];
+		st->c_last = close[i];
+		st->n_points++;
+		window_expire(&st->long_run, t[i]);
+		if (st->window.days > 0.0)
+			window_expire(&st->window, t[i]);
+	}
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_state_ewma(const struct lc_vol_state *st, double *var)
+{
+	if (!enough(st->n_returns, st->dt_seconds) || !(st->ew_dt > 0.0))
+		return LC_EDOMAIN;
+	*var = st->ew_r2 / st->ew_dt;
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_state_long_run(const struct lc_vol_state *st, double *var)
+{
+	return window_var(&st->long_run, var);
+}
+
+enum lc_status
+lc_vol_state_window(const struct lc_vol_state *st, double *var)
+{
+	return window_var(&st->window, var);
+}
+
+enum lc_status
+lc_vol_state_blend(const struct lc_vol_state *st, double horizon_days,
+    double *sigma)
+{
+	double e, l;
+
+	if (!(horizon_days > 0.0) || !isfinite(horizon_days))
+		return LC_EINVAL;
+	if (lc_vol_state_ewma(st, &e) != LC_OK ||
+	    lc_vol_state_long_run(st, &l) != LC_OK)
+		return LC_EDOMAIN;
+	*sigma = lc_vol_blend(e, l, horizon_days,
+	    st->params.mean_reversion_days);
+	return LC_OK;
+}
+
+/* ---- correlation ------------------------------------------------------- */
+
+static enum lc_status
+check_series(const int64_t *t, const double *c, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && (t == NULL || c == NULL))
+		return LC_EINVAL;
+	for (i = 0; i < n; i++)
+		if (!valid_close(c[i]) || (i > 0 && t[i] <= t[i - 1]))
+			return LC_EINVAL;
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_correlation(const int64_t *ta, const double *ca, size_t na,
+    const int64_t *tb, const double *cb, size_t nb, double half_life_days,
+    double *rho)
+{
+	double sab = 0.0, saa = 0.0, sbb = 0.0, pa = 0.0, pb = 0.0;
+	int64_t T = 0, pt = 0;
+	size_t i, j, n = 0;
+	int have_prev = 0, pass;
+
+	if (!valid_days(half_life_days) || check_series(ta, ca, na) != LC_OK ||
+	    check_series(tb, cb, nb) != LC_OK)
+		return LC_EINVAL;
+	/* Pass 0 finds T, the last common time; pass 1 sums. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0, j = 0; i < na && j < nb;) {
+			struct lc_vol_return r;
+
+			if (ta[i] < tb[j]) {
+				i++;
+				continue;
+			}
+			if (tb[j] < ta[i]) {
+				j++;
+				continue;
+			}
+			if (pass == 0) {
+				T = ta[i];
+			} else if (have_prev &&
+			    make_return(pt, pa, ta[i], ca[i], &r)) {
+				double w = ewma_weight(T - ta[i],
+				    half_life_days);
+				double rb = log(cb[j] / pb);
+
+				sab += w * r.r * rb;
+				saa += w * r.r * r.r;
+				sbb += w * rb * rb;
+				n++;
+			}
+			have_prev = 1;
+			pt = ta[i];
+			pa = ca[i];
+			pb = cb[j];
+			i++;
+			j++;
+		}
+		have_prev = 0;
+	}
+	if (n < LC_VOL_MIN_RETURNS || !(saa > 0.0) || !(sbb > 0.0))
+		return LC_EDOMAIN;
+	*rho = sab / sqrt(saa * sbb);
+	if (*rho > 1.0)
+		*rho = 1.0;
+	if (*rho < -1.0)
+		*rho = -1.0;
+	return LC_OK;
+}

@@ -1,0 +1,479 @@
+/*
+ * test_vol.c - Check suite of vol.c: returns and the gap rule, the EWMA,
+ * long-run and realised estimators against closed forms (geometric sums
+ * over series built with known |r|), the minimum-data boundary (72
+ * returns, 3 days), the horizon blend, the incremental state against the
+ * batch formulas on long irregular series, and the EWMA correlation
+ * against a direct computation on the common timestamps.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "cascade/vol.h"
+#include "ckrel.h"
+#include "splitmix.h"
+
+#define HOUR 3600
+#define DAYS 86400
+#define YEAR (365.0 * 86400.0)
+
+
+static struct lc_vol_params
+params(double H, double M, double W)
+{
+	struct lc_vol_params p;
+
+	p.half_life_days = H;
+	p.mean_reversion_days = M;
+	p.window_days = W;
+	return p;
+}
+
+/* ---- returns ----------------------------------------------------------- */
+
+START_TEST(test_returns_gap)
+{
+	/* gaps: 1 h, exactly 7 days (kept), 7 days + 1 s (skipped), 90 s */
+	int64_t t[] = { 0, HOUR, HOUR + 7 * DAYS, HOUR + 14 * DAYS + 1,
+		HOUR + 14 * DAYS + 91 };
+	double c[] = { 100.0, 110.0, 99.0, 50.0, 51.0 };
+	struct lc_vol_return r[4];
+	size_t n = 0;
+
+	ck_assert_int_eq(lc_vol_returns(t, c, 5, r, &n), LC_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_rel(r[0].r, log(1.1), 1e-15);
+	ck_rel(r[0].dt, 3600.0 / YEAR, 1e-15);
+	ck_assert(r[1].t == HOUR + 7 * DAYS);
+	ck_rel(r[1].r, log(0.9), 1e-15);
+	ck_rel(r[1].dt, 7.0 / 365.0, 1e-15);
+	ck_assert(r[2].t == HOUR + 14 * DAYS + 91);
+	ck_rel(r[2].r, log(51.0 / 50.0), 1e-15);
+	ck_rel(r[2].dt, 90.0 / YEAR, 1e-15);
+}
+END_TEST
+
+START_TEST(test_returns_bad)
+{
+	int64_t t[] = { 0, 10, 10 };
+	double c[] = { 1.0, 2.0, 3.0 }, z[] = { 1.0, 0.0 }, nn[] = { 1.0,
+		NAN };
+	struct lc_vol_return r[2];
+	size_t n;
+	struct lc_vol_params p = params(11, 3, 0);
+	struct lc_vol_estimate e;
+
+	ck_assert_int_eq(lc_vol_returns(t, c, 3, r, &n), LC_EINVAL);
+	ck_assert_int_eq(lc_vol_returns(t, z, 2, r, &n), LC_EINVAL);
+	ck_assert_int_eq(lc_vol_returns(t, nn, 2, r, &n), LC_EINVAL);
+	p.half_life_days = 0.0;
+	ck_assert_int_eq(lc_vol_estimate(t, c, 2, &p, &e), LC_EINVAL);
+	p = params(11, INFINITY, 0);
+	ck_assert_int_eq(lc_vol_params_check(&p), LC_EINVAL);
+	p = params(11, 3, -1);
+	ck_assert_int_eq(lc_vol_params_check(&p), LC_EINVAL);
+}
+END_TEST
+
+/* ---- estimators against closed forms ------------------------------------ */
+
+/*
+ * 101 hourly points whose returns alternate +a, -a (100 returns), then 50
+ * returns alternating +b, -b every 2 hours.  T = the last time.
+ */
+#define NA 100
+#define NB 50
+static size_t
+two_regimes(int64_t *t, double *c, double a, double b)
+{
+	size_t i, n = 0;
+	double x = 0.0;
+
+	t[n] = 0;
+	c[n++] = 100.0;
+	for (i = 0; i < NA; i++) {
+		x += i % 2 ? -a : a;
+		t[n] = t[n - 1] + HOUR;
+		c[n++] = 100.0 * exp(x);
+	}
+	for (i = 0; i < NB; i++) {
+		x += i % 2 ? -b : b;
+		t[n] = t[n - 1] + 2 * HOUR;
+		c[n++] = 100.0 * exp(x);
+	}
+	return n;
+}
+
+START_TEST(test_ewma_closed_form)
+{
+	int64_t t[NA + NB + 1];
+	double c[NA + NB + 1], a = 0.01, b = 0.03, H = 1.5, q1, q2, S1, S2;
+	double want;
+	struct lc_vol_params p = params(H, 3, 0);
+	struct lc_vol_estimate e;
+	size_t n = two_regimes(t, c, a, b);
+
+	ck_assert_int_eq(lc_vol_estimate(t, c, n, &p, &e), LC_OK);
+	ck_assert(e.ewma_ok && e.long_run_ok && !e.window_ok);
+	/* weights: second regime q2^k (k = 0..49 back from T), first
+	 * regime 2^(-100 h / H) q1^k (k = 0..99) */
+	q1 = pow(2.0, -1.0 / (24.0 * H));
+	q2 = pow(2.0, -2.0 / (24.0 * H));
+	S2 = (1.0 - pow(q2, NB)) / (1.0 - q2);
+	S1 = pow(2.0, -100.0 / (24.0 * H)) * (1.0 - pow(q1, NA)) / (1.0 - q1);
+	want = (a * a * S1 + b * b * S2) /
+	    ((3600.0 * S1 + 7200.0 * S2) / YEAR);
+	ck_rel(e.ewma_var, want, 1e-11);
+	/* long run: every return (all within 730 days), unweighted */
+	want = (NA * a * a + NB * b * b) / ((NA * 3600.0 + NB * 7200.0) /
+	    YEAR);
+	ck_rel(e.long_run_var, want, 1e-12);
+}
+END_TEST
+
+START_TEST(test_window_boundary)
+{
+	int64_t t[NA + NB + 1];
+	double c[NA + NB + 1], a = 0.01, b = 0.03;
+	struct lc_vol_params p = params(11, 3, 122.0 / 24.0);
+	struct lc_vol_estimate e;
+	struct lc_vol_state st;
+	size_t n = two_regimes(t, c, a, b);
+	double v;
+
+	/* 122 h: the 50 returns of the second regime (ages 0..98 h) and 22
+	 * of the first (ages 100..121 h): 72 returns over 122 h */
+	ck_assert_int_eq(lc_vol_estimate(t, c, n, &p, &e), LC_OK);
+	ck_assert(e.window_ok);
+	ck_rel(e.window_var, (22 * a * a + 50 * b * b) /
+	    ((22 * 3600.0 + 50 * 7200.0) / YEAR), 1e-12);
+	/* the state's window, fed in two calls, holds the same returns */
+	ck_assert_int_eq(lc_vol_state_init(&st, &p), LC_OK);
+	ck_assert_int_eq(lc_vol_append(&st, t, c, 60), LC_OK);
+	ck_assert_int_eq(lc_vol_append(&st, t + 60, c + 60, n - 60), LC_OK);
+	ck_assert_int_eq(lc_vol_state_window(&st, &v), LC_OK);
+	ck_rel(v, e.window_var, 1e-12);
+	ck_assert_uint_eq(st.window.len, 72);
+	lc_vol_state_release(&st);
+	/* 121 h: 71 returns, not enough (a status, not a NaN) */
+	p.window_days = 121.0 / 24.0;
+	ck_assert_int_eq(lc_vol_estimate(t, c, n, &p, &e), LC_OK);
+	ck_assert(!e.window_ok);
+	ck_assert(e.window_var == 0.0);
+	ck_assert_int_eq(lc_vol_state_init(&st, &p), LC_OK);
+	ck_assert_int_eq(lc_vol_append(&st, t, c, n), LC_OK);
+	ck_assert_int_eq(lc_vol_state_window(&st, &v), LC_EDOMAIN);
+	lc_vol_state_release(&st);
+}
+END_TEST
+
+/* n + 1 points every `step` seconds with returns +-a. */
+static void
+regular(int64_t *t, double *c, size_t n, int64_t step, double a)
+{
+	size_t i;
+
+	for (i = 0; i <= n; i++) {
+		t[i] = (int64_t)i * step;
+		c[i] = i % 2 ? 100.0 * exp(a) : 100.0;
+	}
+}
+
+START_TEST(test_min_data_rule)
+{
+	int64_t t[80];
+	double c[80];
+	struct lc_vol_params p = params(11, 3, 0);
+	struct lc_vol_estimate e;
+	struct lc_vol_state st;
+	double v;
+
+	/* 72 hourly returns: exactly 3 days, enough; sigma^2 = a^2 / dt */
+	regular(t, c, 72, HOUR, 0.02);
+	ck_assert_int_eq(lc_vol_estimate(t, c, 73, &p, &e), LC_OK);
+	ck_assert(e.ewma_ok && e.long_run_ok);
+	ck_rel(e.ewma_var, 0.0004 / (3600.0 / YEAR), 1e-12);
+	ck_rel(e.long_run_var, 0.0004 / (3600.0 / YEAR), 1e-12);
+	/* 71 returns */
+	ck_assert_int_eq(lc_vol_estimate(t, c, 72, &p, &e), LC_OK);
+	ck_assert(!e.ewma_ok && !e.long_run_ok);
+	/* 72 returns over 3 days minus 72 s */
+	regular(t, c, 72, HOUR - 1, 0.02);
+	ck_assert_int_eq(lc_vol_estimate(t, c, 73, &p, &e), LC_OK);
+	ck_assert(!e.ewma_ok && !e.long_run_ok);
+	/* the state says the same through its status */
+	ck_assert_int_eq(lc_vol_state_init(&st, &p), LC_OK);
+	ck_assert_int_eq(lc_vol_append(&st, t, c, 73), LC_OK);
+	ck_assert_int_eq(lc_vol_state_ewma(&st, &v), LC_EDOMAIN);
+	ck_assert_int_eq(lc_vol_state_long_run(&st, &v), LC_EDOMAIN);
+	ck_assert_int_eq(lc_vol_state_blend(&st, 1.0, &v), LC_EDOMAIN);
+	ck_assert_int_eq(lc_vol_state_window(&st, &v), LC_EDOMAIN);
+	lc_vol_state_release(&st);
+}
+END_TEST
+
+START_TEST(test_gap_not_counted)
+{
+	/* 40 hourly returns, a 10-day gap, 40 more: 80 returns, but the
+	 * return across the gap is skipped, so sums see 1 h steps only */
+	int64_t t[82];
+	double c[82];
+	struct lc_vol_params p = params(11, 3, 0);
+	struct lc_vol_estimate e;
+	size_t i;
+
+	for (i = 0; i < 82; i++) {
+		t[i] = (int64_t)i * HOUR + (i >= 41 ? 10 * DAYS : 0);
+		c[i] = i % 2 ? 105.0 : 100.0;
+	}
+	ck_assert_int_eq(lc_vol_estimate(t, c, 82, &p, &e), LC_OK);
+	ck_assert(e.long_run_ok);
+	ck_rel(e.long_run_var, log(1.05) * log(1.05) / (3600.0 / YEAR),
+	    1e-12);
+	ck_rel(e.ewma_var, log(1.05) * log(1.05) / (3600.0 / YEAR), 1e-12);
+}
+END_TEST
+
+START_TEST(test_blend)
+{
+	double e = 0.64, l = 0.25, h = 2.0, M = 3.0;
+	double w = (1.0 - pow(2.0, -h / M)) / (log(2.0) * h / M);
+
+	ck_rel(lc_vol_blend_weight(h, M), w, 1e-14);
+	ck_rel(lc_vol_blend(e, l, h, M), sqrt(w * e + (1 - w) * l), 1e-14);
+	/* short horizon: EWMA; long: long run */
+	ck_rel(lc_vol_blend(e, l, 1e-9, M), 0.8, 1e-9);
+	ck_rel(lc_vol_blend(e, l, 1e6, M), sqrt(l + (e - l) * M /
+	    (log(2.0) * 1e6)), 1e-9);
+}
+END_TEST
+
+/* ---- incremental == batch ------------------------------------------------ */
+
+/* Irregular random walk: steps of 10 min .. 3 h, an 8-day gap now and
+ * then; n points. */
+static void
+random_series(uint64_t *s, int64_t *t, double *c, size_t n)
+{
+	size_t i;
+	double x = 0.0;
+
+	t[0] = 1600000000;
+	c[0] = 250.0;
+	for (i = 1; i < n; i++) {
+		int64_t dt = 600 + (int64_t)rng_below(s, 3 * HOUR);
+
+		if (rng_below(s, 2000) == 0)
+			dt += 8 * DAYS;
+		t[i] = t[i - 1] + dt;
+		x += (rng_unif(s) - 0.5) * 0.02 * (1.0 + (double)(i % 997) /
+		    300.0);
+		c[i] = 250.0 * exp(x);
+	}
+}
+
+START_TEST(test_incremental_equals_batch)
+{
+	size_t n = 20000, done = 0;
+	int64_t *t = malloc(n * sizeof(*t));
+	double *c = malloc(n * sizeof(*c));
+	uint64_t s = 42;
+	struct lc_vol_params p = params(11, 3, 30);
+	struct lc_vol_state st;
+	int checks = 0, expired = 0;
+
+	ck_assert(t != NULL && c != NULL);
+	random_series(&s, t, c, n);
+	/* ~3.4 years: the 730-day window loses returns on the way */
+	ck_assert((double)(t[n - 1] - t[0]) > 800.0 * DAYS);
+	ck_assert_int_eq(lc_vol_state_init(&st, &p), LC_OK);
+	while (done < n) {
+		size_t k = 1 + rng_below(&s, done < 500 ? 3 : 400);
+		struct lc_vol_estimate e;
+		double v;
+
+		if (k > n - done)
+			k = n - done;
+		ck_assert_int_eq(lc_vol_append(&st, t + done, c + done, k),
+		    LC_OK);
+		done += k;
+		ck_assert_int_eq(lc_vol_estimate(t, c, done, &p, &e), LC_OK);
+		ck_assert_int_eq(lc_vol_state_ewma(&st, &v) == LC_OK,
+		    e.ewma_ok);
+		if (e.ewma_ok)
+			ck_rel(v, e.ewma_var, 1e-12);
+		ck_assert_int_eq(lc_vol_state_long_run(&st, &v) == LC_OK,
+		    e.long_run_ok);
+		if (e.long_run_ok)
+			ck_rel(v, e.long_run_var, 1e-12);
+		ck_assert_int_eq(lc_vol_state_window(&st, &v) == LC_OK,
+		    e.window_ok);
+		if (e.window_ok)
+			ck_rel(v, e.window_var, 1e-12);
+		if (e.ewma_ok && e.long_run_ok) {
+			ck_assert_int_eq(lc_vol_state_blend(&st, 7.0, &v),
+			    LC_OK);
+			ck_rel(v, lc_vol_blend(e.ewma_var, e.long_run_var, 7.0,
+			    3.0), 1e-12);
+		}
+		if ((double)(t[done - 1] - t[0]) > 731.0 * DAYS)
+			expired = 1;
+		checks++;
+	}
+	ck_assert(checks > 50 && expired);
+	/* going back in time is refused */
+	ck_assert_int_eq(lc_vol_append(&st, t, c, 1), LC_EINVAL);
+	lc_vol_state_release(&st);
+	free(t);
+	free(c);
+}
+END_TEST
+
+/* ---- correlation --------------------------------------------------------- */
+
+/* Direct: look each time of a up in b (linear scan), returns on the
+ * common points, weights from the last common time. */
+static int
+corr_direct(const int64_t *ta, const double *ca, size_t na,
+    const int64_t *tb, const double *cb, size_t nb, double H, double *rho)
+{
+	size_t i, j, m = 0, cnt = 0;
+	int64_t *ct = malloc(na * sizeof(*ct));
+	double *xa = malloc(na * sizeof(*xa)), *xb = malloc(na * sizeof(*xb));
+	double sab = 0, saa = 0, sbb = 0;
+
+	for (i = 0; i < na; i++)
+		for (j = 0; j < nb; j++)
+			if (tb[j] == ta[i]) {
+				ct[m] = ta[i];
+				xa[m] = ca[i];
+				xb[m++] = cb[j];
+			}
+	for (i = 1; i < m; i++) {
+		double w, ra, rb;
+
+		if (ct[i] - ct[i - 1] > 7 * DAYS)
+			continue;
+		w = pow(2.0, -(double)(ct[m - 1] - ct[i]) / (H * DAYS));
+		ra = log(xa[i] / xa[i - 1]);
+		rb = log(xb[i] / xb[i - 1]);
+		sab += w * ra * rb;
+		saa += w * ra * ra;
+		sbb += w * rb * rb;
+		cnt++;
+	}
+	free(ct);
+	free(xa);
+	free(xb);
+	*rho = sab / sqrt(saa * sbb);
+	return (int)cnt;
+}
+
+START_TEST(test_correlation)
+{
+	enum { N = 600 };
+	int64_t ta[N], tb[N];
+	double ca[N], cb[N], xa = 0, xb = 0, rho, want;
+	uint64_t s = 7;
+	size_t i, na = 0, nb = 0;
+	int cnt;
+
+	/* hourly clock; each series misses some hours; a 9-day hole */
+	for (i = 0; i < N; i++) {
+		int64_t tt = (int64_t)i * HOUR + (i > 300 ? 9 * DAYS : 0);
+		double z1 = rng_unif(&s) - 0.5, z2 = rng_unif(&s) - 0.5;
+
+		xa += 0.01 * z1;
+		xb += 0.01 * (0.6 * z1 + 0.8 * z2);
+		if (rng_below(&s, 10) != 0) {
+			ta[na] = tt;
+			ca[na++] = 10.0 * exp(xa);
+		}
+		if (rng_below(&s, 7) != 0) {
+			tb[nb] = tt;
+			cb[nb++] = 3.0 * exp(xb);
+		}
+	}
+	cnt = corr_direct(ta, ca, na, tb, cb, nb, 11.0, &want);
+	ck_assert_int_gt(cnt, 300);
+	ck_assert_int_eq(lc_vol_correlation(ta, ca, na, tb, cb, nb, 11.0,
+	    &rho), LC_OK);
+	ck_rel(rho, want, 1e-12);
+	ck_assert(rho > 0.3 && rho < 0.9);
+	/* a series with itself: 1; with its reciprocal: -1 */
+	ck_assert_int_eq(lc_vol_correlation(ta, ca, na, ta, ca, na, 11.0,
+	    &rho), LC_OK);
+	ck_rel(rho, 1.0, 1e-15);
+	for (i = 0; i < na; i++)
+		cb[i] = 1.0 / ca[i];
+	ck_assert_int_eq(lc_vol_correlation(ta, ca, na, ta, cb, na, 11.0,
+	    &rho), LC_OK);
+	ck_rel(rho, -1.0, 1e-15);
+}
+END_TEST
+
+START_TEST(test_correlation_too_few)
+{
+	int64_t t[80];
+	double a[80], b[80], rho = 42.0;
+	size_t i;
+
+	for (i = 0; i < 80; i++) {
+		t[i] = (int64_t)i * HOUR;
+		a[i] = 1.0 + 0.1 * (double)(i % 3);
+		b[i] = 2.0 + 0.1 * (double)(i % 5);
+	}
+	/* 73 common points: 72 returns */
+	ck_assert_int_eq(lc_vol_correlation(t, a, 73, t, b, 80, 11.0, &rho),
+	    LC_OK);
+	ck_assert(rho >= -1.0 && rho <= 1.0);
+	rho = 42.0;
+	ck_assert_int_eq(lc_vol_correlation(t, a, 72, t, b, 80, 11.0, &rho),
+	    LC_EDOMAIN);
+	ck_assert(rho == 42.0);
+	/* disjoint times: nothing in common */
+	ck_assert_int_eq(lc_vol_correlation(t, a, 40, t + 40, b, 40, 11.0,
+	    &rho), LC_EDOMAIN);
+}
+END_TEST
+
+static Suite *
+vol_suite(void)
+{
+	Suite *s = suite_create("vol");
+	TCase *tc;
+
+	tc = tcase_create("returns");
+	tcase_add_test(tc, test_returns_gap);
+	tcase_add_test(tc, test_returns_bad);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("estimators");
+	tcase_add_test(tc, test_ewma_closed_form);
+	tcase_add_test(tc, test_window_boundary);
+	tcase_add_test(tc, test_min_data_rule);
+	tcase_add_test(tc, test_gap_not_counted);
+	tcase_add_test(tc, test_blend);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("incremental");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_incremental_equals_batch);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("correlation");
+	tcase_add_test(tc, test_correlation);
+	tcase_add_test(tc, test_correlation_too_few);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(vol_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
