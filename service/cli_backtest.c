@@ -1,7 +1,7 @@
 /*
  * cli_backtest.c - `cascaded backtest` (cli_backtest.h): CSV candles in,
  * lc_bt_run() (the pure model), the report out as JSON through cJSON.
- * Numbers go in as raw text from codec_format_double() (the shortest form
+ * Numbers go in as raw text from json_format_double() (the shortest form
  * that reads back exactly; cJSON's own printer only checks its %.15g form
  * to a relative epsilon); undefined metrics print null.
  */
@@ -15,7 +15,7 @@
 #include "cascade/backtest.h"
 #include "cascade/vol.h"
 #include "cli_backtest.h"
-#include "codec.h"
+#include "json.h"
 
 #define MAX_ASSETS 256
 #define MAX_CANDLES 50000000u
@@ -310,7 +310,7 @@ num_item(double v)
 
 	if (!isfinite(v))
 		return cJSON_CreateNull();
-	codec_format_double(buf, v);
+	json_format_double(buf, v);
 	return cJSON_CreateRaw(buf);
 }
 
