@@ -186,11 +186,10 @@ void lc_book_risk_release(struct lc_book_risk *r);
  * LC_BOOK_MAX_POINTS points included), horizon, tail_dof or depth scale,
  * self >= nbooks, or stored levels out of cascade order (a stable asset
  * is accepted: its running extreme stays at P, both var shocks are 0);
- * LC_ENOMEM.  Cost: the merge sort of the market's N levels,
- * O(N log N); the replay of the book's exposed positions at their two
- * sets of execution prices, O(B) for its B exposed steps; then per point
- * O(log N) for every figure but bad debt, which walks the positions
- * that have a step happening there.
+ * LC_ENOMEM.  Cost: O(N log N) to order the market's N levels, O(B)
+ * replayed steps for the book's B exposed levels, O((B + points) log B)
+ * for the grid's figures (bad debt by a sweep, book.c), O(B) per var
+ * point.
  */
 enum lc_status lc_book_risk(const struct lc_book_risk_args *a,
     struct lc_book_risk *out);

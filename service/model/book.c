@@ -80,8 +80,17 @@
  * position whose last happening step is level i (its next level is not
  * below h), the expression above with that step's A, B, S.  A position
  * none of whose steps happen owes nothing: its first trigger lies beyond
- * F (down: l < F), where its health is above 1.  Per point: O(log N) plus
- * the positions that have a happening step.
+ * F (down: l < F), where its health is above 1.  Along the grid, h and F
+ * are monotone, so bad debt is kept by a sweep (see eval_grid): each
+ * position's current entry is switched on and off once, and its
+ * A + B F changes sign at most once, found by a heap.  Cost per query:
+ * O(N log N) to order the market's N levels, O(B) replay steps for the
+ * book's B exposed levels, O((B + points) log B) for the grid; the two
+ * var points walk the happening levels, O(B).  Measured (one core,
+ * aave loans of three steps each, 1001 points): 1e5 positions 0.7 s,
+ * 1e6 positions 10 s, most of it the sort and cache misses of the
+ * replay, which visits each position's levels in ladder order while
+ * they are stored in price order.
  *
  * Horizon law (section 5): var at q solves 2 F_r(x_q) = 1 - q (up:
  * 2 S_r(x_q) = 1 - q) by bisection on the monotone F_r of stats.c,
@@ -1237,7 +1246,7 @@ prefix_sums(struct risk_ws *w)
 /* Figures of one mode when the book's first h levels happen. */
 static void
 figures(const struct risk_ws *w, int mode, size_t h, double f,
-    struct lc_book_figs *out)
+    struct lc_book_figs *out, int walk)
 {
 	size_t i;
 	double bd = 0.0;
@@ -1245,6 +1254,9 @@ figures(const struct risk_ws *w, int mode, size_t h, double f,
 	out->positions = w->nsp + w->pre_first[h];
 	out->qty = w->stale_qty + w->pre_qty[h];
 	out->value = w->stale_val[mode] + w->pre_val[mode][h];
+	out->bad_debt = 0.0;
+	if (!walk)
+		return;
 	for (i = 0; i < w->nsp; i++)
 		if (w->sp[i].first_lvl == NONE || w->sp[i].first_lvl >= h)
 			bd += bd_at(&w->sp[i].bd[mode], f);
@@ -1288,9 +1300,190 @@ count_beyond(const double *l, size_t n, enum lc_dir dir, double p)
 	return lo;
 }
 
+/*
+ * Bad debt along the grid.  The grid is monotone in p, so h(p) and F(p)
+ * are monotone too (F is monotone in p, 4.1): positions only gain
+ * happening steps, and each one's "last happening step" entry (bd of
+ * that level, or of its stale steps) is switched on once and off once.
+ * With G = F (down) or -F (up) decreasing along the sweep and
+ * b' = b (down) or -b (up), an entry's a + b' G changes sign at most once
+ * while it is on: b' < 0 joins the positive group when G < K = -a/b'
+ * and stays, b' > 0 leaves it when G <= K.  Two max-heaps on K hold the
+ * pending changes; the positive group keeps sums of a and b'.  So the
+ * whole grid costs O((B + points) log B) instead of O(B) per point.
+ */
+struct sw_item {
+	double k;
+	size_t id;
+};
+
+struct sweep {
+	double sg;		/* +1 down, -1 up */
+	size_t nsp;		/* entries: levels 0..n-1, stale n.. */
+	unsigned char *on, *pos;
+	struct sw_item *join, *leave;
+	size_t njoin, nleave, non, npos;
+	double sum_s, sum_a, sum_b;
+};
+
+static void
+sweep_free(struct sweep *sw)
+{
+	free(sw->on);
+	free(sw->pos);
+	free(sw->join);
+	free(sw->leave);
+}
+
+static enum lc_status
+sweep_new(struct sweep *sw, size_t nent, enum lc_dir dir)
+{
+	memset(sw, 0, sizeof(*sw));
+	sw->sg = dir == LC_DOWN ? 1.0 : -1.0;
+	sw->on = calloc(nent + 1, 1);
+	sw->pos = calloc(nent + 1, 1);
+	sw->join = malloc((nent + 1) * sizeof(*sw->join));
+	sw->leave = malloc((nent + 1) * sizeof(*sw->leave));
+	if (sw->on == NULL || sw->pos == NULL || sw->join == NULL ||
+	    sw->leave == NULL) {
+		sweep_free(sw);
+		return LC_ENOMEM;
+	}
+	return LC_OK;
+}
+
+static void
+heap_push(struct sw_item *h, size_t *n, double k, size_t id)
+{
+	size_t i = (*n)++;
+
+	while (i > 0 && h[(i - 1) / 2].k < k) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i].k = k;
+	h[i].id = id;
+}
+
+static struct sw_item
+heap_pop(struct sw_item *h, size_t *n)
+{
+	struct sw_item top = h[0], last = h[--(*n)];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && h[c + 1].k > h[c].k)
+			c++;
+		if (!(h[c].k > last.k))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*n > 0)
+		h[i] = last;
+	return top;
+}
+
+static void
+pos_set(struct sweep *sw, const struct bd *d, size_t id, int in)
+{
+	if (sw->pos[id] == in)
+		return;
+	sw->pos[id] = (unsigned char)in;
+	if (in) {
+		sw->npos++;
+		sw->sum_a += d->a;
+		sw->sum_b += sw->sg * d->b;
+	} else if (--sw->npos == 0) {
+		sw->sum_a = sw->sum_b = 0.0;	/* no residue */
+	} else {
+		sw->sum_a -= d->a;
+		sw->sum_b -= sw->sg * d->b;
+	}
+}
+
+static void
+sweep_on(struct sweep *sw, const struct bd *d, size_t id, double g)
+{
+	double b = sw->sg * d->b;
+
+	sw->on[id] = 1;
+	sw->non++;
+	sw->sum_s += d->s;
+	if (d->a + b * g > 0.0) {
+		pos_set(sw, d, id, 1);
+		if (b > 0.0)
+			heap_push(sw->leave, &sw->nleave, -d->a / b, id);
+	} else if (b < 0.0) {
+		heap_push(sw->join, &sw->njoin, -d->a / b, id);
+	}
+}
+
+static void
+sweep_off(struct sweep *sw, const struct bd *d, size_t id)
+{
+	if (!sw->on[id])
+		return;
+	pos_set(sw, d, id, 0);
+	sw->on[id] = 0;
+	if (--sw->non == 0)
+		sw->sum_s = 0.0;
+	else
+		sw->sum_s -= d->s;
+}
+
+/* Entry id's account (level or stale position) in mode m. */
+static const struct bd *
+entry_bd(const struct risk_ws *w, int m, size_t id)
+{
+	return id < w->self.n ? &w->lv[id].bd[m] :
+	    &w->sp[id - w->self.n].bd[m];
+}
+
+static double
+sweep_value(struct sweep *sw, const struct risk_ws *w, int m, double g)
+{
+	double x;
+
+	while (sw->njoin > 0 && g < sw->join[0].k) {
+		struct sw_item it = heap_pop(sw->join, &sw->njoin);
+
+		if (sw->on[it.id])
+			pos_set(sw, entry_bd(w, m, it.id), it.id, 1);
+	}
+	while (sw->nleave > 0 && g <= sw->leave[0].k) {
+		struct sw_item it = heap_pop(sw->leave, &sw->nleave);
+
+		if (sw->on[it.id])
+			pos_set(sw, entry_bd(w, m, it.id), it.id, 0);
+	}
+	x = sw->sum_a + sw->sum_b * g;
+	return sw->sum_s + (x > 0.0 ? x : 0.0);
+}
+
+/* Move mode m's sweep from h0 to h levels happening (h >= h0). */
+static void
+sweep_advance(struct sweep *sw, const struct risk_ws *w, int m,
+    const size_t *prev, size_t h0, size_t h, double g)
+{
+	size_t i;
+
+	for (i = h0; i < h; i++) {
+		size_t pv = prev[i];
+
+		if (pv != NONE)
+			sweep_off(sw, entry_bd(w, m, pv), pv);
+		sweep_on(sw, &w->lv[i].bd[m], i, g);
+	}
+}
+
 static void
 eval_point(const struct lc_book_risk_args *a, const struct risk_ws *w,
-    double shock, struct lc_book_point *pt)
+    double shock, struct lc_book_point *pt, size_t *h, int walk)
 {
 	double p = a->price[a->asset] * (1.0 + shock);
 	size_t k = lc_cascade_fired(&w->c, p);
@@ -1298,10 +1491,74 @@ eval_point(const struct lc_book_risk_args *a, const struct risk_ws *w,
 	pt->shock = shock;
 	pt->shocked_price = p;
 	pt->final_price = p * lc_cascade_factor(&w->c, k);
-	figures(w, 0, count_le(w->j, w->self.n, k), pt->final_price,
-	    &pt->cascade);
-	figures(w, 1, count_beyond(w->self.price, w->self.n, a->dir, p), p,
-	    &pt->stat);
+	h[0] = count_le(w->j, w->self.n, k);
+	h[1] = count_beyond(w->self.price, w->self.n, a->dir, p);
+	figures(w, 0, h[0], pt->final_price, &pt->cascade, walk);
+	figures(w, 1, h[1], p, &pt->stat, walk);
+}
+
+/* The grid's points, bad debt by the sweep (walks if not monotone). */
+static enum lc_status
+eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
+    const double *shock, size_t n, struct lc_book_point *pts)
+{
+	struct sweep sw[2];
+	size_t nl = w->self.n, ne = nl + w->nsp, *prev, i, x, h[2];
+	size_t h0[2] = { 0, 0 };
+	double sg = a->dir == LC_DOWN ? 1.0 : -1.0, g0[2];
+	enum lc_status st;
+	int m, broken = 0;
+
+	prev = malloc((nl + 1) * sizeof(*prev));
+	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], ne, a->dir);
+	if (st == LC_OK) {
+		st = sweep_new(&sw[1], ne, a->dir);
+		if (st != LC_OK)
+			sweep_free(&sw[0]);
+	}
+	if (st != LC_OK) {
+		free(prev);
+		return st;
+	}
+	for (i = 0; i < nl; i++)
+		prev[i] = NONE;
+	for (i = 0; i < nl; i++)
+		if (w->lv[i].next != NONE)
+			prev[w->lv[i].next] = i;
+	for (x = 0; x < w->nsp; x++)
+		if (w->sp[x].first_lvl != NONE)
+			prev[w->sp[x].first_lvl] = nl + x;
+	for (i = 0; i < n; i++) {
+		struct lc_book_point *pt = &pts[i];
+		double g[2];
+
+		eval_point(a, w, shock[i], pt, h, broken);
+		g[0] = sg * pt->final_price;
+		g[1] = sg * pt->shocked_price;
+		for (m = 0; m < 2 && !broken; m++)
+			broken = i > 0 && (h[m] < h0[m] || g[m] > g0[m]);
+		if (broken) {
+			eval_point(a, w, shock[i], pt, h, 1);
+			continue;
+		}
+		for (m = 0; m < 2; m++) {
+			struct lc_book_figs *f = m == 0 ? &pt->cascade :
+			    &pt->stat;
+
+			if (i == 0)
+				for (x = 0; x < w->nsp; x++)
+					sweep_on(&sw[m], &w->sp[x].bd[m],
+					    nl + x, g[m]);
+			sweep_advance(&sw[m], w, m, prev, h0[m], h[m], g[m]);
+			f->bad_debt = sweep_value(&sw[m], w, m, g[m]);
+			h0[m] = h[m];
+			g0[m] = g[m];
+		}
+	}
+	sweep_free(&sw[0]);
+	sweep_free(&sw[1]);
+	free(prev);
+	return LC_OK;
 }
 
 static int
@@ -1364,15 +1621,17 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	out->price = a->price[a->asset];
 	out->nlevels = w.c.n;
 	out->npoints = n;
-	for (i = 0; i < n; i++)
-		eval_point(a, &w, shock[i], &out->points[i]);
+	st = eval_grid(a, &w, shock, n, out->points);
+	if (st != LC_OK)
+		goto out;
 	sh = lc_sigma_h(a->vol[a->asset], a->horizon_days);
 	for (v = 0; v < 2; v++) {
 		double x = extreme_quantile(a->dir, qs[v], sh, a->tail_dof);
+		size_t hv[2];
 
 		out->var[v].q = qs[v];
 		out->var[v].shock = expm1(x);
-		eval_point(a, &w, out->var[v].shock, &out->var[v].at);
+		eval_point(a, &w, out->var[v].shock, &out->var[v].at, hv, 1);
 	}
 	memset(&out->expected, 0, sizeof(out->expected));
 	memset(&out->expected_static, 0, sizeof(out->expected_static));

@@ -449,7 +449,7 @@ rand_coupled(uint64_t *s, struct tpos *t)
 	double lt = 0.6 + 0.3 * rng_unif(s);
 
 	mk_loan(t, rand_proto(s));
-	switch (rng_below(s, 4)) {
+	switch (rng_below(s, 5)) {
 	case 0:		/* ETH + BTC collateral, stable debt */
 		add_c(t, ETH, 1.0 + 20.0 * rng_unif(s), lt);
 		add_c(t, BTC, 0.05 + rng_unif(s), lt - 0.05);
@@ -467,10 +467,16 @@ rand_coupled(uint64_t *s, struct tpos *t)
 		add_d(t, ETH, 1.0 + 10.0 * rng_unif(s));
 		add_d(t, USDC, 2000.0 * rng_unif(s) + 1.0);
 		break;
-	default:	/* ETH on both sides, net collateral */
-		add_c(t, ETH, 10.0 + 10.0 * rng_unif(s), lt);
+	case 3:		/* ETH on both sides, net collateral */
+		add_c(t, ETH, 10.0, lt);
 		add_c(t, USDC, 2000.0 * rng_unif(s), 0.8);
-		add_d(t, ETH, 2.0 * rng_unif(s));
+		add_d(t, ETH, 10.0 * lt * 0.95 * rng_unif(s));
+		add_d(t, USDC, 1000.0);
+		break;
+	default:	/* ETH on both sides, net debt */
+		add_c(t, ETH, 1.0 + 3.0 * rng_unif(s), lt);
+		add_c(t, USDC, 20000.0 + 20000.0 * rng_unif(s), 0.8);
+		add_d(t, ETH, 4.0 + 6.0 * rng_unif(s));
 		add_d(t, USDC, 1000.0);
 		break;
 	}
@@ -1105,6 +1111,84 @@ START_TEST(test_risk_nontrivial)
 }
 END_TEST
 
+/*
+ * A loan whose account, replayed beyond its trigger, is insolvent at the
+ * final price with net ETH collateral left: its bad debt falls to 0 as F
+ * rises (the sweep's "leave" path).  BTC 1 + ETH 12 (LT 0.8) against
+ * ETH 20 + USDC 23040: HF 1 at ETH 2400, up.  A stored buy level at 2300
+ * of 1000 ETH on an ask curve of 1000 ETH to +10000 bps doubles the price
+ * first, so the loan's step executes at e = 2300 x 2 = 4600: BTC goes
+ * first, 12.5 ETH of debt are bought, 11.9 ETH of collateral stay.  A
+ * second loan, under water now (USDC 10000 against ETH 8), keeps a bad
+ * debt that grows with F, so the first one's must leave the sum.
+ */
+START_TEST(test_risk_insolvent_then_solvent)
+{
+	struct market m;
+	struct lc_book_risk_args a;
+	const struct lc_book *books[2];
+	struct lc_levels stored;
+	struct lc_book_risk r;
+	double bps[1] = { 10000.0 }, qty[1] = { 1000.0 };
+	size_t i, bad, pos_seen = 0, zero_after = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.dir = LC_UP;
+	m.scale = 1.0;
+	lc_curve_init(&m.curve);
+	ck_assert_int_eq(lc_curve_from_points(&m.curve, LC_ASK, bps, qty, 1,
+	    &bad), LC_OK);
+	m.nstored = 1;
+	m.sp[0] = 2300.0;
+	m.sq[0] = 1000.0;
+	m.npos[0] = 2;
+	m.npos[1] = 0;
+	for (i = 0; i < 2; i++) {
+		m.pos[i] = calloc(2, sizeof(struct tpos));
+		ck_assert_ptr_nonnull(m.pos[i]);
+		lc_book_init(&m.book[i]);
+	}
+	mk_loan(&m.pos[0][0], LC_AAVE_V3);
+	add_c(&m.pos[0][0], BTC, 1.0, 0.8);
+	add_c(&m.pos[0][0], ETH, 12.0, 0.8);
+	add_d(&m.pos[0][0], ETH, 20.0);
+	add_d(&m.pos[0][0], USDC, 23040.0);
+	mk_loan(&m.pos[0][1], LC_AAVE_V3);
+	add_c(&m.pos[0][1], USDC, 10000.0, 0.8);
+	add_d(&m.pos[0][1], ETH, 8.0);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(lc_book_put(&m.book[0], i, &m.pos[0][i].p,
+		    PRICE, VOL), LC_OK);
+	stored.n = 1;
+	stored.price = m.sp;
+	stored.qty = m.sq;
+	risk_args(&m, &a, books, &stored);
+	a.from = 0.1;
+	a.to = 0.5;
+	a.step = 0.01;
+	lc_book_risk_init(&r);
+	ck_assert_int_eq(lc_book_risk(&a, &r), LC_OK);
+	for (i = 0; i < r.npoints; i++) {
+		struct lc_book_figs bc, bs;
+		double fc, fs;
+
+		brute_point(&m, r.points[i].shock, 0, &bc, &fc);
+		brute_point(&m, r.points[i].shock, 1, &bs, &fs);
+		same_figs(&r.points[i].cascade, &bc);
+		same_figs(&r.points[i].stat, &bs);
+		/* the second loan's part alone: 3.238 ETH owed, nothing held */
+		if (bc.bad_debt > 3.3 * r.points[i].final_price)
+			pos_seen++;
+		else if (pos_seen > 0)
+			zero_after++;
+	}
+	ck_assert_uint_gt(pos_seen, 0);
+	ck_assert_uint_gt(zero_after, 0);
+	lc_book_risk_release(&r);
+	free_market(&m);
+}
+END_TEST
+
 /* Hand case: one ETH loan, no depth: cascade == static, known values. */
 START_TEST(test_risk_hand_case)
 {
@@ -1279,6 +1363,7 @@ book_suite(void)
 	tcase_add_loop_test(tc, test_risk_brute_force, 0, 6);
 	tcase_add_test(tc, test_risk_nontrivial);
 	tcase_add_test(tc, test_risk_hand_case);
+	tcase_add_test(tc, test_risk_insolvent_then_solvent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("inputs");
