@@ -101,8 +101,12 @@ struct lc_book_total lc_book_totals(const struct lc_book *b, uint32_t a);
  * The non-stale derived levels of one asset and direction, in cascade
  * order (down: price descending, up: ascending; ties by slot, then
  * ladder rank), with each level's slot and rank; `stale` counts the
- * rest.  O(n log n) for the n steps of the book (the sort).
+ * rest.  Slot `skip` is left out (a request position that names its copy
+ * in this book, 8.1; LC_BOOK_NO_SLOT: none).  O(n log n) for the n steps
+ * of the book (the sort).
  */
+#define LC_BOOK_NO_SLOT ((size_t)-1)
+
 struct lc_book_levels {
 	size_t n, cap;
 	double *price;
@@ -115,7 +119,7 @@ struct lc_book_levels {
 void lc_book_levels_init(struct lc_book_levels *l);
 void lc_book_levels_release(struct lc_book_levels *l);
 enum lc_status lc_book_levels(const struct lc_book *b, uint32_t asset,
-    enum lc_dir dir, double p0, struct lc_book_levels *out);
+    enum lc_dir dir, double p0, size_t skip, struct lc_book_levels *out);
 
 /*
  * The grid of shocks (the cascade curve's rule): step > 0, to on the

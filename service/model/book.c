@@ -737,7 +737,7 @@ levels_reserve(struct lc_book_levels *l, size_t n)
 
 enum lc_status
 lc_book_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
-    double p0, struct lc_book_levels *out)
+    double p0, size_t skip, struct lc_book_levels *out)
 {
 	struct lc_book_total t = lc_book_totals(b, asset);
 	size_t need = t.count[dir], s, i, n = 0;
@@ -755,7 +755,7 @@ lc_book_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
 	for (s = 0; s < b->nslots; s++) {
 		const struct lc_book_slot *sl = &b->slot[s];
 
-		for (i = 0; sl->pos != NULL && i < sl->n; i++) {
+		for (i = 0; sl->pos != NULL && s != skip && i < sl->n; i++) {
 			const struct lc_book_step *e = &b->step[sl->off + i];
 
 			if (e->asset != asset || e->dir != dir)
@@ -1054,7 +1054,8 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 	for (b = 0; b < a->nbooks; b++) {
 		struct lc_book_levels *lv = b == a->self ? &w->self : &tmp;
 
-		st = lc_book_levels(a->books[b], a->asset, a->dir, p0, lv);
+		st = lc_book_levels(a->books[b], a->asset, a->dir, p0,
+		    LC_BOOK_NO_SLOT, lv);
 		if (st != LC_OK)
 			goto out;
 		*stale_total += lv->stale;
