@@ -1201,6 +1201,27 @@ START_TEST(test_risk_insolvent_then_solvent)
 }
 END_TEST
 
+/* Arguments for a one-book market without stored levels or depth. */
+static void
+one_book_args(struct lc_book_risk_args *a, const struct lc_book **books,
+    double step, double tail_dof)
+{
+	memset(a, 0, sizeof(*a));
+	a->asset = ETH;
+	a->dir = LC_DOWN;
+	a->from = 0.0;
+	a->to = -0.5;
+	a->step = step;
+	a->horizon_days = 1.0;
+	a->tail_dof = tail_dof;
+	a->price = PRICE;
+	a->vol = VOL;
+	a->books = books;
+	a->nbooks = 1;
+	a->curve = NULL;
+	a->depth_scale = 1.0;
+}
+
 /* Hand case: one ETH loan, no depth: cascade == static, known values. */
 START_TEST(test_risk_hand_case)
 {
@@ -1219,20 +1240,7 @@ START_TEST(test_risk_hand_case)
 	lc_book_init(&b);
 	ck_assert_int_eq(lc_book_put(&b, 0, &t.p, PRICE, VOL), LC_OK);
 	books[0] = &b;
-	memset(&a, 0, sizeof(a));
-	a.asset = ETH;
-	a.dir = LC_DOWN;
-	a.from = 0.0;
-	a.to = -0.5;
-	a.step = 0.05;
-	a.horizon_days = 1.0;
-	a.tail_dof = 0.0;
-	a.price = PRICE;
-	a.vol = VOL;
-	a.books = books;
-	a.nbooks = 1;
-	a.curve = NULL;
-	a.depth_scale = 1.0;
+	one_book_args(&a, books, 0.05, 0.0);
 	lc_book_risk_init(&r);
 	ck_assert_int_eq(lc_book_risk(&a, &r), LC_OK);
 	ck_assert_uint_eq(r.npoints, 11);
@@ -1298,18 +1306,7 @@ START_TEST(test_bad_inputs)
 	lc_book_init(&b);
 	ck_assert_int_eq(lc_book_put(&b, 0, &t.p, PRICE, VOL), LC_OK);
 	books[0] = &b;
-	memset(&a, 0, sizeof(a));
-	a.asset = ETH;
-	a.dir = LC_DOWN;
-	a.to = -0.5;
-	a.step = 0.0004;	/* 1251 points */
-	a.horizon_days = 1.0;
-	a.tail_dof = 4.0;
-	a.price = PRICE;
-	a.vol = VOL;
-	a.books = books;
-	a.nbooks = 1;
-	a.depth_scale = 1.0;
+	one_book_args(&a, books, 0.0004, 4.0);	/* 1251 points */
 	lc_book_risk_init(&r);
 	ck_assert_int_eq(lc_book_risk(&a, &r), LC_EINVAL);
 	a.step = 0.01;
