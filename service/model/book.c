@@ -1,0 +1,1679 @@
+/*
+ * book.c - books (docs/model.md section 8): the liquidation levels derived
+ * from a book's positions, kept per position so that an upsert re-derives
+ * only what changed, and the book under a shock (risk curve, value at
+ * risk, expected figures).
+ *
+ * Design
+ * ------
+ * Derived levels (8.1).  A perp gives its one step (lc_perp_ladder), a
+ * single-asset loan its ladder (lc_loan_ladder): the ladders of section 3
+ * themselves, not a copy.  A coupled loan gives, for each volatile asset a,
+ * its ladder in a alone: every other price held at P, HF is
+ * linear-fractional in P_a,
+ *
+ *     HF(x) = (W' + C_a x) / (D' + D_a x),  C_a = sum c_a LT_a, D_a = d_a,
+ *
+ * so the next liquidation price is x = (D' - W') / (C_a - D_a), reached by
+ * a fall when C_a > D_a (down ladder) and by a rise when C_a < D_a (up).
+ * A step at x is the 3.1 mechanics in value terms (acct_step): R = cf *
+ * debt value (aave-v3: cf = 1 when the collateral or the debt value is
+ * below full_liquidation_below), seize R (1 + bonus): volatile collateral
+ * by decreasing value, then stable collateral pro rata; all of it when
+ * too small (R = value / (1 + bonus), bad debt, the ladder ends).  Debts
+ * are repaid volatile first, then stable, each by decreasing value.
+ * compound-v3 absorbs everything in one step.  The level of the step is
+ * the units of a sold (down) or bought (up): 0 when the step trades other
+ * assets only (it stays a step: a zero-volume trigger, so the loan's
+ * liquidation is still seen).  The rules that place and end a step are
+ * those of lc_loan_ladder: a step of an account liquidatable at P
+ * (HF(P) <= 1: the loan is liquidatable now, or x is at or beyond P, or
+ * an up ladder's x <= 0, liquidatable at every price) happens at P; stop
+ * after 64 steps, when no collateral or no debt value is left, when x
+ * is not a positive price, when the side of a flips (C_a - D_a changes
+ * sign: the move no longer liquidates), or when the debt value after a
+ * step is below 1e-9 of the value at the first step.
+ *
+ * Incremental book.  struct lc_book keeps each slot's steps in an arena;
+ * lc_book_put() derives one position (O(its steps)) and appends them, the
+ * old ones become dead and the arena is compacted when half of it is dead
+ * (amortised O(1) per step).  Per-asset totals (count and quantity per
+ * side, for the book's summary) are updated by the same put/remove.  The
+ * sorted view of one asset and direction (lc_book_levels) is made when
+ * asked, O(n log n): a score or a risk query builds its cascade from all
+ * the levels anyway (m_k depends on every prefix, O(n) per query), so a
+ * sorted structure maintained in O(log n) per step would save only the
+ * log factor of the query while costing every write.  What invalidates a
+ * position's steps: its own amounts, and the prices of the assets it
+ * holds (a coupled loan's ladders use its other assets' prices; a single
+ * asset's ladder moves when the loan becomes or stops being liquidatable
+ * now); the caller re-puts those positions.
+ *
+ * Book under a shock (8.2).  The market's triggers of (asset, dir) are the
+ * stored levels then every book's derived levels (books in the caller's
+ * order, each in cascade order: ties by slot, then ladder rank), not stale,
+ * ordered by lc_trigger_sort and built into one lc_cascade.  The book's
+ * level i is trigger j_i (increasing in i).  For a shocked price p:
+ *
+ *   cascade: step i happens iff j_i <= k(p), at e_i = m_{j_i} g(S_{j_i - 1}),
+ *            final price F(p) = p g(S_{k(p)});
+ *   static:  step i happens iff its trigger is at or beyond p, at e_i = l_i,
+ *            final price p;
+ *   stale steps (liquidatable now) happen in both, at e = P.
+ *
+ * A position's happening steps are a prefix of its ladder (its triggers
+ * are monotone and keep ladder order in the stable sort), and e does not
+ * depend on p.  So each exposed position is replayed once per mode along
+ * its whole ladder, recording after each step the value it added
+ * (down: collateral seized, every asset, valued at e and P; up: volatile
+ * debt bought back, units x price; perp: size x e) and its account as
+ *
+ *   bad debt at final price F:  S + max(0, A + B F),
+ *   A = (debt - collateral) value of the other assets at P,
+ *   B = (debt - collateral) units of the asset,
+ *   S = compound-v3's shortfall at its absorption (the account is then
+ *       empty: A = B = 0).
+ *
+ * With h(p) the number of the book's levels that happen (binary search on
+ * j_i against k(p), or on l_i against p), liquidated_qty, _value and
+ * _positions are prefix sums over the levels; bad debt adds, for every
+ * position whose last happening step is level i (its next level is not
+ * below h), the expression above with that step's A, B, S.  A position
+ * none of whose steps happen owes nothing: its first trigger lies beyond
+ * F (down: l < F), where its health is above 1.  Along the grid, h and F
+ * are monotone, so bad debt is kept by a sweep (see eval_grid): each
+ * position's current entry is switched on and off once, and its
+ * A + B F changes sign at most once, found by a heap.  Cost per query:
+ * O(N log N) to order the market's N levels, O(B) replay steps for the
+ * book's B exposed levels, O((B + points) log B) for the grid; the two
+ * var points walk the happening levels, O(B).  Measured (one core,
+ * aave loans of three steps each, 1001 points): 1e5 positions 0.7 s,
+ * 1e6 positions 10 s, most of it the sort and cache misses of the
+ * replay, which visits each position's levels in ladder order while
+ * they are stored in price order.
+ *
+ * Horizon law (section 5): var at q solves 2 F_r(x_q) = 1 - q (up:
+ * 2 S_r(x_q) = 1 - q) by bisection on the monotone F_r of stats.c,
+ * s_q = exp(x_q) - 1, and the figures are evaluated at s_q itself;
+ * expected E = sum_{i<n} f(s_{i+1}) (pi_i - pi_{i+1}) + f(s_n) pi_n with
+ * pi_i = lc_barrier_prob at P (1 + s_i).
+ *
+ * Pure C11 + libm, no globals, reentrant.
+ */
+#include "cascade/book.h"
+#include "cascade/cascade.h"
+#include "cascade/stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE ((size_t)-1)
+#define DEBT_REL_STOP 1e-9	/* as position.c */
+#define AAVE_FLB_DEFAULT 2000.0	/* as position.c */
+#define GRID_EPS 1e-9
+
+/* ---------------------------------------------------------------- */
+/* A loan's account in value terms (coupled ladders and replays).   */
+
+struct acct {
+	enum lc_protocol proto;
+	double cf0, bonus, flb;
+	size_t nc, nd;
+	struct lc_entry *c;	/* collateral copies */
+	struct lc_entry *d;	/* debt copies */
+	size_t *ord;		/* scratch ordering */
+	double *q;		/* prices: P, with q[a] set per step */
+	const double *vol;
+	uint32_t nq;
+};
+
+/* Outcome of one step. */
+struct step_out {
+	double sold;		/* units of the ladder's asset seized */
+	double bought;		/* units of it repaid */
+	double seized;		/* collateral value seized, every asset */
+	double vdebt;		/* volatile debt repaid, value */
+	double shortfall;	/* compound-v3: debt - collateral at absorb */
+	int end;		/* the ladder ends after this step */
+};
+
+static void
+acct_free(struct acct *ac)
+{
+	free(ac->c);
+	free(ac->ord);
+	free(ac->q);
+	memset(ac, 0, sizeof(*ac));
+}
+
+static enum lc_status
+acct_new(struct acct *ac, const struct lc_loan *l, const double *price,
+    const double *vol)
+{
+	size_t i, n = l->ncoll + l->ndebt;
+	uint32_t top = 0;
+
+	memset(ac, 0, sizeof(*ac));
+	for (i = 0; i < n; i++) {
+		uint32_t a = i < l->ncoll ? l->coll[i].asset :
+		    l->debt[i - l->ncoll].asset;
+
+		if (a >= top)
+			top = a + 1;
+	}
+	ac->c = malloc((n > 0 ? n : 1) * sizeof(*ac->c));
+	ac->ord = malloc((n > 0 ? n : 1) * sizeof(*ac->ord));
+	ac->q = malloc((top > 0 ? top : 1) * sizeof(*ac->q));
+	if (ac->c == NULL || ac->ord == NULL || ac->q == NULL) {
+		acct_free(ac);
+		return LC_ENOMEM;
+	}
+	if (n > 0) {
+		memcpy(ac->c, l->coll, l->ncoll * sizeof(*ac->c));
+		memcpy(ac->c + l->ncoll, l->debt, l->ndebt * sizeof(*ac->c));
+	}
+	if (top > 0)
+		memcpy(ac->q, price, top * sizeof(*ac->q));
+	ac->d = ac->c + l->ncoll;
+	ac->nc = l->ncoll;
+	ac->nd = l->ndebt;
+	ac->nq = top;
+	ac->vol = vol;
+	ac->proto = l->protocol;
+	ac->cf0 = lc_loan_close_factor(l);
+	ac->bonus = lc_loan_bonus(l, price);
+	ac->flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
+	    l->full_liq_below;
+	return LC_OK;
+}
+
+static double
+side_value(const struct acct *ac, const struct lc_entry *e, size_t n)
+{
+	double v = 0.0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (e[i].amount > 0.0)
+			v += e[i].amount * ac->q[e[i].asset];
+	return v;
+}
+
+/* Order entries e[0..n) by decreasing value at q, volatile first. */
+static void
+order_entries(struct acct *ac, const struct lc_entry *e, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		int vi = ac->vol[e[i].asset] > 0.0;
+		double wi = e[i].amount * ac->q[e[i].asset];
+
+		for (j = i; j > 0; j--) {
+			const struct lc_entry *f = &e[ac->ord[j - 1]];
+			int vf = ac->vol[f->asset] > 0.0;
+
+			if (vf > vi || (vf == vi &&
+			    f->amount * ac->q[f->asset] >= wi))
+				break;
+			ac->ord[j] = ac->ord[j - 1];
+		}
+		ac->ord[j] = i;
+	}
+}
+
+/*
+ * Take `value` off collateral: volatile entries by decreasing value, then
+ * stable pro rata.  Units of asset a taken are added to *units_a.
+ */
+static void
+take_collateral(struct acct *ac, double value, uint32_t a, double *units_a)
+{
+	double rem = value, sv = 0.0, f;
+	size_t i;
+
+	order_entries(ac, ac->c, ac->nc);
+	for (i = 0; i < ac->nc; i++) {
+		struct lc_entry *e = &ac->c[ac->ord[i]];
+		double px = ac->q[e->asset], val = e->amount * px, qty;
+
+		if (!(e->amount > 0.0))
+			continue;
+		if (!(ac->vol[e->asset] > 0.0)) {
+			sv += val;
+			continue;
+		}
+		if (!(rem > 0.0) || !(val > 0.0))
+			continue;
+		if (val <= rem) {
+			qty = e->amount;
+			rem -= val;
+		} else {
+			qty = rem / px;
+			rem = 0.0;
+		}
+		e->amount -= qty;
+		if (e->asset == a)
+			*units_a += qty;
+	}
+	if (!(rem > 0.0) || !(sv > 0.0))
+		return;
+	f = rem >= sv ? 1.0 : rem / sv;
+	for (i = 0; i < ac->nc; i++)
+		if (!(ac->vol[ac->c[i].asset] > 0.0))
+			ac->c[i].amount = f >= 1.0 ? 0.0 :
+			    ac->c[i].amount * (1.0 - f);
+}
+
+/* Repay `value` of debt: volatile, then stable, by decreasing value. */
+static void
+repay_debt(struct acct *ac, double value, uint32_t a, double *units_a,
+    double *vdebt)
+{
+	double rem = value;
+	size_t i;
+
+	order_entries(ac, ac->d, ac->nd);
+	for (i = 0; i < ac->nd && rem > 0.0; i++) {
+		struct lc_entry *e = &ac->d[ac->ord[i]];
+		double px = ac->q[e->asset], val = e->amount * px, qty;
+
+		if (!(val > 0.0))
+			continue;
+		if (val <= rem) {
+			qty = e->amount;
+			rem -= val;
+		} else {
+			qty = rem / px;
+			val = rem;
+			rem = 0.0;
+		}
+		e->amount -= qty;
+		if (ac->vol[e->asset] > 0.0)
+			*vdebt += val;
+		if (e->asset == a)
+			*units_a += qty;
+	}
+}
+
+/* One 3.1 step at prices ac->q, counting units of asset a. */
+static void
+acct_step(struct acct *ac, uint32_t a, double d_first, struct step_out *o)
+{
+	double cv = side_value(ac, ac->c, ac->nc);
+	double dv = side_value(ac, ac->d, ac->nd);
+	double cf = ac->cf0, r, v;
+	size_t i;
+
+	memset(o, 0, sizeof(*o));
+	if (!(cv > 0.0) || !(dv > 0.0)) {
+		o->end = 1;
+		return;
+	}
+	if (ac->proto == LC_COMPOUND_V3) {
+		/* absorb: all collateral seized (volatile sold), debt taken */
+		for (i = 0; i < ac->nc; i++) {
+			if (ac->c[i].asset == a && ac->vol[a] > 0.0)
+				o->sold += ac->c[i].amount;
+			ac->c[i].amount = 0.0;
+		}
+		for (i = 0; i < ac->nd; i++)
+			ac->d[i].amount = 0.0;
+		o->seized = cv;
+		o->shortfall = dv > cv ? dv - cv : 0.0;
+		o->end = 1;
+		return;
+	}
+	if (ac->proto == LC_AAVE_V3 && ac->flb > 0.0 &&
+	    (cv < ac->flb || dv < ac->flb))
+		cf = 1.0;
+	r = cf * dv;
+	v = r * (1.0 + ac->bonus);
+	if (v > cv) {
+		/* bad debt: everything goes, the rest is written off */
+		v = cv;
+		r = cv / (1.0 + ac->bonus);
+		for (i = 0; i < ac->nc; i++) {
+			if (ac->c[i].asset == a)
+				o->sold += ac->c[i].amount;
+			ac->c[i].amount = 0.0;
+		}
+		o->end = 1;
+	} else {
+		take_collateral(ac, v, a, &o->sold);
+	}
+	o->seized = v;
+	repay_debt(ac, r, a, &o->bought, &o->vdebt);
+	if (!(side_value(ac, ac->c, ac->nc) > 0.0) ||
+	    side_value(ac, ac->d, ac->nd) < DEBT_REL_STOP * d_first)
+		o->end = 1;
+}
+
+/* Units of a on each side, and the other assets' W' and D' at q. */
+static void
+acct_split(const struct acct *ac, uint32_t a, double *ca, double *da,
+    double *wo, double *dof)
+{
+	size_t i;
+
+	*ca = *da = *wo = *dof = 0.0;
+	for (i = 0; i < ac->nc + ac->nd; i++) {
+		const struct lc_entry *e = &ac->c[i];
+		int coll = i < ac->nc;
+
+		if (!(e->amount > 0.0))
+			continue;
+		if (e->asset == a)
+			*(coll ? ca : da) += coll ? e->amount * e->lt :
+			    e->amount;
+		else
+			*(coll ? wo : dof) += e->amount * ac->q[e->asset] *
+			    (coll ? e->lt : 1.0);
+	}
+}
+
+/*
+ * Ladder of a coupled loan in asset a alone (see the design block):
+ * appends its steps to out[*n .. cap).
+ */
+static enum lc_status
+coupled_ladder(const struct lc_loan *l, const double *price,
+    const double *vol, uint32_t a, struct lc_book_step *out, size_t cap,
+    size_t *n)
+{
+	struct acct ac;
+	enum lc_status st;
+	double p0 = price[a], ca, da, wo, dof, d_first = 0.0;
+	int now, down;
+	uint32_t k;
+
+	st = acct_new(&ac, l, price, vol);
+	if (st != LC_OK)
+		return st;
+	acct_split(&ac, a, &ca, &da, &wo, &dof);
+	down = ca > da;
+	if (ca == da)
+		goto out;	/* HF does not depend on P_a */
+	for (k = 0; k < LC_MAX_STEPS; k++) {
+		struct step_out o;
+		double x, p, cv, dv;
+
+		acct_split(&ac, a, &ca, &da, &wo, &dof);
+		ac.q[a] = p0;
+		cv = side_value(&ac, ac.c, ac.nc);
+		if (!(cv > 0.0))
+			break;
+		/* liquidatable at P (now, or x at or beyond P): at P */
+		now = wo + ca * p0 <= dof + da * p0;
+		if (now) {
+			p = p0;
+		} else if (down ? !(ca > da) : !(ca < da)) {
+			break;	/* the move no longer liquidates */
+		} else {
+			x = down ? (dof - wo) / (ca - da) :
+			    (wo - dof) / (da - ca);
+			if (!(x > 0.0) || !isfinite(x))
+				break;
+			p = x;
+		}
+		ac.q[a] = p;
+		dv = side_value(&ac, ac.d, ac.nd);
+		if (!(dv > 0.0))
+			break;
+		if (k == 0)
+			d_first = dv;
+		acct_step(&ac, a, d_first, &o);
+		if (out != NULL && *n < cap) {
+			out[*n].asset = a;
+			out[*n].dir = down ? LC_DOWN : LC_UP;
+			out[*n].rank = k;
+			out[*n].price = p;
+			out[*n].qty = down ? o.sold : o.bought;
+		}
+		(*n)++;
+		if (o.end)
+			break;
+	}
+out:
+	acct_free(&ac);
+	return LC_OK;
+}
+
+static void
+put_ladder(const struct lc_ladder *ld, struct lc_book_step *out, size_t cap,
+    size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < ld->n; i++, (*n)++) {
+		if (out == NULL || *n >= cap)
+			continue;
+		out[*n].asset = ld->asset;
+		out[*n].dir = ld->dir;
+		out[*n].rank = (uint32_t)i;
+		out[*n].price = ld->price[i];
+		out[*n].qty = ld->qty[i];
+	}
+}
+
+enum lc_status
+lc_book_derive(const struct lc_position *p, const double *price,
+    const double *vol, struct lc_book_step *out, size_t cap, size_t *n)
+{
+	struct lc_ladder ld;
+	enum lc_status st = LC_OK;
+	size_t i;
+
+	*n = 0;
+	if (p->type == LC_POS_PERP) {
+		if (!(vol[p->u.perp.asset] > 0.0))
+			return LC_EINVAL;
+		st = lc_perp_ladder(&p->u.perp, price, &ld);
+		if (st == LC_OK)
+			put_ladder(&ld, out, cap, n);
+	} else {
+		const struct lc_loan *l = &p->u.loan;
+
+		switch (lc_loan_classify(l, vol, NULL, NULL)) {
+		case LC_LOAN_STABLE:
+			break;
+		case LC_LOAN_SINGLE:
+			st = lc_loan_ladder(l, price, vol, &ld);
+			if (st == LC_OK)
+				put_ladder(&ld, out, cap, n);
+			break;
+		case LC_LOAN_COUPLED:
+		default:
+			/* each volatile asset once, collateral entries first */
+			for (i = 0; i < l->ncoll + l->ndebt && st == LC_OK;
+			    i++) {
+				const struct lc_entry *e = i < l->ncoll ?
+				    &l->coll[i] : &l->debt[i - l->ncoll];
+				size_t j;
+
+				if (!(e->amount > 0.0) || !(vol[e->asset] > 0.0))
+					continue;
+				for (j = 0; j < i; j++) {
+					const struct lc_entry *f = j < l->ncoll ?
+					    &l->coll[j] : &l->debt[j - l->ncoll];
+
+					if (f->asset == e->asset &&
+					    f->amount > 0.0)
+						break;
+				}
+				if (j == i)
+					st = coupled_ladder(l, price, vol,
+					    e->asset, out, cap, n);
+			}
+			break;
+		}
+	}
+	if (st != LC_OK)
+		return st;
+	return out != NULL && *n > cap ? LC_ELIMIT : LC_OK;
+}
+
+int
+lc_book_step_stale(const struct lc_book_step *s, double p0)
+{
+	return s->dir == LC_DOWN ? s->price >= p0 : s->price <= p0;
+}
+
+/* ---------------------------------------------------------------- */
+/* The incremental book.                                            */
+
+void
+lc_book_init(struct lc_book *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->slot = NULL;
+	b->step = NULL;
+	b->total = NULL;
+}
+
+void
+lc_book_release(struct lc_book *b)
+{
+	if (b == NULL)
+		return;
+	free(b->slot);
+	free(b->step);
+	free(b->total);
+	lc_book_init(b);
+}
+
+static enum lc_status
+grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t nc = *cap > 0 ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return LC_OK;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2 / size)
+			return LC_ELIMIT;
+		nc *= 2;
+	}
+	p = realloc(*arr, nc * size);
+	if (p == NULL)
+		return LC_ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return LC_OK;
+}
+
+static void
+total_add(struct lc_book *b, const struct lc_book_step *s, double sign)
+{
+	struct lc_book_total *t;
+
+	if (s->asset >= b->nassets)
+		return;
+	t = &b->total[s->asset];
+	if (sign > 0.0)
+		t->count[s->dir]++;
+	else if (t->count[s->dir] > 0)
+		t->count[s->dir]--;
+	t->qty[s->dir] += sign * s->qty;
+	if (t->count[s->dir] == 0)
+		t->qty[s->dir] = 0.0;	/* no rounding residue when empty */
+}
+
+/* Drop dead steps, keep slot order; recompute the totals exactly. */
+static void
+compact(struct lc_book *b)
+{
+	size_t s, w = 0, i;
+
+	/* slots' steps were appended in put order: move them in slot order */
+	struct lc_book_step *tmp = malloc((b->nsteps - b->dead + 1) *
+	    sizeof(*tmp));
+
+	if (tmp == NULL)
+		return;	/* keep the dead ones; correct, only larger */
+	for (s = 0; s < b->nslots; s++) {
+		struct lc_book_slot *sl = &b->slot[s];
+
+		if (sl->pos == NULL)
+			continue;
+		memcpy(tmp + w, b->step + sl->off, sl->n * sizeof(*tmp));
+		sl->off = w;
+		w += sl->n;
+	}
+	memcpy(b->step, tmp, w * sizeof(*tmp));
+	free(tmp);
+	b->nsteps = w;
+	b->dead = 0;
+	memset(b->total, 0, b->nassets * sizeof(*b->total));
+	for (i = 0; i < w; i++)
+		total_add(b, &b->step[i], 1.0);
+}
+
+void
+lc_book_remove(struct lc_book *b, size_t slot)
+{
+	struct lc_book_slot *sl;
+	size_t i;
+
+	if (slot >= b->nslots || b->slot[slot].pos == NULL)
+		return;
+	sl = &b->slot[slot];
+	for (i = 0; i < sl->n; i++)
+		total_add(b, &b->step[sl->off + i], -1.0);
+	b->dead += sl->n;
+	sl->pos = NULL;
+	sl->off = sl->n = 0;
+	if (b->dead > 64 && 2 * b->dead > b->nsteps)
+		compact(b);
+}
+
+enum lc_status
+lc_book_put(struct lc_book *b, size_t slot, const struct lc_position *p,
+    const double *price, const double *vol)
+{
+	enum lc_status st;
+	size_t bound, n = 0, i, ne;
+	uint32_t top = 0;
+
+	lc_book_remove(b, slot);
+	if (slot >= b->nslots) {
+		st = grow((void **)&b->slot, &b->slot_cap, slot + 1,
+		    sizeof(*b->slot));
+		if (st != LC_OK)
+			return st;
+		memset(b->slot + b->nslots, 0,
+		    (slot + 1 - b->nslots) * sizeof(*b->slot));
+		b->nslots = slot + 1;
+	}
+	ne = p->type == LC_POS_PERP ? 1 : p->u.loan.ncoll + p->u.loan.ndebt;
+	bound = LC_MAX_STEPS * (ne > 0 ? ne : 1);
+	st = grow((void **)&b->step, &b->step_cap, b->nsteps + bound,
+	    sizeof(*b->step));
+	if (st != LC_OK)
+		return st;
+	st = lc_book_derive(p, price, vol, b->step + b->nsteps, bound, &n);
+	if (st != LC_OK)
+		return st;
+	for (i = 0; i < n; i++)
+		if (b->step[b->nsteps + i].asset >= top)
+			top = b->step[b->nsteps + i].asset + 1;
+	if (top > b->nassets) {
+		size_t cap = b->nassets;
+		struct lc_book_total *t = realloc(b->total,
+		    top * sizeof(*t));
+
+		if (t == NULL)
+			return LC_ENOMEM;
+		memset(t + cap, 0, (top - cap) * sizeof(*t));
+		b->total = t;
+		b->nassets = top;
+	}
+	b->slot[slot].pos = p;
+	b->slot[slot].off = b->nsteps;
+	b->slot[slot].n = n;
+	for (i = 0; i < n; i++)
+		total_add(b, &b->step[b->nsteps + i], 1.0);
+	b->nsteps += n;
+	return LC_OK;
+}
+
+struct lc_book_total
+lc_book_totals(const struct lc_book *b, uint32_t a)
+{
+	struct lc_book_total t;
+
+	if (a < b->nassets)
+		return b->total[a];
+	memset(&t, 0, sizeof(t));
+	return t;
+}
+
+void
+lc_book_levels_init(struct lc_book_levels *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->price = l->qty = NULL;
+	l->slot = NULL;
+	l->rank = NULL;
+}
+
+void
+lc_book_levels_release(struct lc_book_levels *l)
+{
+	if (l == NULL)
+		return;
+	free(l->price);
+	free(l->qty);
+	free(l->slot);
+	free(l->rank);
+	lc_book_levels_init(l);
+}
+
+static enum lc_status
+levels_reserve(struct lc_book_levels *l, size_t n)
+{
+	size_t cap = n > 0 ? n : 1;
+
+	if (n <= l->cap && l->price != NULL)
+		return LC_OK;
+	free(l->price);
+	free(l->qty);
+	free(l->slot);
+	free(l->rank);
+	l->price = malloc(cap * sizeof(double));
+	l->qty = malloc(cap * sizeof(double));
+	l->slot = malloc(cap * sizeof(size_t));
+	l->rank = malloc(cap * sizeof(uint32_t));
+	if (l->price == NULL || l->qty == NULL || l->slot == NULL ||
+	    l->rank == NULL) {
+		lc_book_levels_release(l);
+		return LC_ENOMEM;
+	}
+	l->cap = cap;
+	return LC_OK;
+}
+
+enum lc_status
+lc_book_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
+    double p0, size_t skip, struct lc_book_levels *out)
+{
+	struct lc_book_total t = lc_book_totals(b, asset);
+	size_t need = t.count[dir], s, i, n = 0;
+	uint64_t *tag;
+	enum lc_status st;
+
+	st = levels_reserve(out, need);
+	if (st != LC_OK)
+		return st;
+	tag = malloc((need > 0 ? need : 1) * sizeof(*tag));
+	if (tag == NULL)
+		return LC_ENOMEM;
+	out->stale = 0;
+	/* slot order, then ladder order: the stable sort keeps it on ties */
+	for (s = 0; s < b->nslots; s++) {
+		const struct lc_book_slot *sl = &b->slot[s];
+
+		for (i = 0; sl->pos != NULL && s != skip && i < sl->n; i++) {
+			const struct lc_book_step *e = &b->step[sl->off + i];
+
+			if (e->asset != asset || e->dir != dir)
+				continue;
+			if (lc_book_step_stale(e, p0)) {
+				out->stale++;
+				continue;
+			}
+			if (n == need)
+				break;	/* totals out of step: cannot happen */
+			out->price[n] = e->price;
+			out->qty[n] = e->qty;
+			out->slot[n] = s;
+			out->rank[n] = e->rank;
+			tag[n] = n;
+			n++;
+		}
+	}
+	st = lc_trigger_sort(dir, out->price, out->qty, tag, n);
+	if (st == LC_OK) {
+		size_t *sl2 = malloc((n > 0 ? n : 1) * sizeof(*sl2));
+		uint32_t *rk2 = malloc((n > 0 ? n : 1) * sizeof(*rk2));
+
+		if (sl2 == NULL || rk2 == NULL) {
+			st = LC_ENOMEM;
+		} else {
+			for (i = 0; i < n; i++) {
+				sl2[i] = out->slot[tag[i]];
+				rk2[i] = out->rank[tag[i]];
+			}
+			memcpy(out->slot, sl2, n * sizeof(*sl2));
+			memcpy(out->rank, rk2, n * sizeof(*rk2));
+		}
+		free(sl2);
+		free(rk2);
+	}
+	free(tag);
+	out->n = st == LC_OK ? n : 0;
+	return st;
+}
+
+/* ---------------------------------------------------------------- */
+/* The grid and the horizon law.                                    */
+
+enum lc_status
+lc_book_grid(enum lc_dir dir, double from, double to, double step,
+    double *out, size_t *n)
+{
+	double span, ratio, sgn, last;
+	size_t k, cnt;
+	int append;
+
+	*n = 0;
+	if (!isfinite(from) || !isfinite(to) || !isfinite(step) ||
+	    !(step > 0.0) || !(1.0 + from > 0.0) || !(1.0 + to > 0.0))
+		return LC_EINVAL;
+	if (dir == LC_DOWN ? to > from : to < from)
+		return LC_EINVAL;
+	span = fabs(to - from);
+	ratio = span / step + GRID_EPS;
+	if (!(ratio < (double)LC_BOOK_MAX_POINTS))
+		return LC_EINVAL;
+	cnt = (size_t)floor(ratio);
+	sgn = dir == LC_DOWN ? -1.0 : 1.0;
+	last = from + (double)cnt * step * sgn;
+	append = fabs(last - to) > GRID_EPS * step;
+	if (cnt + 1 + (append ? 1u : 0u) > LC_BOOK_MAX_POINTS)
+		return LC_EINVAL;
+	if (out != NULL) {
+		for (k = 0; k <= cnt; k++)
+			out[k] = from + (double)k * step * sgn;
+		if (append)
+			out[cnt + 1] = to;
+	}
+	*n = cnt + 1 + (append ? 1u : 0u);
+	return LC_OK;
+}
+
+/*
+ * x_q of the running extreme: down 2 F_r(x) = 1 - q (x < 0), up
+ * 2 S_r(x) = 1 - q (x > 0), by bisection (F_r is monotone); 0 when
+ * sigma_h is 0 (the extreme stays at P).
+ */
+static double
+extreme_quantile(enum lc_dir dir, double q, double sigma_h, double nu)
+{
+	double target = (1.0 - q) / 2.0, lo, hi, mid;
+	int it;
+
+	if (!(sigma_h > 0.0))
+		return 0.0;
+	/* work on the lower tail: up mirrors through S_r(x) = F_r(-x) */
+	hi = 0.0;
+	lo = -sigma_h;
+	for (it = 0; it < 2000 && lc_logret_cdf(lo, sigma_h, nu) > target;
+	    it++)
+		lo *= 2.0;
+	for (it = 0; it < 300; it++) {
+		mid = 0.5 * (lo + hi);
+		if (mid <= lo || mid >= hi)
+			break;
+		if (lc_logret_cdf(mid, sigma_h, nu) > target)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	mid = 0.5 * (lo + hi);
+	return dir == LC_DOWN ? mid : -mid;
+}
+
+/* ---------------------------------------------------------------- */
+/* The book under a shock.                                          */
+
+void
+lc_book_risk_init(struct lc_book_risk *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->points = NULL;
+}
+
+void
+lc_book_risk_release(struct lc_book_risk *r)
+{
+	if (r == NULL)
+		return;
+	free(r->points);
+	lc_book_risk_init(r);
+}
+
+/* Account after a replayed step: bad debt at F is s + max(0, a + b F). */
+struct bd {
+	double a, b, s;
+};
+
+/* Per level of the book, per mode [0] cascade, [1] static. */
+struct lvl {
+	double e[2];		/* execution price */
+	double val[2];		/* liquidated_value added */
+	struct bd bd[2];	/* account after the step */
+	size_t next;		/* next level of the same slot, NONE */
+	int first;		/* first happening step of its position */
+};
+
+/* Positions with stale steps: happen at P in both modes. */
+struct stale_pos {
+	size_t first_lvl;	/* its first non-stale level, NONE */
+	double val[2];
+	struct bd bd[2];
+};
+
+struct risk_ws {
+	struct lc_cascade c;
+	struct lc_book_levels self;
+	size_t *j;		/* trigger index of each self level */
+	struct lvl *lv;
+	double *pre_qty, *pre_val[2];
+	size_t *pre_first;
+	struct stale_pos *sp;
+	size_t nsp;
+	double stale_qty, stale_val[2];
+};
+
+static double
+bd_at(const struct bd *d, double f)
+{
+	double x = d->a + d->b * f;
+
+	return d->s + (x > 0.0 ? x : 0.0);
+}
+
+static struct bd
+acct_bd(const struct acct *ac, uint32_t a, double s)
+{
+	struct bd d;
+	size_t i;
+
+	d.a = d.b = 0.0;
+	d.s = s;
+	for (i = 0; i < ac->nc + ac->nd; i++) {
+		const struct lc_entry *e = &ac->c[i];
+		double sg = i < ac->nc ? -1.0 : 1.0;
+
+		if (!(e->amount > 0.0))
+			continue;
+		if (e->asset == a)
+			d.b += sg * e->amount;
+		else
+			d.a += sg * e->amount * ac->q[e->asset];
+	}
+	return d;
+}
+
+/*
+ * Replay one position along its ladder in (asset, dir) at execution
+ * prices e[k] (k = rank), recording per step the value added and the
+ * account after it into val[] and bd[].
+ */
+static enum lc_status
+replay(const struct lc_position *p, const double *price, const double *vol,
+    uint32_t asset, enum lc_dir dir, const double *e, size_t n, double *val,
+    struct bd *bd)
+{
+	struct acct ac;
+	enum lc_status st;
+	double s = 0.0, d_first = 0.0;
+	size_t k;
+	int dead = 0;
+
+	if (p->type == LC_POS_PERP) {
+		for (k = 0; k < n; k++) {
+			val[k] = p->u.perp.size * e[k];
+			bd[k].a = bd[k].b = bd[k].s = 0.0;
+		}
+		return LC_OK;
+	}
+	st = acct_new(&ac, &p->u.loan, price, vol);
+	if (st != LC_OK)
+		return st;
+	for (k = 0; k < n; k++) {
+		struct step_out o;
+
+		memset(&o, 0, sizeof(o));
+		ac.q[asset] = e[k];
+		if (k == 0)
+			d_first = side_value(&ac, ac.d, ac.nd);
+		if (!dead) {
+			acct_step(&ac, asset, d_first, &o);
+			/* compound-v3 and bad debt end the account */
+			dead = ac.proto == LC_COMPOUND_V3 ||
+			    !(side_value(&ac, ac.c, ac.nc) > 0.0);
+		}
+		s += o.shortfall;
+		val[k] = dir == LC_DOWN ? o.seized : o.vdebt;
+		ac.q[asset] = price[asset];
+		bd[k] = acct_bd(&ac, asset, s);
+	}
+	acct_free(&ac);
+	return LC_OK;
+}
+
+static void
+risk_ws_free(struct risk_ws *w)
+{
+	lc_cascade_release(&w->c);
+	lc_book_levels_release(&w->self);
+	free(w->j);
+	free(w->lv);
+	free(w->pre_qty);
+	free(w->pre_val[0]);
+	free(w->pre_val[1]);
+	free(w->pre_first);
+	free(w->sp);
+}
+
+/* Build the market's cascade; fills w->c, w->self and w->j. */
+static enum lc_status
+build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
+    size_t *stale_total)
+{
+	struct lc_book_levels tmp;
+	double p0 = a->price[a->asset], *pr = NULL, *qt = NULL;
+	uint64_t *tag = NULL;
+	size_t *pos = NULL, n = 0, cap = 0, b, i, base = 0;
+	enum lc_status st = LC_OK;
+
+	lc_book_levels_init(&tmp);
+	*stale_total = 0;
+	if (a->stored != NULL)
+		cap += a->stored->n;
+	for (b = 0; b < a->nbooks; b++)
+		cap += lc_book_totals(a->books[b], a->asset).count[a->dir];
+	pr = malloc((cap + 1) * sizeof(*pr));
+	qt = malloc((cap + 1) * sizeof(*qt));
+	tag = malloc((cap + 1) * sizeof(*tag));
+	pos = malloc((cap + 1) * sizeof(*pos));
+	if (pr == NULL || qt == NULL || tag == NULL || pos == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
+	for (i = 0; a->stored != NULL && i < a->stored->n; i++) {
+		double l = a->stored->price[i];
+
+		if (i > 0 && (a->dir == LC_DOWN ? l > a->stored->price[i - 1] :
+		    l < a->stored->price[i - 1])) {
+			st = LC_EINVAL;
+			goto out;
+		}
+		if (a->dir == LC_DOWN ? l >= p0 : l <= p0) {
+			(*stale_total)++;
+			continue;
+		}
+		pr[n] = l;
+		qt[n] = a->stored->qty[i];
+		n++;
+	}
+	for (b = 0; b < a->nbooks; b++) {
+		struct lc_book_levels *lv = b == a->self ? &w->self : &tmp;
+
+		st = lc_book_levels(a->books[b], a->asset, a->dir, p0,
+		    LC_BOOK_NO_SLOT, lv);
+		if (st != LC_OK)
+			goto out;
+		*stale_total += lv->stale;
+		if (b == a->self)
+			base = n;
+		for (i = 0; i < lv->n && n < cap; i++, n++) {
+			pr[n] = lv->price[i];
+			qt[n] = lv->qty[i];
+		}
+	}
+	for (i = 0; i < n; i++)
+		tag[i] = i;
+	st = lc_trigger_sort(a->dir, pr, qt, tag, n);
+	if (st != LC_OK)
+		goto out;
+	for (i = 0; i < n; i++)
+		pos[tag[i]] = i;
+	w->j = malloc((w->self.n + 1) * sizeof(*w->j));
+	if (w->j == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < w->self.n; i++)
+		w->j[i] = pos[base + i] + 1;
+	st = lc_cascade_build(&w->c, a->dir, a->curve, a->depth_scale, pr, qt,
+	    n);
+out:
+	lc_book_levels_release(&tmp);
+	free(pr);
+	free(qt);
+	free(tag);
+	free(pos);
+	return st;
+}
+
+/* Replay every exposed position of the book, both modes. */
+static enum lc_status
+replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
+{
+	const struct lc_book *bk = a->books[a->self];
+	double p0 = a->price[a->asset];
+	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
+	struct bd bd[2][LC_MAX_STEPS];
+	size_t lvl_of[LC_MAX_STEPS], *cursor = NULL, s, i, m, n = w->self.n;
+	enum lc_status st = LC_OK;
+
+	w->lv = calloc(n + 1, sizeof(*w->lv));
+	w->sp = calloc(bk->nslots + 1, sizeof(*w->sp));
+	cursor = malloc((bk->nslots + 1) * sizeof(*cursor));
+	if (w->lv == NULL || w->sp == NULL || cursor == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
+	/* next level of the same slot, and each slot's first level */
+	for (s = 0; s < bk->nslots; s++)
+		cursor[s] = NONE;
+	for (i = n; i-- > 0;) {
+		w->lv[i].next = cursor[w->self.slot[i]];
+		cursor[w->self.slot[i]] = i;
+	}
+	for (i = 0; i < n; i++) {
+		size_t jj = w->j[i];
+
+		w->lv[i].e[0] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
+		w->lv[i].e[1] = w->self.price[i];
+	}
+	for (s = 0; s < bk->nslots; s++) {
+		const struct lc_book_slot *sl = &bk->slot[s];
+		size_t nst = 0, nall = 0, li = cursor[s];
+		int mode;
+
+		if (sl->pos == NULL)
+			continue;
+		for (i = 0; i < sl->n && nall < LC_MAX_STEPS; i++) {
+			const struct lc_book_step *e0 = &bk->step[sl->off + i];
+
+			if (e0->asset != a->asset || e0->dir != a->dir)
+				continue;
+			if (lc_book_step_stale(e0, p0)) {
+				e[0][nall] = e[1][nall] = p0;
+				lvl_of[nall] = NONE;
+				nst++;
+			} else {
+				/* levels of a slot come in ladder order */
+				lvl_of[nall] = li;
+				if (li != NONE) {
+					e[0][nall] = w->lv[li].e[0];
+					e[1][nall] = w->lv[li].e[1];
+					li = w->lv[li].next;
+				} else {
+					e[0][nall] = e[1][nall] = e0->price;
+				}
+			}
+			nall++;
+		}
+		if (nall == 0)
+			continue;
+		for (mode = 0; mode < 2 && st == LC_OK; mode++)
+			st = replay(sl->pos, a->price, a->vol, a->asset,
+			    a->dir, e[mode], nall, val[mode], bd[mode]);
+		if (st != LC_OK)
+			goto out;
+		if (nst > 0) {
+			struct stale_pos *sp = &w->sp[w->nsp++];
+
+			sp->first_lvl = cursor[s];
+			for (mode = 0; mode < 2; mode++) {
+				sp->val[mode] = 0.0;
+				for (m = 0; m < nall; m++)
+					if (lvl_of[m] == NONE)
+						sp->val[mode] += val[mode][m];
+			}
+			/* the account after its last stale step */
+			for (m = 0; m < nall; m++)
+				if (lvl_of[m] == NONE) {
+					sp->bd[0] = bd[0][m];
+					sp->bd[1] = bd[1][m];
+				}
+		}
+		for (m = 0; m < nall; m++) {
+			struct lvl *L;
+
+			if (lvl_of[m] == NONE)
+				continue;
+			L = &w->lv[lvl_of[m]];
+			L->val[0] = val[0][m];
+			L->val[1] = val[1][m];
+			L->bd[0] = bd[0][m];
+			L->bd[1] = bd[1][m];
+			L->first = nst == 0 && lvl_of[m] == cursor[s];
+		}
+	}
+out:
+	free(cursor);
+	return st;
+}
+
+/* Stale quantities: the steps at or beyond P of each exposed slot. */
+static void
+stale_totals(const struct lc_book_risk_args *a, struct risk_ws *w)
+{
+	const struct lc_book *bk = a->books[a->self];
+	double p0 = a->price[a->asset];
+	size_t s, i;
+
+	w->stale_qty = 0.0;
+	for (s = 0; s < bk->nslots; s++) {
+		const struct lc_book_slot *sl = &bk->slot[s];
+
+		for (i = 0; sl->pos != NULL && i < sl->n; i++) {
+			const struct lc_book_step *e0 = &bk->step[sl->off + i];
+
+			if (e0->asset == a->asset && e0->dir == a->dir &&
+			    lc_book_step_stale(e0, p0))
+				w->stale_qty += e0->qty;
+		}
+	}
+	w->stale_val[0] = w->stale_val[1] = 0.0;
+	for (i = 0; i < w->nsp; i++) {
+		w->stale_val[0] += w->sp[i].val[0];
+		w->stale_val[1] += w->sp[i].val[1];
+	}
+}
+
+static enum lc_status
+prefix_sums(struct risk_ws *w)
+{
+	size_t n = w->self.n, i;
+
+	w->pre_qty = malloc((n + 1) * sizeof(double));
+	w->pre_val[0] = malloc((n + 1) * sizeof(double));
+	w->pre_val[1] = malloc((n + 1) * sizeof(double));
+	w->pre_first = malloc((n + 1) * sizeof(size_t));
+	if (w->pre_qty == NULL || w->pre_val[0] == NULL ||
+	    w->pre_val[1] == NULL || w->pre_first == NULL)
+		return LC_ENOMEM;
+	w->pre_qty[0] = w->pre_val[0][0] = w->pre_val[1][0] = 0.0;
+	w->pre_first[0] = 0;
+	for (i = 0; i < n; i++) {
+		w->pre_qty[i + 1] = w->pre_qty[i] + w->self.qty[i];
+		w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lv[i].val[0];
+		w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lv[i].val[1];
+		w->pre_first[i + 1] = w->pre_first[i] +
+		    (w->lv[i].first ? 1u : 0u);
+	}
+	return LC_OK;
+}
+
+/* Figures of one mode when the book's first h levels happen. */
+static void
+figures(const struct risk_ws *w, int mode, size_t h, double f,
+    struct lc_book_figs *out, int walk)
+{
+	size_t i;
+	double bd = 0.0;
+
+	out->positions = w->nsp + w->pre_first[h];
+	out->qty = w->stale_qty + w->pre_qty[h];
+	out->value = w->stale_val[mode] + w->pre_val[mode][h];
+	out->bad_debt = 0.0;
+	if (!walk)
+		return;
+	for (i = 0; i < w->nsp; i++)
+		if (w->sp[i].first_lvl == NONE || w->sp[i].first_lvl >= h)
+			bd += bd_at(&w->sp[i].bd[mode], f);
+	for (i = 0; i < h; i++)
+		if (w->lv[i].next == NONE || w->lv[i].next >= h)
+			bd += bd_at(&w->lv[i].bd[mode], f);
+	out->bad_debt = bd;
+}
+
+/* Number of the book's levels with j <= k (j increasing). */
+static size_t
+count_le(const size_t *j, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (j[mid] <= k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Number of the book's levels at or beyond p (prices in cascade order). */
+static size_t
+count_beyond(const double *l, size_t n, enum lc_dir dir, double p)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (dir == LC_DOWN ? l[mid] >= p : l[mid] <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Bad debt along the grid.  The grid is monotone in p, so h(p) and F(p)
+ * are monotone too (F is monotone in p, 4.1): positions only gain
+ * happening steps, and each one's "last happening step" entry (bd of
+ * that level, or of its stale steps) is switched on once and off once.
+ * With G = F (down) or -F (up) decreasing along the sweep and
+ * b' = b (down) or -b (up), an entry's a + b' G changes sign at most once
+ * while it is on: b' < 0 joins the positive group when G < K = -a/b'
+ * and stays, b' > 0 leaves it when G <= K.  Two max-heaps on K hold the
+ * pending changes; the positive group keeps sums of a and b'.  So the
+ * whole grid costs O((B + points) log B) instead of O(B) per point.
+ */
+struct sw_item {
+	double k;
+	size_t id;
+};
+
+struct sweep {
+	double sg;		/* +1 down, -1 up */
+	size_t nsp;		/* entries: levels 0..n-1, stale n.. */
+	unsigned char *on, *pos;
+	struct sw_item *join, *leave;
+	size_t njoin, nleave, non, npos;
+	double sum_s, sum_a, sum_b;
+};
+
+static void
+sweep_free(struct sweep *sw)
+{
+	free(sw->on);
+	free(sw->pos);
+	free(sw->join);
+	free(sw->leave);
+}
+
+static enum lc_status
+sweep_new(struct sweep *sw, size_t nent, enum lc_dir dir)
+{
+	memset(sw, 0, sizeof(*sw));
+	sw->sg = dir == LC_DOWN ? 1.0 : -1.0;
+	sw->on = calloc(nent + 1, 1);
+	sw->pos = calloc(nent + 1, 1);
+	sw->join = malloc((nent + 1) * sizeof(*sw->join));
+	sw->leave = malloc((nent + 1) * sizeof(*sw->leave));
+	if (sw->on == NULL || sw->pos == NULL || sw->join == NULL ||
+	    sw->leave == NULL) {
+		sweep_free(sw);
+		return LC_ENOMEM;
+	}
+	return LC_OK;
+}
+
+static void
+heap_push(struct sw_item *h, size_t *n, double k, size_t id)
+{
+	size_t i = (*n)++;
+
+	while (i > 0 && h[(i - 1) / 2].k < k) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i].k = k;
+	h[i].id = id;
+}
+
+static struct sw_item
+heap_pop(struct sw_item *h, size_t *n)
+{
+	struct sw_item top = h[0], last = h[--(*n)];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && h[c + 1].k > h[c].k)
+			c++;
+		if (!(h[c].k > last.k))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*n > 0)
+		h[i] = last;
+	return top;
+}
+
+static void
+pos_set(struct sweep *sw, const struct bd *d, size_t id, int in)
+{
+	if (sw->pos[id] == in)
+		return;
+	sw->pos[id] = (unsigned char)in;
+	if (in) {
+		sw->npos++;
+		sw->sum_a += d->a;
+		sw->sum_b += sw->sg * d->b;
+	} else if (--sw->npos == 0) {
+		sw->sum_a = sw->sum_b = 0.0;	/* no residue */
+	} else {
+		sw->sum_a -= d->a;
+		sw->sum_b -= sw->sg * d->b;
+	}
+}
+
+static void
+sweep_on(struct sweep *sw, const struct bd *d, size_t id, double g)
+{
+	double b = sw->sg * d->b;
+
+	sw->on[id] = 1;
+	sw->non++;
+	sw->sum_s += d->s;
+	if (d->a + b * g > 0.0) {
+		pos_set(sw, d, id, 1);
+		if (b > 0.0)
+			heap_push(sw->leave, &sw->nleave, -d->a / b, id);
+	} else if (b < 0.0) {
+		heap_push(sw->join, &sw->njoin, -d->a / b, id);
+	}
+}
+
+static void
+sweep_off(struct sweep *sw, const struct bd *d, size_t id)
+{
+	if (!sw->on[id])
+		return;
+	pos_set(sw, d, id, 0);
+	sw->on[id] = 0;
+	if (--sw->non == 0)
+		sw->sum_s = 0.0;
+	else
+		sw->sum_s -= d->s;
+}
+
+/* Entry id's account (level or stale position) in mode m. */
+static const struct bd *
+entry_bd(const struct risk_ws *w, int m, size_t id)
+{
+	return id < w->self.n ? &w->lv[id].bd[m] :
+	    &w->sp[id - w->self.n].bd[m];
+}
+
+static double
+sweep_value(struct sweep *sw, const struct risk_ws *w, int m, double g)
+{
+	double x;
+
+	while (sw->njoin > 0 && g < sw->join[0].k) {
+		struct sw_item it = heap_pop(sw->join, &sw->njoin);
+
+		if (sw->on[it.id])
+			pos_set(sw, entry_bd(w, m, it.id), it.id, 1);
+	}
+	while (sw->nleave > 0 && g <= sw->leave[0].k) {
+		struct sw_item it = heap_pop(sw->leave, &sw->nleave);
+
+		if (sw->on[it.id])
+			pos_set(sw, entry_bd(w, m, it.id), it.id, 0);
+	}
+	x = sw->sum_a + sw->sum_b * g;
+	return sw->sum_s + (x > 0.0 ? x : 0.0);
+}
+
+/* Move mode m's sweep from h0 to h levels happening (h >= h0). */
+static void
+sweep_advance(struct sweep *sw, const struct risk_ws *w, int m,
+    const size_t *prev, size_t h0, size_t h, double g)
+{
+	size_t i;
+
+	for (i = h0; i < h; i++) {
+		size_t pv = prev[i];
+
+		if (pv != NONE)
+			sweep_off(sw, entry_bd(w, m, pv), pv);
+		sweep_on(sw, &w->lv[i].bd[m], i, g);
+	}
+}
+
+static void
+eval_point(const struct lc_book_risk_args *a, const struct risk_ws *w,
+    double shock, struct lc_book_point *pt, size_t *h, int walk)
+{
+	double p = a->price[a->asset] * (1.0 + shock);
+	size_t k = lc_cascade_fired(&w->c, p);
+
+	pt->shock = shock;
+	pt->shocked_price = p;
+	pt->final_price = p * lc_cascade_factor(&w->c, k);
+	h[0] = count_le(w->j, w->self.n, k);
+	h[1] = count_beyond(w->self.price, w->self.n, a->dir, p);
+	figures(w, 0, h[0], pt->final_price, &pt->cascade, walk);
+	figures(w, 1, h[1], p, &pt->stat, walk);
+}
+
+/* The grid's points, bad debt by the sweep (walks if not monotone). */
+static enum lc_status
+eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
+    const double *shock, size_t n, struct lc_book_point *pts)
+{
+	struct sweep sw[2];
+	size_t nl = w->self.n, ne = nl + w->nsp, *prev, i, x, h[2];
+	size_t h0[2] = { 0, 0 };
+	double sg = a->dir == LC_DOWN ? 1.0 : -1.0, g0[2];
+	enum lc_status st;
+	int m, broken = 0;
+
+	prev = malloc((nl + 1) * sizeof(*prev));
+	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], ne, a->dir);
+	if (st == LC_OK) {
+		st = sweep_new(&sw[1], ne, a->dir);
+		if (st != LC_OK)
+			sweep_free(&sw[0]);
+	}
+	if (st != LC_OK) {
+		free(prev);
+		return st;
+	}
+	for (i = 0; i < nl; i++)
+		prev[i] = NONE;
+	for (i = 0; i < nl; i++)
+		if (w->lv[i].next != NONE)
+			prev[w->lv[i].next] = i;
+	for (x = 0; x < w->nsp; x++)
+		if (w->sp[x].first_lvl != NONE)
+			prev[w->sp[x].first_lvl] = nl + x;
+	for (i = 0; i < n; i++) {
+		struct lc_book_point *pt = &pts[i];
+		double g[2];
+
+		eval_point(a, w, shock[i], pt, h, broken);
+		g[0] = sg * pt->final_price;
+		g[1] = sg * pt->shocked_price;
+		for (m = 0; m < 2 && !broken; m++)
+			broken = i > 0 && (h[m] < h0[m] || g[m] > g0[m]);
+		if (broken) {
+			eval_point(a, w, shock[i], pt, h, 1);
+			continue;
+		}
+		for (m = 0; m < 2; m++) {
+			struct lc_book_figs *f = m == 0 ? &pt->cascade :
+			    &pt->stat;
+
+			if (i == 0)
+				for (x = 0; x < w->nsp; x++)
+					sweep_on(&sw[m], &w->sp[x].bd[m],
+					    nl + x, g[m]);
+			sweep_advance(&sw[m], w, m, prev, h0[m], h[m], g[m]);
+			f->bad_debt = sweep_value(&sw[m], w, m, g[m]);
+			h0[m] = h[m];
+			g0[m] = g[m];
+		}
+	}
+	sweep_free(&sw[0]);
+	sweep_free(&sw[1]);
+	free(prev);
+	return LC_OK;
+}
+
+static int
+args_ok(const struct lc_book_risk_args *a)
+{
+	if (a->dir != LC_DOWN && a->dir != LC_UP)
+		return 0;
+	if (a->self >= a->nbooks || a->books == NULL || a->price == NULL ||
+	    a->vol == NULL)
+		return 0;
+	if (!(a->horizon_days > 0.0 && a->horizon_days <= 365.0))
+		return 0;
+	if (!(a->tail_dof == 0.0 || (a->tail_dof > 2.0 &&
+	    a->tail_dof <= 1000.0)))
+		return 0;
+	if (a->curve != NULL && a->curve->n > 0 &&
+	    !(a->depth_scale > 0.0 && isfinite(a->depth_scale)))
+		return 0;
+	return isfinite(a->price[a->asset]) && a->price[a->asset] > 0.0;
+}
+
+enum lc_status
+lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
+{
+	static const double qs[2] = { 0.95, 0.99 };
+	struct risk_ws w;
+	enum lc_status st;
+	double shock[LC_BOOK_MAX_POINTS], sh, pi, pn;
+	size_t n, i;
+	int v;
+
+	if (!args_ok(a))
+		return LC_EINVAL;
+	st = lc_book_grid(a->dir, a->from, a->to, a->step, shock, &n);
+	if (st != LC_OK)
+		return st;
+	memset(&w, 0, sizeof(w));
+	lc_cascade_init(&w.c);
+	lc_book_levels_init(&w.self);
+	st = build_market(a, &w, &out->stale_levels);
+	if (st == LC_OK)
+		st = replay_book(a, &w);
+	if (st == LC_OK) {
+		stale_totals(a, &w);
+		st = prefix_sums(&w);
+	}
+	if (st == LC_OK && n > out->cap) {
+		struct lc_book_point *np = realloc(out->points,
+		    n * sizeof(*np));
+
+		if (np == NULL) {
+			st = LC_ENOMEM;
+		} else {
+			out->points = np;
+			out->cap = n;
+		}
+	}
+	if (st != LC_OK)
+		goto out;
+	out->price = a->price[a->asset];
+	out->nlevels = w.c.n;
+	out->npoints = n;
+	st = eval_grid(a, &w, shock, n, out->points);
+	if (st != LC_OK)
+		goto out;
+	sh = lc_sigma_h(a->vol[a->asset], a->horizon_days);
+	for (v = 0; v < 2; v++) {
+		double x = extreme_quantile(a->dir, qs[v], sh, a->tail_dof);
+		size_t hv[2];
+
+		out->var[v].q = qs[v];
+		out->var[v].shock = expm1(x);
+		eval_point(a, &w, out->var[v].shock, &out->var[v].at, hv, 1);
+	}
+	memset(&out->expected, 0, sizeof(out->expected));
+	memset(&out->expected_static, 0, sizeof(out->expected_static));
+	pi = lc_barrier_prob(a->dir, out->price, out->points[0].shocked_price,
+	    sh, a->tail_dof);
+	for (i = 0; i < n; i++) {
+		const struct lc_book_point *nx = &out->points[i + 1 < n ?
+		    i + 1 : i];
+		double band;
+
+		/* the last band is everything at or beyond s_n */
+		pn = i + 1 < n ? lc_barrier_prob(a->dir, out->price,
+		    nx->shocked_price, sh, a->tail_dof) : 0.0;
+		band = pi - pn;
+		out->expected.value += nx->cascade.value * band;
+		out->expected.bad_debt += nx->cascade.bad_debt * band;
+		out->expected_static.value += nx->stat.value * band;
+		out->expected_static.bad_debt += nx->stat.bad_debt * band;
+		pi = pn;
+	}
+out:
+	risk_ws_free(&w);
+	return st;
+}
+
+double
+lc_book_effective_distance(const struct lc_liq_result *lp, size_t n,
+    const double *price)
+{
+	double best = INFINITY;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double x = isnan(lp[i].effective_price) ? lp[i].price :
+		    lp[i].effective_price, d;
+
+		if (isnan(x))
+			continue;
+		d = fabs(x / price[lp[i].asset] - 1.0);
+		if (d < best)
+			best = d;
+	}
+	return best;
+}
