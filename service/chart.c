@@ -458,6 +458,50 @@ no_data(struct draw *d)
 		f->no_data != NULL ? f->no_data : "no data", 14, b.w - 16));
 }
 
+/*
+ * Start a chart: the writer (capped at o->max_bytes), the theme, the
+ * document with its <title>, <desc> and background, the heading, and
+ * the no-data box when there is nothing to draw.  -1: out of memory.
+ */
+static int
+draw_begin(struct draw *d, const struct chart_opts *o,
+    const struct chart_frame *f, int has_data)
+{
+	memset(d, 0, sizeof(*d));
+	d->s = svg_new(o->max_bytes);
+	if (d->s == NULL)
+		return -1;
+	d->pal = chart_palette(o->theme);
+	d->frame = f;
+	d->width = o->width;
+	d->height = o->height;
+	doc_begin(d, has_data);
+	heading(d);
+	if (!has_data)
+		no_data(d);
+	return 0;
+}
+
+/*
+ * Close the root and hand the document over (on CHART_OK); the writer's
+ * ENOMEM and EINVAL become the chart's.  Frees the writer.
+ */
+static enum chart_status
+draw_end(struct draw *d, enum chart_status st, char **out, size_t *len)
+{
+	enum svg_status ss;
+
+	svg_end(d->s);
+	if (st == CHART_OK) {
+		ss = svg_finish(d->s, out, len);
+		if (ss != SVG_OK)
+			st = ss == SVG_ENOMEM ? CHART_ENOMEM : CHART_EINVAL;
+	}
+	svg_free(d->s);
+	d->s = NULL;
+	return st;
+}
+
 /* ---- axes ------------------------------------------------------- */
 
 /*
@@ -870,20 +914,6 @@ out:
 	return st;
 }
 
-/* Hand the document over; ENOMEM and EINVAL of svg become the chart's. */
-static enum chart_status
-finish(struct svg *s, enum chart_status st, char **out, size_t *len)
-{
-	enum svg_status ss;
-
-	if (st != CHART_OK)
-		return st;
-	ss = svg_finish(s, out, len);
-	if (ss == SVG_OK)
-		return CHART_OK;
-	return ss == SVG_ENOMEM ? CHART_ENOMEM : CHART_EINVAL;
-}
-
 static void
 legend_series(struct draw *d, const struct chart_series *s, size_t n)
 {
@@ -902,7 +932,7 @@ enum chart_status
 chart_line_svg(const struct chart_line *c, const struct chart_opts *o,
     char **out, size_t *len)
 {
-	struct draw d = { 0 };
+	struct draw d;
 	struct box boxes[2];
 	struct axis ax, ay[2];
 	double xlo, xhi, ylo[2], yhi[2], t0, t1, bottom, left, total;
@@ -914,23 +944,14 @@ chart_line_svg(const struct chart_line *c, const struct chart_opts *o,
 	if (chart_opts_check(o) != NULL || !series_ok(c->series, c->nseries) ||
 	    !markers_ok(c->markers, c->nmarkers, 0))
 		return CHART_EINVAL;
-	d.s = svg_new(o->max_bytes);
-	if (d.s == NULL)
-		return CHART_ENOMEM;
-	d.pal = chart_palette(o->theme);
-	d.frame = &c->frame;
-	d.width = o->width;
-	d.height = o->height;
 	for (i = 0; i < c->nseries; i++)
 		if (c->series[i].panel == 1)
 			npanels = 2;
 	npts = series_span(c->series, c->nseries, -1, &xlo, &xhi, &t0, &t1);
-	doc_begin(&d, npts > 0);
-	heading(&d);
-	if (npts == 0) {
-		no_data(&d);
+	if (draw_begin(&d, o, &c->frame, npts > 0) != 0)
+		return CHART_ENOMEM;
+	if (npts == 0)
 		goto done;
-	}
 	legend_series(&d, c->series, c->nseries);
 	markers_span(c->markers, c->nmarkers, CHART_MARK_X, 0, &xlo, &xhi);
 	for (i = 0; i < npanels; i++) {
@@ -969,10 +990,7 @@ chart_line_svg(const struct chart_line *c, const struct chart_opts *o,
 	}
 	markers_draw(&d, c->markers, c->nmarkers, boxes, &ax, ay, npanels);
 done:
-	svg_end(d.s);
-	st = finish(d.s, st, out, len);
-	svg_free(d.s);
-	return st;
+	return draw_end(&d, st, out, len);
 }
 
 /* ---- the stacked bar chart -------------------------------------- */
@@ -1049,7 +1067,7 @@ chart_bars_svg(const struct chart_bars *c, const struct chart_opts *o,
     char **out, size_t *len)
 {
 	struct legend_item it[CHART_MAX_SERIES];
-	struct draw d = { 0 };
+	struct draw d;
 	struct box b;
 	struct axis ax, ay;
 	double ymax = 0, xlo, xhi;
@@ -1060,21 +1078,12 @@ chart_bars_svg(const struct chart_bars *c, const struct chart_opts *o,
 	*len = 0;
 	if (chart_opts_check(o) != NULL || !bars_ok(c))
 		return CHART_EINVAL;
-	d.s = svg_new(o->max_bytes);
-	if (d.s == NULL)
-		return CHART_ENOMEM;
-	d.pal = chart_palette(o->theme);
-	d.frame = &c->frame;
-	d.width = o->width;
-	d.height = o->height;
 	for (i = 0; i < c->nbins && c->nstacks > 0; i++)
 		ymax = fmax(ymax, bin_total(c, i));
-	doc_begin(&d, ymax > 0);
-	heading(&d);
-	if (!(ymax > 0)) {
-		no_data(&d);
+	if (draw_begin(&d, o, &c->frame, ymax > 0) != 0)
+		return CHART_ENOMEM;
+	if (!(ymax > 0))
 		goto done;
-	}
 	for (i = 0; i < c->nstacks; i++) {
 		it[i].name = c->stacks[i].name != NULL ? c->stacks[i].name : "";
 		it[i].colour = d.pal->series[i % CHART_NCOLOURS];
@@ -1094,8 +1103,5 @@ chart_bars_svg(const struct chart_bars *c, const struct chart_opts *o,
 	draw_bars(&d, c, &b, &ax, &ay);
 	markers_draw(&d, c->markers, c->nmarkers, &b, &ax, &ay, 1);
 done:
-	svg_end(d.s);
-	st = finish(d.s, st, out, len);
-	svg_free(d.s);
-	return st;
+	return draw_end(&d, st, out, len);
 }

@@ -87,8 +87,10 @@ enum chart_axis_dir {
 };
 
 /*
- * A marker line, labelled "label value" (the value formatted like the
- * axis).  Markers widen the axis range so that they are always shown.
+ * A marker line, labelled "label value" (the value with a tenth of the
+ * axis step).  Markers widen the axis range so that they are always
+ * shown; a horizontal marker of panel 1 is left out when no series is in
+ * panel 1.
  */
 struct chart_marker {
 	enum chart_axis_dir dir;
