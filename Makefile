@@ -15,7 +15,7 @@ CC ?= cc
 PKGS := libmicrohttpd libcjson sqlite3 nettle
 TEST_PKGS := check
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev \
-	libsqlite3-dev nettle-dev check sqlite3 curl
+	libsqlite3-dev nettle-dev check sqlite3 curl librsvg2-bin libxml2-utils
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wconversion -Wdouble-promotion -Wformat=2 \
@@ -70,6 +70,8 @@ deps:
 		pkg-config --exists $$p 2>/dev/null || missing=1; done; \
 	command -v curl >/dev/null 2>&1 || missing=1; \
 	command -v sqlite3 >/dev/null 2>&1 || missing=1; \
+	command -v rsvg-convert >/dev/null 2>&1 || missing=1; \
+	command -v xmllint >/dev/null 2>&1 || missing=1; \
 	if [ $$missing = 1 ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "deps: installing $(APT_PKGS)"; \
