@@ -166,6 +166,19 @@ START_TEST(defillama_levels)
 }
 END_TEST
 
+/* The positions body of r, parsed, with n positions in *pos. */
+static cJSON *
+positions_of(const struct import_result *r, size_t n, const cJSON **pos)
+{
+	cJSON *root = cJSON_Parse(r->positions);
+
+	ck_assert(root != NULL);
+	ck_assert_uint_eq(r->npositions, n);
+	*pos = cJSON_GetObjectItemCaseSensitive(root, "positions");
+	ck_assert_int_eq(cJSON_GetArraySize(*pos), (int)n);
+	return root;
+}
+
 START_TEST(hyperliquid_perps_and_levels)
 {
 	struct import_result r;
@@ -179,11 +192,7 @@ START_TEST(hyperliquid_perps_and_levels)
 	    "hyperliquid_map.json", &r, &err), 0);
 	ck_assert_uint_eq(r.records, 6);
 	ck_assert_uint_eq(r.null_liquidation, 1);	/* DOGE */
-	ck_assert_uint_eq(r.npositions, 2);
-	root = cJSON_Parse(r.positions);
-	ck_assert(root != NULL);
-	pos = cJSON_GetObjectItemCaseSensitive(root, "positions");
-	ck_assert_int_eq(cJSON_GetArraySize(pos), 2);
+	root = positions_of(&r, 2, &pos);
 	/*
 	 * ETH isolated long: upnl = 100.02765 - 0.0335 * 2986.3 = -0.0134,
 	 * margin = 4.967826 + 0.0134 = 4.981226 (= rawUsd + szi entryPx =
@@ -262,10 +271,7 @@ START_TEST(aave_loans)
 	ck_assert_uint_eq(r.no_debt, 1);		/* 0xu2 */
 	ck_assert_uint_eq(r.not_collateral, 1);	/* 0xu3's DAI */
 	ck_assert_uint_eq(r.nlevel_assets, 0);
-	root = cJSON_Parse(r.positions);
-	ck_assert(root != NULL);
-	pos = cJSON_GetObjectItemCaseSensitive(root, "positions");
-	ck_assert_int_eq(cJSON_GetArraySize(pos), 3);
+	root = positions_of(&r, 3, &pos);
 
 	p = cJSON_GetArrayItem(pos, 0);
 	ck_assert_str_eq(str(p, "id"), "0xu1");
