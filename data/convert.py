@@ -6,7 +6,8 @@ Standard library only.  Run from anywhere:
 The public files are NOT in this repository (data/README.md names each
 one: repository, commit, path, licence).  They are read from DIR, which
 holds one folder per source set (aave-hourly-prices-2021-2023/,
-uniswap-v3-usdc-weth-2026-01/, vesta-liquidations-2022-10-10/); DIR is
+uniswap-v3-usdc-weth-2026-01/, vesta-liquidations-2022-10-10/,
+compound-v2-borrowers-2023-03/); DIR is
 --shared, else $CASCADED_SHARED_DATA, else ../shared/data beside the
 repository's root.  Only this developer tool reads them: the build, the
 tests and the container use the committed data/seed.json.
@@ -14,8 +15,13 @@ It rewrites data/seed.json deterministically (same inputs, same bytes) and
 prints the derived figures that data/README.md quotes.
 
 What it derives (details and reasons in data/README.md):
-- prices: ETH from the Uniswap v3 pool state (sqrtPriceX96, 2026-01-24);
-  the other assets from their last hourly Aave price (2023-02-26).
+- the market state of 2023-03-27 13:00 UTC, the hour of the Compound v2
+  book: prices from the Compound set's hourly price file at that hour
+  (STETH: that ETH price times the last Aave stETH/WETH ratio; CRV: its
+  last Aave price, 2023-02-26; stable assets 1).
+- the `books` key: the Compound v2 borrowers as `loan` positions
+  (compound_book()), and the book's other markets (30-day volatility and
+  correlations of the Compound price file).
 - volatility: realised volatility of log returns over the last 90 days of
   the hourly Aave series, sigma = sqrt(sum r_i^2 / T) with T the elapsed
   time in 365-day years (robust to the irregular spacing); USDC and DAI
