@@ -417,6 +417,43 @@ START_TEST(errors_have_pointers)
 }
 END_TEST
 
+/* Several accounts: ids <user>:<coin>; the map's account is not used. */
+START_TEST(hyperliquid_accounts)
+{
+	static const char in[] = "[{\"user\": \"0xa\", \"state\": "
+	    "{\"assetPositions\": [{\"position\": {\"coin\": \"ETH\", "
+	    "\"szi\": \"-1\", \"entryPx\": \"2000\", \"marginUsed\": "
+	    "\"150\", \"positionValue\": \"2100\", \"leverage\": "
+	    "{\"type\": \"isolated\", \"value\": 10}}}]}}, {\"user\": "
+	    "\"0xb\", \"state\": {\"assetPositions\": []}}]";
+	static const char map[] = "{\"account\": \"ignored\"}";
+	struct import_result r;
+	struct problem err;
+	const cJSON *pos, *p;
+	cJSON *root;
+
+	codec_import_init(&r);
+	problem_init(&err);
+	ck_assert_int_eq(codec_import(IMPORT_HYPERLIQUID, in, strlen(in), map,
+	    strlen(map), "hl", &r, &err), 0);
+	ck_assert_uint_eq(r.records, 1);
+	root = positions_of(&r, 1, &pos);
+	p = cJSON_GetArrayItem(pos, 0);
+	ck_assert_str_eq(str(p, "id"), "0xa:ETH");
+	ck_assert_str_eq(str(p, "side"), "short");
+	ck_assert_double_eq(num(p, "size"), 1);
+	/* short, mark 2100 above entry 2000: upnl -100, margin 250 */
+	ck_assert_double_eq(num(p, "margin"), 250);
+	/* no maxLeverage, no map entry: the schema's default mmr */
+	ck_assert(cJSON_GetObjectItemCaseSensitive(p,
+	    "maintenance_margin_rate") == NULL);
+	ck_assert_str_eq(str(root, "source"), "hl");
+	cJSON_Delete(root);
+	codec_import_release(&r);
+	problem_release(&err);
+}
+END_TEST
+
 START_TEST(format_names)
 {
 	enum import_format f;
@@ -491,6 +528,46 @@ START_TEST(seed_books_decode)
 	market_data_release(&md);
 	store_fixture_close(&st, &dir);
 	free(serr);
+}
+END_TEST
+
+/* seed_apply of `json` on a fresh store: its return, stats in *s. */
+static int
+seed_text(const char *json, struct seed_stats *s)
+{
+	struct store *st;
+	char db[512], errs[256], *dir = NULL, *serr = NULL;
+	int rc;
+
+	st = store_fixture_open(&dir, db, sizeof(db), "b.db", &serr);
+	ck_assert_msg(st != NULL, "%s", serr ? serr : "store");
+	rc = seed_apply(st, json, strlen(json), s, errs, sizeof(errs));
+	store_fixture_close(&st, &dir);
+	free(serr);
+	return rc;
+}
+
+START_TEST(seed_books_shape)
+{
+	struct seed_stats s;
+
+	ck_assert_int_eq(seed_text("{\"books\": [{\"name\": \"a-1\", "
+	    "\"positions\": [{\"id\": \"x\", \"type\": \"loan\"}, "
+	    "{\"id\": \"y\", \"type\": \"perp\"}]}, {\"name\": \"b\", "
+	    "\"as_of\": \"2023-03-27T13:00:00Z\", \"positions\": []}]}", &s),
+	    0);
+	ck_assert_uint_eq(s.books, 2);
+	ck_assert_uint_eq(s.book_positions, 2);
+	/* a name outside a-z 0-9 . _ -, no positions array, no id, no type */
+	ck_assert_int_eq(seed_text("{\"books\": [{\"name\": \"A\", "
+	    "\"positions\": []}]}", &s), -1);
+	ck_assert_int_eq(seed_text("{\"books\": [{\"name\": \"a\"}]}", &s),
+	    -1);
+	ck_assert_int_eq(seed_text("{\"books\": [{\"name\": \"a\", "
+	    "\"positions\": [{\"type\": \"loan\"}]}]}", &s), -1);
+	ck_assert_int_eq(seed_text("{\"books\": [{\"name\": \"a\", "
+	    "\"positions\": [{\"id\": \"x\"}]}]}", &s), -1);
+	ck_assert_int_eq(seed_text("{\"books\": {}}", &s), -1);
 }
 END_TEST
 
@@ -675,11 +752,13 @@ import_suite(void)
 	tcase_add_test(tc, hyperliquid_perps_and_levels);
 	tcase_add_test(tc, aave_loans);
 	tcase_add_test(tc, errors_have_pointers);
+	tcase_add_test(tc, hyperliquid_accounts);
 	tcase_add_test(tc, format_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("seed");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, seed_books_decode);
+	tcase_add_test(tc, seed_books_shape);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cli");
 	tcase_set_timeout(tc, 120);
