@@ -700,43 +700,39 @@ END_TEST
 
 START_TEST(cli_usage_errors)
 {
+	/* command (then the fixture), fixture, exit, text on stderr */
+	static const struct {
+		const char *cmd, *file;
+		int status;
+		const char *err;
+	} c[] = {
+		{ "import --format nope", "aave.json", 2, "--format" },
+		/* positions need somewhere to go */
+		{ "import --format hyperliquid", "hyperliquid.json", 2,
+		    "--book" },
+		{ "import --format defillama --book BAD", "defillama.json",
+		    2, "--book" },
+		{ "import --format defillama --csv", "defillama.json", 2,
+		    "--csv" },
+		/* a rejected input: its problem on stderr, exit 1 */
+		{ "import --format defillama", "defillama.json", 1,
+		    "mapping" },
+		{ "score --print", "aave.json", 2, "--print" },
+	};
 	char cmd[8192], *dir = tmpdir_new();
 	struct run r;
+	size_t i;
 
 	ck_assert(dir != NULL);
-	snprintf(cmd, sizeof(cmd), "import --format nope %s",
-	    fixture("aave.json"));
-	run_cli(dir, cmd, &r);
-	ck_assert_int_eq(r.status, 2);
-	run_release(&r);
-	/* positions need somewhere to go */
-	snprintf(cmd, sizeof(cmd), "import --format hyperliquid %s",
-	    fixture("hyperliquid.json"));
-	run_cli(dir, cmd, &r);
-	ck_assert_int_eq(r.status, 2);
-	ck_assert(strstr(r.err, "--book") != NULL);
-	run_release(&r);
-	snprintf(cmd, sizeof(cmd), "import --format defillama --book BAD %s",
-	    fixture("defillama.json"));
-	run_cli(dir, cmd, &r);
-	ck_assert_int_eq(r.status, 2);
-	run_release(&r);
-	snprintf(cmd, sizeof(cmd), "import --format defillama --csv %s",
-	    fixture("defillama.json"));
-	run_cli(dir, cmd, &r);
-	ck_assert_int_eq(r.status, 2);
-	run_release(&r);
-	/* a rejected input: its problem on stderr, exit 1 */
-	snprintf(cmd, sizeof(cmd), "import --format defillama %s",
-	    fixture("defillama.json"));
-	run_cli(dir, cmd, &r);
-	ck_assert_int_eq(r.status, 1);
-	ck_assert(strstr(r.err, "mapping") != NULL);
-	run_release(&r);
-	snprintf(cmd, sizeof(cmd), "score --print %s", fixture("aave.json"));
-	run_cli(dir, cmd, &r);
-	ck_assert_int_eq(r.status, 2);
-	run_release(&r);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", c[i].cmd, fixture(c[i].file));
+		run_cli(dir, cmd, &r);
+		ck_assert_msg(r.status == c[i].status, "%s: exit %d", cmd,
+		    r.status);
+		ck_assert_msg(strstr(r.err, c[i].err) != NULL, "%s: %s", cmd,
+		    r.err);
+		run_release(&r);
+	}
 	tmpdir_free(dir);
 }
 END_TEST
