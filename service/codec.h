@@ -286,4 +286,51 @@ struct codec_cascade {
 int codec_encode_cascade(const struct codec_cascade *c, char **out);
 
 
+/* ---- price history (codec_prices.c) --------------------------------- */
+
+#include "cascade/backtest.h"
+
+/* Entries per POST /v1/markets/{asset}/prices body; beyond: 422. */
+#define CODEC_MAX_CANDLES 100000
+/* Largest `limit` of GET /v1/markets/{asset}/prices (and its default). */
+#define CODEC_MAX_PRICES_LIMIT 100000
+
+/* A decoded price write: candles by t, strictly increasing. */
+struct codec_prices {
+	size_t n;
+	struct lc_candle *c;
+	size_t received;	/* entries in the body */
+	const char *form;	/* "candles", "points", "binance-klines" */
+};
+
+void codec_prices_init(struct codec_prices *p);
+void codec_prices_release(struct codec_prices *p);
+/* Decode and validate a body (every rule: codec_prices.c). */
+int codec_decode_prices(const char *body, size_t len,
+    struct codec_prices *out, struct problem *err);
+/*
+ * The same rules on candles already in memory (cascaded import): 0, or
+ * -1 with a 422 in err, pointers /candles/i/k (i: index in c).
+ */
+int codec_prices_check(const struct lc_candle *c, size_t n,
+    struct problem *err);
+/* Sort by t, the last of equal times winning; -1 on no memory. */
+int codec_prices_sort(struct lc_candle *c, size_t *n);
+
+/* The answer of a price write. */
+struct codec_prices_put {
+	const char *asset;
+	const char *form;
+	size_t received, stored, deleted;
+	int64_t first, last;	/* of the stored candles */
+	int vol_source;		/* MD_VOL_* after the write */
+	struct md_vol_hist hist;
+};
+
+int codec_encode_prices_put(const struct codec_prices_put *a, char **out);
+/* GET /v1/markets/{asset}/prices: {"asset", "count", "truncated",
+ * "candles": [[t, open, high, low, close], ...]}. */
+int codec_encode_prices(const char *asset, const struct lc_candle *c,
+    size_t n, int truncated, char **out);
+
 #endif

@@ -46,6 +46,7 @@ market_data_release(struct market_data *md)
 		md_asset_release(&md->assets[i]);
 	free(md->assets);
 	free(md->corr);
+	free(md->hcorr);
 	market_data_init(md);
 }
 
