@@ -120,6 +120,9 @@ struct codec_limits {
 	double max_cost;      /* paths*steps*(assets+coupled): 4e8 */
 	double stale_depth_s; /* stale_depth warning age: 3600; 0 off */
 	unsigned threads;     /* Monte Carlo threads passed to lc_params */
+	/* price history: H and M of sigma(h) (docs/model.md section 9) */
+	double vol_half_life_days;
+	double vol_mean_reversion_days;
 };
 
 void codec_limits_default(struct codec_limits *l);
@@ -135,10 +138,22 @@ struct score_request {
 	size_t nassets;             /* = snapshot nassets */
 	double *price;              /* effective P per snapshot asset */
 	double *vol;                /* effective sigma per snapshot asset */
+	unsigned char *vol_src;     /* its CODEC_VOL_* source, per asset */
+	double vol_half_life_days;  /* H, M of the history's sigma(h) */
+	double vol_mean_reversion_days;
 	int monte_carlo;            /* the request needs Monte Carlo */
 	struct codec_warnings warn; /* the codec's own warnings */
 	struct lc_request lc;       /* what lc_score() takes */
 };
+
+/*
+ * Where an asset's volatility in a score comes from (echoed per market as
+ * "volatility_source"): the written volatility, sigma(h) of the price
+ * history at the request's horizon, or the request's override.
+ */
+#define CODEC_VOL_EXPLICIT 0
+#define CODEC_VOL_HISTORY 1
+#define CODEC_VOL_REQUEST 2
 
 void codec_request_init(struct score_request *r);
 void codec_request_release(struct score_request *r);
@@ -174,7 +189,19 @@ struct codec_asset_put {
 	double vol;
 	char as_of[MD_TIME_MAX];	/* `as_of` or the time of the write */
 	char source[MD_SOURCE_MAX + 1];	/* `source`, "" when absent */
+	int vol_src;			/* CODEC_SRC_* (price history) */
 };
+
+/*
+ * What a PUT does to the volatility source (docs/model.md section 9):
+ * keep it (neither volatility nor volatility_source given), explicit
+ * (volatility given; a pin stays), pinned explicit ("volatility_source":
+ * "explicit"), history unpinned ("volatility_source": "history").
+ */
+#define CODEC_SRC_KEEP (-1)
+#define CODEC_SRC_EXPLICIT 0
+#define CODEC_SRC_PIN 1
+#define CODEC_SRC_HISTORY 2
 
 int codec_decode_asset(const char *body, size_t len,
     const struct md_asset *existing, struct codec_asset_put *out,
@@ -327,6 +354,8 @@ struct codec_prices_put {
 	struct md_vol_hist hist;
 };
 
+/* The object {"ewma", "long_run", "returns"} (sigmas; null when short). */
+void codec_buf_vol_history(struct json_buf *b, const struct md_vol_hist *h);
 int codec_encode_prices_put(const struct codec_prices_put *a, char **out);
 /* GET /v1/markets/{asset}/prices: {"asset", "count", "truncated",
  * "candles": [[t, open, high, low, close], ...]}. */

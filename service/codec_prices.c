@@ -324,8 +324,8 @@ out:
 }
 
 /* {"ewma", "long_run", "returns"} of the estimators (null when short). */
-static void
-buf_history(struct json_buf *b, const struct md_vol_hist *h)
+void
+codec_buf_vol_history(struct json_buf *b, const struct md_vol_hist *h)
 {
 	json_buf_begin(b, '{');
 	json_buf_key(b, "ewma");
@@ -374,7 +374,7 @@ codec_encode_prices_put(const struct codec_prices_put *a, char **out)
 	json_buf_str(&b, a->vol_source == MD_VOL_HISTORY ? "history"
 	                                                 : "explicit");
 	json_buf_key(&b, "history");
-	buf_history(&b, &a->hist);
+	codec_buf_vol_history(&b, &a->hist);
 	json_buf_end(&b, '}');
 	*out = json_buf_take(&b);
 	return *out != NULL ? 0 : -1;
