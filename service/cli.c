@@ -18,6 +18,7 @@
 #include "api.h"
 #include "app.h"
 #include "cli.h"
+#include "cli_backtest.h"
 #include "codec.h"
 #include "config.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct cli_opts {
 	const char *side; /* "bid" / "ask" */
 	const char *mid; /* as written */
 	const char *form; /* "points" / "levels" / "quotes" */
+	int prices;       /* import --prices ASSET FILE.csv */
 };
 
 int
@@ -57,6 +59,7 @@ usage(FILE *out)
 	    "[--db PATH]\n"
 	    "       cascaded import liquidations ASSET FILE|- [--csv] "
 	    "[--append] [--db PATH]\n"
+	    "       cascaded import --prices ASSET FILE.csv [--db PATH]\n"
 	    "\n"
 	    "score prints what POST /v1/score answers for the body in FILE "
 	    "('-': stdin).\n"
@@ -67,6 +70,8 @@ usage(FILE *out)
 	    "qty,avg_slippage_bps for depth\n"
 	    "and price,qty,side for liquidations; an optional header line "
 	    "names the columns.\n"
+	    "--prices writes candles (CSV header time,open,high,low,close) as "
+	    "POST\n/v1/markets/ASSET/prices does.\n"
 	    "\n"
 	    "options of the server:\n");
 	config_usage(out);
@@ -597,6 +602,53 @@ out:
 	return rc;
 }
 
+/*
+ * import --prices ASSET FILE.csv (or import prices ASSET FILE.csv): the
+ * candles through api_post_candles(), the rules and the answer of POST
+ * /v1/markets/ASSET/prices without its entry cap.
+ */
+static int
+run_import_prices(struct config *cfg, size_t first)
+{
+	struct app app;
+	struct api_answer ans;
+	struct lc_candle *c = NULL;
+	size_t n = 0;
+	char *text = NULL;
+	int rc = 1;
+
+	memset(&app, 0, sizeof(app));
+	api_answer_init(&ans);
+	if (cfg->nargs != first + 2) {
+		fprintf(stderr, "cascaded: import --prices takes ASSET "
+		    "FILE.csv\n");
+		return 2;
+	}
+	if (cli_read_candles("import", cfg->args[first + 1], &c, &n) != 0)
+		goto out;
+	app.cfg = cfg;
+	app.store = open_db(cfg);
+	if (app.store == NULL || api_app_init(&app) != 0)
+		goto out;
+	api_post_candles(&app, cfg->args[first], c, n, &ans);
+	if (ans.status >= 400) {
+		print_problem(&ans, NULL);
+		goto out;
+	}
+	text = api_answer_text(&ans);
+	if (text != NULL) {
+		printf("%s\n", text);
+		rc = fflush(stdout) == 0 ? 0 : 1;
+	}
+out:
+	free(text);
+	free(c);
+	api_answer_release(&ans);
+	api_app_release(&app);
+	store_close(app.store);
+	return rc;
+}
+
 static int
 run_import(struct config *cfg, const struct cli_opts *o)
 {
@@ -613,6 +665,8 @@ run_import(struct config *cfg, const struct cli_opts *o)
 	memset(&csv, 0, sizeof(csv));
 	api_answer_init(&ans);
 	what = cfg->nargs > 0 ? cfg->args[0] : "";
+	if (o->prices || strcmp(what, "prices") == 0)
+		return run_import_prices(cfg, o->prices ? 0 : 1);
 	liq = strcmp(what, "liquidations") == 0;
 	if (!liq && strcmp(what, "depth") != 0) {
 		fprintf(stderr,
@@ -724,6 +778,10 @@ own_flags(int argc, char **argv, struct cli_opts *o, char **rest, int *nrest)
 		}
 		if (strcmp(a, "--append") == 0) {
 			o->append = 1;
+			continue;
+		}
+		if (strcmp(a, "--prices") == 0) {
+			o->prices = 1;
 			continue;
 		}
 		for (k = 0; k < 3; k++) {

@@ -6,6 +6,7 @@
  * volatility-source UPDATE.  A million candles are one transaction of
  * prepared steps (no statement per row is compiled).
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sqlite3.h>
@@ -155,5 +156,49 @@ out:
 		store_read_end(st, SQLITE_OK);
 		return STORE_NOT_FOUND;
 	}
+	return store_read_end(st, rc);
+}
+
+enum store_status
+store_price_assets(struct store *st, char (**out)[MD_SYMBOL_MAX + 1],
+    size_t *n)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s = NULL;
+	char (*v)[MD_SYMBOL_MAX + 1] = NULL, (*nv)[MD_SYMBOL_MAX + 1];
+	size_t cap = 0, k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL || (db = store_read_begin(st)) == NULL)
+		return STORE_IO;
+	rc = sqlite3_prepare_v2(db, "SELECT DISTINCT asset FROM prices ORDER "
+	    "BY asset", -1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (k == cap) {
+			cap = cap > 0 ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		snprintf(v[k], sizeof(v[k]), "%s",
+		    (const char *)sqlite3_column_text(s, 0));
+		k++;
+		rc = SQLITE_OK;
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK) {
+		free(v);
+		v = NULL;
+		k = 0;
+	}
+	*out = v;
+	*n = k;
 	return store_read_end(st, rc);
 }

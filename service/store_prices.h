@@ -41,4 +41,12 @@ enum store_status store_get_prices(struct store *st, const char *asset,
     int64_t from, int64_t to, size_t limit, struct lc_candle **out,
     size_t *n);
 
+/*
+ * The symbols of the assets that have price history, sorted, in *out (a
+ * malloc'd array of MD_SYMBOL_MAX + 1 byte names; NULL when none) and
+ * their count in *n.
+ */
+enum store_status store_price_assets(struct store *st,
+    char (**out)[MD_SYMBOL_MAX + 1], size_t *n);
+
 #endif
