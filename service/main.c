@@ -162,8 +162,9 @@ cmd_seed(struct config *cfg)
 		goto out;
 	}
 	printf("%s: seeded %zu assets, %zu curves, %zu liquidation levels, "
-	    "%zu correlation pairs\n", cfg->db_path, stats.assets,
-	    stats.curves, stats.levels, stats.pairs);
+	    "%zu correlation pairs, %zu price candles\n", cfg->db_path,
+	    stats.assets, stats.curves, stats.levels, stats.pairs,
+	    stats.candles);
 	rc = 0;
 out:
 	store_close(st);

@@ -8,7 +8,11 @@
  *               "points" | "quotes"}}],
  *    "liquidations": [{"asset", "body": {"levels": [{"price", "qty",
  *                      "side"}], "as_of", "source"}}],
- *    "correlations": {"pairs": [["ETH", "BTC", 0.8], ...]}}
+ *    "correlations": {"pairs": [["ETH", "BTC", 0.8], ...]},
+ *    "prices": [{"asset", "body": {"candles": [[t, o, h, l, c], ...]}
+ *                | {"points": [[t, price], ...]}}]}
+ * (prices: numbers, t strictly increasing; the market's
+ * volatility_source becomes history unless pinned.)
  * Applying it is idempotent: assets are upserted, each venue's curve and
  * each asset's levels replaced, correlation pairs upserted.  Depth is
  * converted with the model library (lc_curve_from_points / _from_quotes),
@@ -26,6 +30,7 @@ struct seed_stats {
 	size_t curves;
 	size_t levels;
 	size_t pairs;
+	size_t candles;		/* price history entries */
 };
 
 /* 0 on success; -1 with err set (nothing is rolled back across writes). */
