@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cascade/backtest.h"
 #include "cascade/vol.h"
@@ -486,10 +487,11 @@ read_db(const char *path, struct bt_file *files, size_t *nfiles)
 	enum store_status s;
 	int rc = -1;
 
-	st = store_open(path, &err);
+	/* read only what exists: store_open() would create the file */
+	st = access(path, R_OK) == 0 ? store_open(path, &err) : NULL;
 	if (st == NULL) {
 		fprintf(stderr, "cascaded: backtest: %s: %s\n", path,
-		    err != NULL ? err : "cannot open");
+		    err != NULL ? err : strerror(errno));
 		free(err);
 		return -1;
 	}
