@@ -256,17 +256,7 @@ pairs_push(struct api_vol *v, const char *a, const char *b, double rho)
 		v->pairs = np;
 		v->cappairs = cap;
 	}
-	np = &v->pairs[v->npairs++];
-	/* the store's order: a < b */
-	if (strcmp(a, b) > 0) {
-		const char *x = a;
-
-		a = b;
-		b = x;
-	}
-	snprintf(np->a, sizeof(np->a), "%s", a);
-	snprintf(np->b, sizeof(np->b), "%s", b);
-	np->rho = rho;
+	md_corr_set(&v->pairs[v->npairs++], a, b, rho);
 	return 0;
 }
 

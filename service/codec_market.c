@@ -899,15 +899,7 @@ codec_decode_correlations(const char *body, size_t len,
 			const char *sa = snap->assets[a].symbol;
 			const char *sb = snap->assets[b].symbol;
 
-			if (strcmp(sa, sb) > 0) {
-				const char *t = sa;
-
-				sa = sb;
-				sb = t;
-			}
-			snprintf(p->a, sizeof(p->a), "%s", sa);
-			snprintf(p->b, sizeof(p->b), "%s", sb);
-			p->rho = rho;
+			md_corr_set(p, sa, sb, rho);
 			refs[n].p = p;
 			refs[n].idx = i;
 			n++;

@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "calibration.h"
+#include "codec_calibration.h"
 #include "cascade/vol.h"
 #include "codec_int.h"
 #include "json.h"
@@ -1024,7 +1024,7 @@ vol_source_name(unsigned char src)
 /*
  * "calibration": the estimator of the history volatilities, H, M, and
  * the backtest's pooled O/E at the request's horizon and tail_dof when
- * calibration.h has them (else null).
+ * codec_calibration.h has them (else null).
  */
 static void
 encode_calibration(struct json_buf *b, const struct score_request *req)

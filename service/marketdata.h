@@ -116,6 +116,9 @@ void market_data_init(struct market_data *md);
 void market_data_release(struct market_data *md);
 /* Free what one asset owns (curves, levels, batches); NULL is a no-op. */
 void md_asset_release(struct md_asset *a);
+/* Set a pair with its symbols in the store's order (a < b). */
+void md_corr_set(struct md_corr *c, const char *a, const char *b,
+    double rho);
 /* Index of an asset by symbol, or -1. */
 long market_data_find(const struct market_data *md, const char *symbol);
 

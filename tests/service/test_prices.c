@@ -74,59 +74,50 @@ put_asset(const char *asset, const char *body)
 	return st;
 }
 
+/* The answer of a use case that returned st (want) as JSON; released. */
+static cJSON *
+answer_json(struct api_answer *a, int st, int want, const char *what)
+{
+	char *text = api_answer_text(a);
+	cJSON *j;
+
+	ck_assert_msg(st == want, "%s: %d (want %d): %s", what, st, want,
+	    text);
+	j = cJSON_Parse(text);
+	ck_assert(j != NULL);
+	free(text);
+	api_answer_release(a);
+	return j;
+}
+
 static cJSON *
 post(const char *asset, const char *body, int want)
 {
 	struct api_answer a;
-	char *text;
-	cJSON *j;
-	int st;
 
 	api_answer_init(&a);
-	st = api_post_prices(&app, asset, body, strlen(body), &a);
-	text = api_answer_text(&a);
-	ck_assert_msg(st == want, "POST prices %s: %d (want %d): %s", asset,
-	    st, want, text);
-	j = cJSON_Parse(text);
-	ck_assert(j != NULL);
-	free(text);
-	api_answer_release(&a);
-	return j;
+	return answer_json(&a, api_post_prices(&app, asset, body,
+	    strlen(body), &a), want, "POST prices");
 }
 
 static cJSON *
 get_prices(const char *asset, const struct api_param *q, size_t n, int want)
 {
 	struct api_answer a;
-	char *text;
-	cJSON *j;
 
 	api_answer_init(&a);
-	ck_assert_int_eq(api_get_prices(&app, asset, q, n, &a), want);
-	text = api_answer_text(&a);
-	j = cJSON_Parse(text);
-	ck_assert(j != NULL);
-	free(text);
-	api_answer_release(&a);
-	return j;
+	return answer_json(&a, api_get_prices(&app, asset, q, n, &a), want,
+	    "GET prices");
 }
 
 static cJSON *
 score(const char *body)
 {
 	struct api_answer a;
-	char *text;
-	cJSON *j;
-	int st;
 
 	api_answer_init(&a);
-	st = api_score(&app, body, strlen(body), NULL, &a);
-	text = api_answer_text(&a);
-	ck_assert_msg(st == 200, "score: %d %s", st, text);
-	j = cJSON_Parse(text);
-	free(text);
-	api_answer_release(&a);
-	return j;
+	return answer_json(&a, api_score(&app, body, strlen(body), NULL, &a),
+	    200, "score");
 }
 
 /* The number at o.a (b NULL) or o.a.b. */

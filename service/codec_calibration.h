@@ -1,5 +1,5 @@
 /*
- * calibration.h - what the backtest (docs/volatility.md) measured for
+ * codec_calibration.h - what the backtest (docs/volatility.md) measured for
  * the service's volatility estimator, echoed by POST /v1/score in its
  * "calibration" object: per estimator, H, M, tail_dof and horizon, the
  * pooled O/E (observed / expected barrier hits over the thresholds 5, 10,
@@ -16,8 +16,8 @@
  *
  * Plain constant data, no code: included by codec_score.c only.
  */
-#ifndef CASCADED_CALIBRATION_H
-#define CASCADED_CALIBRATION_H
+#ifndef CASCADED_CODEC_CALIBRATION_H
+#define CASCADED_CODEC_CALIBRATION_H
 
 #include <stddef.h>
 
