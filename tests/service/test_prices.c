@@ -846,7 +846,7 @@ START_TEST(seed_and_http)
 	ck_assert(strstr(r.body, "\"count\":0") != NULL);
 	http_reply_release(&r);
 	ck_assert_int_eq(server_proc_stop(&srv, 15, T_MS), 0);
-	tmpdir_free(sdir);
+	fixture_stop(&srv, &sdir, T_MS);
 }
 END_TEST
 
