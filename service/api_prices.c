@@ -403,8 +403,8 @@ put_candles(struct app *app, const char *asset, struct lc_candle *c,
 	if (wtx_asset(&t, asset, ans) < 0)
 		goto out;
 	st = store_put_prices(app->store, asset, c, n,
-	    app->writer->vol->retention_days, STORE_SRC_HISTORY_UNPINNED,
-	    &deleted);
+	    app->writer->vol->retention_days,
+	    n > 0 ? STORE_SRC_HISTORY_UNPINNED : STORE_SRC_KEEP, &deleted);
 	if (st == STORE_OK)
 		vol_after_write(app, asset, c, n);
 	if (wtx_commit(&t, st, asset, asset, SNAPSHOT_LEVELS_KEEP, ans) != 0)

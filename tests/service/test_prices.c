@@ -332,6 +332,14 @@ START_TEST(bad_input_pointer_and_nothing_stored)
 		ck_assert_str_eq(str(m, "volatility_source"), "explicit");
 		cJSON_Delete(m);
 	}
+	/* an empty write stores nothing and leaves the source */
+	cJSON_Delete(post("ETH", "{\"candles\": []}", 200));
+	{
+		cJSON *m = market("ETH");
+
+		ck_assert_str_eq(str(m, "volatility_source"), "explicit");
+		cJSON_Delete(m);
+	}
 	cJSON_Delete(post("NOPE", "{\"points\": [[1, 5]]}", 404));
 	cJSON_Delete(post("bad sym", "{\"points\": [[1, 5]]}", 422));
 }
