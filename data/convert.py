@@ -39,10 +39,17 @@ What it derives (details and reasons in data/README.md):
   collateral sold: debt * (1 + bonus) / level price, bonus = MCR - 1 = 10 %;
   level prices rescaled by seed price / Vesta spot price (same distance
   from spot as on 2022-10-10).
+- price history ("prices", add_price_history): Binance hourly candles of
+  BTC, ETH and LINK up to the seed date 2023-03-27T13:00:00Z (the last 90
+  days hourly, the 640 days before as daily candles aggregated with true
+  highs and lows), the Compound v2 set's hourly prices as points for the
+  other volatile seed assets it covers; read from binance-ohlc-1h/ and
+  compound-v2-borrowers-2023-03/.
 """
 
 import argparse
 import csv
+import datetime
 import json
 import math
 import os
@@ -118,6 +125,114 @@ def quotes_to_points(quotes):
             pts.append((d, q))
             i_last, q_last, d_last = q * a, q, d
     return pts
+
+
+# ---- price history (docs/model.md section 9) -------------------------------
+# The agreed seed date: history up to (not including) this hour.
+SEED_DATE = "2023-03-27T13:00:00Z"
+SEED_T = 1679922000
+BINANCE = {"BTC": "BTCUSDT_1h.csv", "ETH": "ETHUSDT_1h.csv",
+           "LINK": "LINKUSDT_1h.csv"}
+HOURLY_DAYS = 90
+DAILY_DAYS = 640
+COMPOUND_PRICES = ("compound-v2-borrowers-2023-03/"
+                   "repo_hourly_prices_2023-02-24_to_2023-03-27.csv")
+
+
+def num(text):
+    """A source number as JSON shows it: int when whole, else the float."""
+    v = float(text)
+    return int(v) if v == int(v) and abs(v) < 2 ** 53 else v
+
+
+def binance_history(path):
+    """Hourly candles opening in the last HOURLY_DAYS days before the seed
+    date (from midnight UTC), daily candles aggregated from the hourly ones
+    (open of the first, true high and low, close of the last) for the
+    DAILY_DAYS days before: [[t, open, high, low, close], ...]."""
+    t_hourly = (SEED_T - HOURLY_DAYS * 86400) // 86400 * 86400
+    t_daily = t_hourly - DAILY_DAYS * 86400
+    hourly, days = [], {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            t = int(r["time"])
+            if t < t_daily or t >= SEED_T:
+                continue
+            c = [t, num(r["open"]), num(r["high"]), num(r["low"]),
+                 num(r["close"])]
+            if t >= t_hourly:
+                hourly.append(c)
+                continue
+            d = t - t % 86400
+            if d not in days:
+                days[d] = [d, c[1], c[2], c[3], c[4]]
+            else:
+                g = days[d]
+                g[2] = max(g[2], c[2])
+                g[3] = min(g[3], c[3])
+                g[4] = c[4]
+    return [days[d] for d in sorted(days)] + hourly
+
+
+def compound_points(path, sym):
+    """The Compound set's hourly prices of `sym` before the seed date as
+    [[t, price], ...]."""
+    pts = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            if r["asset"] != sym:
+                continue
+            t = int(datetime.datetime.strptime(
+                r["hour_utc"], "%Y-%m-%d %H:%M").replace(
+                tzinfo=datetime.timezone.utc).timestamp())
+            if t < SEED_T:
+                pts.append([t, num(r["price_usd"])])
+    pts.sort()
+    return pts
+
+
+def add_price_history(out, shared):
+    """out["prices"]: the bodies of POST /v1/markets/{asset}/prices for the
+    seed's assets: Binance candles (BTC, ETH, LINK), else the Compound set's
+    hourly points; stable assets (volatility 0 by docs/model.md section 1)
+    get none, so they stay explicit.  Returns figures for the report."""
+    out["prices"] = []
+    report = {}
+    comp = os.path.join(shared, COMPOUND_PRICES)
+    for m in out["markets"]:
+        sym = m["asset"]
+        if sym in STABLE:
+            continue
+        if sym in BINANCE:
+            c = binance_history(os.path.join(shared, "binance-ohlc-1h",
+                                             BINANCE[sym]))
+            body = {"candles": c}
+        else:
+            c = compound_points(comp, sym)
+            body = {"points": c}
+        if not c:
+            continue
+        out["prices"].append({"asset": sym, "body": body})
+        report["prices_" + sym] = (len(c), c[0][0], c[-1][0])
+    return report
+
+
+def dump_seed(out):
+    """seed.json text: indented, but each price entry on one line."""
+    prices = out.pop("prices", None)
+    text = json.dumps(out, indent=1, sort_keys=False)
+    if prices is not None:
+        out["prices"] = prices
+        rows = []
+        for p in prices:
+            key = "candles" if "candles" in p["body"] else "points"
+            items = ",\n   ".join(json.dumps(c, separators=(",", ":"))
+                                  for c in p["body"][key])
+            rows.append(' {"asset": %s, "body": {"%s": [\n   %s\n ]}}' %
+                        (json.dumps(p["asset"]), key, items))
+        text = text[:-2] + ',\n "prices": [\n' + ",\n".join(rows) + \
+            "\n ]\n}"
+    return text + "\n"
 
 
 def read_csv(path):
@@ -449,10 +564,12 @@ def main(argv=None):
     report["btc_point"] = (bps, qty)
 
     book, report["book_compound_v2"] = compound_book(prices)
+    report.update(add_price_history(out, shared))
 
     with open(os.path.join(HERE, "seed.json"), "w") as f:
-        text = json.dumps(out, indent=1, sort_keys=False)
-        f.write(text[:-2] + ",\n" + books_json([book]) + "\n}\n")
+        text = dump_seed(out)
+        f.write(text.rstrip()[:-1].rstrip() + ",\n" + books_json([book]) +
+                "\n}\n")
     json.dump(report, sys.stdout, indent=1, default=str)
     sys.stdout.write("\n")
 

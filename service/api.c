@@ -184,6 +184,11 @@ load_snapshot(struct app *app, int publish, enum store_status *st)
 	*st = store_load(app->store, &md);
 	if (*st != STORE_OK)
 		goto out;
+	/* price history: the estimators of every asset (api_prices.c) */
+	if (api_vol_decorate(app, &md, NULL, 1) != 0) {
+		*st = STORE_NOMEM;
+		goto out;
+	}
 	if (snapshot_build(&md, rho, &s) != 0) {
 		*st = STORE_NOMEM;
 		goto out;
@@ -216,6 +221,11 @@ api_app_init(struct app *app)
 	}
 	app->writer = w;
 	app->cell = &w->cell;
+	w->vol = api_vol_open(app->cfg);
+	if (w->vol == NULL) {
+		api_app_release(app);
+		goto fail;
+	}
 	s = load_snapshot(app, 1, &st);
 	if (s == NULL) {
 		log_kv(LOG_LVL_ERROR, "cannot load the market data", "error",
@@ -236,6 +246,7 @@ api_app_release(struct app *app)
 	if (app == NULL || app->writer == NULL)
 		return;
 	snapshot_cell_release(&app->writer->cell);
+	api_vol_free(app->writer->vol);
 	pthread_mutex_destroy(&app->writer->mu);
 	free(app->writer);
 	app->writer = NULL;
@@ -276,6 +287,10 @@ republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
 	st = store_load_asset(app->store, symbol, after, &md, &full);
 	if (st != STORE_OK)
 		goto out;
+	if (api_vol_decorate(app, &md, symbol, full) != 0) {
+		st = STORE_NOMEM;
+		goto out;
+	}
 	/* full: another process wrote too (cascaded import): rebuild all */
 	rc = full ? snapshot_build(&md, rho, &s)
 	          : snapshot_update(cur, symbol, &md, lv, &s);

@@ -39,6 +39,7 @@
 struct api_writer {
 	pthread_mutex_t mu;
 	struct snapshot_cell cell;
+	struct api_vol *vol;	/* price-history estimators (api_prices.c) */
 };
 
 /*
@@ -165,5 +166,35 @@ int api_put_levels(struct app *app, const char *asset, const char *body,
     size_t len, int append, struct api_answer *ans);
 int api_put_correlations(struct app *app, const char *body, size_t len,
     int replace, struct api_answer *ans);
+
+/* ---- price history (api_prices.c) ------------------------------------ */
+
+/*
+ * POST /v1/markets/{asset}/prices (codec_prices.c has the forms and
+ * rules): upsert the candles with the retention cut and set the market's
+ * volatility_source to history unless it is pinned, in one store
+ * transaction; update the asset's estimators (O(new candles) when the
+ * write extends the history, else a rebuild from the store) and publish.
+ * 200 {"asset", "form", "received", "stored", "first", "last",
+ * "deleted_by_retention", "volatility_source", "history": {"ewma",
+ * "long_run", "returns"}}.
+ */
+int api_post_prices(struct app *app, const char *asset, const char *body,
+    size_t len, struct api_answer *ans);
+/*
+ * The same write with candles in memory (`cascaded import --prices`):
+ * the same rules (pointers /candles/i/k), sorted in place, the last of
+ * equal times winning; no entry-count cap.
+ */
+int api_post_candles(struct app *app, const char *asset,
+    struct lc_candle *c, size_t n, struct api_answer *ans);
+/*
+ * GET /v1/markets/{asset}/prices?from&to&limit: the candles with from <=
+ * t <= to (unix seconds or RFC 3339; default all) in time order, at most
+ * limit (default and maximum CODEC_MAX_PRICES_LIMIT; "truncated" says
+ * more exist).
+ */
+int api_get_prices(struct app *app, const char *asset,
+    const struct api_param *query, size_t n, struct api_answer *ans);
 
 #endif

@@ -40,8 +40,8 @@ struct cascade_query {
 	int append_to; /* `to` appended as the last point */
 };
 
-static void
-qerr(struct problem *err, const char *name, const char *detail)
+void
+api_query_err(struct problem *err, const char *name, const char *detail)
 {
 	char ptr[160];
 	size_t n = 0;
@@ -60,24 +60,23 @@ qerr(struct problem *err, const char *name, const char *detail)
 	problem_add(err, ptr, "%s", detail);
 }
 
-/*
- * Every parameter known and given once (errors in request order); the
- * value of each known one (its first occurrence) in v[], NULL when absent.
- */
-static void
-qcheck(const struct api_param *query, size_t n, const char *v[Q_N],
+#define qerr api_query_err
+
+void
+api_query_check(const struct api_param *query, size_t n,
+    const char *const *names, size_t nnames, const char **v,
     struct problem *err)
 {
 	unsigned seen = 0;
 	size_t i, k;
 
-	for (k = 0; k < Q_N; k++)
+	for (k = 0; k < nnames; k++)
 		v[k] = NULL;
 	for (i = 0; i < n; i++) {
-		for (k = 0; k < Q_N; k++)
-			if (strcmp(query[i].name, qnames[k]) == 0)
+		for (k = 0; k < nnames; k++)
+			if (strcmp(query[i].name, names[k]) == 0)
 				break;
-		if (k == Q_N) {
+		if (k == nnames) {
 			qerr(err, query[i].name, "unknown query parameter");
 		} else if (seen & (1u << k)) {
 			qerr(err, query[i].name, "given more than once");
@@ -86,6 +85,17 @@ qcheck(const struct api_param *query, size_t n, const char *v[Q_N],
 			v[k] = query[i].value != NULL ? query[i].value : "";
 		}
 	}
+}
+
+/*
+ * Every parameter known and given once (errors in request order); the
+ * value of each known one (its first occurrence) in v[], NULL when absent.
+ */
+static void
+qcheck(const struct api_param *query, size_t n, const char *v[Q_N],
+    struct problem *err)
+{
+	api_query_check(query, n, qnames, Q_N, v, err);
 }
 
 /* A decimal number (no hex, inf or nan), finite. */

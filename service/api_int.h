@@ -55,4 +55,31 @@ int wtx_commit(struct wtx *t, enum store_status st, const char *what,
 void wtx_answer(struct api_answer *a, int ok, int status);
 int wtx_end(struct wtx *t, struct api_answer *a);
 
+/*
+ * Query parameters (api_cascade.c): every one known (names[0..nnames-1],
+ * at most 32) and given once, else an error at /query/<name>; the value
+ * of each known one in v[k] (NULL when absent).  api_query_err adds one.
+ */
+void api_query_check(const struct api_param *query, size_t n,
+    const char *const *names, size_t nnames, const char **v,
+    struct problem *err);
+void api_query_err(struct problem *err, const char *name,
+    const char *detail);
+
+/* ---- price history (api_prices.c) ------------------------------------ */
+
+/*
+ * The estimator state of every asset with price history (struct api_vol,
+ * app->writer->vol), kept under the writer mutex: created empty by
+ * api_vol_open(); api_vol_decorate() brings it up to date with a load of
+ * the store (md: everything when `full`, else the asset `symbol`, NULL
+ * the correlations only; an asset md lacks was deleted) and fills md's
+ * md_vol_hist of each asset and md->hcorr, before a snapshot is built.
+ * 0, or -1 (no memory or a store error: md is then left undecorated).
+ */
+struct api_vol *api_vol_open(const struct config *cfg);
+void api_vol_free(struct api_vol *v);
+int api_vol_decorate(struct app *app, struct market_data *md,
+    const char *symbol, int full);
+
 #endif

@@ -233,8 +233,12 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 		ans->status = ans->err.status;
 		goto out;
 	}
-	st = store_put_asset(app->store, asset, put.price, put.vol, put.as_of,
-	    &created);
+	/* CODEC_SRC_* are STORE_SRC_KEEP, _EXPLICIT, _PIN, _HISTORY */
+	st = store_put_asset_src(app->store, asset, put.price, put.vol,
+	    put.as_of, put.vol_src == CODEC_SRC_PIN ? STORE_SRC_PIN :
+	    put.vol_src == CODEC_SRC_HISTORY ? STORE_SRC_HISTORY :
+	    put.vol_src == CODEC_SRC_EXPLICIT ? STORE_SRC_EXPLICIT :
+	    STORE_SRC_KEEP, &created);
 	if (wtx_commit(&t, st, asset, asset, SNAPSHOT_LEVELS_KEEP, ans) != 0)
 		goto out;
 	i = api_find_stored(t.ns, asset);

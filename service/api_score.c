@@ -78,6 +78,10 @@ api_score_limits(const struct config *cfg, struct codec_limits *lim)
 		lim->max_cost = cfg->max_mc_cost;
 	if (cfg->compute_threads > 0 && cfg->compute_threads < lim->threads)
 		lim->threads = cfg->compute_threads;
+	if (cfg->vol_half_life_days > 0)
+		lim->vol_half_life_days = cfg->vol_half_life_days;
+	if (cfg->vol_mean_reversion_days > 0)
+		lim->vol_mean_reversion_days = cfg->vol_mean_reversion_days;
 }
 
 /*

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "app.h"
 #include "cli.h"
+#include "cli_backtest.h"
 #include "codec.h"
 #include "codec_import.h"
 #include "config.h"
@@ -43,6 +44,7 @@ struct cli_opts {
 	const char *format;
 	const char *map;
 	int print;
+	int prices;       /* import --prices ASSET FILE.csv */
 };
 
 int
@@ -67,6 +69,7 @@ usage(FILE *out)
 	    "aave-v3-subgraph\n"
 	    "                [--book NAME] [--map MAP.json] [--print] "
 	    "[--append] [--db PATH] FILE|-\n"
+	    "       cascaded import --prices ASSET FILE.csv [--db PATH]\n"
 	    "\n"
 	    "score prints what POST /v1/score answers for the body in FILE "
 	    "('-': stdin).\n"
@@ -84,6 +87,8 @@ usage(FILE *out)
 	    "positions as PUT (POST .../positions with --append) "
 	    "/v1/books/NAME, or printed\n"
 	    "as that body with --print.\n"
+	    "--prices writes candles (CSV header time,open,high,low,close) as "
+	    "POST\n/v1/markets/ASSET/prices does.\n"
 	    "\n"
 	    "options of the server:\n");
 	config_usage(out);
@@ -614,6 +619,53 @@ out:
 	return rc;
 }
 
+/*
+ * import --prices ASSET FILE.csv (or import prices ASSET FILE.csv): the
+ * candles through api_post_candles(), the rules and the answer of POST
+ * /v1/markets/ASSET/prices without its entry cap.
+ */
+static int
+run_import_prices(struct config *cfg, size_t first)
+{
+	struct app app;
+	struct api_answer ans;
+	struct lc_candle *c = NULL;
+	size_t n = 0;
+	char *text = NULL;
+	int rc = 1;
+
+	memset(&app, 0, sizeof(app));
+	api_answer_init(&ans);
+	if (cfg->nargs != first + 2) {
+		fprintf(stderr, "cascaded: import --prices takes ASSET "
+		    "FILE.csv\n");
+		return 2;
+	}
+	if (cli_read_candles("import", cfg->args[first + 1], &c, &n) != 0)
+		goto out;
+	app.cfg = cfg;
+	app.store = open_db(cfg);
+	if (app.store == NULL || api_app_init(&app) != 0)
+		goto out;
+	api_post_candles(&app, cfg->args[first], c, n, &ans);
+	if (ans.status >= 400) {
+		print_problem(&ans, NULL);
+		goto out;
+	}
+	text = api_answer_text(&ans);
+	if (text != NULL) {
+		printf("%s\n", text);
+		rc = fflush(stdout) == 0 ? 0 : 1;
+	}
+out:
+	free(text);
+	free(c);
+	api_answer_release(&ans);
+	api_app_release(&app);
+	store_close(app.store);
+	return rc;
+}
+
 /* ---- import --format (docs/import.md) ------------------------------- */
 
 /*
@@ -781,6 +833,8 @@ run_import(struct config *cfg, const struct cli_opts *o)
 	memset(&csv, 0, sizeof(csv));
 	api_answer_init(&ans);
 	what = cfg->nargs > 0 ? cfg->args[0] : "";
+	if (o->prices || strcmp(what, "prices") == 0)
+		return run_import_prices(cfg, o->prices ? 0 : 1);
 	liq = strcmp(what, "liquidations") == 0;
 	if (!liq && strcmp(what, "depth") != 0) {
 		fprintf(stderr,
@@ -896,6 +950,10 @@ own_flags(int argc, char **argv, struct cli_opts *o, char **rest, int *nrest)
 		}
 		if (strcmp(a, "--append") == 0) {
 			o->append = 1;
+			continue;
+		}
+		if (strcmp(a, "--prices") == 0) {
+			o->prices = 1;
 			continue;
 		}
 		if (strcmp(a, "--print") == 0) {

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cascade/vol.h"
 #include "codec.h"
 #include "config.h"
 
@@ -92,6 +93,19 @@ static const struct opt opts[] = {
 	{ "protect-reads", OPT_FLAG, OFF(protect_reads), 0, 0, 0, "[=BOOL]",
 	  "with API keys, reads under /v1/ (GET, POST /v1/score) need a key "
 	  "too" },
+	/* price history */
+	{ "vol-half-life-days", OPT_DOUBLE, OFF(vol_half_life_days), 0,
+	  0.001, LC_VOL_MAX_DAYS, "DAYS", "EWMA half-life H of the "
+	  "volatility from price history (default "
+	  STR(LC_VOL_DEFAULT_HALF_LIFE_DAYS) ")" },
+	{ "vol-mean-reversion-days", OPT_DOUBLE,
+	  OFF(vol_mean_reversion_days), 0, 0.001, LC_VOL_MAX_DAYS, "DAYS",
+	  "mean-reversion half-life M of the horizon blend (default "
+	  STR(LC_VOL_DEFAULT_MEAN_REVERSION_DAYS) ")" },
+	{ "price-retention-days", OPT_DOUBLE, OFF(price_retention_days), 0,
+	  0, 1e6, "DAYS", "price history kept per asset before its last "
+	  "candle, 0 for all (default "
+	  STR(CONFIG_DEFAULT_PRICE_RETENTION_DAYS) ")" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -128,6 +142,9 @@ config_init(struct config *c)
 	c->compute_threads = 0;
 	c->compute_queue = 64;
 	c->protect_reads = 0;
+	c->vol_half_life_days = LC_VOL_DEFAULT_HALF_LIFE_DAYS;
+	c->vol_mean_reversion_days = LC_VOL_DEFAULT_MEAN_REVERSION_DAYS;
+	c->price_retention_days = CONFIG_DEFAULT_PRICE_RETENTION_DAYS;
 }
 
 static void

@@ -21,6 +21,8 @@
 
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONFIG_DEFAULT_DB "var/cascaded.db"
+/* --price-retention-days: 3 years of price history per asset */
+#define CONFIG_DEFAULT_PRICE_RETENTION_DAYS 1095
 
 struct config {
 	char *listen;			/* "ADDR:PORT", "[V6]:PORT" */
@@ -44,6 +46,10 @@ struct config {
 	unsigned compute_threads;	/* Monte Carlo pool workers; 0: cores */
 	size_t compute_queue;		/* jobs that may wait; more: 503 */
 	int protect_reads;		/* keys needed on /v1/ reads too */
+	/* price history (docs/model.md section 9) */
+	double vol_half_life_days;	/* EWMA half-life H */
+	double vol_mean_reversion_days;	/* blend mean-reversion M */
+	double price_retention_days;	/* history kept per asset; 0 all */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;

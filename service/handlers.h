@@ -42,4 +42,19 @@ struct pool_stats;
 char *handlers_ops_metrics(const struct pool_stats *pool,
     const struct snapshot *snap, int64_t now_epoch);
 
+/*
+ * The query string as a list of parameters, in request order:
+ * server_query_each(req, handlers_query_add, &q) (handlers_markets.c);
+ * free(q.p) after.  oom set when the list could not grow.
+ */
+struct handlers_query {
+	struct api_param *p;
+	size_t n, cap;
+	int oom;
+};
+int handlers_query_add(void *cls, const char *name, const char *value);
+/* handlers_prices.c: /v1/markets/{asset}/prices */
+extern const struct server_route handlers_prices_routes[];
+extern const size_t handlers_prices_nroutes;
+
 #endif

@@ -130,17 +130,10 @@ get_market(struct server_request *req, struct server_response *res)
 	respond_read(&a, req, res);
 }
 
-/* The query string as a list of parameters, in request order. */
-struct query {
-	struct api_param *p;
-	size_t n, cap;
-	int oom;
-};
-
-static int
-query_add(void *cls, const char *name, const char *value)
+int
+handlers_query_add(void *cls, const char *name, const char *value)
 {
-	struct query *q = cls;
+	struct handlers_query *q = cls;
 	struct api_param *p;
 	size_t cap;
 
@@ -164,10 +157,10 @@ static void
 get_cascade(struct server_request *req, struct server_response *res)
 {
 	struct api_answer a;
-	struct query q = { NULL, 0, 0, 0 };
+	struct handlers_query q = { NULL, 0, 0, 0 };
 
 	api_answer_init(&a);
-	server_query_each(req, query_add, &q);
+	server_query_each(req, handlers_query_add, &q);
 	if (q.oom) {
 		server_respond_error(res, 503, "unavailable", "out of memory");
 		api_answer_release(&a);

@@ -51,6 +51,7 @@ register_routes(struct server *srv)
 	server_add_routes(srv, handlers_score_routes, handlers_score_nroutes);
 	server_add_routes(srv, handlers_market_routes,
 	    handlers_market_nroutes);
+	server_add_routes(srv, handlers_prices_routes, handlers_prices_nroutes);
 }
 
 /* The server counts what the use cases report (GET /metrics). */
@@ -161,9 +162,10 @@ cmd_seed(struct config *cfg)
 		goto out;
 	}
 	printf("%s: seeded %zu assets, %zu curves, %zu liquidation levels, "
-	    "%zu correlation pairs, %zu books (%zu positions)\n",
-	    cfg->db_path, stats.assets, stats.curves, stats.levels,
-	    stats.pairs, stats.books, stats.book_positions);
+	    "%zu correlation pairs, %zu price candles, %zu books "
+	    "(%zu positions)\n", cfg->db_path, stats.assets, stats.curves,
+	    stats.levels, stats.pairs, stats.candles, stats.books,
+	    stats.book_positions);
 	rc = 0;
 out:
 	store_close(st);

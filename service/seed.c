@@ -16,6 +16,7 @@
 #include "cascade/curve.h"
 #include "rfc3339.h"
 #include "seed.h"
+#include "store_prices.h"
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -295,6 +296,97 @@ out:
 	return rc;
 }
 
+/* ---- price history --------------------------------------------------- */
+
+/* One entry [t, o, h, l, c] (points: [t, p]) of numbers into *c. */
+static int
+candle_of(const cJSON *e, int points, struct lc_candle *c)
+{
+	double v[5];
+	const cJSON *x;
+	int k = 0, need = points ? 2 : 5;
+
+	if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != need)
+		return -1;
+	cJSON_ArrayForEach(x, e) {
+		if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
+			return -1;
+		v[k++] = x->valuedouble;
+	}
+	if (v[0] != floor(v[0]) || v[0] < 0 || v[0] > 253402300799.0)
+		return -1;
+	c->t = (int64_t)v[0];
+	c->open = v[1];
+	c->high = points ? v[1] : v[2];
+	c->low = points ? v[1] : v[3];
+	c->close = points ? v[1] : v[4];
+	/* the candle rule of docs/model.md section 9 */
+	return c->low > 0 && c->low <= fmin(c->open, c->close) &&
+	    fmax(c->open, c->close) <= c->high ? 0 : -1;
+}
+
+/*
+ * "prices": [{"asset", "body": {"candles": [...]} | {"points": [...]}}]
+ * (the bodies of POST /v1/markets/{asset}/prices, numbers only, times
+ * strictly increasing): each upserted in one transaction that also sets
+ * the market's volatility_source to history (unless pinned).  No
+ * retention cut: the seed keeps what it ships.
+ */
+static int
+apply_prices(struct store *st, const cJSON *arr, struct seed_stats *stats,
+    char *err, size_t errlen)
+{
+	const cJSON *it, *body, *list, *e;
+	const char *asset;
+	struct lc_candle *c = NULL;
+	size_t n, i;
+	enum store_status s;
+	int points, rc = -1;
+
+	cJSON_ArrayForEach(it, arr) {
+		asset = str_of(it, "asset");
+		body = cJSON_GetObjectItemCaseSensitive(it, "body");
+		list = cJSON_GetObjectItemCaseSensitive(body, "candles");
+		points = list == NULL;
+		if (points)
+			list = cJSON_GetObjectItemCaseSensitive(body, "points");
+		if (asset == NULL || !cJSON_IsArray(list)) {
+			seterr(err, errlen, "seed: bad prices entry %s",
+			    asset ? asset : "(no asset)");
+			goto out;
+		}
+		n = (size_t)cJSON_GetArraySize(list);
+		free(c);
+		c = calloc(n ? n : 1, sizeof(*c));
+		if (c == NULL) {
+			seterr(err, errlen, "seed: out of memory");
+			goto out;
+		}
+		i = 0;
+		cJSON_ArrayForEach(e, list) {
+			if (candle_of(e, points, &c[i]) != 0 ||
+			    (i > 0 && c[i].t <= c[i - 1].t)) {
+				seterr(err, errlen, "seed: %s price %zu is "
+				    "invalid or out of order", asset, i);
+				goto out;
+			}
+			i++;
+		}
+		s = store_put_prices(st, asset, c, n, 0,
+		    STORE_SRC_HISTORY_UNPINNED, NULL);
+		if (s != STORE_OK) {
+			seterr(err, errlen, "seed: prices of %s: %s", asset,
+			    store_status_str(s));
+			goto out;
+		}
+		stats->candles += n;
+	}
+	rc = 0;
+out:
+	free(c);
+	return rc;
+}
+
 /* ---- books ---------------------------------------------------------- */
 
 /*
@@ -485,6 +577,9 @@ seed_apply(struct store *st, const char *json, size_t len,
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(root, "correlations");
 	if (v != NULL && apply_corr(st, v, stats, err, errlen))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "prices");
+	if (v != NULL && apply_prices(st, v, stats, err, errlen))
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(root, "books");
 	if (v != NULL && apply_books(st, v, now, stats, err, errlen))

@@ -471,6 +471,13 @@ asset_hash(const struct md_asset *a, const struct snapshot_levelset *ls)
 	h = hash_fnv_str(h, a->symbol);
 	h = hash_fnv_dbl(h, a->price);
 	h = hash_fnv_dbl(h, a->vol);
+	/* price history: what the answers show of it */
+	h = hash_fnv(h, &a->vol_source, sizeof(a->vol_source));
+	h = hash_fnv(h, &a->vol_pinned, sizeof(a->vol_pinned));
+	if (a->hist.ok) {
+		h = hash_fnv_dbl(h, a->hist.ewma_var);
+		h = hash_fnv_dbl(h, a->hist.long_run_var);
+	}
 	/* as the block keeps it: at most MD_TIME_MAX - 1 bytes */
 	h = hash_fnv(h, a->updated_at,
 	    strnlen(a->updated_at, sizeof(a->updated_at) - 1));
@@ -526,6 +533,9 @@ block_build(const struct md_asset *a, struct snapshot_levelset *ls)
 	sa->symbol[MD_SYMBOL_MAX] = '\0';
 	sa->price = a->price;
 	sa->vol = a->vol;
+	sa->vol_source = a->vol_source;
+	sa->vol_pinned = a->vol_pinned;
+	sa->hist = a->hist;
 	memcpy(sa->updated_at, a->updated_at, sizeof(sa->updated_at));
 	sa->updated_at[MD_TIME_MAX - 1] = '\0';
 	if (build_side(b, a, LC_BID, &strp, &newest) != 0 ||
@@ -567,14 +577,35 @@ snapshot_free(struct snapshot *s)
 	free(s);
 }
 
+/* Set the pairs c[0..n-1] in s->rho (bad ones skipped); the hash. */
+static uint64_t
+put_pairs(struct snapshot *s, const struct md_corr *c, size_t nc, uint64_t h)
+{
+	size_t i, n = s->nassets;
+
+	for (i = 0; i < nc; i++) {
+		long a = snapshot_find(s, c[i].a);
+		long b = snapshot_find(s, c[i].b);
+		double r = c[i].rho;
+
+		h = hash_fnv_str(h, c[i].a);
+		h = hash_fnv_str(h, c[i].b);
+		h = hash_fnv_dbl(h, r);
+		if (a < 0 || b < 0 || a == b || !(r >= -1.0 && r <= 1.0))
+			continue;
+		s->rho[(size_t)a * n + (size_t)b] = r;
+		s->rho[(size_t)b * n + (size_t)a] = r;
+	}
+	return h;
+}
+
 /*
  * The snapshot over blk[0..nb-1] (stored assets in store order; each gets
  * a new reference, the caller keeps its own) and the correlations.
  */
 static int
 assemble(struct snapshot_block *const *blk, size_t nb,
-    const struct md_corr *corr, size_t ncorr, double default_rho,
-    struct snapshot **out)
+    const struct market_data *md, double default_rho, struct snapshot **out)
 {
 	struct snapshot *s = NULL;
 	struct symref *refs = NULL;
@@ -650,19 +681,9 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	for (i = 0; i < n; i++)
 		for (k = 0; k < n; k++)
 			s->rho[i * n + k] = i == k ? 1.0 : default_rho;
-	for (i = 0; i < ncorr; i++) {
-		long a = snapshot_find(s, corr[i].a);
-		long b = snapshot_find(s, corr[i].b);
-		double r = corr[i].rho;
-
-		h = hash_fnv_str(h, corr[i].a);
-		h = hash_fnv_str(h, corr[i].b);
-		h = hash_fnv_dbl(h, r);
-		if (a < 0 || b < 0 || a == b || !(r >= -1.0 && r <= 1.0))
-			continue;
-		s->rho[(size_t)a * n + (size_t)b] = r;
-		s->rho[(size_t)b * n + (size_t)a] = r;
-	}
+	/* estimated from the price history, then the written ones win */
+	h = put_pairs(s, md->hcorr, md->nhcorr, h);
+	h = put_pairs(s, md->corr, md->ncorr, h);
 	s->market.nassets = n;
 	s->market.assets = s->lc_assets;
 	s->market.default_rho = default_rho;
@@ -698,7 +719,7 @@ snapshot_build(
 		if (blk[nb] == NULL)
 			goto out;
 	}
-	rc = assemble(blk, nb, md->corr, md->ncorr, default_rho, out);
+	rc = assemble(blk, nb, md, default_rho, out);
 out:
 	for (i = 0; i < nb && blk != NULL; i++)
 		block_unref(blk[i]);
@@ -783,7 +804,7 @@ snapshot_update(const struct snapshot *old, const char *symbol,
 	}
 	if (!placed && nbk != NULL)
 		blk[nb++] = nbk;
-	rc = assemble(blk, nb, md->corr, md->ncorr, old->default_rho, out);
+	rc = assemble(blk, nb, md, old->default_rho, out);
 out:
 	free(blk);
 	block_unref(nbk);

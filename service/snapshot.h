@@ -78,6 +78,10 @@ struct snapshot_asset {
 	char depth_as_of[MD_TIME_MAX];    /* newest curve as_of, "" none */
 	struct snapshot_side side[2];     /* [LC_BID], [LC_ASK] */
 	struct snapshot_levels levels[2]; /* [LC_DOWN] sell, [LC_UP] buy */
+	/* price history (docs/model.md section 9): see struct md_asset */
+	int vol_source;                   /* MD_VOL_EXPLICIT / _HISTORY */
+	int vol_pinned;
+	struct md_vol_hist hist;
 };
 
 /*
@@ -128,7 +132,9 @@ struct snapshot {
 /*
  * Build a snapshot of `md` (borrowed; nothing of it is kept).  Curves must
  * already be valid lc_curves (the codec and the store validate them).
- * default_rho in [-1, 1] fills the correlations of pairs md does not hold.
+ * default_rho in [-1, 1] fills the correlations of pairs md does not hold
+ * (md->corr, the written ones, win over md->hcorr, those estimated from
+ * the price history, which win over default_rho).
  * Returns 0 and *out with one reference, or -1 (no memory, bad rho) with
  * *out NULL.
  */

@@ -392,8 +392,10 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 	int rc;
 
 	rc = prepare_for(db, "SELECT symbol, price, volatility, "
-	    "updated_at FROM assets ORDER BY symbol", "SELECT symbol, price, "
-	    "volatility, updated_at FROM assets WHERE symbol = ?", sym, &s);
+	    "updated_at, volatility_source = 'history', volatility_pinned "
+	    "FROM assets ORDER BY symbol", "SELECT symbol, price, "
+	    "volatility, updated_at, volatility_source = 'history', "
+	    "volatility_pinned FROM assets WHERE symbol = ?", sym, &s);
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -410,6 +412,9 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 		a->vol = sqlite3_column_double(s, 2);
 		copy_text(a->updated_at, sizeof(a->updated_at),
 		    sqlite3_column_text(s, 3));
+		a->vol_source = sqlite3_column_int(s, 4) ? MD_VOL_HISTORY
+		                                         : MD_VOL_EXPLICIT;
+		a->vol_pinned = sqlite3_column_int(s, 5) != 0;
 	}
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
@@ -768,6 +773,14 @@ enum store_status
 store_put_asset(struct store *st, const char *symbol, double price,
     double vol, const char *updated_at, int *created)
 {
+	return store_put_asset_src(st, symbol, price, vol, updated_at,
+	    STORE_SRC_KEEP, created);
+}
+
+enum store_status
+store_put_asset_src(struct store *st, const char *symbol, double price,
+    double vol, const char *updated_at, int src, int *created)
+{
 	sqlite3_stmt *s = NULL;
 	enum store_status res;
 	int rc, exists = 0;
@@ -798,6 +811,8 @@ store_put_asset(struct store *st, const char *symbol, double price,
 	sqlite3_bind_double(s, 3, vol);
 	sqlite3_bind_text(s, 4, updated_at, -1, SQLITE_STATIC);
 	rc = step_done(s);
+	if (rc == SQLITE_OK && src != STORE_SRC_KEEP)
+		rc = store_set_source_locked(st->db, symbol, src);
 out:
 	sqlite3_finalize(s);
 	res = finish_tx(st, rc, "put_asset");
@@ -1090,4 +1105,74 @@ out:
 	res = finish_tx(st, rc, "put_correlations");
 	pthread_mutex_unlock(&st->mu);
 	return res;
+}
+
+/* ---- shared with the store_*.c files (store.h) ---------------------- */
+
+int
+store_set_source_locked(sqlite3 *db, const char *symbol, int src)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* STORE_SRC_EXPLICIT and _HISTORY leave a pin as it is */
+	rc = sqlite3_prepare_v2(db, src == STORE_SRC_HISTORY_UNPINNED ?
+	    "UPDATE assets SET volatility_source = 'history' "
+	    "WHERE symbol = ?1 AND volatility_pinned = 0" :
+	    src == STORE_SRC_PIN ?
+	    "UPDATE assets SET volatility_source = 'explicit', "
+	    "volatility_pinned = 1 WHERE symbol = ?1" :
+	    src == STORE_SRC_HISTORY ?
+	    "UPDATE assets SET volatility_source = 'history', "
+	    "volatility_pinned = 0 WHERE symbol = ?1" :
+	    "UPDATE assets SET volatility_source = 'explicit' "
+	    "WHERE symbol = ?1", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+sqlite3 *
+store_tx_begin(struct store *st, int *rc)
+{
+	pthread_mutex_lock(&st->mu);
+	*rc = begin_tx(st);
+	return st->db;
+}
+
+enum store_status
+store_tx_end(struct store *st, int rc, const char *what)
+{
+	enum store_status res = finish_tx(st, rc, what);
+
+	pthread_mutex_unlock(&st->mu);
+	return res;
+}
+
+sqlite3 *
+store_read_begin(struct store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	if (exec_sql(st->db, "BEGIN") != SQLITE_OK) {
+		pthread_mutex_unlock(&st->mu);
+		return NULL;
+	}
+	return st->db;
+}
+
+enum store_status
+store_read_end(struct store *st, int rc)
+{
+	exec_sql(st->db, "COMMIT");
+	pthread_mutex_unlock(&st->mu);
+	return map_rc(rc);
+}
+
+int
+store_asset_check_locked(sqlite3 *db, const char *symbol)
+{
+	return need_asset(db, symbol);
 }

@@ -83,6 +83,12 @@ void store_want_full_load(struct store *st);
 /* Create or update an asset; *created (may be NULL) says which. */
 enum store_status store_put_asset(struct store *st, const char *symbol,
     double price, double vol, const char *updated_at, int *created);
+/*
+ * The same with the volatility source (docs/model.md section 9) in the
+ * same transaction: src one of STORE_SRC_* below.
+ */
+enum store_status store_put_asset_src(struct store *st, const char *symbol,
+    double price, double vol, const char *updated_at, int src, int *created);
 /* Delete an asset with its curves, levels and correlations. */
 enum store_status store_delete_asset(struct store *st, const char *symbol);
 
@@ -113,5 +119,31 @@ enum store_status store_append_levels(struct store *st, const char *asset,
  */
 enum store_status store_put_correlations(struct store *st,
     const struct md_corr *c, size_t n, int replace);
+
+/* ---- price history: what store_prices.c shares with store.c ---------- */
+
+/* Volatility-source changes (store_put_asset_src, store_prices.c). */
+#define STORE_SRC_KEEP (-1)		/* leave source and pin */
+#define STORE_SRC_EXPLICIT 0		/* 'explicit', pin kept */
+#define STORE_SRC_PIN 1			/* 'explicit' and pinned */
+#define STORE_SRC_HISTORY 2		/* 'history', unpinned */
+#define STORE_SRC_HISTORY_UNPINNED 3	/* 'history' unless pinned */
+
+struct sqlite3;
+/*
+ * The connection under the store's lock, for the store_*.c files only:
+ * store_tx_begin() locks and runs BEGIN IMMEDIATE (its SQLite code in
+ * *rc); store_tx_end() commits when rc is SQLITE_OK (else rolls back;
+ * rc -1 is "not found"), unlocks and maps the outcome.  The read pair
+ * runs a deferred read transaction (NULL: it could not begin, unlocked).
+ */
+struct sqlite3 *store_tx_begin(struct store *st, int *rc);
+enum store_status store_tx_end(struct store *st, int rc, const char *what);
+struct sqlite3 *store_read_begin(struct store *st);
+enum store_status store_read_end(struct store *st, int rc);
+/* SQLITE_OK when the asset exists, -1 when not, else an SQLite code. */
+int store_asset_check_locked(struct sqlite3 *db, const char *symbol);
+/* Set the volatility source (STORE_SRC_*) inside a write transaction. */
+int store_set_source_locked(struct sqlite3 *db, const char *symbol, int src);
 
 #endif
