@@ -44,6 +44,9 @@ struct config {
 	unsigned compute_threads;	/* Monte Carlo pool workers; 0: cores */
 	size_t compute_queue;		/* jobs that may wait; more: 503 */
 	int protect_reads;		/* keys needed on /v1/ reads too */
+	/* ---- serve --init: prepare the database first (seed_init.h) */
+	int init;			/* migrate, seed per seed, then serve */
+	char *seed;			/* auto (NULL), always or never */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;
