@@ -64,7 +64,7 @@ for p in $paths; do
 		echo "$0: no Debian package owns $p" >&2
 		exit 1
 	fi
-	pkgs+=($o)
+	mapfile -t -O "${#pkgs[@]}" pkgs <<<"$o"
 done
 pkgs+=("$@")
 mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
