@@ -74,7 +74,7 @@ finish() {
 		compose down -v --remove-orphans >/dev/null 2>&1
 	fi
 	if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-		docker rm -f "$CTR" "$CTR-2" "$CTR-fs" >/dev/null 2>&1
+		docker rm -f -v "$CTR" "$CTR-2" "$CTR-fs" >/dev/null 2>&1
 		docker volume rm -f "$VOL" >/dev/null 2>&1
 	fi
 	if [ -n "$DOCKERD_PID" ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
@@ -279,7 +279,7 @@ if docker create --name "$CTR-fs" "$IMAGE" >/dev/null &&
 else
 	bad "docker export of the image's root file system"
 fi
-docker rm -f "$CTR-fs" >/dev/null 2>&1
+docker rm -f -v "$CTR-fs" >/dev/null 2>&1
 no_shell() {
 	local f
 	for f in bin/sh usr/bin/sh bin/bash usr/bin/dpkg usr/bin/apt-get; do
