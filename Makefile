@@ -152,12 +152,8 @@ RUN_DB ?= var/cascaded.db
 RUN_LISTEN ?= 127.0.0.1:8080
 run: deps
 	@$(MAKE) --no-print-directory all
-	@if [ ! -f $(RUN_DB) ]; then \
-		mkdir -p $(dir $(RUN_DB)) && \
-		$(BIN) migrate --db $(RUN_DB) && \
-		$(BIN) seed --db $(RUN_DB) || { rm -f $(RUN_DB); exit 1; }; \
-	fi
-	exec $(BIN) serve --listen $(RUN_LISTEN) --db $(RUN_DB)
+	@mkdir -p $(dir $(RUN_DB))
+	exec $(BIN) serve --init --listen $(RUN_LISTEN) --db $(RUN_DB)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \

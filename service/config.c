@@ -54,6 +54,13 @@ static const struct opt opts[] = {
 	  "picks a free port; IPv6 as [::1]:8080)" },
 	{ "db", OPT_STR, OFF(db_path), 0, 0, 0, "PATH",
 	  "SQLite database file (default " CONFIG_DEFAULT_DB ")" },
+	/* ---- serve --init (the container's start; seed_init.h) */
+	{ "init", OPT_FLAG, OFF(init), 0, 0, 0, "[=BOOL]",
+	  "serve: first migrate the database, building a new one as "
+	  "PATH.init and renaming it into place, and seed it per --seed" },
+	{ "seed", OPT_STR, OFF(seed), 0, 0, 0, "MODE",
+	  "with --init: auto (seed a new database only; default), always "
+	  "or never" },
 	{ "threads", OPT_UINT, OFF(threads), 0, 0, 256, "N",
 	  "HTTP polling threads (default: number of cores)" },
 	{ "max-body", OPT_SIZE, OFF(max_body), 0, 1, 1073741824.0, "BYTES",
@@ -167,6 +174,7 @@ config_release(struct config *c)
 	free(c->listen);
 	free(c->db_path);
 	free(c->api_key_file);
+	free(c->seed);
 	list_clear(&c->api_keys, &c->napi_keys);
 	list_clear(&c->cors_origins, &c->ncors_origins);
 	free(c->args);

@@ -50,6 +50,9 @@ struct config {
 	double vol_half_life_days;	/* EWMA half-life H */
 	double vol_mean_reversion_days;	/* blend mean-reversion M */
 	double price_retention_days;	/* history kept per asset; 0 all */
+	/* ---- serve --init: prepare the database first (seed_init.h) */
+	int init;			/* migrate, seed per seed, then serve */
+	char *seed;			/* auto (NULL), always or never */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "seed.h"
+#include "seed_init.h"
 #include "server.h"
 #include "store.h"
 
@@ -250,6 +251,46 @@ cmd_version(struct config *cfg)
 	return 0;
 }
 
+/*
+ * ---- serve --init: migrate, and seed per --seed, the database before
+ * serving (seed_init.h): the container's start, with no shell.  Returns
+ * the exit status of a failure (73: the directory is not writable), or 0.
+ */
+static int
+serve_init(const struct config *cfg)
+{
+	struct seed_init_report rep;
+	enum seed_init_mode mode;
+	char err[512], assets[32];
+
+	if (seed_init_parse_mode(cfg->seed, &mode) != 0) {
+		fprintf(stderr, "cascaded: --seed: invalid value '%s' (auto, "
+		    "always or never)\n", cfg->seed);
+		return 2;
+	}
+	if (!cfg->init)
+		return 0;
+	switch (seed_init(cfg->db_path, mode, (const char *)embed_seed.data,
+	    embed_seed.len, &rep, err, sizeof(err))) {
+	case SEED_INIT_OK:
+		break;
+	case SEED_INIT_NOT_WRITABLE:
+		log_kv(LOG_LVL_ERROR, "database directory not writable", "db",
+		    cfg->db_path, "error", err, (const char *)NULL);
+		return 73;
+	case SEED_INIT_FAILED:
+	default:
+		log_kv(LOG_LVL_ERROR, "database init failed", "db",
+		    cfg->db_path, "error", err, (const char *)NULL);
+		return 1;
+	}
+	snprintf(assets, sizeof(assets), "%zu", rep.stats.assets);
+	log_kv(LOG_LVL_INFO, "database ready", "db", cfg->db_path, "created",
+	    rep.created ? "true" : "false", "seeded_assets",
+	    rep.seeded ? assets : "0", (const char *)NULL);
+	return 0;
+}
+
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve the HTTP API (the default)" },
 	{ "migrate", cmd_migrate, "create or upgrade the database (--db)" },
@@ -328,6 +369,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	/* ---- serve --init */
+	if (cmd->run == cmd_serve && (rc = serve_init(&cfg)) != 0) {
+		config_release(&cfg);
+		return rc;
+	}
 	rc = cmd->run(&cfg);
 	config_release(&cfg);
 	return rc;
