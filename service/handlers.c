@@ -27,8 +27,10 @@ handlers_respond(struct api_answer *a, struct server_response *res,
 	if (a->status == 304) {
 		server_respond(res, 304, NULL, NULL, 0);
 	} else {
-		server_respond(res, a->status, "application/json", a->body,
-		    strlen(a->body));
+		server_respond(res, a->status,
+		    a->content_type != NULL ? a->content_type
+		                            : "application/json",
+		    a->body, strlen(a->body));
 		a->body = NULL;
 		if (a->location[0] != '\0')
 			server_add_header(res, "Location", a->location);

@@ -34,6 +34,23 @@ extern const size_t handlers_market_nroutes;
 /* handlers_ops.c: /healthz /readyz /version /metrics /openapi.json */
 extern const struct server_route handlers_ops_routes[];
 extern const size_t handlers_ops_nroutes;
+/* ---- charts (handlers_charts.c) and the page (handlers_page.c) */
+extern const struct server_route handlers_chart_routes[];
+extern const size_t handlers_chart_nroutes;
+extern const struct server_route handlers_page_routes[];
+extern const size_t handlers_page_nroutes;
+/*
+ * Accept (NULL: absent) prefers image/svg+xml to JSON: listed with q > 0
+ * and above application/json, application/ * and * / * (a tie: listed
+ * first).
+ */
+int handlers_wants_svg(const char *accept);
+/* The SVG forms of GET .../cascade and POST /v1/score (negotiated). */
+void handlers_cascade_svg(struct server_request *req,
+    struct server_response *res);
+void handlers_score_svg(struct server_request *req,
+    struct server_response *res);
+
 /*
  * The GET /metrics text: the counters of metrics.c, then the pool and
  * snapshot families (each left out when NULL); malloc'd, NULL on ENOMEM.

@@ -166,6 +166,10 @@ get_cascade(struct server_request *req, struct server_response *res)
 	struct api_answer a;
 	struct query q = { NULL, 0, 0, 0 };
 
+	if (handlers_wants_svg(server_header(req, "Accept"))) {
+		handlers_cascade_svg(req, res); /* cascade.svg */
+		return;
+	}
 	api_answer_init(&a);
 	server_query_each(req, query_add, &q);
 	if (q.oom) {

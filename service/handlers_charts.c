@@ -1,0 +1,177 @@
+/*
+ * handlers_charts.c - the pictures of docs/model.md section 10 over HTTP
+ * (api_charts.c draws them):
+ *
+ *   GET  /v1/markets/{asset}/cascade.svg       the cascade curve
+ *   GET  /v1/markets/{asset}/liquidations.svg  the liquidation map
+ *   POST /v1/score, Accept: image/svg+xml      a position's picture
+ *   GET  /v1/markets/{asset}/cascade, Accept: image/svg+xml  cascade.svg
+ *
+ * The last two are negotiated: handlers_score.c and handlers_markets.c ask
+ * handlers_wants_svg() and hand the request to the functions here.  The
+ * query string goes to the use case as a list in request order; the
+ * answer is the SVG (ETag, 304 with If-None-Match) or a problem+json.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "server.h"
+
+/* ---- Accept --------------------------------------------------------- */
+
+/* q of one media range "type/sub;q=0.5" (1 when absent, 0 bad). */
+static double
+range_q(const char *p, const char *end)
+{
+	const char *q;
+
+	for (q = p; q + 2 < end; q++)
+		if (*q == ';') {
+			const char *r = q + 1;
+
+			while (r < end && isspace((unsigned char)*r))
+				r++;
+			if (end - r >= 2 && (r[0] == 'q' || r[0] == 'Q') &&
+			    r[1] == '=')
+				return strtod(r + 2, NULL);
+		}
+	return 1;
+}
+
+/* The media range at p (up to ';', ',' or end) is `type`. */
+static int
+range_is(const char *p, const char *end, const char *type)
+{
+	size_t n = 0, tl = strlen(type);
+
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (p + n < end && p[n] != ';' && p[n] != ',' &&
+	    !isspace((unsigned char)p[n]))
+		n++;
+	return n == tl && strncasecmp(p, type, n) == 0;
+}
+
+int
+handlers_wants_svg(const char *accept)
+{
+	const char *p = accept, *end;
+	double q_svg = 0, q_json = 0, q;
+	int svg_first = 0, seen_json = 0;
+
+	if (accept == NULL)
+		return 0;
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		q = range_q(p, end);
+		if (range_is(p, end, "image/svg+xml")) {
+			if (q > q_svg)
+				q_svg = q;
+			if (!seen_json)
+				svg_first = 1;
+		} else if (range_is(p, end, "application/json") ||
+		    range_is(p, end, "application/*") ||
+		    range_is(p, end, "*/*")) {
+			if (q > q_json)
+				q_json = q;
+			seen_json = 1;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	return q_svg > 0 && (q_svg > q_json || (q_svg == q_json && svg_first));
+}
+
+/* ---- the query string ----------------------------------------------- */
+
+struct query {
+	struct api_param *p;
+	size_t n, cap;
+	int oom;
+};
+
+static int
+query_add(void *cls, const char *name, const char *value)
+{
+	struct query *q = cls;
+	struct api_param *p;
+	size_t cap;
+
+	if (q->n == q->cap) {
+		cap = q->cap > 0 ? 2 * q->cap : 8;
+		p = realloc(q->p, cap * sizeof(*p));
+		if (p == NULL) {
+			q->oom = 1;
+			return 1;
+		}
+		q->p = p;
+		q->cap = cap;
+	}
+	q->p[q->n].name = name;
+	q->p[q->n].value = value;
+	q->n++;
+	return 0;
+}
+
+enum chart_kind { K_CASCADE, K_LIQ, K_SCORE };
+
+/* One chart request: query, use case, response. */
+static void
+chart(struct server_request *req, struct server_response *res,
+    enum chart_kind kind)
+{
+	struct api_answer a;
+	struct query q = { NULL, 0, 0, 0 };
+	const char *inm = server_header(req, "If-None-Match");
+	const char *asset = server_param(req, "asset");
+
+	api_answer_init(&a);
+	server_query_each(req, query_add, &q);
+	if (q.oom) {
+		server_respond_error(res, 503, "unavailable", "out of memory");
+		api_answer_release(&a);
+		goto out;
+	}
+	if (kind == K_CASCADE)
+		api_get_cascade_svg(req->app, asset, q.p, q.n, inm, &a);
+	else if (kind == K_LIQ)
+		api_get_liquidations_svg(req->app, asset, q.p, q.n, inm, &a);
+	else
+		api_score_svg(req->app, req->body, req->body_len, q.p, q.n, inm,
+		    &a);
+	handlers_respond(&a, res,
+	    a.status == 422 || kind == K_SCORE ? req->path : NULL);
+out:
+	free(q.p);
+}
+
+void
+handlers_cascade_svg(struct server_request *req, struct server_response *res)
+{
+	chart(req, res, K_CASCADE);
+}
+
+static void
+liquidations_svg(struct server_request *req, struct server_response *res)
+{
+	chart(req, res, K_LIQ);
+}
+
+void
+handlers_score_svg(struct server_request *req, struct server_response *res)
+{
+	chart(req, res, K_SCORE);
+}
+
+const struct server_route handlers_chart_routes[] = {
+	{ "GET", "/v1/markets/{asset}/cascade.svg", handlers_cascade_svg, 0 },
+	{ "GET", "/v1/markets/{asset}/liquidations.svg", liquidations_svg,
+	    0 },
+};
+const size_t handlers_chart_nroutes =
+    sizeof(handlers_chart_routes) / sizeof(handlers_chart_routes[0]);
