@@ -188,7 +188,7 @@ api_get_cascade_svg(struct app *app, const char *asset,
 	struct chart_series s[3];
 	struct chart_marker m[2];
 	double *x = NULL, *fin, *vol;
-	char title[96], ylab[64], desc[512], reason[160];
+	char title[96], ylab[64], desc[512], reason[160], trig[32];
 	const struct codec_cascade *cc = &ev.out;
 	const char *side, *sym;
 	char *doc = NULL;
@@ -244,13 +244,15 @@ api_get_cascade_svg(struct app *app, const char *asset,
 		snprintf(reason, sizeof(reason), "%s has no %s depth: forced "
 		    "%s do not move the price", sym, side,
 		    cc->dir == LC_DOWN ? "sales" : "purchases");
+	if (cc->has_trigger)
+		snprintf(trig, sizeof(trig), "%.10g", cc->trigger_price);
+	else
+		snprintf(trig, sizeof(trig), "none");
 	snprintf(desc, sizeof(desc),
 	    "Final price and fired volume of the %s cascade against the "
 	    "shocked price, from %zu stored level(s) over the %s depth; "
-	    "price %.10g, cascade trigger price %s%.10g "
-	    "(threshold %.10g bps)%s%s.", sym, cc->nlevels, side, cc->price,
-	    cc->has_trigger ? "" : "none ",
-	    cc->has_trigger ? cc->trigger_price : 0.0, cc->threshold_bps,
+	    "price %.10g, cascade trigger price %s (threshold %.10g bps)%s%s.",
+	    sym, cc->nlevels, side, cc->price, trig, cc->threshold_bps,
 	    reason[0] != '\0' ? "; " : "", reason);
 	c.frame = (struct chart_frame){ title, desc, ev.sa->updated_at,
 		"shocked price (USD)", "price (USD)", reason };
@@ -494,6 +496,16 @@ done:
 	return out;
 }
 
+/* %.10g of a price, "none" for null (NaN). */
+static void
+fmt_price(char *buf, size_t cap, double v)
+{
+	if (isfinite(v))
+		snprintf(buf, cap, "%.10g", v);
+	else
+		snprintf(buf, cap, "none");
+}
+
 /* The liquidation map of the position's asset with its prices marked. */
 static enum chart_status
 position_map(const struct snapshot_asset *sa, const struct lc_liq_result *lp,
@@ -572,7 +584,7 @@ api_score_svg(struct app *app, const char *body, size_t len,
 	struct chart_opts o, oa, ob;
 	double h[API_CHART_NHORIZONS + 1], p[API_CHART_NHORIZONS + 1];
 	double ps[API_CHART_NHORIZONS + 1], horizon, sp = NAN, ep = NAN;
-	char title[128], desc[512];
+	char title[128], desc[512], spt[32], ept[32];
 	char *da = NULL, *db = NULL, *doc = NULL;
 	size_t la = 0, lb = 0, dl = 0, k, nh = 0;
 	enum chart_status st;
@@ -647,11 +659,13 @@ api_score_svg(struct app *app, const char *body, size_t len,
 	}
 	snprintf(title, sizeof(title), "Position %s on %s",
 	    req.pos[0].id != NULL ? req.pos[0].id : "", sa->symbol);
+	fmt_price(spt, sizeof(spt), sp);
+	fmt_price(ept, sizeof(ept), ep);
 	snprintf(desc, sizeof(desc),
-	    "The position's static liquidation price %.10g and effective "
-	    "liquidation price %.10g (null: NaN) on the liquidation map of "
-	    "%s, and its p_liquidation against the horizon (%.10g days "
-	    "asked), as of %s.", sp, ep, sa->symbol, horizon, sa->updated_at);
+	    "The position's static liquidation price %s and effective "
+	    "liquidation price %s on the liquidation map of %s, and its "
+	    "p_liquidation against the horizon (%.10g days asked), as of %s.",
+	    spt, ept, sa->symbol, horizon, sa->updated_at);
 	doc = stack_docs(title, desc, o.width, da, oa.height, db, ob.height,
 	    &dl);
 	svg_answer(ans, doc != NULL ? CHART_OK : CHART_ENOMEM, doc, dl, inm);
