@@ -26,6 +26,14 @@
 void handlers_respond(struct api_answer *a, struct server_response *res,
     const char *instance);
 
+/*
+ * The query string as parameters in request order (pointing into req):
+ * *p malloc'd (the caller frees it; NULL when empty), *n their count.
+ * 0, or -1 out of memory.
+ */
+int handlers_query(struct server_request *req, struct api_param **p,
+    size_t *n);
+
 /* Route tables (main.c registers them). */
 extern const struct server_route handlers_score_routes[];
 extern const size_t handlers_score_nroutes;

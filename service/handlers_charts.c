@@ -87,37 +87,6 @@ handlers_wants_svg(const char *accept)
 	return q_svg > 0 && (q_svg > q_json || (q_svg == q_json && svg_first));
 }
 
-/* ---- the query string ----------------------------------------------- */
-
-struct query {
-	struct api_param *p;
-	size_t n, cap;
-	int oom;
-};
-
-static int
-query_add(void *cls, const char *name, const char *value)
-{
-	struct query *q = cls;
-	struct api_param *p;
-	size_t cap;
-
-	if (q->n == q->cap) {
-		cap = q->cap > 0 ? 2 * q->cap : 8;
-		p = realloc(q->p, cap * sizeof(*p));
-		if (p == NULL) {
-			q->oom = 1;
-			return 1;
-		}
-		q->p = p;
-		q->cap = cap;
-	}
-	q->p[q->n].name = name;
-	q->p[q->n].value = value;
-	q->n++;
-	return 0;
-}
-
 enum chart_kind { K_CASCADE, K_LIQ, K_SCORE };
 
 /* One chart request: query, use case, response. */
@@ -126,28 +95,28 @@ chart(struct server_request *req, struct server_response *res,
     enum chart_kind kind)
 {
 	struct api_answer a;
-	struct query q = { NULL, 0, 0, 0 };
+	struct api_param *p;
+	size_t n;
 	const char *inm = server_header(req, "If-None-Match");
 	const char *asset = server_param(req, "asset");
 
 	api_answer_init(&a);
-	server_query_each(req, query_add, &q);
-	if (q.oom) {
+	if (handlers_query(req, &p, &n) != 0) {
 		server_respond_error(res, 503, "unavailable", "out of memory");
 		api_answer_release(&a);
 		goto out;
 	}
 	if (kind == K_CASCADE)
-		api_get_cascade_svg(req->app, asset, q.p, q.n, inm, &a);
+		api_get_cascade_svg(req->app, asset, p, n, inm, &a);
 	else if (kind == K_LIQ)
-		api_get_liquidations_svg(req->app, asset, q.p, q.n, inm, &a);
+		api_get_liquidations_svg(req->app, asset, p, n, inm, &a);
 	else
-		api_score_svg(req->app, req->body, req->body_len, q.p, q.n, inm,
+		api_score_svg(req->app, req->body, req->body_len, p, n, inm,
 		    &a);
 	handlers_respond(&a, res,
 	    a.status == 422 || kind == K_SCORE ? req->path : NULL);
 out:
-	free(q.p);
+	free(p);
 }
 
 void

@@ -6,6 +6,7 @@
  *   GET /          web/index.html
  *   GET /app.js    web/app.js
  *   GET /app.css   web/app.css
+ *   GET /favicon.svg  web/favicon.svg
  *
  * The page uses the API of the same origin only, so every answer carries
  * a Content-Security-Policy that forbids everything else (no inline
@@ -78,10 +79,18 @@ app_css(struct server_request *req, struct server_response *res)
 	serve(res, "app.css", "text/css; charset=utf-8");
 }
 
+static void
+favicon(struct server_request *req, struct server_response *res)
+{
+	(void)req;
+	serve(res, "favicon.svg", "image/svg+xml");
+}
+
 const struct server_route handlers_page_routes[] = {
 	{ "GET", "/", index_html, 0 },
 	{ "GET", "/app.js", app_js, 0 },
 	{ "GET", "/app.css", app_css, 0 },
+	{ "GET", "/favicon.svg", favicon, 0 },
 };
 const size_t handlers_page_nroutes =
     sizeof(handlers_page_routes) / sizeof(handlers_page_routes[0]);

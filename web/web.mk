@@ -1,11 +1,11 @@
-# web/web.mk - compile the page's files (web/index.html, app.js, app.css)
+# web/web.mk - compile the page's files (web/index.html, app.js, app.css, favicon.svg)
 # into the binary for GET /, /app.js and /app.css
 # (service/handlers_page.c references embed_web weakly).  Included at the
 # end of the Makefile:  -include web/web.mk
 # Same technique as tools/embed.sh (POSIX sh, od, awk); each array gets a
 # trailing NUL not counted in its length.  No build step at run time.
 
-WEB_FILES := web/index.html web/app.js web/app.css
+WEB_FILES := web/index.html web/app.js web/app.css web/favicon.svg
 WEB_OBJ := $(BUILD)/gen/web.o
 
 $(BUILD)/gen/web.c: $(WEB_FILES) web/web.mk

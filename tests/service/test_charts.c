@@ -179,21 +179,27 @@ put_file(const char *path, const char *data, size_t len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* The whole file (NUL-terminated, malloc'd), read in chunks; NULL none. */
 static char *
 get_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char *buf = NULL, *nb;
+	size_t cap = 0, got;
 
+	*len = 0;
 	if (f == NULL)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	*len = fread(buf, 1, (size_t)n, f);
+	do {
+		if (cap - *len < 4096) {
+			cap = cap * 2 + 8192;
+			nb = realloc(buf, cap);
+			ck_assert_ptr_nonnull(nb);
+			buf = nb;
+		}
+		got = fread(buf + *len, 1, cap - *len - 1, f);
+		*len += got;
+	} while (got > 0);
 	buf[*len] = '\0';
 	fclose(f);
 	return buf;
