@@ -31,3 +31,8 @@ $(WEB_OBJ): $(BUILD)/gen/web.c
 # Linked as an object (not through libsvc.a): a weak reference does not
 # pull a member out of an archive.
 $(BIN): $(WEB_OBJ)
+
+# The README's picture: the seed's ETH liquidation map as a PNG.
+.PHONY: readme-chart
+readme-chart: $(BIN)
+	sh tools/readme-chart.sh $(BIN) ETH docs/img/liquidations-eth
