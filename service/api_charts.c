@@ -636,13 +636,14 @@ api_score_svg(struct app *app, const char *body, size_t len,
 	if (res.pos[0].nlp > 0) {
 		lp = &res.pos[0].lp[0];
 		asset = lp->asset;
+	} else if (req.pos[0].type == LC_POS_PERP) {
+		asset = req.pos[0].u.perp.asset;
 	} else {
-		asset = 0;
-		for (k = 0; k < snap->nassets; k++)
-			if (!snap->assets[k].implicit) {
-				asset = (uint32_t)k;
-				break;
-			}
+		/* no liquidation price (a stable loan): its first entry */
+		const struct lc_loan *ln = &req.pos[0].u.loan;
+
+		asset = ln->ncoll > 0 ? ln->coll[0].asset
+		                      : (ln->ndebt > 0 ? ln->debt[0].asset : 0);
 	}
 	sa = &snap->assets[asset < snap->nassets ? asset : 0];
 	oa = o;
