@@ -87,7 +87,7 @@ handlers_wants_svg(const char *accept)
 	return q_svg > 0 && (q_svg > q_json || (q_svg == q_json && svg_first));
 }
 
-enum chart_kind { K_CASCADE, K_LIQ, K_SCORE };
+enum chart_kind { K_CASCADE, K_LIQ };
 
 /* One chart request: query, use case, response. */
 static void
@@ -108,13 +108,9 @@ chart(struct server_request *req, struct server_response *res,
 	}
 	if (kind == K_CASCADE)
 		api_get_cascade_svg(req->app, asset, p, n, inm, &a);
-	else if (kind == K_LIQ)
-		api_get_liquidations_svg(req->app, asset, p, n, inm, &a);
 	else
-		api_score_svg(req->app, req->body, req->body_len, p, n, inm,
-		    &a);
-	handlers_respond(&a, res,
-	    a.status == 422 || kind == K_SCORE ? req->path : NULL);
+		api_get_liquidations_svg(req->app, asset, p, n, inm, &a);
+	handlers_respond(&a, res, a.status == 422 ? req->path : NULL);
 out:
 	free(p);
 }
@@ -131,10 +127,90 @@ liquidations_svg(struct server_request *req, struct server_response *res)
 	chart(req, res, K_LIQ);
 }
 
+/*
+ * The position picture scores the request once per horizon: it runs on
+ * the compute pool (server_defer), never on the polling thread, with a
+ * copy of what it needs from the request (body, query, If-None-Match)
+ * in one block.
+ */
+struct picture_job {
+	void *app;
+	char *body;		/* into blob */
+	size_t body_len;
+	char *inm;		/* into blob; NULL absent */
+	struct api_param *p;	/* names and values into blob */
+	size_t n;
+	char blob[];
+};
+
+static void
+picture_work(void *arg, unsigned threads, struct server_response *res)
+{
+	struct picture_job *j = arg;
+	struct api_answer a;
+
+	(void)threads; /* the answer does not depend on it */
+	api_answer_init(&a);
+	api_score_svg(j->app, j->body, j->body_len, j->p, j->n, j->inm, &a);
+	handlers_respond(&a, res, "/v1/score");
+}
+
+static void
+picture_free(void *arg)
+{
+	free(arg);
+}
+
+/* Append s (NUL included) at *w; its copy. */
+static char *
+put_str(char **w, const char *s, size_t len)
+{
+	char *c = *w;
+
+	memcpy(c, s, len);
+	c[len] = '\0';
+	*w += len + 1;
+	return c;
+}
+
 void
 handlers_score_svg(struct server_request *req, struct server_response *res)
 {
-	chart(req, res, K_SCORE);
+	const char *inm = server_header(req, "If-None-Match");
+	struct picture_job *j = NULL;
+	struct api_param *p = NULL;
+	size_t n = 0, k, size;
+	char *w;
+
+	if (handlers_query(req, &p, &n) != 0)
+		goto oom;
+	size = req->body_len + 1 + (inm != NULL ? strlen(inm) + 1 : 0) +
+	    n * sizeof(struct api_param) + sizeof(struct api_param);
+	for (k = 0; k < n; k++)
+		size += strlen(p[k].name) + strlen(p[k].value) + 2;
+	j = malloc(sizeof(*j) + size);
+	if (j == NULL)
+		goto oom;
+	/* the parameters first: the blob is aligned for them */
+	j->p = (struct api_param *)(void *)j->blob;
+	j->n = n;
+	w = j->blob + (n + 1) * sizeof(struct api_param);
+	for (k = 0; k < n; k++) {
+		j->p[k].name = put_str(&w, p[k].name, strlen(p[k].name));
+		j->p[k].value = put_str(&w, p[k].value, strlen(p[k].value));
+	}
+	j->app = req->app;
+	j->body_len = req->body_len;
+	j->body = put_str(&w, req->body != NULL ? req->body : "",
+	    req->body_len);
+	j->inm = inm != NULL ? put_str(&w, inm, strlen(inm)) : NULL;
+	free(p);
+	/* on failure the server has answered (503) and freed the job */
+	server_defer(req, res, picture_work, picture_free, j);
+	return;
+oom:
+	free(p);
+	server_respond_error(res, 503, "unavailable", "out of memory");
 }
 
 const struct server_route handlers_chart_routes[] = {
