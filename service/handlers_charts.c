@@ -7,7 +7,8 @@
  *   POST /v1/score, Accept: image/svg+xml      a position's picture
  *   GET  /v1/markets/{asset}/cascade, Accept: image/svg+xml  cascade.svg
  *
- * The last two are negotiated: handlers_score.c and handlers_markets.c ask
+ * The position picture runs on the compute pool (it scores the request
+ * once per horizon).  The last two are negotiated: handlers_score.c and handlers_markets.c ask
  * handlers_wants_svg() and hand the request to the functions here.  The
  * query string goes to the use case as a list in request order; the
  * answer is the SVG (ETag, 304 with If-None-Match) or a problem+json.
