@@ -514,7 +514,7 @@ position_map(const struct snapshot_asset *sa, const struct lc_liq_result *lp,
 	struct liqmap m;
 	struct chart_bars c;
 	struct chart_marker mk[3];
-	char title[96], ylab[64], desc[512], reason[160];
+	char title[96], ylab[64], desc[512], reason[224];
 	double range = 0.5, d;
 	enum chart_status st;
 
@@ -530,6 +530,16 @@ position_map(const struct snapshot_asset *sa, const struct lc_liq_result *lp,
 	}
 	liqmap_chart(sa, &m, range, &c, title, sizeof(title), desc,
 	    sizeof(desc), ylab, sizeof(ylab), reason, sizeof(reason));
+	if (reason[0] != '\0' && lp != NULL) {
+		/* nothing to draw the markers on: the reason says the prices */
+		char sp[32], ep[32];
+		size_t l = strlen(reason);
+
+		fmt_price(sp, sizeof(sp), lp->price);
+		fmt_price(ep, sizeof(ep), lp->effective_price);
+		snprintf(reason + l, sizeof(reason) - l, "; liquidation price "
+		    "%s, effective %s", sp, ep);
+	}
 	mk[0] = (struct chart_marker){ CHART_MARK_X, sa->price, "price", 0 };
 	c.nmarkers = 1;
 	if (lp != NULL && isfinite(lp->price))

@@ -477,6 +477,14 @@ START_TEST(test_no_data)
 	    "levels in reach: nothing fires"));
 	check_doc("cascade-empty", a.body, 800, 450);
 	api_answer_release(&a);
+	/* a perp on it: (1 * 5 - 0.5) / (1 * (1 - 0.005)) by hand, stated */
+	ck_assert_int_eq(chart(R_SCORE, NULL, NULL, NULL, "{\"positions\": "
+	    "[{\"id\": \"e\", \"type\": \"perp\", \"asset\": \"EMPTY\", "
+	    "\"side\": \"long\", \"size\": 1, \"entry_price\": 5, "
+	    "\"leverage\": 10}]}", &a), 200);
+	ck_assert_ptr_nonnull(strstr(a.body, "EMPTY has no stored liquidation "
+	    "levels within 50% of its price; liquidation price 4.522613065"));
+	api_answer_release(&a);
 }
 END_TEST
 
