@@ -209,6 +209,7 @@ clean:
 # Parts owned by other modules: the OpenAPI document compiled into the
 # binary (GET /openapi.json), the benchmarks and the container targets.
 -include docs/openapi.mk
+-include web/web.mk
 -include bench/bench.mk
 -include docker/container.mk
 -include tests/fuzz.mk

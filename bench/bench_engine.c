@@ -28,6 +28,7 @@
 #include "cascade/position.h"
 #include "cascade/score.h"
 #include "cascade/stats.h"
+#include "api.h"
 #include "codec.h"
 #include "marketdata.h"
 #include "problem.h"
@@ -722,6 +723,105 @@ bench_codec(void)
 	snapshot_unref(snap);
 }
 
+/* ---- 6. charts (docs/model.md 10) -------------------------------------- */
+
+/*
+ * The liquidation map of ETH with 1e5 stored levels (sell below P, buy
+ * above, four sources) and the default cascade curve, as the routes draw
+ * them: api_get_liquidations_svg / api_get_cascade_svg on an app whose
+ * snapshot cell holds the market.  One JSON line each, with the bytes.
+ */
+static void
+bench_charts(void)
+{
+	static const char *const src[4] = { "aave", "compound", "morpho",
+		"book:desk" };
+	static const struct api_param liq_q[2] = { { "range", "0.5" },
+		{ "bins", "50" } };
+	struct market_data md;
+	struct snapshot *snap = NULL;
+	struct snapshot_cell cell;
+	struct app app;
+	struct md_asset *x;
+	size_t i, nlev = 100000, k;
+	int which;
+
+	market_data_init(&md);
+	md.nassets = 2;
+	md.assets = xmalloc(2 * sizeof(struct md_asset));
+	memset(md.assets, 0, 2 * sizeof(struct md_asset));
+	snprintf(md.assets[1].symbol, sizeof(md.assets[1].symbol), "USDC");
+	md.assets[1].price = 1;
+	x = &md.assets[0];
+	snprintf(x->symbol, sizeof(x->symbol), "ETH");
+	x->price = 2000;
+	x->vol = 0.8;
+	snprintf(x->updated_at, sizeof(x->updated_at), "2026-11-26T00:00:00Z");
+	x->ncurves = 1;
+	x->curves = xmalloc(sizeof(struct md_curve));
+	memset(x->curves, 0, sizeof(struct md_curve));
+	snprintf(x->curves[0].venue, sizeof(x->curves[0].venue), "bench");
+	x->curves[0].side = LC_BID;
+	make_curve(&x->curves[0].curve, LC_BID, 5000.0);
+	x->nlevels = nlev;
+	x->levels = xmalloc(nlev * sizeof(struct md_level));
+	memset(x->levels, 0, nlev * sizeof(struct md_level));
+	for (i = 0; i < nlev; i++) {
+		int up = i % 3 == 0;
+
+		x->levels[i].price = 2000.0 * (up ? 1.0 + 0.6 * urand()
+		                                  : 1.0 - 0.6 * urand());
+		x->levels[i].qty = 1.0 + 10.0 * urand();
+		x->levels[i].side = up ? LC_UP : LC_DOWN;
+		x->levels[i].seq = (int64_t)i + 1;
+		snprintf(x->levels[i].source, sizeof(x->levels[i].source), "%s",
+		    src[(i / 1000) % 4]);
+	}
+	if (snapshot_build(&md, 0.0, &snap) != 0 ||
+	    snapshot_cell_init(&cell) != 0)
+		die("snapshot_build failed");
+	market_data_release(&md);
+	snapshot_cell_publish(&cell, snap);
+	memset(&app, 0, sizeof(app));
+	app.cell = &cell;
+	for (which = 0; which < 2; which++) {
+		double t[32], c[32];
+		size_t bytes = 0, reps = which == 0 ? 20 : 200;
+		int r;
+
+		for (r = 0; r < RUNS; r++) {
+			double t0 = now_ns(), k0 = cpu_ns();
+
+			for (k = 0; k < reps; k++) {
+				struct api_answer a;
+				int st;
+
+				api_answer_init(&a);
+				st = which == 0
+				    ? api_get_liquidations_svg(&app, "ETH", liq_q,
+				        2, NULL, &a)
+				    : api_get_cascade_svg(&app, "ETH", NULL, 0,
+				        NULL, &a);
+				if (st != 200)
+					die("chart failed");
+				bytes = strlen(a.body);
+				api_answer_release(&a);
+			}
+			t[r] = (now_ns() - t0) / (double)reps;
+			c[r] = (cpu_ns() - k0) / (double)reps;
+		}
+		printf("{\"bench\": \"%s\", \"n\": %zu, \"median_ns\": %.3f, "
+		    "\"cpu_ns\": %.3f, \"ops\": 1, \"unit\": \"charts\", "
+		    "\"per_sec\": %.6g, \"bytes\": %zu}\n",
+		    which == 0 ? "svg_liquidation_map" : "svg_cascade_curve",
+		    which == 0 ? nlev : (size_t)51, median(t, (size_t)RUNS),
+		    median(c, (size_t)RUNS), 1e9 / median(t, (size_t)RUNS),
+		    bytes);
+		fflush(stdout);
+	}
+	snapshot_cell_release(&cell);
+}
+
 /* ---- reference cases for bench/ref_numpy.py ---------------------------- */
 
 static void
@@ -1038,7 +1138,7 @@ main(int argc, char **argv)
 		    "--ref-mc FILE | --mc-one PATHS THREADS NLEV REPS [HF]]\n");
 		return 2;
 	}
-	/* BENCH_ONLY=cascade,tcdf,exact,mc,codec: a subset (development) */
+	/* BENCH_ONLY=cascade,tcdf,exact,mc,codec,charts: a subset */
 	make_curve(&curve, LC_BID, 5000.0);
 	if (want("cascade"))
 		bench_cascade(&curve);
@@ -1051,5 +1151,7 @@ main(int argc, char **argv)
 		bench_mc();
 	if (want("codec"))
 		bench_codec();
+	if (want("charts"))
+		bench_charts();
 	return 0;
 }

@@ -69,6 +69,8 @@ struct api_answer {
 	char location[256];	/* Location of a created resource, "" */
 	char etag[24];		/* entity tag of the body (reads), "" */
 	int retry_after;	/* Retry-After seconds (503), 0 none */
+	/* the body's media type (static string); NULL: application/json */
+	const char *content_type;
 };
 
 void api_answer_init(struct api_answer *a);
@@ -146,6 +148,36 @@ struct api_param {
  */
 int api_get_cascade(struct app *app, const char *asset,
     const struct api_param *query, size_t n, struct api_answer *ans);
+
+/* ---- charts (api_charts.c) ---------------------------------------- */
+
+/*
+ * The pictures of docs/model.md section 10, as SVG documents drawn from
+ * the numbers the JSON routes answer (chart.h draws, nothing is computed
+ * twice).  Each takes the chart parameters width, height (200..4000 px)
+ * and theme (light, dark) besides its own; a bad one is 422 with
+ * /query/<name>.  The answer: content_type "image/svg+xml", an ETag that
+ * is a hash of the bytes, 304 when if_none_match names it.
+ *
+ * cascade.svg: api_get_cascade's query (and evaluation) plus the chart's.
+ * liquidations.svg: range (0, 1], default 0.5; bins 1..500, default 50.
+ * The position picture: a POST /v1/score body with exactly one position
+ * (else 422 at /positions), scored by api_score's decoder and model at
+ * its horizon and at API_CHART_NHORIZONS horizons for the curve.
+ */
+#define API_CHART_NHORIZONS 6
+extern const double api_chart_horizons[API_CHART_NHORIZONS];
+#define API_SVG_TYPE "image/svg+xml"
+
+int api_get_cascade_svg(struct app *app, const char *asset,
+    const struct api_param *query, size_t n, const char *if_none_match,
+    struct api_answer *ans);
+int api_get_liquidations_svg(struct app *app, const char *asset,
+    const struct api_param *query, size_t n, const char *if_none_match,
+    struct api_answer *ans);
+int api_score_svg(struct app *app, const char *body, size_t len,
+    const struct api_param *query, size_t n, const char *if_none_match,
+    struct api_answer *ans);
 
 /* ---- market writes -------------------------------------------------- */
 

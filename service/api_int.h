@@ -12,6 +12,7 @@
 #define CASCADED_API_INT_H
 
 #include "api.h"
+#include "cascade/cascade.h"
 
 /* 404 "unknown asset <asset>". */
 void api_not_found(struct api_answer *a, const char *asset);
@@ -32,6 +33,57 @@ long api_find_stored(const struct snapshot *snap, const char *sym);
  * "not-ready" answer (Retry-After: 1).
  */
 struct snapshot *api_current(struct app *app, struct api_answer *a);
+
+/* ---- queries (api_cascade.c) */
+
+/* One query error at /query/<name> (JSON-pointer escaped). */
+void api_query_error(struct problem *err, const char *name,
+    const char *detail);
+/*
+ * A decimal number (no hex, inf or nan), finite, into *out: 0; s NULL
+ * (absent): 1, *out kept; else -1 with the error at /query/<name>.
+ */
+int api_query_num(struct problem *err, const char *name, const char *s,
+    double *out);
+/* If-None-Match (RFC 9110 13.1.2, weak comparison) names etag. */
+int api_etag_matches(const char *inm, const char *etag);
+
+/*
+ * The cascade curve of GET /v1/markets/{asset}/cascade, evaluated once
+ * for its JSON and its SVG: out is what codec_encode_cascade() takes.
+ */
+struct api_cascade_eval {
+	const struct snapshot_asset *sa;	/* in the snapshot */
+	size_t curve_n;		/* points of the depth side the cascade eats */
+	struct codec_cascade out;
+	struct lc_cascade_point *pts;	/* owned; out.points */
+	struct codec_warnings w;	/* owned; out.warn */
+	struct lc_cascade c;		/* owned */
+};
+
+/*
+ * Parse the query (the names in `other`, NULL-terminated, are left to
+ * the caller) and evaluate the curve of `asset` in snap into *ev (which
+ * the caller releases in every case).  0, or -1 with the answer set
+ * (404, 422, 500, 503).
+ */
+int api_cascade_eval(const struct snapshot *snap, const char *asset,
+    const struct api_param *query, size_t nquery, const char *const *other,
+    struct api_cascade_eval *ev, struct api_answer *ans);
+void api_cascade_eval_release(struct api_cascade_eval *ev);
+
+/* ---- scoring (api_score.c): what POST /v1/score runs, in two steps */
+
+/*
+ * A reference to the current snapshot with body decoded against it into
+ * *req (initialised by the caller, who releases it and unrefs the
+ * snapshot), or NULL with the answer set (400, 422, 503).
+ */
+struct snapshot *api_score_decode(struct app *app, const char *body,
+    size_t len, struct score_request *req, struct api_answer *ans);
+/* lc_score of a decoded request into *res: 0, or -1 with the answer. */
+int api_score_eval(const struct snapshot *snap, const struct score_request *req,
+    struct lc_score_result *res, struct api_answer *ans);
 
 struct wtx {
 	struct app *app;
@@ -57,14 +109,14 @@ int wtx_end(struct wtx *t, struct api_answer *a);
 
 /*
  * Query parameters (api_cascade.c): every one known (names[0..nnames-1],
- * at most 32) and given once, else an error at /query/<name>; the value
- * of each known one in v[k] (NULL when absent).  api_query_err adds one.
+ * at most 32) and given once, else an error at /query/<name> (added by
+ * api_query_error); the value of each known one in v[k] (NULL when
+ * absent).  The names in `other` (NULL-terminated, or NULL) are someone
+ * else's to check and are skipped.
  */
 void api_query_check(const struct api_param *query, size_t n,
-    const char *const *names, size_t nnames, const char **v,
-    struct problem *err);
-void api_query_err(struct problem *err, const char *name,
-    const char *detail);
+    const char *const *names, size_t nnames, const char *const *other,
+    const char **v, struct problem *err);
 
 /* ---- price history (api_prices.c) ------------------------------------ */
 

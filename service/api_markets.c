@@ -111,8 +111,8 @@ out:
 /* ---- reads ---------------------------------------------------------- */
 
 /* If-None-Match (RFC 9110 13.1.2, weak comparison) against etag. */
-static int
-etag_matches(const char *inm, const char *etag)
+int
+api_etag_matches(const char *inm, const char *etag)
 {
 	const char *p = inm, *e;
 	size_t n, elen = strlen(etag);
@@ -155,7 +155,7 @@ api_get_markets(struct app *app, const char *if_none_match,
 		return ans->status;
 	h = hash_fnv_str(HASH_FNV_INIT, snap->etag);
 	hash_etag(hash_fnv_word(h, snap->version), ans->etag);
-	if (etag_matches(if_none_match, ans->etag)) {
+	if (api_etag_matches(if_none_match, ans->etag)) {
 		ans->status = 304;
 	} else if (codec_encode_markets(snap, -1, &ans->body) != 0) {
 		ans->etag[0] = '\0';
@@ -185,7 +185,7 @@ api_get_market(struct app *app, const char *asset, const char *if_none_match,
 		hash_etag(hash_fnv(HASH_FNV_INIT, ans->body,
 		    strlen(ans->body)), ans->etag);
 		ans->status = 200;
-		if (etag_matches(if_none_match, ans->etag)) {
+		if (api_etag_matches(if_none_match, ans->etag)) {
 			free(ans->body);
 			ans->body = NULL;
 			ans->status = 304;

@@ -476,7 +476,7 @@ query_time(struct problem *err, const char *name, const char *s,
 		*out = t.sec;
 		return 0;
 	}
-	api_query_err(err, name, "must be unix seconds or an RFC 3339 "
+	api_query_error(err, name, "must be unix seconds or an RFC 3339 "
 	    "date-time");
 	return -1;
 }
@@ -498,14 +498,14 @@ api_get_prices(struct app *app, const char *asset,
 		api_not_found(ans, asset);
 		return ans->status;
 	}
-	api_query_check(query, nq, names, 3, v, &ans->err);
+	api_query_check(query, nq, names, 3, NULL, v, &ans->err);
 	query_time(&ans->err, "from", v[0], &from);
 	query_time(&ans->err, "to", v[1], &to);
 	if (v[2] != NULL) {
 		l = strtoll(v[2], &end, 10);
 		if (*v[2] == '\0' || *end != '\0' || l < 1 ||
 		    l > CODEC_MAX_PRICES_LIMIT)
-			api_query_err(&ans->err, "limit", "must be an integer "
+			api_query_error(&ans->err, "limit", "must be an integer "
 			    "from 1 to 100000");
 		else
 			limit = (size_t)l;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_int.h"
 #include "cascade/score.h"
 #include "codec.h"
 #include "log.h"
@@ -128,30 +129,27 @@ thread_result(int *owned)
 	return r;
 }
 
-/* lc_score and encode a decoded request into *ans; the HTTP status. */
+/* 503 out of memory (Retry-After: 1) with `what`; returns 503. */
 static int
-score_run(const struct snapshot *snap, struct score_request *req,
-    const struct api_hooks *hooks, struct api_answer *ans)
+score_oom(struct api_answer *ans, const char *what)
 {
-	struct lc_score_result *res;
-	enum lc_status st;
-	int64_t t0 = now_us();
-	int owned;
+	problem_set(&ans->err, 503, "unavailable", "Service unavailable",
+	    "out of memory %s", what);
+	ans->retry_after = 1;
+	ans->status = 503;
+	return 503;
+}
 
-	res = thread_result(&owned);
-	if (res == NULL) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory while scoring");
-		ans->retry_after = 1;
-		ans->status = 503;
-		return 503;
-	}
+int
+api_score_eval(const struct snapshot *snap, const struct score_request *req,
+    struct lc_score_result *res, struct api_answer *ans)
+{
+	enum lc_status st;
+
 	st = lc_score(&snap->market, &req->lc, res);
 	if (st == LC_ENOMEM) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory while scoring");
-		ans->retry_after = 1;
-		goto fail;
+		score_oom(ans, "while scoring");
+		return -1;
 	}
 	if (st != LC_OK) {
 		/* the codec validated the request: this is a bug */
@@ -160,23 +158,33 @@ score_run(const struct snapshot *snap, struct score_request *req,
 		problem_set(&ans->err, 500, "internal", "Internal server error",
 		    "the model rejected a validated request (%s)",
 		    lc_status_str(st));
-		goto fail;
+		ans->status = 500;
+		return -1;
 	}
+	return 0;
+}
+
+/* lc_score and encode a decoded request into *ans; the HTTP status. */
+static int
+score_run(const struct snapshot *snap, struct score_request *req,
+    const struct api_hooks *hooks, struct api_answer *ans)
+{
+	struct lc_score_result *res;
+	int64_t t0 = now_us();
+	int owned;
+
+	res = thread_result(&owned);
+	if (res == NULL)
+		return score_oom(ans, "while scoring");
+	if (api_score_eval(snap, req, res, ans) != 0)
+		goto out;
 	if (codec_encode_score(req, res, snap, &ans->body) != 0) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory while encoding");
-		ans->retry_after = 1;
-		goto fail;
+		score_oom(ans, "while encoding");
+		goto out;
 	}
 	ans->status = 200;
 	if (hooks != NULL && hooks->scored != NULL)
 		hooks->scored(req->monte_carlo, now_us() - t0);
-	goto out;
-fail:
-	if (ans->err.status == 0)
-		problem_set(&ans->err, 500, "internal", "Internal server error",
-		    "scoring failed");
-	ans->status = ans->err.status;
 out:
 	if (owned)
 		result_free(res);
@@ -214,37 +222,44 @@ api_score_job_run(struct api_score_job *job, unsigned threads,
 	return score_run(job->snap, &job->req, job->hooks, ans);
 }
 
-int
-api_score(struct app *app, const char *body, size_t len,
-    const struct api_score_opts *opts, struct api_answer *ans)
+struct snapshot *
+api_score_decode(struct app *app, const char *body, size_t len,
+    struct score_request *req, struct api_answer *ans)
 {
 	struct codec_limits lim;
-	struct api_score_job *job;
+	struct snapshot *snap;
 
 	api_score_limits(app->cfg, &lim);
-	job = calloc(1, sizeof(*job));
-	if (job == NULL) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory");
-		ans->retry_after = 1;
-		ans->status = 503;
-		return 503;
-	}
-	codec_request_init(&job->req);
-	job->hooks = app->hooks;
-	job->snap = app->cell != NULL ? snapshot_cell_get(app->cell) : NULL;
-	if (job->snap == NULL) {
+	snap = app->cell != NULL ? snapshot_cell_get(app->cell) : NULL;
+	if (snap == NULL) {
 		no_snapshot(ans);
-		goto out;
+		return NULL;
 	}
-	if (codec_decode_score(body, len, job->snap, &lim, &job->req,
-	    &ans->err) != 0) {
+	if (codec_decode_score(body, len, snap, &lim, req, &ans->err) != 0) {
 		if (ans->err.status == 0)
 			problem_set(&ans->err, 500, "internal",
 			    "Internal server error", "decoding failed");
 		ans->status = ans->err.status;
-		goto out;
+		snapshot_unref(snap);
+		return NULL;
 	}
+	return snap;
+}
+
+int
+api_score(struct app *app, const char *body, size_t len,
+    const struct api_score_opts *opts, struct api_answer *ans)
+{
+	struct api_score_job *job;
+
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return score_oom(ans, "");
+	codec_request_init(&job->req);
+	job->hooks = app->hooks;
+	job->snap = api_score_decode(app, body, len, &job->req, ans);
+	if (job->snap == NULL)
+		goto out;
 	if (job->req.monte_carlo && opts != NULL && opts->defer != NULL) {
 		/* the job is defer's from here, answered or not */
 		opts->defer(opts->ctx, job);

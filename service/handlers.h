@@ -26,6 +26,14 @@
 void handlers_respond(struct api_answer *a, struct server_response *res,
     const char *instance);
 
+/*
+ * The query string as parameters in request order (pointing into req):
+ * *p malloc'd (the caller frees it; NULL when empty), *n their count.
+ * 0, or -1 out of memory.
+ */
+int handlers_query(struct server_request *req, struct api_param **p,
+    size_t *n);
+
 /* Route tables (main.c registers them). */
 extern const struct server_route handlers_score_routes[];
 extern const size_t handlers_score_nroutes;
@@ -34,6 +42,23 @@ extern const size_t handlers_market_nroutes;
 /* handlers_ops.c: /healthz /readyz /version /metrics /openapi.json */
 extern const struct server_route handlers_ops_routes[];
 extern const size_t handlers_ops_nroutes;
+/* ---- charts (handlers_charts.c) and the page (handlers_page.c) */
+extern const struct server_route handlers_chart_routes[];
+extern const size_t handlers_chart_nroutes;
+extern const struct server_route handlers_page_routes[];
+extern const size_t handlers_page_nroutes;
+/*
+ * Accept (NULL: absent) prefers image/svg+xml to JSON: listed with q > 0
+ * and above application/json, application/ * and * / * (a tie: listed
+ * first).
+ */
+int handlers_wants_svg(const char *accept);
+/* The SVG forms of GET .../cascade and POST /v1/score (negotiated). */
+void handlers_cascade_svg(struct server_request *req,
+    struct server_response *res);
+void handlers_score_svg(struct server_request *req,
+    struct server_response *res);
+
 /*
  * The GET /metrics text: the counters of metrics.c, then the pool and
  * snapshot families (each left out when NULL); malloc'd, NULL on ENOMEM.
@@ -42,17 +67,6 @@ struct pool_stats;
 char *handlers_ops_metrics(const struct pool_stats *pool,
     const struct snapshot *snap, int64_t now_epoch);
 
-/*
- * The query string as a list of parameters, in request order:
- * server_query_each(req, handlers_query_add, &q) (handlers_markets.c);
- * free(q.p) after.  oom set when the list could not grow.
- */
-struct handlers_query {
-	struct api_param *p;
-	size_t n, cap;
-	int oom;
-};
-int handlers_query_add(void *cls, const char *name, const char *value);
 /* handlers_prices.c: /v1/markets/{asset}/prices */
 extern const struct server_route handlers_prices_routes[];
 extern const size_t handlers_prices_nroutes;

@@ -30,19 +30,18 @@ static void
 get_prices(struct server_request *req, struct server_response *res)
 {
 	struct api_answer a;
-	struct handlers_query q = { NULL, 0, 0, 0 };
+	struct api_param *p = NULL;
+	size_t n = 0;
 
 	api_answer_init(&a);
-	server_query_each(req, handlers_query_add, &q);
-	if (q.oom) {
+	if (handlers_query(req, &p, &n) != 0) {
 		server_respond_error(res, 503, "unavailable", "out of memory");
 		api_answer_release(&a);
 	} else {
-		api_get_prices(req->app, server_param(req, "asset"), q.p, q.n,
-		    &a);
+		api_get_prices(req->app, server_param(req, "asset"), p, n, &a);
 		handlers_respond(&a, res, a.status == 422 ? req->path : NULL);
 	}
-	free(q.p);
+	free(p);
 }
 
 const struct server_route handlers_prices_routes[] = {

@@ -50,6 +50,7 @@ struct lvl {
 	double price;
 	double qty;
 	int64_t seq;
+	uint32_t src;	/* index into the level set's sources */
 };
 
 static int
@@ -203,7 +204,11 @@ levelset_free(struct snapshot_levelset *ls)
 	for (k = 0; k < 2; k++) {
 		free(ls->price[k]);
 		free(ls->qty[k]);
+		free(ls->src[k]);
 	}
+	for (k = 0; k < (int)ls->nsources; k++)
+		free(ls->sources[k]);
+	free(ls->sources);
 	free(ls);
 }
 
@@ -349,8 +354,8 @@ level_at(const struct md_asset *a, size_t k, struct lvl *out, int *side)
  * size; returns the buffer that holds the result.
  */
 static struct lvl *
-gather_side(const struct md_asset *a, int side, struct lvl *v, struct lvl *w,
-    size_t *n)
+gather_side(const struct md_asset *a, int side, const uint32_t *srcmap,
+    struct lvl *v, struct lvl *w, size_t *n)
 {
 	size_t k, m = 0, total = a->nlevels + a->npacked;
 	int sd, sorted = 1, positive = 1;
@@ -364,6 +369,7 @@ gather_side(const struct md_asset *a, int side, struct lvl *v, struct lvl *w,
 			sorted = 0;
 		if (!(x.price > 0 && x.price <= DBL_MAX))
 			positive = 0;
+		x.src = srcmap[k];
 		v[m++] = x;
 	}
 	*n = m;
@@ -398,6 +404,66 @@ levels_hash(uint64_t h, const struct md_asset *a, int64_t *max_seq)
 	return h;
 }
 
+/* ---- level sources (the liquidation map stacks by them) */
+
+/* Index of source s in ls->sources, added when new; -1 on no memory. */
+static long
+source_index(struct snapshot_levelset *ls, const char *s)
+{
+	char **v;
+	size_t k;
+
+	for (k = ls->nsources; k-- > 0;)
+		if (strcmp(ls->sources[k], s) == 0)
+			return (long)k;
+	if (ls->nsources >= SNAPSHOT_MAX_SOURCES)
+		return SNAPSHOT_MAX_SOURCES - 1; /* the last one: "other" */
+	v = realloc(ls->sources, (ls->nsources + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	ls->sources = v;
+	if (ls->nsources == SNAPSHOT_MAX_SOURCES - 1)
+		s = "other";
+	v[ls->nsources] = strdup(s);
+	if (v[ls->nsources] == NULL)
+		return -1;
+	return (long)ls->nsources++;
+}
+
+/*
+ * ls->sources: old's (same indices), then those of a's levels first seen
+ * in stream order; srcmap[k]: the index of a's level k.  0, or -1.
+ */
+static int
+levelset_sources(struct snapshot_levelset *ls,
+    const struct snapshot_levelset *old, const struct md_asset *a,
+    uint32_t *srcmap)
+{
+	const char *s, *last = NULL;
+	long idx = 0;
+	size_t k;
+
+	for (k = 0; old != NULL && k < old->nsources; k++)
+		if (source_index(ls, old->sources[k]) < 0)
+			return -1;
+	for (k = 0; k < a->nlevels + a->npacked; k++) {
+		if (k < a->nlevels)
+			s = a->levels[k].source;
+		else if (a->packed[k - a->nlevels].batch < a->nbatches)
+			s = a->batches[a->packed[k - a->nlevels].batch].source;
+		else
+			s = "";
+		if (last == NULL || strcmp(s, last) != 0) {
+			idx = source_index(ls, s);
+			if (idx < 0)
+				return -1;
+			last = s;
+		}
+		srcmap[k] = (uint32_t)idx;
+	}
+	return 0;
+}
+
 /*
  * The level set of `a` (old NULL), or `old`'s levels followed by those of
  * `a`, all of which come after old's in seq order (an append): the new
@@ -409,6 +475,7 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 {
 	struct snapshot_levelset *ls;
 	struct lvl *tmp = NULL, *scratch = NULL, *res;
+	uint32_t *srcmap = NULL;
 	size_t total = a->nlevels + a->npacked, m, i, j, k, no;
 	int side;
 
@@ -421,19 +488,23 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 	ls->hash = levels_hash(ls->hash, a, &ls->max_seq);
 	tmp = malloc(total * sizeof(*tmp) + 1);
 	scratch = malloc(total * sizeof(*scratch) + 1);
-	if (tmp == NULL || scratch == NULL)
+	srcmap = malloc(total * sizeof(*srcmap) + 1);
+	if (tmp == NULL || scratch == NULL || srcmap == NULL ||
+	    levelset_sources(ls, old, a, srcmap) != 0)
 		goto fail;
 	for (side = 0; side < 2; side++) {
 		int desc = side == LC_DOWN;
 		double sum = 0;
 
-		res = gather_side(a, side, tmp, scratch, &m);
+		res = gather_side(a, side, srcmap, tmp, scratch, &m);
 		no = old != NULL ? old->n[side] : 0;
 		if (m + no == 0)
 			continue;
 		ls->price[side] = malloc((m + no) * sizeof(double));
 		ls->qty[side] = malloc((m + no) * sizeof(double));
-		if (ls->price[side] == NULL || ls->qty[side] == NULL)
+		ls->src[side] = malloc((m + no) * sizeof(uint32_t));
+		if (ls->price[side] == NULL || ls->qty[side] == NULL ||
+		    ls->src[side] == NULL)
 			goto fail;
 		i = j = k = 0;
 		while (i < no || j < m) {
@@ -441,9 +512,11 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 			if (j >= m || (i < no && !BEFORE(res[j].price,
 			    old->price[side][i], desc))) {
 				ls->price[side][k] = old->price[side][i];
+				ls->src[side][k] = old->src[side][i];
 				ls->qty[side][k++] = old->qty[side][i++];
 			} else {
 				ls->price[side][k] = res[j].price;
+				ls->src[side][k] = res[j].src;
 				ls->qty[side][k++] = res[j++].qty;
 			}
 		}
@@ -454,10 +527,12 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 	}
 	free(tmp);
 	free(scratch);
+	free(srcmap);
 	return ls;
 fail:
 	free(tmp);
 	free(scratch);
+	free(srcmap);
 	levelset_free(ls);
 	return NULL;
 }
@@ -548,9 +623,12 @@ block_build(const struct md_asset *a, struct snapshot_levelset *ls)
 		sl->price = ls->price[k];
 		sl->qty = ls->qty[k];
 		sl->total_qty = ls->total_qty[k];
+		sl->src = ls->src[k];
 		sl->nstale = lc_levels_stale((enum lc_dir)k, sl->price, sl->n,
 		    a->price);
 	}
+	sa->nsources = ls->nsources;
+	sa->sources = (const char *const *)ls->sources;
 	b->hash = asset_hash(a, ls);
 	return b;
 fail:

@@ -43,6 +43,8 @@
 
 /* Depth grid of GET /v1/markets: 1, 2, 5, 10 % in bps. */
 #define SNAPSHOT_NDEPTH 4
+/* Distinct level sources kept per asset; the last one is "other". */
+#define SNAPSHOT_MAX_SOURCES 32
 extern const double snapshot_depth_bps[SNAPSHOT_NDEPTH];
 
 struct snapshot_venue {
@@ -67,6 +69,7 @@ struct snapshot_levels {
 	double *qty;
 	double total_qty;
 	size_t nstale; /* stale against the cached price */
+	const uint32_t *src; /* parallel: index into the asset's sources */
 };
 
 struct snapshot_asset {
@@ -82,6 +85,9 @@ struct snapshot_asset {
 	int vol_source;                   /* MD_VOL_EXPLICIT / _HISTORY */
 	int vol_pinned;
 	struct md_vol_hist hist;
+	/* the distinct `source` strings of the levels ("" none), see src */
+	size_t nsources;
+	const char *const *sources;
 };
 
 /*
@@ -97,6 +103,10 @@ struct snapshot_levelset {
 	double *price[2];
 	double *qty[2];
 	double total_qty[2];
+	/* level sources: distinct, first seen in seq order; src parallel */
+	size_t nsources;
+	char **sources;
+	uint32_t *src[2];
 };
 
 /*
