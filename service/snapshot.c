@@ -559,6 +559,9 @@ snapshot_free(struct snapshot *s)
 		return;
 	for (i = 0; i < s->nassets && s->blocks != NULL; i++)
 		block_unref(s->blocks[i]);
+	for (i = 0; i < 2 * s->nassets && s->bases != NULL; i++)
+		lc_cascade_base_free(s->bases[i]);
+	free(s->bases);
 	free(s->blocks);
 	free(s->assets);
 	free(s->lc_assets);
@@ -678,6 +681,50 @@ out:
 	return rc;
 }
 
+/* ---- prebuilt cascades ------------------------------------------------ */
+
+/*
+ * Build the cascade of every asset's levels of each direction from the
+ * final level arrays of `s` (at the asset's price, depth_scale 1) and
+ * lend them to lc_score() through lc_assets.  Levels lc_cascade_build
+ * refuses get no base (lc_score then rebuilds and reports it).  0, or -1
+ * on no memory (*out is then freed and NULL).
+ */
+static int
+snapshot_bases(struct snapshot **out)
+{
+	struct snapshot *s = *out;
+	size_t i, k;
+
+	s->bases = calloc(2 * s->nassets, sizeof(*s->bases));
+	if (s->bases == NULL)
+		goto fail;
+	for (i = 0; i < s->nassets; i++) {
+		struct lc_asset_market *la = &s->lc_assets[i];
+
+		for (k = 0; k < 2; k++) {
+			enum lc_status st;
+			struct lc_cascade_base *b;
+
+			if (la->levels[k].n == 0)
+				continue;
+			b = lc_cascade_base_build((enum lc_dir)k,
+			    &la->curve[k == LC_DOWN ? LC_BID : LC_ASK], 1.0,
+			    la->price, la->levels[k].price, la->levels[k].qty,
+			    la->levels[k].n, &st);
+			if (b == NULL && st == LC_ENOMEM)
+				goto fail;
+			s->bases[2 * i + k] = b;
+			la->base[k] = b;
+		}
+	}
+	return 0;
+fail:
+	snapshot_free(s);
+	*out = NULL;
+	return -1;
+}
+
 int
 snapshot_build(
     const struct market_data *md, double default_rho, struct snapshot **out)
@@ -699,6 +746,8 @@ snapshot_build(
 			goto out;
 	}
 	rc = assemble(blk, nb, md->corr, md->ncorr, default_rho, out);
+	if (rc == 0)
+		rc = snapshot_bases(out);
 out:
 	for (i = 0; i < nb && blk != NULL; i++)
 		block_unref(blk[i]);
@@ -784,6 +833,8 @@ snapshot_update(const struct snapshot *old, const char *symbol,
 	if (!placed && nbk != NULL)
 		blk[nb++] = nbk;
 	rc = assemble(blk, nb, md->corr, md->ncorr, old->default_rho, out);
+	if (rc == 0)
+		rc = snapshot_bases(out);
 out:
 	free(blk);
 	block_unref(nbk);

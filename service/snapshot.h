@@ -123,6 +123,14 @@ struct snapshot {
 	uint32_t *by_symbol;               /* indices sorted by symbol */
 	uint32_t usd;                      /* index of USD */
 	struct snapshot_block **blocks;    /* parallel; NULL: implicit USD */
+	/* ---- prebuilt cascades */
+	/*
+	 * [2 * asset + dir]: the cascade of the asset's levels of that
+	 * direction on its curve at depth_scale 1 (cascade.h), owned by the
+	 * snapshot, lent to lc_score() through lc_assets[a].base[dir]; NULL
+	 * for a side without levels.
+	 */
+	struct lc_cascade_base **bases;
 };
 
 /*
