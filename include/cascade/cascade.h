@@ -112,14 +112,17 @@ void lc_cascade_point(const struct lc_cascade *c, double p0, double shock,
  * the levels again.  See cascade_base.c for the equations.
  *
  * Ownership: lc_cascade_base_build() returns a base the caller owns and
- * frees with lc_cascade_base_free(); it copies the levels, borrows the
- * curve (which must outlive it) and remembers the identity (pointer, n)
- * of the level arrays it was built from, so that a user can check that
- * the base still describes the levels it holds (lc_cascade_base_fits).
+ * frees with lc_cascade_base_free(); it copies the levels and the curve's
+ * struct, borrows the curve's arrays (which must outlive it), and
+ * remembers the identity (pointers, n) of the level and curve arrays it
+ * was built from, so that a user can check that the base still describes
+ * the levels and curve it holds (lc_cascade_base_fits), wherever the
+ * struct lc_curve itself lives.
  */
 struct lc_cascade_base {
 	const double *src_price;	/* identity of the source levels */
 	size_t src_n;
+	struct lc_curve curve;	/* shallow copy: c.curve points here */
 	size_t skip;		/* stale levels at p0 left out */
 	double p0;		/* the price they are stale against */
 	struct lc_cascade c;	/* levels [skip, src_n): l, x, B_k, m_k */
@@ -140,7 +143,8 @@ void lc_cascade_base_free(struct lc_cascade_base *b);
 
 /*
  * Does `b` give the cascade of these levels (the same arrays), at the
- * price p (same stale prefix), curve and scale?  NULL b: no.
+ * price p (same stale prefix), curve (the same arrays, or both without
+ * depth) and scale?  NULL b: no.
  */
 int lc_cascade_base_fits(const struct lc_cascade_base *b, enum lc_dir dir,
     const struct lc_curve *curve, double scale, const double *price,

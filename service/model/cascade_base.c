@@ -129,8 +129,11 @@ lc_cascade_base_build(enum lc_dir dir, const struct lc_curve *curve,
 	if (b == NULL)
 		goto fail;
 	lc_cascade_init(&b->c);
+	lc_curve_init(&b->curve);
+	if (depth)
+		b->curve = *curve;	/* the arrays stay the caller's */
 	skip = lc_levels_stale(dir, price, n, p0);
-	s = lc_cascade_build(&b->c, dir, curve, scale,
+	s = lc_cascade_build(&b->c, dir, depth ? &b->curve : NULL, scale,
 	    n > skip ? price + skip : NULL, n > skip ? qty + skip : NULL,
 	    n - skip);
 	if (s != LC_OK)
@@ -182,11 +185,14 @@ lc_cascade_base_fits(const struct lc_cascade_base *b, enum lc_dir dir,
     const struct lc_curve *curve, double scale, const double *price,
     size_t n, double p)
 {
+	int depth = curve != NULL && curve->n > 0;
+
 	if (b == NULL || b->c.dir != dir || b->src_price != price ||
-	    b->src_n != n || b->c.curve != curve)
+	    b->src_n != n || depth != (b->curve.n > 0))
 		return 0;
-	/* the scale only matters with depth (lc_cascade_build) */
-	if (curve != NULL && curve->n > 0 && !(b->c.scale == scale))
+	/* the same curve arrays; the scale only matters with depth */
+	if (depth && (b->curve.n != curve->n || b->curve.qty != curve->qty ||
+	    b->curve.bps != curve->bps || !(b->c.scale == scale)))
 		return 0;
 	return lc_levels_stale(dir, price, n, p) == b->skip;
 }

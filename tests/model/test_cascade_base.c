@@ -258,6 +258,7 @@ START_TEST(test_fits)
 	struct lv m;
 	struct lc_cascade_base *b;
 	enum lc_status st;
+	struct lc_curve cv;
 	double hi;
 
 	random_levels(&s, &m, 50, LC_DOWN);
@@ -269,6 +270,15 @@ START_TEST(test_fits)
 	    m.p0));
 	ck_assert(!lc_cascade_base_fits(NULL, LC_DOWN, m.cp, 1.0, m.price,
 	    m.n, m.p0));
+	/* the curve is known by its arrays, wherever its struct lives */
+	cv = m.curve;
+	ck_assert(lc_cascade_base_fits(b, LC_DOWN, &cv, 1.0, m.price, m.n,
+	    m.p0));
+	lc_curve_init(&cv);
+	ck_assert_int_eq(lc_curve_copy(&cv, &m.curve), LC_OK);
+	ck_assert(!lc_cascade_base_fits(b, LC_DOWN, &cv, 1.0, m.price, m.n,
+	    m.p0));
+	lc_curve_release(&cv);
 	ck_assert(!lc_cascade_base_fits(b, LC_UP, m.cp, 1.0, m.price, m.n,
 	    m.p0));
 	ck_assert(!lc_cascade_base_fits(b, LC_DOWN, m.cp, 2.0, m.price, m.n,

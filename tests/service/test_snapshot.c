@@ -91,7 +91,8 @@ check_bases(const struct snapshot *x)
 				ck_assert_ptr_null(la->base[d]);
 				continue;
 			}
-			ck_assert(la->base[d] == x->bases[2 * i + d]);
+			ck_assert_ptr_nonnull(x->bases[2 * i + d]);
+			ck_assert(la->base[d] == x->bases[2 * i + d]->b);
 			ck_assert(lc_cascade_base_fits(la->base[d],
 			    (enum lc_dir)d, &la->curve[d == LC_DOWN ? LC_BID :
 			    LC_ASK], 1.0, la->levels[d].price,
@@ -459,6 +460,10 @@ check_sharing(const struct snapshot *prev, const struct snapshot *next,
 		j = snapshot_find(prev, next->assets[i].symbol);
 		ck_assert_int_ge(j, 0);
 		ck_assert(prev->blocks[j] == next->blocks[i]);
+		/* an unchanged asset keeps its prebuilt cascades */
+		ck_assert(next->bases[2 * i] == prev->bases[2 * (size_t)j]);
+		ck_assert(next->bases[2 * i + 1] ==
+		    prev->bases[2 * (size_t)j + 1]);
 		ck_assert_uint_ge(atomic_load(&next->blocks[i]->refs), 2);
 	}
 }
