@@ -50,8 +50,13 @@
  * triggers a check at its end and a bisection inside (impact(B_j + X) is
  * monotone in j).
  *
- * Costs: base O(N) time and 7N doubles; a view O(r log N); S_k, counts
- * O(log r + log N); m_k O(r + blocks); the trigger O(r log N) plus one m.
+ * The extremes up to each request trigger, M_i = m_{p_i + 1}, are kept in
+ * the view as they are first needed (M_i from M_{i-1}), so m_k costs the
+ * levels of one run (a_i, k - rho] beyond the M's already known.
+ *
+ * Costs: base O(N) time and 6N doubles; a view O(r log N); S_k, counts
+ * O(log r + log N); m_k O(log r) plus the blocks of the runs not yet
+ * visited; the trigger O(r log N) plus one m.
  *
  * Pure C11 + libm, no globals.  A base is immutable after the build and
  * may be read by any number of threads; a view is the caller's.
@@ -215,7 +220,7 @@ run_end(const struct lc_cascade_base *b, size_t lo, size_t hi, double x)
 void
 lc_view_init(struct lc_cascade_view *v, const struct lc_cascade_base *b,
     const double *price, const double *qty, size_t r, size_t *at,
-    double *xs, double *t)
+    double *xs, double *ms)
 {
 	size_t i, a = 0, nn = b->c.n;
 
@@ -225,12 +230,12 @@ lc_view_init(struct lc_cascade_view *v, const struct lc_cascade_base *b,
 	v->qty = qty;
 	v->at = at;
 	v->xs = xs;
-	v->t = t;
+	v->ms = ms;
+	v->nm = 0;
 	xs[0] = 0.0;
 	for (i = 0; i < r; i++) {
 		a = run_end(b, a, nn, price[i]);
 		at[i] = a;
-		t[i] = base_t(b, price[i], b->c.cum[a] + xs[i]);
 		xs[i + 1] = xs[i] + qty[i];
 	}
 	at[r] = nn;
@@ -303,21 +308,43 @@ levels_ext(const struct lc_cascade_base *b, size_t lo, size_t hi, double x,
 	return best;
 }
 
-double
-lc_view_m(const struct lc_cascade_view *v, size_t k)
+/*
+ * M_i = m_{p_i + 1}, the extreme up to request trigger i included:
+ *   M_0 = ext(m^B_{a_0}, t'_0),
+ *   M_i = ext(M_{i-1}, t'_j (a_{i-1} < j <= a_i, volume X_i), t'_i),
+ * kept for i < nm and extended on demand (a request asks for few).
+ */
+static double
+view_mstep(struct lc_cascade_view *v, size_t i)
 {
 	const struct lc_cascade_base *b = v->b;
-	size_t r = view_rho(v, k), j = k - r, i;
-	double best = b->c.m[j < v->at[0] ? j : v->at[0]];
 
-	for (i = 0; i < r; i++) {
-		size_t hi = v->at[i + 1] < j ? v->at[i + 1] : j;
+	while (v->nm <= i) {
+		size_t q = v->nm;
+		double best, t;
 
-		if (beats(b->c.dir, v->t[i], best))
-			best = v->t[i];
-		best = levels_ext(b, v->at[i], hi, v->xs[i + 1], best);
+		if (q == 0)
+			best = b->c.m[v->at[0]];
+		else
+			best = levels_ext(b, v->at[q - 1], v->at[q], v->xs[q],
+			    v->ms[q - 1]);
+		t = base_t(b, v->price[q], b->c.cum[v->at[q]] + v->xs[q]);
+		v->ms[q] = beats(b->c.dir, t, best) ? t : best;
+		v->nm++;
 	}
-	return best;
+	return v->ms[i];
+}
+
+double
+lc_view_m(struct lc_cascade_view *v, size_t k)
+{
+	size_t r = view_rho(v, k), j = k - r;
+
+	if (r == 0)
+		return v->b->c.m[j];
+	/* then the levels a_{r-1} < j' <= j, after r request triggers */
+	return levels_ext(v->b, v->at[r - 1], j, v->xs[r],
+	    view_mstep(v, r - 1));
 }
 
 size_t
@@ -331,7 +358,7 @@ lc_view_count_to(const struct lc_cascade_view *v, double x)
 }
 
 int
-lc_view_trigger(const struct lc_cascade_view *v, double threshold_bps,
+lc_view_trigger(struct lc_cascade_view *v, double threshold_bps,
     double *price, size_t *kstar)
 {
 	const struct lc_cascade_base *b = v->b;

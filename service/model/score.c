@@ -245,7 +245,7 @@ bucket_cum(const struct score_ws *w, size_t b, size_t k)
 }
 
 static double
-bucket_m(const struct score_ws *w, size_t b, size_t k)
+bucket_m(struct score_ws *w, size_t b, size_t k)
 {
 	if (w->view[b].b != NULL)
 		return lc_view_m(&w->view[b], k);

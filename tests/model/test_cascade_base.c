@@ -192,6 +192,13 @@ check_view(uint64_t *s, size_t n)
 			ck_rel(mv, ref.m[k], TOL);
 		}
 	}
+	/* the same m in another order (the view's memo grows on demand) */
+	lc_view_init(&v, b, rp, rq, r, at, xs, rt);
+	for (k = 0; k < 30 && nk > 0; k++) {
+		size_t q = rng_below(s, nk + 1);
+
+		ck_rel(lc_view_m(&v, q), ref.m[q], TOL);
+	}
 	/* every request trigger's own m and S */
 	for (i = 0; i < r; i++) {
 		k = lc_view_index(&v, i);
