@@ -543,13 +543,18 @@ bench_score_prebuilt(void)
 	tb = time_score(&b.m, &req, &res, 2000);
 	emit("score_prebuilt_levels", (double)nl, tb, last_cpu, 1.0,
 	    "requests");
-	if (res.pos[0].lp[0].effective_price !=
-	    ref.pos[0].lp[0].effective_price ||
-	    res.pos[0].p_liq != ref.pos[0].p_liq ||
-	    res.pos[0].exp_slip_bps != ref.pos[0].exp_slip_bps ||
-	    !(fabs(res.markets[0].dir[LC_DOWN].qty_to_10pct -
-	    ref.markets[0].dir[LC_DOWN].qty_to_10pct) <=
-	    1e-12 * ref.markets[0].dir[LC_DOWN].qty_to_10pct))
+	if (memcmp(&res.pos[0].lp[0].effective_price,
+	    &ref.pos[0].lp[0].effective_price, sizeof(double)) != 0 ||
+	    memcmp(&res.pos[0].p_liq, &ref.pos[0].p_liq,
+	    sizeof(double)) != 0 ||
+	    memcmp(&res.pos[0].exp_slip_bps, &ref.pos[0].exp_slip_bps,
+	    sizeof(double)) != 0 ||
+	    memcmp(&res.markets[0].dir[LC_DOWN].trigger_price,
+	    &ref.markets[0].dir[LC_DOWN].trigger_price, sizeof(double)) != 0 ||
+	    memcmp(&res.markets[0].dir[LC_DOWN].qty_to_10pct,
+	    &ref.markets[0].dir[LC_DOWN].qty_to_10pct, sizeof(double)) != 0 ||
+	    res.markets[0].dir[LC_DOWN].depth_exhausted !=
+	    ref.markets[0].dir[LC_DOWN].depth_exhausted)
 		die("prebuilt and rebuilt scores differ");
 	fprintf(stderr, "score one loan vs %zu levels: rebuild %.3f ms, "
 	    "prebuilt %.3f us (%.0fx); base build %.1f ms\n", nl, tr / 1e6,

@@ -210,7 +210,6 @@ api_get_cascade(struct app *app, const char *asset,
 	const struct lc_cascade_base *base;
 	struct lc_cascade_view view;
 	size_t vat[1];
-	double vxs[1];
 	struct lc_cascade_point *pts = NULL;
 	struct codec_warnings w;
 	struct codec_cascade out;
@@ -245,7 +244,7 @@ api_get_cascade(struct app *app, const char *asset,
 	if (lc_cascade_base_fits(base, q.dir, curve, 1.0, lv->price, lv->n,
 	    P)) {
 		cp = &base->c;
-		lc_view_init(&view, base, NULL, NULL, 0, vat, vxs, NULL);
+		lc_view_init(&view, base, NULL, NULL, 0, vat, NULL, NULL);
 		st = LC_OK;
 	} else {
 		st = lc_cascade_build(&c, q.dir, curve, 1.0,

@@ -154,9 +154,9 @@ int lc_cascade_base_fits(const struct lc_cascade_base *b, enum lc_dir dir,
  * A base merged with r request triggers (price, qty in cascade order for
  * the base's direction; ties among them kept in their order and after the
  * base's levels).  The caller provides the arrays: at and xs of r + 1
- * entries, ms of r; price/qty are borrowed.  Nothing is copied from the
- * base.  lc_view_m() and lc_view_trigger() extend the view's memo of
- * m at its request triggers: a view is used by one thread at a time.
+ * entries, ss and ms of r; price/qty are borrowed.  Nothing is copied
+ * from the base.  The queries extend the view's memo of S and m at its
+ * request triggers: a view is used by one thread at a time.
  */
 struct lc_cascade_view {
 	const struct lc_cascade_base *b;
@@ -164,21 +164,23 @@ struct lc_cascade_view {
 	const double *price;	/* request triggers, cascade order */
 	const double *qty;
 	size_t *at;		/* a_i: base levels before trigger i */
-	double *xs;		/* X_i: x_1 + ... + x_i, i = 0..r */
+	double *ss;		/* S just before request trigger i, i < nm */
 	double *ms;		/* m just after request trigger i, i < nm */
 	size_t nm;
 };
 
-/* O(r log n).  at, xs: r + 1 entries, ms: r entries (r may be 0). */
+/* O(r log n).  at: r + 1 entries, ss, ms: r entries (r may be 0). */
 void lc_view_init(struct lc_cascade_view *v, const struct lc_cascade_base *b,
     const double *price, const double *qty, size_t r, size_t *at,
-    double *xs, double *ms);
+    double *ss, double *ms);
 /* Number of triggers n + r. */
 size_t lc_view_n(const struct lc_cascade_view *v);
 /* Index in the merged order of request trigger i (a_i + i). */
 size_t lc_view_index(const struct lc_cascade_view *v, size_t i);
 /* S_k of the merged cascade, k = 0..n + r. */
-double lc_view_cum(const struct lc_cascade_view *v, size_t k);
+double lc_view_cum(struct lc_cascade_view *v, size_t k);
+/* S_{n+r} > q (mostly without the sum itself). */
+int lc_view_total_above(struct lc_cascade_view *v, double q);
 /* m_k of the merged cascade, k = 0..n + r. */
 double lc_view_m(struct lc_cascade_view *v, size_t k);
 /* Number of merged triggers at or before price x in cascade order. */

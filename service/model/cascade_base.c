@@ -22,41 +22,42 @@
  * levels at or before its price: stored levels first at equal prices).
  * In the merged order it sits at index p_i = a_i + i; the first k merged
  * triggers are the first rho(k) = #{i : p_i < k} request triggers and the
- * first k - rho(k) levels.  With X_i = x'_1 + ... + x'_i (request
- * quantities, in order):
- *   S_k = B_{k - rho(k)} + X_{rho(k)},
- *   request trigger i:  t'_i = l'_i / g(B_{a_i} + X_i),
- *   level j after request triggers 0..i-1 (a_{i-1} < j <= a_i):
- *                       t'_j = L_j / g(B_{j-1} + X_i),
- *   m_k = extreme of the t' of the first k merged triggers
- *       = ext(m^B_{min(k - rho, a_0)}, t'_i (i < rho),
- *             t'_j (a_0 < j <= k - rho)).
- * Up to the first request trigger (k <= a_0) everything is the base's:
- * the same bits as rebuilding.  After it the sums are formed in another
- * order than a rebuild's running sum (B_j + X instead of adding x one by
- * one): equal within a few ulps per addition, ~1e-14 relative.
- * In particular the first request trigger of a direction gets its S and
- * m bit for bit (S = B_{a_0}, m = ext(m^B_{a_0}, t'_0)).
+ * first k - rho(k) levels.  A rebuild's running sum S_k adds them in that
+ * order, and so does the view, from the nearest point it knows:
+ *   k <= p_0 (rho = 0):  S_k = B_k, m_k = m^B_k        (the base, O(1));
+ *   S_{p_0} = B_{a_0},   M_0 = m_{p_0 + 1} = ext(m^B_{a_0}, t'_0);
+ *   S_{p_i} = S_{p_{i-1}} + x'_{i-1} + x_{a_{i-1}+1} + ... + x_{a_i},
+ *   M_i = ext(M_{i-1}, t'_j (a_{i-1} < j <= a_i), t'_i),
+ * with t' = l / g(S before the trigger), lc_cascade_build's expression
+ * on the same sums: the same bits as a rebuild, everywhere.  S_{p_i} and
+ * M_i are memoized in the view as queries reach them; S_k and m_k
+ * between request triggers i-1 and i walk on from S_{p_{i-1}} + x'_{i-1}
+ * and M_{i-1} over the levels a_{i-1} < j <= k - rho.
  *
- * The t'_j of the levels after a_0 are the base's t_j with the volume X
- * added: g is non-increasing down (t'_j >= t_j) and non-decreasing up
- * (t'_j <= t_j), so a block whose base extreme does not beat the best so
- * far cannot beat it shifted either and is skipped; the blocks are
- * visited from the last one back (t falls along a fall, rises along a
- * rise: the best value is usually met first).  In the worst case (the
- * request's volume large next to the levels' own) this walks the levels
- * between a_0 and k, as a rebuild would.  The cascade trigger k* is a
- * bisection on I_k up to a_0, then per run of levels between two request
- * triggers a check at its end and a bisection inside (impact(B_j + X) is
- * monotone in j).
+ * A walk adds every level's quantity (one addition each) but evaluates
+ * t'_j only where it can matter: S before level j in the merged order is
+ * at least B_{j-1} (the same additions and more, rounding is monotone),
+ * g is non-increasing down and non-decreasing up, so t'_j >= t_j down
+ * and <= t_j up, and a block whose base extreme does not beat the best so
+ * far is only summed.  The curve is read with a cursor (the sums grow).
  *
- * The extremes up to each request trigger, M_i = m_{p_i + 1}, are kept in
- * the view as they are first needed (M_i from M_{i-1}), so m_k costs the
- * levels of one run (a_i, k - rho] beyond the M's already known.
+ * The one-loan request asks for S and m at its first step only (O(log n))
+ * and for the market figures: the cascade trigger k* (below a_0 a
+ * bisection on I_k; beyond, per run of levels between two request
+ * triggers a check of its end and a bisection inside on B_j + X, X the
+ * request volume before the run: where impact(S_k) lies within rounding
+ * of the threshold this may name a neighbouring k; its m is then exact),
+ * the quantity within 10% of P (S at the count of triggers within 10%:
+ * a walk from the request trigger before it), and whether S_{n+r}
+ * exceeds the curve's quantity: B_n + X_r decides it unless it lies
+ * within twice the error bound of a running sum of n + r positive terms
+ * (4 (n + r + 2) eps S) of the bound, when the exact sum is walked.
  *
- * Costs: base O(N) time and 6N doubles; a view O(r log N); S_k, counts
- * O(log r + log N); m_k O(log r) plus the blocks of the runs not yet
- * visited; the trigger O(r log N) plus one m.
+ * Costs: base O(N) time and 6N doubles; a view O(r log N); below the
+ * first request trigger O(1); elsewhere the levels between the request
+ * trigger before the point asked and it, each walked once per query
+ * (additions; t' in the blocks that can matter).  Many positions in one
+ * direction cost at most the levels they span, as a rebuild would.
  *
  * Pure C11 + libm, no globals.  A base is immutable after the build and
  * may be read by any number of threads; a view is the caller's.
@@ -64,6 +65,7 @@
 #include "cascade/cascade.h"
 #include "model/curve_int.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,16 +83,6 @@ static double
 base_impact(const struct lc_cascade_base *b, double v)
 {
 	return lc_impact_bps(b->c.curve, base_side(b), v, b->c.scale);
-}
-
-/* t = l / g(v) (+inf when g <= 0), lc_cascade_build's formula. */
-static double
-base_t(const struct lc_cascade_base *b, double l, double v)
-{
-	double imp = base_impact(b, v);
-	double g = b->c.dir == LC_DOWN ? 1.0 - imp / 1e4 : 1.0 + imp / 1e4;
-
-	return g > 0.0 ? l / g : (double)INFINITY;
 }
 
 /* a strictly better than best: smaller down, larger up. */
@@ -220,7 +212,7 @@ run_end(const struct lc_cascade_base *b, size_t lo, size_t hi, double x)
 void
 lc_view_init(struct lc_cascade_view *v, const struct lc_cascade_base *b,
     const double *price, const double *qty, size_t r, size_t *at,
-    double *xs, double *ms)
+    double *ss, double *ms)
 {
 	size_t i, a = 0, nn = b->c.n;
 
@@ -229,14 +221,12 @@ lc_view_init(struct lc_cascade_view *v, const struct lc_cascade_base *b,
 	v->price = price;
 	v->qty = qty;
 	v->at = at;
-	v->xs = xs;
+	v->ss = ss;
 	v->ms = ms;
 	v->nm = 0;
-	xs[0] = 0.0;
 	for (i = 0; i < r; i++) {
 		a = run_end(b, a, nn, price[i]);
 		at[i] = a;
-		xs[i + 1] = xs[i] + qty[i];
 	}
 	at[r] = nn;
 }
@@ -270,81 +260,160 @@ view_rho(const struct lc_cascade_view *v, size_t k)
 	return lo;
 }
 
-double
-lc_view_cum(const struct lc_cascade_view *v, size_t k)
-{
-	size_t r = view_rho(v, k);
+/*
+ * A walk along the merged order: the running sum s (added one trigger at
+ * a time, as lc_cascade_build adds them), the extreme of the t' seen, the
+ * next level j and a cursor on the curve (s only grows).
+ */
+struct walk {
+	size_t j;
+	double s;
+	double best;
+	size_t cur;
+};
 
-	return v->b->c.cum[k - r] + v->xs[r];
+/* t = l / g(s) at the walk's sum, lc_cascade_build's very expression. */
+static double
+walk_t(const struct lc_cascade_base *b, struct walk *w, double l)
+{
+	double imp = 0.0, g;
+
+	if (b->curve.n > 0 && w->s > 0.0) {
+		double u = w->s / b->c.scale;
+
+		w->cur = lc_curve_seek(&b->curve, u, w->cur);
+		imp = lc_curve_impact_at(&b->curve, base_side(b), u, w->cur);
+	}
+	g = b->c.dir == LC_DOWN ? 1.0 - imp / 1e4 : 1.0 + imp / 1e4;
+	return g > 0.0 ? l / g : (double)INFINITY;
 }
 
 /*
- * Extreme of best and t'_j = L_j / g(B_{j-1} + x) over levels j in
- * (lo, hi] (0-based [lo, hi)), skipping the blocks that cannot beat it.
+ * Walk the levels [w->j, hi): add each one's quantity to s and, with
+ * want_m, take its t' into best, except in the blocks whose base extreme
+ * cannot beat best (t' is at least t down, at most t up).
  */
-static double
-levels_ext(const struct lc_cascade_base *b, size_t lo, size_t hi, double x,
-    double best)
+static void
+walk_levels(const struct lc_cascade_base *b, struct walk *w, size_t hi,
+    int want_m)
 {
 	enum lc_dir d = b->c.dir;
-	size_t bi;
+	size_t j = w->j;
 
-	if (lo >= hi)
-		return best;
-	for (bi = (hi - 1) / BLK + 1; bi-- > lo / BLK;) {
-		size_t s = bi * BLK > lo ? bi * BLK : lo;
+	while (j < hi) {
+		size_t bi = j / BLK;
 		size_t e = (bi + 1) * BLK < hi ? (bi + 1) * BLK : hi;
-		size_t j;
 
-		if (!beats(d, b->blk[bi], best))
-			continue;
-		for (j = e; j-- > s;) {
-			double t = base_t(b, b->c.price[j], b->c.cum[j] + x);
+		if (want_m && beats(d, b->blk[bi], w->best)) {
+			for (; j < e; j++) {
+				double t = walk_t(b, w, b->c.price[j]);
 
-			if (beats(d, t, best))
-				best = t;
+				if (beats(d, t, w->best))
+					w->best = t;
+				w->s = w->s + b->c.qty[j];
+			}
+		} else {
+			for (; j < e; j++)
+				w->s = w->s + b->c.qty[j];
 		}
 	}
-	return best;
+	w->j = j;
 }
 
 /*
- * M_i = m_{p_i + 1}, the extreme up to request trigger i included:
- *   M_0 = ext(m^B_{a_0}, t'_0),
- *   M_i = ext(M_{i-1}, t'_j (a_{i-1} < j <= a_i, volume X_i), t'_i),
- * kept for i < nm and extended on demand (a request asks for few).
+ * Extend the memo to request trigger i: S_{p_i} (the sum before it) in
+ * ss[i], M_i = m_{p_i + 1} in ms[i], each from the previous one by a walk
+ * over the levels between the two triggers.
  */
-static double
-view_mstep(struct lc_cascade_view *v, size_t i)
+static void
+view_memo(struct lc_cascade_view *v, size_t i)
 {
 	const struct lc_cascade_base *b = v->b;
 
 	while (v->nm <= i) {
 		size_t q = v->nm;
-		double best, t;
+		struct walk w;
+		double t;
 
-		if (q == 0)
-			best = b->c.m[v->at[0]];
-		else
-			best = levels_ext(b, v->at[q - 1], v->at[q], v->xs[q],
-			    v->ms[q - 1]);
-		t = base_t(b, v->price[q], b->c.cum[v->at[q]] + v->xs[q]);
-		v->ms[q] = beats(b->c.dir, t, best) ? t : best;
+		w.cur = 0;
+		if (q == 0) {
+			w.j = v->at[0];
+			w.s = b->c.cum[w.j];
+			w.best = b->c.m[w.j];
+		} else {
+			w.j = v->at[q - 1];
+			w.s = v->ss[q - 1] + v->qty[q - 1];
+			w.best = v->ms[q - 1];
+			walk_levels(b, &w, v->at[q], 1);
+		}
+		v->ss[q] = w.s;
+		t = walk_t(b, &w, v->price[q]);
+		v->ms[q] = beats(b->c.dir, t, w.best) ? t : w.best;
 		v->nm++;
 	}
-	return v->ms[i];
+}
+
+/* The walk just after request trigger r - 1 (r >= 1). */
+static struct walk
+walk_after(struct lc_cascade_view *v, size_t r)
+{
+	struct walk w;
+
+	view_memo(v, r - 1);
+	w.j = v->at[r - 1];
+	w.s = v->ss[r - 1] + v->qty[r - 1];
+	w.best = v->ms[r - 1];
+	w.cur = 0;
+	return w;
+}
+
+double
+lc_view_cum(struct lc_cascade_view *v, size_t k)
+{
+	size_t r = view_rho(v, k);
+	struct walk w;
+
+	if (r == 0)
+		return v->b->c.cum[k];
+	w = walk_after(v, r);
+	walk_levels(v->b, &w, k - r, 0);
+	return w.s;
 }
 
 double
 lc_view_m(struct lc_cascade_view *v, size_t k)
 {
-	size_t r = view_rho(v, k), j = k - r;
+	size_t r = view_rho(v, k);
+	struct walk w;
 
 	if (r == 0)
-		return v->b->c.m[j];
-	/* then the levels a_{r-1} < j' <= j, after r request triggers */
-	return levels_ext(v->b, v->at[r - 1], j, v->xs[r],
-	    view_mstep(v, r - 1));
+		return v->b->c.m[k];
+	w = walk_after(v, r);
+	walk_levels(v->b, &w, k - r, 1);
+	return w.best;
+}
+
+/*
+ * S_{n+r} > q, decided from B_n + X_r when that is clear of q by more
+ * than twice the error bound of a running sum of n + r positive terms
+ * (gamma_{n+r} S, with a margin), else by the exact sum.
+ */
+int
+lc_view_total_above(struct lc_cascade_view *v, double q)
+{
+	const struct lc_cascade_base *b = v->b;
+	size_t i, n = b->c.n + v->r;
+	double x = 0.0, a, tol;
+
+	for (i = 0; i < v->r; i++)
+		x += v->qty[i];
+	a = b->c.cum[b->c.n] + x;
+	tol = 4.0 * ((double)n + 2.0) * DBL_EPSILON * a;
+	if (a - q > tol)
+		return 1;
+	if (q - a > tol)
+		return 0;
+	return lc_view_cum(v, n) > q;
 }
 
 size_t
@@ -363,6 +432,7 @@ lc_view_trigger(struct lc_cascade_view *v, double threshold_bps,
 {
 	const struct lc_cascade_base *b = v->b;
 	size_t i, lo, hi, k = 0;
+	double x = 0.0;
 
 	/* k <= a_0: the base's own prefix, bisection on I_k */
 	if (v->at[0] >= 1 && b->imax[v->at[0]] >= threshold_bps) {
@@ -378,10 +448,14 @@ lc_view_trigger(struct lc_cascade_view *v, double threshold_bps,
 		}
 		k = lo;
 	}
-	/* run i: request trigger i and levels a_i < j <= a_{i+1} */
+	/*
+	 * Beyond: the run of levels after request trigger i (volume X_{i+1}
+	 * added) whose end reaches the threshold, then a bisection in it,
+	 * both on B_j + X_{i+1} (the sums in another order: the same k but
+	 * where impact(S_k) is within rounding of the threshold).
+	 */
 	for (i = 0; k == 0 && i < v->r; i++) {
-		double x = v->xs[i + 1];
-
+		x += v->qty[i];
 		if (!(base_impact(b, b->c.cum[v->at[i + 1]] + x) >=
 		    threshold_bps))
 			continue;
@@ -400,7 +474,7 @@ lc_view_trigger(struct lc_cascade_view *v, double threshold_bps,
 	if (k == 0)
 		return -1;
 	if (price != NULL)
-		*price = k <= v->at[0] ? b->c.m[k] : lc_view_m(v, k);
+		*price = lc_view_m(v, k);
 	if (kstar != NULL)
 		*kstar = k;
 	return 0;

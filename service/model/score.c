@@ -25,11 +25,9 @@
  *    request (same level arrays and stale prefix, curve, depth_scale) and
  *    no Monte Carlo pass follows (it borrows the rebuilt cascades), the
  *    bucket is a view instead (cascade_base.c): S_k, m_k, k* and the
- *    counts come from the base and the few steps, O(steps log n), the
- *    levels are neither copied nor walked.  Same bits up to the first
- *    step of the bucket (the effective price and fill of the bucket's
- *    first position); later sums within ~1e-14 relative (another
- *    summation order).
+ *    counts come from the base and the steps, the levels are not copied
+ *    and only those between a step and a point asked beyond it are
+ *    walked (one loan: O(steps log n)).  The same bits as the rebuild.
  * 4. A position whose first step is trigger j: effective price m_j (P when
  *    liquidatable now), p_liquidation = barrier probability at m_j,
  *    p_liquidation_static at the static price, expected slippage of the
@@ -117,10 +115,10 @@ struct score_ws {
 	/* prebuilt bases (lc_asset_market.base): [2 * market + dir] */
 	size_t vw_cap;
 	struct lc_cascade_view *view;	/* .b NULL: w->cas[] is used */
-	size_t vp_cap, vq_cap, vt_cap, vat_cap, vxs_cap;
-	double *vp, *vq, *vt;	/* request triggers, by bucket (idx order) */
+	size_t vp_cap, vq_cap, vss_cap, vms_cap, vat_cap;
+	double *vp, *vq;	/* request triggers, by bucket (idx order) */
+	double *vss, *vms;	/* the views' memos, like vp */
 	size_t *vat;		/* a_i, ns + nb entries */
-	double *vxs;		/* X_i, ns + nb entries */
 };
 
 void
@@ -172,9 +170,9 @@ ws_free(struct score_ws *w)
 	free(w->view);
 	free(w->vp);
 	free(w->vq);
-	free(w->vt);
+	free(w->vss);
+	free(w->vms);
 	free(w->vat);
-	free(w->vxs);
 	free(w);
 }
 
@@ -237,7 +235,7 @@ side_of(enum lc_dir d)
 
 /* S_k and m_k of bucket b's cascade, prebuilt (view) or rebuilt. */
 static double
-bucket_cum(const struct score_ws *w, size_t b, size_t k)
+bucket_cum(struct score_ws *w, size_t b, size_t k)
 {
 	if (w->view[b].b != NULL)
 		return lc_view_cum(&w->view[b], k);
@@ -562,7 +560,7 @@ view_bucket(struct score_ws *w, size_t b, const struct lc_cascade_base *base,
 		w->vq[k] = s->qty;
 	}
 	lc_view_init(v, base, w->vp + s0, w->vq + s0, s1 - s0,
-	    w->vat + s0 + b, w->vxs + s0 + b, w->vt + s0);
+	    w->vat + s0 + b, w->vss + s0, w->vms + s0);
 	for (k = s0; k < s1; k++)
 		w->steps[w->idx[k]].comb = lc_view_index(v, k - s0);
 	return LC_OK;
@@ -583,9 +581,9 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 	    grow(&w->view, &w->vw_cap, nb, sizeof(*w->view)) != 0 ||
 	    grow(&w->vp, &w->vp_cap, ns, sizeof(*w->vp)) != 0 ||
 	    grow(&w->vq, &w->vq_cap, ns, sizeof(*w->vq)) != 0 ||
-	    grow(&w->vt, &w->vt_cap, ns, sizeof(*w->vt)) != 0 ||
-	    grow(&w->vat, &w->vat_cap, ns + nb, sizeof(*w->vat)) != 0 ||
-	    grow(&w->vxs, &w->vxs_cap, ns + nb, sizeof(*w->vxs)) != 0)
+	    grow(&w->vss, &w->vss_cap, ns, sizeof(*w->vss)) != 0 ||
+	    grow(&w->vms, &w->vms_cap, ns, sizeof(*w->vms)) != 0 ||
+	    grow(&w->vat, &w->vat_cap, ns + nb, sizeof(*w->vat)) != 0)
 		return LC_ENOMEM;
 	/* tmp doubles as the per-bucket fill counters: nb entries. */
 	if (grow(&w->tmp, &w->tmp_cap, ns > nb ? ns : nb,
@@ -718,9 +716,14 @@ figures:
 		dr->qty_to_10pct = bucket_cum(w, b, k10);
 		dr->depth_2pct = lc_curve_depth(&am->curve[side_of(d)], 200.0,
 		    scale);
-		w->exhausted[b] = am->curve[side_of(d)].n > 0 &&
-		    bucket_cum(w, b, ntrig) >
-		    lc_curve_max_qty(&am->curve[side_of(d)], scale);
+		if (w->view[b].b != NULL)
+			w->exhausted[b] = am->curve[side_of(d)].n > 0 &&
+			    lc_view_total_above(&w->view[b], lc_curve_max_qty(
+			    &am->curve[side_of(d)], scale));
+		else
+			w->exhausted[b] = am->curve[side_of(d)].n > 0 &&
+			    w->cas[b].cum[ntrig] >
+			    lc_curve_max_qty(&am->curve[side_of(d)], scale);
 	}
 	return LC_OK;
 }

@@ -7,11 +7,11 @@
  * triggers interleaving with the levels and tying with them and with each
  * other; then lc_score with and without bases, every output field.
  *
- * Exactness: up to the first request trigger the merged cascade is the
- * base's, bit for bit; after it the sums are formed in another order
- * (cascade_base.c), compared to 1e-12 relative.
+ * Everything is compared bit for bit: the view adds the triggers up in
+ * the order of the rebuild (cascade_base.c).
  */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,7 +25,6 @@
 
 #define MAXLEV 10000
 #define MAXREQ 12
-#define TOL 1e-12
 
 /* ---- random levels and curves -------------------------------------------- */
 
@@ -105,6 +104,11 @@ before(enum lc_dir d, double x, double y)
 
 /* ---- the view against the rebuilt merged cascade ------------------------ */
 
+#define BITS(what, k, got, want)					\
+	ck_assert_msg(memcmp(&(double){ (got) }, &(double){ (want) },	\
+	    sizeof(double)) == 0, "%s at %zu: %.17g != %.17g", (what),	\
+	    (size_t)(k), (got), (want))
+
 static void
 check_view(uint64_t *s, size_t n)
 {
@@ -112,9 +116,9 @@ check_view(uint64_t *s, size_t n)
 	struct lc_cascade_base *b;
 	struct lc_cascade ref;
 	struct lc_cascade_view v;
-	double rp[MAXREQ], rq[MAXREQ], rt[MAXREQ], xs[MAXREQ + 1];
+	double rp[MAXREQ], rq[MAXREQ], ss[MAXREQ], ms[MAXREQ];
 	double *tp, *tq, thr, scale;
-	size_t at[MAXREQ + 1], r, i, j, k, t, skip, a0, nk, kr, kv;
+	size_t at[MAXREQ + 1], r, i, j, k, t, skip, nk, kr, kv;
 	enum lc_status st;
 	int hr, hv;
 	double pr = 0.0, pv = 0.0;
@@ -146,7 +150,7 @@ check_view(uint64_t *s, size_t n)
 		    m.depth * 0.2 * rng_unif(s);
 	}
 	ck_assert_int_eq(lc_trigger_sort(m.dir, rp, rq, NULL, r), LC_OK);
-	lc_view_init(&v, b, rp, rq, r, at, xs, rt);
+	lc_view_init(&v, b, rp, rq, r, at, ss, ms);
 	ck_assert_uint_eq(lc_view_n(&v), m.n - skip + r);
 
 	/* the reference: merge (levels first at equal prices) and rebuild */
@@ -174,36 +178,33 @@ check_view(uint64_t *s, size_t n)
 	ck_assert_int_eq(lc_cascade_build(&ref, m.dir, m.cp, scale, tp, tq,
 	    nk), LC_OK);
 
-	/* S_k and m_k: bit for bit up to the first request trigger */
-	a0 = r > 0 ? lc_view_index(&v, 0) : nk;
+	/* S_k and m_k, bit for bit */
 	for (k = 0; k <= nk; k += nk > 3000 ? 1 + rng_below(s, 40) : 1) {
-		double cv = lc_view_cum(&v, k), mv = lc_view_m(&v, k);
-
-		if (k <= a0) {
-			ck_assert_msg(cv == ref.cum[k], "S_%zu %.17g != %.17g",
-			    k, cv, ref.cum[k]);
-		} else {
-			ck_rel(cv, ref.cum[k], TOL);
-		}
-		if (k <= a0 + (r > 0 ? 1 : 0)) {
-			ck_assert_msg(mv == ref.m[k], "m_%zu %.17g != %.17g",
-			    k, mv, ref.m[k]);
-		} else {
-			ck_rel(mv, ref.m[k], TOL);
-		}
+		BITS("S", k, lc_view_cum(&v, k), ref.cum[k]);
+		BITS("m", k, lc_view_m(&v, k), ref.m[k]);
 	}
-	/* the same m in another order (the view's memo grows on demand) */
-	lc_view_init(&v, b, rp, rq, r, at, xs, rt);
+	/* the same in another order (the view's memo grows on demand) */
+	lc_view_init(&v, b, rp, rq, r, at, ss, ms);
 	for (k = 0; k < 30 && nk > 0; k++) {
 		size_t q = rng_below(s, nk + 1);
 
-		ck_rel(lc_view_m(&v, q), ref.m[q], TOL);
+		BITS("m", q, lc_view_m(&v, q), ref.m[q]);
+		BITS("S", q, lc_view_cum(&v, q), ref.cum[q]);
 	}
-	/* every request trigger's own m and S */
-	for (i = 0; i < r; i++) {
+	/* every request trigger's own m and S, backwards */
+	lc_view_init(&v, b, rp, rq, r, at, ss, ms);
+	for (i = r; i-- > 0;) {
 		k = lc_view_index(&v, i);
-		ck_rel(lc_view_m(&v, k + 1), ref.m[k + 1], TOL);
-		ck_rel(lc_view_cum(&v, k), ref.cum[k], TOL);
+		BITS("m", k + 1, lc_view_m(&v, k + 1), ref.m[k + 1]);
+		BITS("S", k, lc_view_cum(&v, k), ref.cum[k]);
+	}
+	/* the total against values around it */
+	for (k = 0; k < 5; k++) {
+		double q = ref.cum[nk] * (k == 0 ? 1.0 : k == 1 ?
+		    1.0 + DBL_EPSILON : k == 2 ? 1.0 - DBL_EPSILON :
+		    0.5 + rng_unif(s));
+
+		ck_assert_int_eq(lc_view_total_above(&v, q), ref.cum[nk] > q);
 	}
 	/* counts at random prices, level and request prices included */
 	for (k = 0; k < 20; k++) {
@@ -226,11 +227,7 @@ check_view(uint64_t *s, size_t n)
 		if (hr != 0)
 			continue;
 		ck_assert_uint_eq(kv, kr);
-		if (kr <= a0)
-			ck_assert_msg(pv == pr, "trigger %.17g != %.17g", pv,
-			    pr);
-		else
-			ck_rel(pv, pr, TOL);
+		BITS("trigger price", kr, pv, pr);
 	}
 	free(tp);
 	free(tq);
@@ -414,32 +411,17 @@ same(double a, double b)
 	return (isnan(a) && isnan(b)) || a == b;
 }
 
+/* Bit for bit (NaN equal to NaN). */
 static void
-close_enough(const char *what, double a, double b, int exact)
+same_bits(const char *what, double a, double b)
 {
-	if (exact || isnan(b) || b == 0.0 || isinf(b)) {
-		ck_assert_msg(same(a, b), "%s %.17g != %.17g", what, a, b);
-		return;
-	}
-	ck_assert_msg(fabs(a - b) <= TOL * fabs(b) + 1e-300,
-	    "%s %.17g vs %.17g", what, a, b);
+	ck_assert_msg(same(a, b), "%s %.17g != %.17g", what, a, b);
 }
 
-static void
-slip_close(const char *what, double a, double b, int exact)
-{
-	if (exact || isnan(b) || b == 0.0) {
-		close_enough(what, a, b, exact);
-		return;
-	}
-	ck_assert_msg(fabs(a - b) <= 1e-8 * fabs(b), "%s %.17g vs %.17g",
-	    what, a, b);
-}
-
-/* Every field of two lc_score results; exact: the positions bit for bit. */
+/* Every field of two lc_score results, bit for bit. */
 static void
 compare_results(const struct lc_score_result *x,
-    const struct lc_score_result *y, int exact)
+    const struct lc_score_result *y)
 {
 	size_t i, k;
 
@@ -462,22 +444,16 @@ compare_results(const struct lc_score_result *x,
 			ck_assert(same(a->lp[k].price, b->lp[k].price));
 			ck_assert(same(a->lp[k].distance_pct,
 			    b->lp[k].distance_pct));
-			close_enough("effective_price",
-			    a->lp[k].effective_price,
-			    b->lp[k].effective_price, exact);
+			same_bits("effective_price", a->lp[k].effective_price,
+			    b->lp[k].effective_price);
 		}
-		close_enough("p_liq", a->p_liq, b->p_liq, exact);
+		same_bits("p_liq", a->p_liq, b->p_liq);
 		ck_assert(same(a->p_liq_static, b->p_liq_static));
 		ck_assert(same(a->std_error, b->std_error));
 		ck_assert(same(a->std_error_static, b->std_error_static));
-		/*
-		 * The fill's slippage is a difference of the curve's
-		 * integral at S and S + x: S's last bits weigh S / x more.
-		 */
-		slip_close("exp_slip_bps", a->exp_slip_bps, b->exp_slip_bps,
-		    exact);
-		slip_close("exp_slip_quote", a->exp_slip_quote,
-		    b->exp_slip_quote, exact);
+		same_bits("exp_slip_bps", a->exp_slip_bps, b->exp_slip_bps);
+		same_bits("exp_slip_quote", a->exp_slip_quote,
+		    b->exp_slip_quote);
 		ck_assert(same(a->unwind_bps, b->unwind_bps));
 		ck_assert(same(a->unwind_quote, b->unwind_quote));
 	}
@@ -487,23 +463,23 @@ compare_results(const struct lc_score_result *x,
 			const struct lc_dir_result *a = &x->markets[i].dir[k];
 			const struct lc_dir_result *b = &y->markets[i].dir[k];
 
-			close_enough("cascade_prob", a->cascade_prob,
-			    b->cascade_prob, 0);
-			close_enough("trigger_price", a->trigger_price,
-			    b->trigger_price, 0);
-			close_enough("qty_to_10pct", a->qty_to_10pct,
-			    b->qty_to_10pct, 0);
+			same_bits("cascade_prob", a->cascade_prob,
+			    b->cascade_prob);
+			same_bits("trigger_price", a->trigger_price,
+			    b->trigger_price);
+			same_bits("qty_to_10pct", a->qty_to_10pct,
+			    b->qty_to_10pct);
 			ck_assert(same(a->depth_2pct, b->depth_2pct));
 			ck_assert_int_eq(a->depth_exhausted,
 			    b->depth_exhausted);
 		}
 	}
-	close_enough("p_any", x->portfolio.p_any, y->portfolio.p_any, 0);
+	same_bits("p_any", x->portfolio.p_any, y->portfolio.p_any);
 	ck_assert(same(x->portfolio.p_any_se, y->portfolio.p_any_se));
-	close_enough("portfolio cascade_prob", x->portfolio.cascade_prob,
-	    y->portfolio.cascade_prob, 0);
-	close_enough("portfolio exp_slip_quote", x->portfolio.exp_slip_quote,
-	    y->portfolio.exp_slip_quote, 0);
+	same_bits("portfolio cascade_prob", x->portfolio.cascade_prob,
+	    y->portfolio.cascade_prob);
+	same_bits("portfolio exp_slip_quote", x->portfolio.exp_slip_quote,
+	    y->portfolio.exp_slip_quote);
 	ck_assert_int_eq(x->portfolio.method, y->portfolio.method);
 	for (i = 0; i < x->nwarn; i++) {
 		ck_assert_int_eq(x->warn[i].code, y->warn[i].code);
@@ -588,7 +564,7 @@ fix_free(struct fix *f, struct lc_cascade_base **b)
 
 /* lc_score with the bases and without (the rebuild) on one request. */
 static void
-score_both(struct fix *f, int exact)
+score_both(struct fix *f)
 {
 	struct lc_score_result with, without;
 	const struct lc_cascade_base *keep[2] = { f->am[VOL].base[0],
@@ -601,7 +577,7 @@ score_both(struct fix *f, int exact)
 	ck_assert_int_eq(lc_score(&f->m, &f->req, &without), LC_OK);
 	f->am[VOL].base[0] = keep[0];
 	f->am[VOL].base[1] = keep[1];
-	compare_results(&with, &without, exact);
+	compare_results(&with, &without);
 	lc_score_result_release(&with);
 	lc_score_result_release(&without);
 }
@@ -622,18 +598,18 @@ START_TEST(test_score_equal)
 		/* one position: bit for bit */
 		random_request(&s, &f, 1, 1);
 		f.req.params.paths = 0;
-		score_both(&f, 1);
+		score_both(&f);
 		/* several, one direction (no Monte Carlo then) or both */
 		random_request(&s, &f, 1 + rng_below(&s, 16), one);
 		f.req.params.paths = one ? 200 : 0;
-		score_both(&f, 0);
+		score_both(&f);
 		/* a price override: another stale prefix, the rebuild */
 		f.price[VOL] *= 0.9 + 0.2 * rng_unif(&s);
-		score_both(&f, 0);
+		score_both(&f);
 		f.price[VOL] = f.am[VOL].price;
 		/* without the market's levels */
 		f.req.params.include_market_levels = 0;
-		score_both(&f, 1);
+		score_both(&f);
 		fix_free(&f, b);
 	}
 }
@@ -666,7 +642,7 @@ START_TEST(test_score_uses_base)
 	for (k = 0; k < f.lv[LC_UP].n; k++)
 		f.lv[LC_UP].qty[k] *= 3.0;
 	ck_assert_int_eq(lc_score(&f.m, &f.req, &r1), LC_OK);
-	compare_results(&r1, &r0, 1);
+	compare_results(&r1, &r0);
 	f.am[VOL].base[0] = f.am[VOL].base[1] = NULL;
 	ck_assert_int_eq(lc_score(&f.m, &f.req, &r1), LC_OK);
 	ck_assert(!same(r1.markets[0].dir[LC_DOWN].qty_to_10pct,
