@@ -507,7 +507,7 @@ bench_score_prebuilt(void)
 	struct lc_score_result res, ref;
 	struct lc_cascade_base *base = NULL;
 	struct bmarket b;
-	double t[32], c[32], tb, tr, t0, c0;
+	double t[32], c[32], tb, tr, tn, tnr, t0, c0;
 	enum lc_status st;
 	size_t nl = 1000000;
 	int r;
@@ -556,6 +556,25 @@ bench_score_prebuilt(void)
 	    res.markets[0].dir[LC_DOWN].depth_exhausted !=
 	    ref.markets[0].dir[LC_DOWN].depth_exhausted)
 		die("prebuilt and rebuilt scores differ");
+	/*
+	 * The same loan liquidated at 1950, within 10% of P: the quantity
+	 * within 10% then sums the levels from its step on (a walk).
+	 */
+	ent[1].amount = 10.0 * 0.8 * 1950.0;
+	tn = time_score(&b.m, &req, &res, 50);
+	emit("score_prebuilt_levels_near", (double)nl, tn, last_cpu, 1.0,
+	    "requests");
+	b.am[0].base[LC_DOWN] = NULL;
+	tnr = time_score(&b.m, &req, &ref, 3);
+	emit("score_rebuild_levels_near", (double)nl, tnr, last_cpu, 1.0,
+	    "requests");
+	if (memcmp(&res.markets[0].dir[LC_DOWN].qty_to_10pct,
+	    &ref.markets[0].dir[LC_DOWN].qty_to_10pct, sizeof(double)) != 0 ||
+	    memcmp(&res.pos[0].lp[0].effective_price,
+	    &ref.pos[0].lp[0].effective_price, sizeof(double)) != 0)
+		die("prebuilt and rebuilt scores differ (near)");
+	fprintf(stderr, "the loan within 10%%: rebuild %.3f ms, prebuilt "
+	    "%.3f ms\n", tnr / 1e6, tn / 1e6);
 	fprintf(stderr, "score one loan vs %zu levels: rebuild %.3f ms, "
 	    "prebuilt %.3f us (%.0fx); base build %.1f ms\n", nl, tr / 1e6,
 	    tb / 1e3, tr / tb, median(t, (size_t)RUNS) / 1e6);

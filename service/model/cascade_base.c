@@ -71,6 +71,7 @@
 #include <string.h>
 
 #define BLK 64
+#define CHUNK 64	/* blocks per chunk of a walk */
 
 static enum lc_side
 base_side(const struct lc_cascade_base *b)
@@ -288,36 +289,64 @@ walk_t(const struct lc_cascade_base *b, struct walk *w, double l)
 	return g > 0.0 ? l / g : (double)INFINITY;
 }
 
+/* Sums only: add the quantities of the levels [w->j, hi) to s. */
+static void
+walk_sums(const struct lc_cascade_base *b, struct walk *w, size_t hi)
+{
+	size_t j;
+
+	for (j = w->j; j < hi; j++)
+		w->s = w->s + b->c.qty[j];
+	w->j = hi;
+}
+
 /*
- * Walk the levels [w->j, hi): add each one's quantity to s and, with
- * want_m, take its t' into best, except in the blocks whose base extreme
- * cannot beat best (t' is at least t down, at most t up).
+ * Walk the levels [w->j, hi): add each one's quantity to s and take its
+ * t' into best.  By chunks of CHUNK blocks: first the sums (the sum at
+ * each block's start kept), then the blocks from the last one back, each
+ * only when its base extreme can beat best (t' is at least t down, at
+ * most t up), its t' from its starting sum on.  t falls along a fall and
+ * rises along a rise: the last block usually holds the chunk's best.
  */
 static void
-walk_levels(const struct lc_cascade_base *b, struct walk *w, size_t hi,
-    int want_m)
+walk_levels(const struct lc_cascade_base *b, struct walk *w, size_t hi)
 {
 	enum lc_dir d = b->c.dir;
-	size_t j = w->j;
+	double s0[CHUNK];
+	size_t bs[CHUNK + 1];
 
-	while (j < hi) {
-		size_t bi = j / BLK;
-		size_t e = (bi + 1) * BLK < hi ? (bi + 1) * BLK : hi;
+	while (w->j < hi) {
+		size_t nb = 0, q, c0;
 
-		if (want_m && beats(d, b->blk[bi], w->best)) {
-			for (; j < e; j++) {
-				double t = walk_t(b, w, b->c.price[j]);
+		while (w->j < hi && nb < CHUNK) {
+			size_t e = (w->j / BLK + 1) * BLK;
+
+			bs[nb] = w->j;
+			s0[nb++] = w->s;
+			walk_sums(b, w, e < hi ? e : hi);
+		}
+		bs[nb] = w->j;
+		/* a cursor valid for every sum of the chunk */
+		c0 = w->cur;
+		if (b->curve.n > 0 && s0[0] > 0.0)
+			c0 = lc_curve_seek(&b->curve, s0[0] / b->c.scale, c0);
+		for (q = nb; q-- > 0;) {
+			struct walk x;
+
+			if (!beats(d, b->blk[bs[q] / BLK], w->best))
+				continue;
+			x.s = s0[q];
+			x.cur = c0;
+			for (x.j = bs[q]; x.j < bs[q + 1]; x.j++) {
+				double t = walk_t(b, &x, b->c.price[x.j]);
 
 				if (beats(d, t, w->best))
 					w->best = t;
-				w->s = w->s + b->c.qty[j];
+				x.s = x.s + b->c.qty[x.j];
 			}
-		} else {
-			for (; j < e; j++)
-				w->s = w->s + b->c.qty[j];
 		}
+		w->cur = c0;
 	}
-	w->j = j;
 }
 
 /*
@@ -344,7 +373,7 @@ view_memo(struct lc_cascade_view *v, size_t i)
 			w.j = v->at[q - 1];
 			w.s = v->ss[q - 1] + v->qty[q - 1];
 			w.best = v->ms[q - 1];
-			walk_levels(b, &w, v->at[q], 1);
+			walk_levels(b, &w, v->at[q]);
 		}
 		v->ss[q] = w.s;
 		t = walk_t(b, &w, v->price[q]);
@@ -376,7 +405,7 @@ lc_view_cum(struct lc_cascade_view *v, size_t k)
 	if (r == 0)
 		return v->b->c.cum[k];
 	w = walk_after(v, r);
-	walk_levels(v->b, &w, k - r, 0);
+	walk_sums(v->b, &w, k - r);
 	return w.s;
 }
 
@@ -389,7 +418,7 @@ lc_view_m(struct lc_cascade_view *v, size_t k)
 	if (r == 0)
 		return v->b->c.m[k];
 	w = walk_after(v, r);
-	walk_levels(v->b, &w, k - r, 1);
+	walk_levels(v->b, &w, k - r);
 	return w.best;
 }
 
