@@ -402,6 +402,11 @@ lc_view_cum(struct lc_cascade_view *v, size_t k)
 	size_t r = view_rho(v, k);
 	struct walk w;
 
+	if (r < v->r && k == v->at[r] + r && (r > 0 || v->nm > 0)) {
+		/* just before request trigger r: memoized (or to be) */
+		view_memo(v, r);
+		return v->ss[r];
+	}
 	if (r == 0)
 		return v->b->c.cum[k];
 	w = walk_after(v, r);
