@@ -625,6 +625,11 @@ def targets(res):
         add("exact cascade of 100 000 levels (lc_score, 1 position)",
             r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 20",
             lambda v: v < 20)
+    r = eng(res, "score_prebuilt_levels", 1000000)
+    if r:
+        add("one loan vs 1e6 levels, prebuilt cascade (lc_score)",
+            r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 1",
+            lambda v: v < 1)
     r = eng(res, "cascade_build", 100000)
     if r:
         add("exact cascade of 100 000 levels (lc_cascade_build)",

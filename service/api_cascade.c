@@ -14,6 +14,9 @@
  * against the asset's price: they lead the order, so they are a prefix);
  * a stale_levels warning counts them.  No depth on the side the cascade
  * eats (bid down, ask up) is a missing_depth warning for a volatile asset.
+ * The snapshot's prebuilt cascade of those levels (lc_asset_market.base)
+ * answers when it fits them (it was built at the same price, so it
+ * does); otherwise the cascade is built here.  Same numbers either way.
  */
 #include <ctype.h>
 #include <math.h>
@@ -232,6 +235,10 @@ api_cascade_eval(const struct snapshot *snap, const char *asset,
 	const struct lc_curve *curve;
 	struct cascade_query q;
 	struct codec_cascade *out = &ev->out;
+	const struct lc_cascade *cp = &ev->c;
+	const struct lc_cascade_base *base;
+	struct lc_cascade_view view;
+	size_t vat[1];
 	double sgn, P;
 	size_t k, nstale;
 	enum lc_status st;
@@ -259,9 +266,19 @@ api_cascade_eval(const struct snapshot *snap, const char *asset,
 	ev->curve_n = curve->n;
 	/* the stored levels in cascade order: the stale ones lead */
 	nstale = lc_levels_stale(q.dir, lv->price, lv->n, P);
-	st = lc_cascade_build(&ev->c, q.dir, curve, 1.0,
-	    lv->n > nstale ? lv->price + nstale : NULL,
-	    lv->n > nstale ? lv->qty + nstale : NULL, lv->n - nstale);
+	/* the snapshot's prebuilt cascade of these levels, if it fits */
+	base = am->base[q.dir];
+	if (lc_cascade_base_fits(base, q.dir, curve, 1.0, lv->price, lv->n,
+	    P)) {
+		cp = &base->c;
+		lc_view_init(&view, base, NULL, NULL, 0, vat, NULL, NULL);
+		st = LC_OK;
+	} else {
+		st = lc_cascade_build(&ev->c, q.dir, curve, 1.0,
+		    lv->n > nstale ? lv->price + nstale : NULL,
+		    lv->n > nstale ? lv->qty + nstale : NULL,
+		    lv->n - nstale);
+	}
 	if (st == LC_ENOMEM)
 		goto nomem;
 	if (st != LC_OK) {
@@ -289,16 +306,18 @@ api_cascade_eval(const struct snapshot *snap, const char *asset,
 		goto nomem;
 	sgn = q.to >= q.from ? 1.0 : -1.0;
 	for (k = 0; k <= q.n; k++)
-		lc_cascade_point(&ev->c, P, q.from + (double)k * q.step * sgn,
+		lc_cascade_point(cp, P, q.from + (double)k * q.step * sgn,
 		    &ev->pts[k]);
 	if (q.append_to)
-		lc_cascade_point(&ev->c, P, q.to, &ev->pts[k]);
+		lc_cascade_point(cp, P, q.to, &ev->pts[k]);
 	out->asset = sa->symbol;
 	out->dir = q.dir;
 	out->price = P;
 	out->threshold_bps = q.threshold;
-	out->has_trigger = lc_cascade_trigger(&ev->c, q.threshold,
-	    &out->trigger_price, &k) == 0;
+	/* the base: a bisection on its running impact maximum, same k */
+	out->has_trigger = (cp == &ev->c ? lc_cascade_trigger(&ev->c,
+	    q.threshold, &out->trigger_price, &k) : lc_view_trigger(&view,
+	    q.threshold, &out->trigger_price, &k)) == 0;
 	out->nlevels = lv->n - nstale;
 	out->npoints = q.npoints;
 	out->points = ev->pts;

@@ -639,6 +639,16 @@ fail:
 /* ---- snapshots -------------------------------------------------------- */
 
 static void
+base_unref(struct snapshot_base *b)
+{
+	if (b != NULL && atomic_fetch_sub_explicit(&b->refs, 1,
+	    memory_order_acq_rel) == 1) {
+		lc_cascade_base_free(b->b);
+		free(b);
+	}
+}
+
+static void
 snapshot_free(struct snapshot *s)
 {
 	size_t i;
@@ -647,6 +657,9 @@ snapshot_free(struct snapshot *s)
 		return;
 	for (i = 0; i < s->nassets && s->blocks != NULL; i++)
 		block_unref(s->blocks[i]);
+	for (i = 0; i < 2 * s->nassets && s->bases != NULL; i++)
+		base_unref(s->bases[i]);
+	free(s->bases);
 	free(s->blocks);
 	free(s->assets);
 	free(s->lc_assets);
@@ -777,6 +790,87 @@ out:
 	return rc;
 }
 
+/* ---- prebuilt cascades ------------------------------------------------ */
+
+/*
+ * The base of asset i's levels of direction d in s: old's base of the
+ * same asset when it still fits (the same level and curve arrays, the
+ * same stale prefix), else a new one.  NULL with *nomem 0: the levels
+ * have no base (lc_cascade_build refuses them: lc_score then rebuilds
+ * and reports it).
+ */
+static struct snapshot_base *
+base_for(const struct snapshot *s, const struct snapshot *old, size_t i,
+    int d, int *nomem)
+{
+	const struct lc_asset_market *la = &s->lc_assets[i];
+	const struct lc_curve *cv = &la->curve[d == LC_DOWN ? LC_BID : LC_ASK];
+	long j = old != NULL ? snapshot_find(old, la->symbol) : -1;
+	struct snapshot_base *sb;
+	enum lc_status st;
+
+	if (j >= 0 && old->bases != NULL) {
+		sb = old->bases[2 * (size_t)j + (size_t)d];
+		if (sb != NULL && lc_cascade_base_fits(sb->b, (enum lc_dir)d,
+		    cv, 1.0, la->levels[d].price, la->levels[d].n,
+		    la->price)) {
+			atomic_fetch_add_explicit(&sb->refs, 1,
+			    memory_order_relaxed);
+			return sb;
+		}
+	}
+	sb = calloc(1, sizeof(*sb));
+	if (sb == NULL) {
+		*nomem = 1;
+		return NULL;
+	}
+	atomic_init(&sb->refs, 1);
+	sb->b = lc_cascade_base_build((enum lc_dir)d, cv, 1.0, la->price,
+	    la->levels[d].price, la->levels[d].qty, la->levels[d].n, &st);
+	if (sb->b == NULL) {
+		*nomem = st == LC_ENOMEM;
+		free(sb);
+		return NULL;
+	}
+	return sb;
+}
+
+/*
+ * Give every asset's levels of each direction their prebuilt cascade,
+ * from the final level arrays of *out (at the asset's price, depth_scale
+ * 1), sharing old's where they still fit (old NULL: none), and lend them
+ * to lc_score() through lc_assets.  0, or -1 on no memory (*out is then
+ * freed and NULL).
+ */
+static int
+snapshot_bases(struct snapshot **out, const struct snapshot *old)
+{
+	struct snapshot *s = *out;
+	size_t i;
+	int d, nomem = 0;
+
+	s->bases = calloc(2 * s->nassets, sizeof(*s->bases));
+	if (s->bases == NULL)
+		goto fail;
+	for (i = 0; i < s->nassets; i++)
+		for (d = 0; d < 2; d++) {
+			struct snapshot_base *sb;
+
+			if (s->lc_assets[i].levels[d].n == 0)
+				continue;
+			sb = base_for(s, old, i, d, &nomem);
+			if (nomem)
+				goto fail;
+			s->bases[2 * i + (size_t)d] = sb;
+			s->lc_assets[i].base[d] = sb != NULL ? sb->b : NULL;
+		}
+	return 0;
+fail:
+	snapshot_free(s);
+	*out = NULL;
+	return -1;
+}
+
 int
 snapshot_build(
     const struct market_data *md, double default_rho, struct snapshot **out)
@@ -798,6 +892,8 @@ snapshot_build(
 			goto out;
 	}
 	rc = assemble(blk, nb, md, default_rho, out);
+	if (rc == 0)
+		rc = snapshot_bases(out, NULL);
 out:
 	for (i = 0; i < nb && blk != NULL; i++)
 		block_unref(blk[i]);
@@ -883,6 +979,8 @@ snapshot_update(const struct snapshot *old, const char *symbol,
 	if (!placed && nbk != NULL)
 		blk[nb++] = nbk;
 	rc = assemble(blk, nb, md, old->default_rho, out);
+	if (rc == 0)
+		rc = snapshot_bases(out, old);
 out:
 	free(blk);
 	block_unref(nbk);

@@ -124,6 +124,12 @@ struct snapshot_block {
 	struct snapshot_levelset *lv; /* one reference */
 };
 
+/* A prebuilt cascade shared by the snapshots that hold it. */
+struct snapshot_base {
+	atomic_size_t refs;
+	struct lc_cascade_base *b;
+};
+
 struct snapshot {
 	atomic_size_t refs;
 	uint64_t version; /* increases with every build */
@@ -137,6 +143,16 @@ struct snapshot {
 	uint32_t *by_symbol;               /* indices sorted by symbol */
 	uint32_t usd;                      /* index of USD */
 	struct snapshot_block **blocks;    /* parallel; NULL: implicit USD */
+	/* ---- prebuilt cascades */
+	/*
+	 * [2 * asset + dir]: the cascade of the asset's levels of that
+	 * direction on its curve at depth_scale 1 (cascade.h), one reference
+	 * each, lent to lc_score() through lc_assets[a].base[dir]; NULL for
+	 * a side without levels.  snapshot_update() shares the previous
+	 * snapshot's base of an asset whose levels, curve and stale prefix
+	 * did not change (the same arrays).
+	 */
+	struct snapshot_base **bases;
 };
 
 /*
