@@ -12,10 +12,11 @@ PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
 
-PKGS := libmicrohttpd libcjson sqlite3 nettle
+PKGS := libmicrohttpd libcjson sqlite3 nettle libnats
 TEST_PKGS := check
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev \
-	libsqlite3-dev nettle-dev check sqlite3 curl
+	libsqlite3-dev nettle-dev check sqlite3 curl \
+	libnats-dev nats-server
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wconversion -Wdouble-promotion -Wformat=2 \

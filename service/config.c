@@ -92,6 +92,20 @@ static const struct opt opts[] = {
 	{ "protect-reads", OPT_FLAG, OFF(protect_reads), 0, 0, 0, "[=BOOL]",
 	  "with API keys, reads under /v1/ (GET, POST /v1/score) need a key "
 	  "too" },
+	{ "bus", OPT_LIST, OFF(bus_urls), OFF(nbus_urls), 0, 0, "URL",
+	  "NATS server nats://HOST:PORT (repeatable): replicas share the "
+	  "market data over JetStream (default: none, one process)" },
+	{ "bus-creds", OPT_STR, OFF(bus_creds), 0, 0, 0, "PATH",
+	  "NATS user credentials file (JWT + NKey seed)" },
+	{ "bus-tls-ca", OPT_STR, OFF(bus_tls_ca), 0, 0, 0, "PATH",
+	  "CA certificates to verify tls:// NATS servers" },
+	{ "bus-timeout", OPT_DOUBLE, OFF(bus_timeout), 0, 0.1, 600, "S",
+	  "a write waits this long for the bus and its own apply, else 503 "
+	  "(default 5)" },
+	{ "bus-snapshot-writes", OPT_SIZE, OFF(bus_snapshot_writes), 0, 1,
+	  1e9, "N",
+	  "publish a snapshot of the market data every N writes on the bus "
+	  "(default 1000)" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -128,6 +142,8 @@ config_init(struct config *c)
 	c->compute_threads = 0;
 	c->compute_queue = 64;
 	c->protect_reads = 0;
+	c->bus_timeout = 5;
+	c->bus_snapshot_writes = 1000;
 }
 
 static void
@@ -152,6 +168,9 @@ config_release(struct config *c)
 	free(c->api_key_file);
 	list_clear(&c->api_keys, &c->napi_keys);
 	list_clear(&c->cors_origins, &c->ncors_origins);
+	list_clear(&c->bus_urls, &c->nbus_urls);
+	free(c->bus_creds);
+	free(c->bus_tls_ca);
 	free(c->args);
 	memset(c, 0, sizeof(*c));
 }

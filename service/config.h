@@ -44,6 +44,13 @@ struct config {
 	unsigned compute_threads;	/* Monte Carlo pool workers; 0: cores */
 	size_t compute_queue;		/* jobs that may wait; more: 503 */
 	int protect_reads;		/* keys needed on /v1/ reads too */
+	/* ---- bus (bus.h): replicas sharing one market cache over NATS */
+	char **bus_urls;		/* nats://HOST:PORT...; none: no bus */
+	size_t nbus_urls;
+	char *bus_creds;		/* NATS credentials file, NULL */
+	char *bus_tls_ca;		/* CA file for tls:// servers, NULL */
+	double bus_timeout;		/* seconds a write waits for its apply */
+	size_t bus_snapshot_writes;	/* writes between two snapshots */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;

@@ -35,6 +35,13 @@ extern const size_t handlers_market_nroutes;
 extern const struct server_route handlers_ops_routes[];
 extern const size_t handlers_ops_nroutes;
 /*
+ * The server's annotate hook (server_set_annotate) with a bus: while the
+ * bus is unreachable every answer gets a Warning header and, in a JSON
+ * object body, a market_data_frozen item in its top-level "warnings"
+ * array (added when absent); it is counted for GET /metrics.
+ */
+void handlers_bus_annotate(void *app, struct server_response *res);
+/*
  * The GET /metrics text: the counters of metrics.c, then the pool and
  * snapshot families (each left out when NULL); malloc'd, NULL on ENOMEM.
  */
