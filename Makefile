@@ -58,6 +58,7 @@ BIN := $(BUILD)/cascaded
 
 PHONY_EXTRA := tsan
 .PHONY: all deps run test unit asan valgrind tsan bench lint install clean \
+	cluster-test \
 	check-deps FORCE
 
 all: $(BIN)
@@ -190,6 +191,11 @@ valgrind: deps $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
 		CASCADED_BIN=$(abspath $(BIN)) CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
 			--errors-for-leak-kinds=definite,indirect ./$$t || rc=1; \
 	done; exit $$rc
+
+# Several replicas over one NATS JetStream (nats-server, python3): see
+# tests/cluster-test.sh.
+cluster-test: all
+	@tests/cluster-test.sh
 
 bench: all
 	@if [ -x bench/run.sh ]; then bench/run.sh; else \

@@ -586,9 +586,12 @@ maybe_snapshot(struct bus *b, uint64_t seq)
 	    (const char *)NULL);
 }
 
-/* Restore the last snapshot when it is ahead of us; 0 or -1. */
+/*
+ * Restore the last snapshot when it is ahead of us; 0 or -1.  quiet: no
+ * snapshot is not an error (a first start with the writes all there).
+ */
 static int
-restore(struct bus *b)
+restore(struct bus *b, int quiet)
 {
 	natsMsg *done = last_done(b), *c = NULL;
 	char path[4096], sq[32];
@@ -600,8 +603,9 @@ restore(struct bus *b)
 
 	path[0] = '\0';
 	if (done == NULL) {
-		log_msg(LOG_LVL_ERROR, "bus: writes were purged and no snapshot "
-		    "is available");
+		if (!quiet)
+			log_msg(LOG_LVL_ERROR, "bus: writes were purged and "
+			    "no snapshot is available");
 		goto out;
 	}
 	seq = header_u64(done, "Cascaded-Seq");
@@ -680,8 +684,16 @@ attach(struct bus *b)
 			b->ready = 1;
 	}
 	pthread_mutex_unlock(&b->mu);
-	if (last > b->applied && first > b->applied + 1 && restore(b) != 0)
+	/*
+	 * Purged writes we need: restore.  A database that never applied
+	 * anything restores too when a snapshot exists: its own content
+	 * (a seed made elsewhere, at another time) is not the cluster's.
+	 */
+	if (last > b->applied && first > b->applied + 1 &&
+	    restore(b, 0) != 0)
 		return -1;
+	if (last > 0 && b->applied == 0)
+		restore(b, 1);
 	return subscribe(b, b->applied + 1);
 }
 
@@ -746,7 +758,7 @@ loop(void *arg)
 		if (seq > b->applied + 1) {
 			/* the writes in between were purged */
 			natsMsg_Destroy(m);
-			if (restore(b) != 0)
+			if (restore(b, 0) != 0)
 				nats_Sleep(1000);
 			drop_sub(b);
 			continue;
@@ -772,6 +784,17 @@ make_id(char *out, size_t cap)
 	    (unsigned long long)ts.tv_sec ^
 	    ((unsigned long long)getpid() << 32);
 	snprintf(out, cap, "%016llx", x);
+}
+
+/*
+ * The first connection made in the background (with a callback the
+ * connect call does not block; the apply thread polls the status).
+ */
+static void
+on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	(void)closure;
 }
 
 int
@@ -818,8 +841,8 @@ bus_open(struct app *app, struct bus **out)
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(b->opts, 2000);
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(b->opts, true, NULL,
-		    NULL);
+		s = natsOptions_SetRetryOnFailedConnect(b->opts, true,
+		    on_connected, b);
 	if (s == NATS_OK && cfg->bus_creds != NULL)
 		s = natsOptions_SetUserCredentialsFromFiles(b->opts,
 		    cfg->bus_creds, NULL);

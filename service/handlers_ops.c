@@ -437,6 +437,7 @@ handlers_bus_annotate(void *appv, struct server_response *res)
 	}
 	memcpy(nb + m, res->body + at, n - at);
 	m += n - at;
+	nb[m] = '\0';
 	free(res->body);
 	res->body = nb;
 	res->body_len = m;

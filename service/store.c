@@ -33,6 +33,7 @@ struct store {
 	int version;		/* user_version after migration */
 	sqlite3_int64 data_version; /* PRAGMA data_version at the last load */
 	uint64_t bus_stamp;	/* store_bus_stamp(): recorded by the next write */
+	int bus_table;		/* bus_state exists */
 };
 
 const char *
@@ -1127,6 +1128,19 @@ static const char bus_schema[] =
     " applied_seq INTEGER NOT NULL CHECK (applied_seq >= 0));"
     "INSERT OR IGNORE INTO bus_state (id, applied_seq) VALUES (1, 0);";
 
+/* Create bus_state once (the caller holds st->mu). */
+static int
+bus_table(struct store *st)
+{
+	int rc = SQLITE_OK;
+
+	if (!st->bus_table) {
+		rc = exec_sql(st->db, bus_schema);
+		st->bus_table = rc == SQLITE_OK;
+	}
+	return rc;
+}
+
 enum store_status
 store_bus_seq(struct store *st, uint64_t *seq)
 {
@@ -1135,7 +1149,7 @@ store_bus_seq(struct store *st, uint64_t *seq)
 
 	*seq = 0;
 	pthread_mutex_lock(&st->mu);
-	rc = exec_sql(st->db, bus_schema);
+	rc = bus_table(st);
 	if (rc == SQLITE_OK)
 		rc = pragma_int(st->db, "SELECT applied_seq FROM bus_state "
 		    "WHERE id = 1", &v);
@@ -1150,6 +1164,8 @@ void
 store_bus_stamp(struct store *st, uint64_t seq)
 {
 	pthread_mutex_lock(&st->mu);
+	/* a failure shows in the write that records the stamp */
+	bus_table(st);
 	st->bus_stamp = seq;
 	pthread_mutex_unlock(&st->mu);
 }
@@ -1215,6 +1231,7 @@ store_restore_from(struct store *st, const char *path)
 		    rc);
 	}
 	st->bus_stamp = 0;
+	st->bus_table = 0;
 	st->data_version = -1;	/* the next load rebuilds everything */
 	pthread_mutex_unlock(&st->mu);
 out:

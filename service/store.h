@@ -120,7 +120,7 @@ enum store_status store_put_correlations(struct store *st,
 enum store_status store_bus_seq(struct store *st, uint64_t *seq);
 /*
  * The next write transaction that commits also records seq as applied,
- * atomically with its data (0: cancel).  Call store_bus_seq() once first.
+ * atomically with its data (0: cancel).
  */
 void store_bus_stamp(struct store *st, uint64_t seq);
 /* Record a stamp no write consumed, in a transaction of its own. */
