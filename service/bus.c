@@ -71,6 +71,9 @@ struct bus {
 	int started;
 	natsSubscription *sub;		/* the apply thread's */
 	int streams_ok;			/* the apply thread's */
+	int based;			/* the thread's: the start state is the
+					   cluster's (applied > 0, a snapshot
+					   restored or founded) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* under mu */
@@ -362,7 +365,7 @@ ensure_stream(struct bus *b, const char *name, const char *subject)
 	sc.Subjects = subjects;
 	sc.SubjectsLen = 1;
 	sc.Storage = js_FileStorage;
-	sc.Replicas = 1;
+	sc.Replicas = (int64_t)b->cfg->bus_replicas;
 	s = js_AddStream(&si, b->js, &sc, NULL, &jerr);
 	if (s == NATS_OK || jerr == JSStreamNameExistErr) {
 		jsStreamInfo_Destroy(si);
@@ -540,11 +543,13 @@ out:
 }
 
 /*
- * After applying `seq`, a multiple of --bus-snapshot-writes: claim the
- * snapshot; the winner copies the database and publishes it, then purges
- * what the previous snapshot made useless.
+ * After applying `seq`, a multiple of --bus-snapshot-writes (or 0: the
+ * founding snapshot of an empty bus): claim the snapshot; the winner
+ * copies the database and publishes it, then purges what the previous
+ * snapshot made useless.  1 published, 0 claimed by another replica, -1
+ * failed.
  */
-static void
+static int
 maybe_snapshot(struct bus *b, uint64_t seq)
 {
 	natsMsg *m = NULL, *prev;
@@ -555,10 +560,12 @@ maybe_snapshot(struct bus *b, uint64_t seq)
 
 	if (natsMsg_Create(&m, SNAP_CLAIM, NULL, b->id, (int)strlen(b->id)) !=
 	    NATS_OK)
-		return;
+		return -1;
 	snprintf(id, sizeof(id), "claim-%" PRIu64, seq);
-	if (publish(b, m, id, &cseq, &dup, &why) != 0 || dup)
-		return;
+	if (publish(b, m, id, &cseq, &dup, &why) != 0)
+		return -1;
+	if (dup)
+		return 0;
 	prev = last_done(b);
 	prev_seq = prev != NULL ? header_u64(prev, "Cascaded-Seq") : 0;
 	prev_first = first_chunk(prev);
@@ -570,7 +577,7 @@ maybe_snapshot(struct bus *b, uint64_t seq)
 		log_kv(LOG_LVL_WARN, "bus: snapshot not published",
 		    (const char *)NULL);
 		unlink(path);
-		return;
+		return -1;
 	}
 	unlink(path);
 	pthread_mutex_lock(&b->mu);
@@ -584,14 +591,12 @@ maybe_snapshot(struct bus *b, uint64_t seq)
 	snprintf(id, sizeof(id), "%" PRIu64, seq);
 	log_kv(LOG_LVL_INFO, "bus: snapshot published", "seq", id,
 	    (const char *)NULL);
+	return 1;
 }
 
-/*
- * Restore the last snapshot when it is ahead of us; 0 or -1.  quiet: no
- * snapshot is not an error (a first start with the writes all there).
- */
+/* Restore the last snapshot when its sequence is at least `min`; 0, -1. */
 static int
-restore(struct bus *b, int quiet)
+restore(struct bus *b, uint64_t min)
 {
 	natsMsg *done = last_done(b), *c = NULL;
 	char path[4096], sq[32];
@@ -603,13 +608,12 @@ restore(struct bus *b, int quiet)
 
 	path[0] = '\0';
 	if (done == NULL) {
-		if (!quiet)
-			log_msg(LOG_LVL_ERROR, "bus: writes were purged and "
-			    "no snapshot is available");
+		log_msg(LOG_LVL_ERROR, "bus: writes were purged and no snapshot "
+		    "is available");
 		goto out;
 	}
 	seq = header_u64(done, "Cascaded-Seq");
-	if (seq <= b->applied) {
+	if (seq < min) {
 		log_msg(LOG_LVL_ERROR, "bus: writes were purged past the last "
 		    "snapshot");
 		goto out;
@@ -685,15 +689,24 @@ attach(struct bus *b)
 	}
 	pthread_mutex_unlock(&b->mu);
 	/*
-	 * Purged writes we need: restore.  A database that never applied
-	 * anything restores too when a snapshot exists: its own content
-	 * (a seed made elsewhere, at another time) is not the cluster's.
+	 * A database that never applied anything is not the cluster's (a
+	 * seed made elsewhere, at another time): it takes the last snapshot,
+	 * or, on a bus without any, founds it with its own content (one
+	 * replica wins the claim; the others come back for its snapshot).
 	 */
+	if (!b->based && b->applied == 0) {
+		natsMsg *done = last_done(b);
+
+		natsMsg_Destroy(done);
+		if (done != NULL ? restore(b, 0) != 0 :
+		    maybe_snapshot(b, 0) != 1)
+			return -1;
+	}
+	b->based = 1;
+	/* purged writes we need: restore */
 	if (last > b->applied && first > b->applied + 1 &&
-	    restore(b, 0) != 0)
+	    restore(b, b->applied + 1) != 0)
 		return -1;
-	if (last > 0 && b->applied == 0)
-		restore(b, 1);
 	return subscribe(b, b->applied + 1);
 }
 
@@ -758,7 +771,7 @@ loop(void *arg)
 		if (seq > b->applied + 1) {
 			/* the writes in between were purged */
 			natsMsg_Destroy(m);
-			if (restore(b, 0) != 0)
+			if (restore(b, b->applied + 1) != 0)
 				nats_Sleep(1000);
 			drop_sub(b);
 			continue;

@@ -106,6 +106,9 @@ static const struct opt opts[] = {
 	  1e9, "N",
 	  "publish a snapshot of the market data every N writes on the bus "
 	  "(default 1000)" },
+	{ "bus-replicas", OPT_UINT, OFF(bus_replicas), 0, 1, 5, "N",
+	  "copies JetStream keeps of the streams when it creates them: 3 on "
+	  "a 3-node NATS cluster (default 1)" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -144,6 +147,7 @@ config_init(struct config *c)
 	c->protect_reads = 0;
 	c->bus_timeout = 5;
 	c->bus_snapshot_writes = 1000;
+	c->bus_replicas = 1;
 }
 
 static void

@@ -51,6 +51,7 @@ struct config {
 	char *bus_tls_ca;		/* CA file for tls:// servers, NULL */
 	double bus_timeout;		/* seconds a write waits for its apply */
 	size_t bus_snapshot_writes;	/* writes between two snapshots */
+	unsigned bus_replicas;		/* JetStream replicas of the streams */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;

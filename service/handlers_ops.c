@@ -409,7 +409,7 @@ handlers_bus_annotate(void *appv, struct server_response *res)
 	    "the market data as of the last write applied here, and writes "
 	    "are refused until the bus returns\"}";
 	char *nb;
-	size_t at, n, m = 0;
+	size_t at, n, m = 0, cap;
 	int member = 0, comma = 0;
 
 	if (app == NULL || !bus_frozen(app->bus))
@@ -424,17 +424,18 @@ handlers_bus_annotate(void *appv, struct server_response *res)
 	at = warning_slot(res->body, n, &member, &comma);
 	if (at == 0)
 		return;
-	nb = malloc(n + sizeof(item) + 32);
+	cap = n + sizeof(item) + 32;
+	nb = malloc(cap);
 	if (nb == NULL)
 		return;
 	memcpy(nb, res->body, at);
 	m = at;
-	if (member) {
-		m += (size_t)sprintf(nb + m, "%s\"warnings\":[%s]",
+	if (member)
+		m += (size_t)snprintf(nb + m, cap - m, "%s\"warnings\":[%s]",
 		    comma ? "," : "", item);
-	} else {
-		m += (size_t)sprintf(nb + m, "%s%s", item, comma ? "," : "");
-	}
+	else
+		m += (size_t)snprintf(nb + m, cap - m, "%s%s", item,
+		    comma ? "," : "");
 	memcpy(nb + m, res->body + at, n - at);
 	m += n - at;
 	nb[m] = '\0';
