@@ -45,6 +45,7 @@ nats_pid=
 declare -A rpid
 
 cleanup() {
+	exec 2>/dev/null	# no "Killed" job notices
 	for p in "${rpid[@]}" $nats_pid; do
 		kill -9 "$p" 2>/dev/null
 	done
@@ -101,6 +102,20 @@ start_replica() {
 
 count_on() { $DRIVER count "$1" "${rport[$2]}"; }
 
+# kept WHEN BEFORE ACKED REPLICA...: every acknowledged append is there
+kept() {
+	local when=$1 before=$2 acked=$3 r n
+	shift 3
+	for r in "$@"; do
+		n=$(count_on BTC "$r")
+		if [ "$n" -ge $((before + acked)) ]; then
+			ok "replica $r keeps all $acked acknowledged writes $when ($before + $acked <= $n)"
+		else
+			ko "replica $r lost writes $when: $n < $before + $acked"
+		fi
+	done
+}
+
 echo "== cluster: nats-server on 127.0.0.1:$nats_port, three replicas"
 start_nats || { ko "nats-server did not start"; echo "$pass passed, $fail failed"; exit 1; }
 for r in a b c; do
@@ -140,14 +155,7 @@ start_replica c
 t=$($DRIVER ready "${rport[c]}" 30) && ok "killed replica back and ready in ${t}s" ||
 	ko "killed replica not ready"
 if $DRIVER same $P3; then ok "identical state after the restart"; else ko "replicas differ after the restart"; fi
-for r in a b c; do
-	n=$(count_on BTC $r)
-	if [ "$n" -ge $((before + acked)) ]; then
-		ok "replica $r keeps all $acked acknowledged writes ($before + $acked <= $n)"
-	else
-		ko "replica $r lost writes: $n < $before + $acked"
-	fi
-done
+kept "after its restart" "$before" "$acked" a b c
 
 echo "== 4. a replica added later ($LEVELS levels stored first)"
 if $DRIVER levels "$LEVELS" "${rport[a]}"; then ok "levels loaded"; else ko "levels not loaded"; fi
@@ -197,14 +205,7 @@ for _ in $(seq 1 100); do
 done
 [ $resumed = 1 ] && ok "writes resume after the NATS restart" || ko "writes do not resume"
 if $DRIVER same $P4; then ok "identical state after the NATS restart"; else ko "replicas differ after the NATS restart"; fi
-for r in a b c d; do
-	n=$(count_on BTC $r)
-	if [ "$n" -ge $((before + acked)) ]; then
-		ok "replica $r keeps all $acked acknowledged writes across the NATS restart"
-	else
-		ko "replica $r lost writes across the NATS restart: $n < $before + $acked"
-	fi
-done
+kept "across the NATS restart" "$before" "$acked" a b c d
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
