@@ -19,7 +19,8 @@
 #
 # Environment: CASCADED_BIN (build/cascaded), NATS_SERVER (nats-server),
 # CLUSTER_LEVELS (levels loaded before the late replica, default 200000),
-# CLUSTER_RATE (writes/s of the latency run, 200), CLUSTER_KEEP=1 keeps
+# CLUSTER_RATE (writes/s of the latency run, 200), CLUSTER_LOG_LEVEL (of
+# the replicas, warn), CLUSTER_KEEP=1 keeps
 # the work folder.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -95,7 +96,8 @@ start_replica() {
 	fi
 	"$BIN" serve --listen "127.0.0.1:${rport[$n]}" --db "$work/$n.db" \
 		--bus "nats://127.0.0.1:$nats_port" --api-key "$CLUSTER_KEY" \
-		--bus-snapshot-writes 500 --bus-timeout 5 --log-level warn \
+		--bus-snapshot-writes 500 --bus-timeout 5 \
+		--log-level "${CLUSTER_LOG_LEVEL:-warn}" \
 		>>"$work/$n.log" 2>&1 &
 	rpid[$n]=$!
 }

@@ -204,6 +204,7 @@ def latency(rate, secs, ports):
 def storm(secs, asset, ports):
     acked = [0] * len(ports)
     other = [0] * len(ports)
+    codes = {}
     end = time.monotonic() + secs
 
     def work(i, port):
@@ -218,6 +219,7 @@ def storm(secs, asset, ports):
                 acked[i] += 1
             else:
                 other[i] += 1
+                codes[st] = codes.get(st, 0) + 1
                 time.sleep(0.01)
 
     th = [threading.Thread(target=work, args=(i, p))
@@ -226,8 +228,9 @@ def storm(secs, asset, ports):
         x.start()
     for x in th:
         x.join(secs + 30)
-    print("acked %d (per replica %s; refused or failed %s)" %
-          (sum(acked), acked, other))
+    print("acked %d (per replica %s; refused or failed %s, statuses %s "
+          "(0: unreachable))" % (sum(acked), acked, other,
+                                 sorted(codes.items())))
     return 0
 
 

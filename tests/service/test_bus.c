@@ -17,7 +17,8 @@
  * - with the bus unreachable (a closed loopback port): writes answer 503
  *   with Retry-After, and handlers_bus_annotate() puts the
  *   market_data_frozen warning in the top-level "warnings" of every JSON
- *   answer (added when absent, nested arrays untouched).
+ *   answer (added when absent, nested arrays untouched);
+ * - `cascaded import` with --bus refuses to write the file aside.
  */
 #include <check.h>
 #include <stdio.h>
@@ -410,6 +411,39 @@ START_TEST(unreachable_bus_freezes)
 }
 END_TEST
 
+/* `cascaded import` never writes a replica's file aside from the bus. */
+START_TEST(cli_import_refused_with_bus)
+{
+	char *dir = tmpdir_new(), db[512], file[512];
+	const char *bin = test_bin();
+	FILE *f;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(db, sizeof(db), "%s/i.db", dir);
+	snprintf(file, sizeof(file), "%s/lv.json", dir);
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"levels\": [{\"price\": 1, \"qty\": 1, \"side\": "
+	    "\"sell\"}]}", f);
+	fclose(f);
+	{
+		const char *const mig[] = { bin, "migrate", "--db", db, NULL };
+		const char *const seed[] = { bin, "seed", "--db", db, NULL };
+		const char *const bus[] = { bin, "import", "liquidations",
+			"ETH", file, "--db", db, "--bus",
+			"nats://127.0.0.1:1", NULL };
+		const char *const alone[] = { bin, "import", "liquidations",
+			"ETH", file, "--db", db, NULL };
+
+		ck_assert_int_eq(run_command(mig, 10000), 0);
+		ck_assert_int_eq(run_command(seed, 10000), 0);
+		ck_assert_int_eq(run_command(bus, 10000), 2);
+		ck_assert_int_eq(run_command(alone, 10000), 0);
+	}
+	tmpdir_free(dir);
+}
+END_TEST
+
 static Suite *
 bus_suite(void)
 {
@@ -420,6 +454,7 @@ bus_suite(void)
 	tcase_add_test(tc, relay_replicas_match_single_process);
 	tcase_add_test(tc, store_stamp_copy_restore);
 	tcase_add_test(tc, unreachable_bus_freezes);
+	tcase_add_test(tc, cli_import_refused_with_bus);
 	suite_add_tcase(s, tc);
 	return s;
 }
