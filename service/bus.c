@@ -690,14 +690,24 @@ attach(struct bus *b)
 	pthread_mutex_unlock(&b->mu);
 	/*
 	 * A database that never applied anything is not the cluster's (a
-	 * seed made elsewhere, at another time): it takes the last snapshot,
+	 * seed made elsewhere, at another time), nor one ahead of the
+	 * stream (a new or lost NATS store): it takes the last snapshot,
 	 * or, on a bus without any, founds it with its own content (one
 	 * replica wins the claim; the others come back for its snapshot).
 	 */
-	if (!b->based && b->applied == 0) {
+	if ((!b->based && b->applied == 0) || last < b->applied) {
 		natsMsg *done = last_done(b);
 
 		natsMsg_Destroy(done);
+		if (last < b->applied)
+			log_msg(LOG_LVL_WARN, "bus: the stream is behind this "
+			    "replica (a new NATS store?): starting over from "
+			    "the bus");
+		if (done == NULL && b->applied > 0) {
+			if (store_bus_reset(b->app->store) != STORE_OK)
+				return -1;
+			set_applied(b, 0, NULL, NULL, NULL);
+		}
 		if (done != NULL ? restore(b, 0) != 0 :
 		    maybe_snapshot(b, 0) != 1)
 			return -1;

@@ -700,9 +700,9 @@ store_load_asset(struct store *st, const char *symbol, int64_t levels_after,
  */
 #define RC_NOT_FOUND (-1)
 
-/* UPDATE bus_state with the pending stamp (in the open transaction). */
+/* UPDATE bus_state to seq (in the open transaction). */
 static int
-bus_stamp_write(struct store *st)
+bus_seq_write(struct store *st, uint64_t seq)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -710,7 +710,7 @@ bus_stamp_write(struct store *st)
 	rc = sqlite3_prepare_v2(st->db, "UPDATE bus_state SET applied_seq = ? "
 	    "WHERE id = 1", -1, &s, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)st->bus_stamp);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
 		rc = sqlite3_step(s);
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
@@ -724,7 +724,7 @@ finish_tx(struct store *st, int rc, const char *what)
 	enum store_status res;
 
 	if (rc == SQLITE_OK && st->bus_stamp != 0)
-		rc = bus_stamp_write(st);
+		rc = bus_seq_write(st, st->bus_stamp);
 	if (rc == SQLITE_OK) {
 		rc = exec_sql(st->db, "COMMIT");
 		if (rc == SQLITE_OK) {
@@ -1170,24 +1170,46 @@ store_bus_stamp(struct store *st, uint64_t seq)
 	pthread_mutex_unlock(&st->mu);
 }
 
+/* Write seq as applied in a transaction of its own (st->mu held). */
+static int
+bus_seq_alone(struct store *st, uint64_t seq)
+{
+	int rc = begin_tx(st);
+
+	if (rc == SQLITE_OK)
+		rc = bus_seq_write(st, seq);
+	if (rc == SQLITE_OK)
+		rc = exec_sql(st->db, "COMMIT");
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(st->db))
+		exec_sql(st->db, "ROLLBACK");
+	return rc;
+}
+
+enum store_status
+store_bus_reset(struct store *st)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->mu);
+	rc = bus_table(st);
+	if (rc == SQLITE_OK)
+		rc = bus_seq_alone(st, 0);
+	st->bus_stamp = 0;
+	pthread_mutex_unlock(&st->mu);
+	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
+}
+
 enum store_status
 store_bus_record(struct store *st)
 {
 	int rc = SQLITE_OK;
 
 	pthread_mutex_lock(&st->mu);
-	if (st->bus_stamp == 0)
-		goto out;
-	rc = begin_tx(st);
-	if (rc == SQLITE_OK)
-		rc = bus_stamp_write(st);
-	if (rc == SQLITE_OK)
-		rc = exec_sql(st->db, "COMMIT");
-	if (rc == SQLITE_OK)
-		st->bus_stamp = 0;
-	else if (!sqlite3_get_autocommit(st->db))
-		exec_sql(st->db, "ROLLBACK");
-out:
+	if (st->bus_stamp != 0) {
+		rc = bus_seq_alone(st, st->bus_stamp);
+		if (rc == SQLITE_OK)
+			st->bus_stamp = 0;
+	}
 	pthread_mutex_unlock(&st->mu);
 	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
 }

@@ -125,6 +125,8 @@ enum store_status store_bus_seq(struct store *st, uint64_t *seq);
 void store_bus_stamp(struct store *st, uint64_t seq);
 /* Record a stamp no write consumed, in a transaction of its own. */
 enum store_status store_bus_record(struct store *st);
+/* Back to "nothing applied" (the data founds a new, empty bus). */
+enum store_status store_bus_reset(struct store *st);
 /* A consistent copy of the whole database into a new file (VACUUM INTO). */
 enum store_status store_copy_to(struct store *st, const char *path);
 /*

@@ -13,7 +13,9 @@
 #   4. a replica added later (after CLUSTER_LEVELS levels and enough writes
 #      for snapshots and a purge of the stream) becomes ready: timed;
 #   5. NATS SIGKILLed during a storm and restarted on its store: writes
-#      resume by themselves and no acknowledged write is lost.
+#      resume by themselves and no acknowledged write is lost;
+#   6. NATS restarted on an empty store: the replicas notice the stream is
+#      behind them, one founds the new bus, all converge again.
 # Every wait is bounded; only 127.0.0.1 is used.  Prints 'N passed, N
 # failed' and exits 1 on any failure.
 #
@@ -208,6 +210,25 @@ done
 [ $resumed = 1 ] && ok "writes resume after the NATS restart" || ko "writes do not resume"
 if $DRIVER same $P4; then ok "identical state after the NATS restart"; else ko "replicas differ after the NATS restart"; fi
 kept "across the NATS restart" "$before" "$acked" a b c d
+
+echo "== 6. NATS store lost: the replicas start over from the bus"
+kill -9 "$nats_pid"
+wait "$nats_pid" 2>/dev/null
+rm -rf "$work/js"
+start_nats || ko "nats-server did not restart"
+resumed=0
+for _ in $(seq 1 100); do
+	st=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+		-H "Authorization: Bearer $CLUSTER_KEY" -H 'Content-Type: application/json' \
+		-d '{"price": 6, "volatility": 0.1}' "http://127.0.0.1:${rport[c]}/v1/markets/LOST")
+	case $st in 20?) resumed=1; break ;; esac
+	sleep 0.1
+done
+[ $resumed = 1 ] && ok "writes resume on a new, empty NATS store" || ko "writes do not resume on a new NATS store"
+if $DRIVER same $P4; then ok "identical state on the new bus"; else ko "replicas differ on the new bus"; fi
+n=$(curl -s "http://127.0.0.1:${rport[a]}/v1/markets/LOST" -o /dev/null -w '%{http_code}')
+[ "$n" = 200 ] && ok "the write on the new bus reached another replica" ||
+	ko "the write on the new bus is missing elsewhere ($n)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
