@@ -24,9 +24,13 @@
  * (cascaded.snapshots.done: the sequence it includes, the chunks' stream
  * sequences), and purges the writes stream up to the previous snapshot's
  * sequence, and the snapshots stream before the previous snapshot.  A
- * replica whose next write was purged (a new one, or one down for long)
- * restores the last snapshot into its database (SQLite backup API) and
- * replays from there.
+ * replica whose next write was purged (one down for long) restores the
+ * last snapshot into its database (SQLite backup API) and replays from
+ * there.  So does a replica that never applied anything (its seed is not
+ * the cluster's) or one ahead of the stream (a lost NATS store); when the
+ * bus has no snapshot yet, such a replica founds it: it publishes its own
+ * database as snapshot 0 (after resetting its sequence), and the others
+ * take that.
  *
  * Readiness: ready once the replica has applied everything up to the
  * stream's last sequence as of its first connection.  Frozen: while the
