@@ -12,6 +12,12 @@
  * write publishes nothing.  A failed reload after a commit answers 503: the
  * data is stored and the next successful write (or a restart) publishes
  * it.
+ *
+ * The writes as data (api.h): api_writes[] names each write use case by
+ * method and route; api_write() runs one in place or, with a relay (the
+ * bus), validates it (a dry run stopped by wtx_validated() before the
+ * store) and hands it over; api_write_apply() runs one taken from the bus
+ * with its sequence stamped on the store transaction.
  */
 #include <ctype.h>
 #include <stdlib.h>
