@@ -12,10 +12,11 @@ PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
 
-PKGS := libmicrohttpd libcjson sqlite3 nettle
+PKGS := libmicrohttpd libcjson sqlite3 nettle libnats
 TEST_PKGS := check
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev \
-	libsqlite3-dev nettle-dev check sqlite3 curl librsvg2-bin libxml2-utils
+	libsqlite3-dev nettle-dev check sqlite3 curl librsvg2-bin libxml2-utils \
+	libnats-dev nats-server
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wconversion -Wdouble-promotion -Wformat=2 \
@@ -57,6 +58,7 @@ BIN := $(BUILD)/cascaded
 
 PHONY_EXTRA := tsan
 .PHONY: all deps run test unit asan valgrind tsan bench lint install clean \
+	cluster-test \
 	check-deps FORCE
 
 all: $(BIN)
@@ -187,6 +189,11 @@ valgrind: deps $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
 		CASCADED_BIN=$(abspath $(BIN)) CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
 			--errors-for-leak-kinds=definite,indirect ./$$t || rc=1; \
 	done; exit $$rc
+
+# Several replicas over one NATS JetStream (nats-server, python3): see
+# tests/cluster-test.sh.
+cluster-test: all
+	@tests/cluster-test.sh
 
 bench: all
 	@if [ -x bench/run.sh ]; then bench/run.sh; else \

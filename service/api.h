@@ -229,4 +229,80 @@ int api_post_candles(struct app *app, const char *asset,
 int api_get_prices(struct app *app, const char *asset,
     const struct api_param *query, size_t n, struct api_answer *ans);
 
+/* ---- market writes as data (bus.h carries them between replicas) ---- */
+
+/*
+ * Every market write is one entry of api_writes[] (api.c): an HTTP
+ * method, a route pattern and the use case, which takes the path
+ * parameters and the body as one struct api_wcall.  The public functions
+ * above call api_write(), which runs the entry in place, or, when a relay
+ * is set (app->relay: the bus), validates it against the current snapshot
+ * (a dry run that stops before the store) and hands (method, route,
+ * parameters, body) to the relay, whose replicas each run it with
+ * api_write_apply() in the order the bus assigned.
+ *
+ * To carry a new write route: write its use case as
+ *   int api_w_NAME(const struct api_wcall *c, struct api_answer *ans)
+ * taking its parameters from c (wtx_init(&t, c)), call
+ *   if (wtx_validated(&t, ans)) goto out;
+ * once the input is decoded and checked and before the store, declare it
+ * in api_int.h and add its line to api_writes[] in api.c.
+ */
+struct api_wcall {
+	struct app *app;
+	const char *param[2];	/* path parameters in route order, NULL */
+	const char *body;	/* the request body (not NUL-terminated) */
+	size_t len;
+	int dry;		/* validate only: answer status 0 if valid */
+	uint64_t seq;		/* bus sequence this apply records, 0 none */
+};
+
+struct api_write {
+	const char *method;	/* "PUT", "POST", "DELETE" */
+	const char *route;	/* "/v1/markets/{asset}/depth/{venue}" */
+	int (*run)(const struct api_wcall *c, struct api_answer *ans);
+};
+
+extern const struct api_write api_writes[];
+extern const size_t api_nwrites;
+
+/* The entry of method and route, or NULL. */
+const struct api_write *api_write_find(const char *method, const char *route);
+
+/*
+ * Where the writes go instead of the local store when a bus is
+ * configured: submit() gets a write that passed validation and fills
+ * *ans with the answer of its application on this replica (or a 503).
+ */
+struct api_relay {
+	int (*submit)(void *ctx, const struct api_write *w,
+	    const struct api_wcall *c, struct api_answer *ans);
+	void *ctx;
+};
+
+/*
+ * Run the write (method, route) with path parameters p0, p1 (NULL when
+ * the route has fewer) and the body: in place without app->relay, else
+ * validated here and submitted.  Returns the status with *ans.
+ */
+int api_write(struct app *app, const char *method, const char *route,
+    const char *p0, const char *p1, const char *body, size_t len,
+    struct api_answer *ans);
+
+/*
+ * Apply a write taken from the bus: the same use case, recording c->seq
+ * as applied in the store transaction of the write (or alone when the
+ * write changed nothing: a 404 or 422 is an outcome too).  The snapshot
+ * then published carries c->seq as its version.  A status >= 500 means
+ * nothing was recorded (retry), unless store_bus_seq() says otherwise.
+ */
+int api_write_apply(const struct api_write *w, const struct api_wcall *c,
+    struct api_answer *ans);
+
+/*
+ * Reload everything from the store and publish it with `version` (the bus
+ * sequence it includes).  0, or -1 (logged; the old snapshot stays).
+ */
+int api_reload(struct app *app, uint64_t version);
+
 #endif

@@ -87,11 +87,17 @@ int api_score_eval(const struct snapshot *snap, const struct score_request *req,
 
 struct wtx {
 	struct app *app;
+	const struct api_wcall *call;
 	struct snapshot *snap, *ns;
 	int locked;
 };
 
-void wtx_init(struct wtx *t, struct app *app);
+void wtx_init(struct wtx *t, const struct api_wcall *c);
+/*
+ * The write is decoded and valid: 1 with status 0 when the call is a dry
+ * run (the caller ends the write), else 0 (go on to the store).
+ */
+int wtx_validated(struct wtx *t, struct api_answer *a);
 /* Take the writer mutex; the current snapshot (t->snap, may be NULL). */
 struct snapshot *wtx_lock(struct wtx *t);
 /* The stored asset's index in the locked snapshot; -1 with a 404. */
@@ -133,5 +139,16 @@ struct api_vol *api_vol_open(const struct config *cfg);
 void api_vol_free(struct api_vol *v);
 int api_vol_decorate(struct app *app, struct market_data *md,
     const char *symbol, int full);
+
+/* The write use cases of api_writes[] (api.h). */
+int api_w_put_asset(const struct api_wcall *c, struct api_answer *ans);
+int api_w_delete_asset(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_depth(const struct api_wcall *c, struct api_answer *ans);
+int api_w_delete_venue(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_levels(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_levels(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_correlations(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_correlations(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_prices(const struct api_wcall *c, struct api_answer *ans);
 
 #endif

@@ -376,17 +376,18 @@ vol_after_write(struct app *app, const char *asset,
 /* ---- POST /v1/markets/{asset}/prices -------------------------------- */
 
 static int
-put_candles(struct app *app, const char *asset, struct lc_candle *c,
-    size_t n, size_t received, const char *form, int check,
-    struct api_answer *ans)
+put_candles(const struct api_wcall *call, const char *asset,
+    struct lc_candle *c, size_t n, size_t received, const char *form,
+    int check, struct api_answer *ans)
 {
+	struct app *app = call->app;
 	struct wtx t;
 	struct codec_prices_put put;
 	enum store_status st;
 	size_t deleted = 0;
 	long i;
 
-	wtx_init(&t, app);
+	wtx_init(&t, call);
 	if (!api_valid_symbol(asset)) {
 		api_fail_field(ans, "/path/asset", "an asset symbol is 1-16 "
 		    "characters of A-Z, 0-9, '.', '_' and '-'");
@@ -401,6 +402,8 @@ put_candles(struct app *app, const char *asset, struct lc_candle *c,
 	}
 	wtx_lock(&t);
 	if (wtx_asset(&t, asset, ans) < 0)
+		goto out;
+	if (wtx_validated(&t, ans))
 		goto out;
 	st = store_put_prices(app->store, asset, c, n,
 	    app->writer->vol->retention_days,
@@ -428,28 +431,46 @@ out:
 	return wtx_end(&t, ans);
 }
 
+/* The write of api_writes[] (carried by the bus like every write). */
 int
-api_post_prices(struct app *app, const char *asset, const char *body,
-    size_t len, struct api_answer *ans)
+api_w_post_prices(const struct api_wcall *c, struct api_answer *ans)
 {
 	struct codec_prices p;
 	int rc;
 
 	codec_prices_init(&p);
-	if (codec_decode_prices(body, len, &p, &ans->err) != 0) {
+	if (codec_decode_prices(c->body, c->len, &p, &ans->err) != 0) {
 		ans->status = ans->err.status;
 		return ans->status;
 	}
-	rc = put_candles(app, asset, p.c, p.n, p.received, p.form, 0, ans);
+	rc = put_candles(c, c->param[0], p.c, p.n, p.received, p.form, 0,
+	    ans);
 	codec_prices_release(&p);
 	return rc;
 }
 
 int
+api_post_prices(struct app *app, const char *asset, const char *body,
+    size_t len, struct api_answer *ans)
+{
+	return api_write(app, "POST", "/v1/markets/{asset}/prices", asset,
+	    NULL, body, len, ans);
+}
+
+/*
+ * Candles in memory (`cascaded import --prices`, which refuses to run
+ * with a bus): applied in place, with the rules of the route.
+ */
+int
 api_post_candles(struct app *app, const char *asset, struct lc_candle *c,
     size_t n, struct api_answer *ans)
 {
-	return put_candles(app, asset, c, n, n, "candles", 1, ans);
+	struct api_wcall call;
+
+	memset(&call, 0, sizeof(call));
+	call.app = app;
+	call.param[0] = asset;
+	return put_candles(&call, asset, c, n, n, "candles", 1, ans);
 }
 
 /* ---- GET /v1/markets/{asset}/prices --------------------------------- */

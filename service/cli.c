@@ -832,6 +832,13 @@ run_import(struct config *cfg, const struct cli_opts *o)
 	memset(&app, 0, sizeof(app));
 	memset(&csv, 0, sizeof(csv));
 	api_answer_init(&ans);
+	/* ---- bus: a replica's file follows the bus; never write it aside */
+	if (cfg->nbus_urls > 0) {
+		fprintf(stderr, "cascaded: import writes the database directly; "
+		    "with a bus (--bus, CASCADED_BUS) send the data to a "
+		    "replica's HTTP API instead\n");
+		goto out;
+	}
 	what = cfg->nargs > 0 ? cfg->args[0] : "";
 	if (o->prices || strcmp(what, "prices") == 0)
 		return run_import_prices(cfg, o->prices ? 0 : 1);

@@ -113,6 +113,23 @@ static const struct opt opts[] = {
 	  0, 1e6, "DAYS", "price history kept per asset before its last "
 	  "candle, 0 for all (default "
 	  STR(CONFIG_DEFAULT_PRICE_RETENTION_DAYS) ")" },
+	{ "bus", OPT_LIST, OFF(bus_urls), OFF(nbus_urls), 0, 0, "URL",
+	  "NATS server nats://HOST:PORT (repeatable): replicas share the "
+	  "market data over JetStream (default: none, one process)" },
+	{ "bus-creds", OPT_STR, OFF(bus_creds), 0, 0, 0, "PATH",
+	  "NATS user credentials file (JWT + NKey seed)" },
+	{ "bus-tls-ca", OPT_STR, OFF(bus_tls_ca), 0, 0, 0, "PATH",
+	  "CA certificates to verify tls:// NATS servers" },
+	{ "bus-timeout", OPT_DOUBLE, OFF(bus_timeout), 0, 0.1, 600, "S",
+	  "a write waits this long for the bus and its own apply, else 503 "
+	  "(default 5)" },
+	{ "bus-snapshot-writes", OPT_SIZE, OFF(bus_snapshot_writes), 0, 1,
+	  1e9, "N",
+	  "publish a snapshot of the market data every N writes on the bus "
+	  "(default 1000)" },
+	{ "bus-replicas", OPT_UINT, OFF(bus_replicas), 0, 1, 5, "N",
+	  "copies JetStream keeps of the streams when it creates them: 3 on "
+	  "a 3-node NATS cluster (default 1)" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -152,6 +169,9 @@ config_init(struct config *c)
 	c->vol_half_life_days = LC_VOL_DEFAULT_HALF_LIFE_DAYS;
 	c->vol_mean_reversion_days = LC_VOL_DEFAULT_MEAN_REVERSION_DAYS;
 	c->price_retention_days = CONFIG_DEFAULT_PRICE_RETENTION_DAYS;
+	c->bus_timeout = 5;
+	c->bus_snapshot_writes = 1000;
+	c->bus_replicas = 1;
 }
 
 static void
@@ -177,6 +197,9 @@ config_release(struct config *c)
 	free(c->seed);
 	list_clear(&c->api_keys, &c->napi_keys);
 	list_clear(&c->cors_origins, &c->ncors_origins);
+	list_clear(&c->bus_urls, &c->nbus_urls);
+	free(c->bus_creds);
+	free(c->bus_tls_ca);
 	free(c->args);
 	memset(c, 0, sizeof(*c));
 }

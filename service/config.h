@@ -53,6 +53,14 @@ struct config {
 	/* ---- serve --init: prepare the database first (seed_init.h) */
 	int init;			/* migrate, seed per seed, then serve */
 	char *seed;			/* auto (NULL), always or never */
+	/* ---- bus (bus.h): replicas sharing one market cache over NATS */
+	char **bus_urls;		/* nats://HOST:PORT...; none: no bus */
+	size_t nbus_urls;
+	char *bus_creds;		/* NATS credentials file, NULL */
+	char *bus_tls_ca;		/* CA file for tls:// servers, NULL */
+	double bus_timeout;		/* seconds a write waits for its apply */
+	size_t bus_snapshot_writes;	/* writes between two snapshots */
+	unsigned bus_replicas;		/* JetStream replicas of the streams */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;

@@ -60,6 +60,13 @@ void handlers_score_svg(struct server_request *req,
     struct server_response *res);
 
 /*
+ * The server's annotate hook (server_set_annotate) with a bus: while the
+ * bus is unreachable every answer gets a Warning header and, in a JSON
+ * object body, a market_data_frozen item in its top-level "warnings"
+ * array (added when absent); it is counted for GET /metrics.
+ */
+void handlers_bus_annotate(void *app, struct server_response *res);
+/*
  * The GET /metrics text: the counters of metrics.c, then the pool and
  * snapshot families (each left out when NULL); malloc'd, NULL on ENOMEM.
  */

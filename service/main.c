@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "bus.h"
 #include "cli.h"
 #include "cli_backtest.h"
 #include "config.h"
@@ -83,6 +84,7 @@ static int
 cmd_serve(struct config *cfg)
 {
 	struct app app;
+	struct bus *bus = NULL;
 	sigset_t set;
 	char addr[128];
 	unsigned port = 0;
@@ -107,10 +109,15 @@ cmd_serve(struct config *cfg)
 	/* the first market snapshot, from the database */
 	if (api_app_init(&app) != 0)
 		goto out;
+	/* --bus: the writes go through NATS JetStream (bus.h) */
+	if (cfg->nbus_urls > 0 && bus_open(&app, &bus) != 0)
+		goto out;
 	app.srv = server_new(cfg, &app);
 	if (app.srv == NULL)
 		goto out;
 	register_routes(app.srv);
+	if (bus != NULL)
+		server_set_annotate(app.srv, handlers_bus_annotate);
 	if (server_start(app.srv, addr, sizeof(addr), &port) != 0)
 		goto out;
 	log_kv(LOG_LVL_INFO, "listening", "listen", addr, "db", cfg->db_path,
@@ -127,6 +134,7 @@ cmd_serve(struct config *cfg)
 	rc = 0;
 out:
 	server_free(app.srv);
+	bus_close(bus);
 	api_app_release(&app);
 	store_close(app.store);
 	if (rc == 0)

@@ -146,4 +146,25 @@ int store_asset_check_locked(struct sqlite3 *db, const char *symbol);
 /* Set the volatility source (STORE_SRC_*) inside a write transaction. */
 int store_set_source_locked(struct sqlite3 *db, const char *symbol, int src);
 
+/* ---- bus (bus.h): the bus sequence applied, recorded with the data */
+
+/* The bus sequence the data includes (0: none yet; creates its table). */
+enum store_status store_bus_seq(struct store *st, uint64_t *seq);
+/*
+ * The next write transaction that commits also records seq as applied,
+ * atomically with its data (0: cancel).
+ */
+void store_bus_stamp(struct store *st, uint64_t seq);
+/* Record a stamp no write consumed, in a transaction of its own. */
+enum store_status store_bus_record(struct store *st);
+/* Back to "nothing applied" (the data founds a new, empty bus). */
+enum store_status store_bus_reset(struct store *st);
+/* A consistent copy of the whole database into a new file (VACUUM INTO). */
+enum store_status store_copy_to(struct store *st, const char *path);
+/*
+ * Replace the whole content of the database by the file at path (a copy
+ * made by store_copy_to(), SQLite backup API, one transaction).
+ */
+enum store_status store_restore_from(struct store *st, const char *path);
+
 #endif

@@ -18,6 +18,8 @@
 #                                                  request-limit defaults)
 #   6    api       api* app*                       transport-neutral use cases
 #   7    server    server*                         HTTP transport (MHD)
+#   7    bus       bus*                            writes between replicas
+#                                                  (NATS JetStream)
 #   8    http      handlers*                       routes: request -> api_*
 #   8    cli       cli*                            subcommands -> api_*
 #   9    main      main.c                          knows them all
@@ -41,6 +43,7 @@ layer_of() {
 	config*) echo "config 5" ;;
 	api* | app.*) echo "api 6" ;;
 	server*) echo "server 7" ;;
+	bus*) echo "bus 7" ;;
 	handlers*) echo "http 8" ;;
 	cli*) echo "cli 8" ;;
 	main.c) echo "main 9" ;;
