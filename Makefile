@@ -57,6 +57,7 @@ BIN := $(BUILD)/cascaded
 
 PHONY_EXTRA := tsan
 .PHONY: all deps run test unit asan valgrind tsan bench lint install clean \
+	calibration \
 	check-deps FORCE
 
 all: $(BIN)
@@ -187,6 +188,13 @@ valgrind: deps $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
 		CASCADED_BIN=$(abspath $(BIN)) CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
 			--errors-for-leak-kinds=definite,indirect ./$$t || rc=1; \
 	done; exit $$rc
+
+# calibration: the volatility defaults chosen on the public price sets
+# (tools/calibrate.py; not part of `make test`).  SHARED_DATA=DIR moves
+# the raw sets (default ../shared/data next to the repository).
+SHARED_DATA ?= ../shared/data
+calibration: $(BIN)
+	python3 tools/calibrate.py --shared "$(SHARED_DATA)" --binary $(BIN)
 
 bench: all
 	@if [ -x bench/run.sh ]; then bench/run.sh; else \

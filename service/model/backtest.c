@@ -18,7 +18,13 @@
  *       down p = min(1, 2 F_r(ln(1 - x))), o = [min low <= P_t (1 - x)],
  *       up   p = min(1, 2 S_r(ln(1 + x))), o = [max high >= P_t (1 + x)],
  *     the min/max over the candles opening in [t, t + h), F_r and S_r
- *     those of the score (lc_barrier_prob, stats.c) with tail_dof.
+ *     those of the score (lc_barrier_prob, stats.c) with tail_dof;
+ *   - parkinson, garman-klass, rogers-satchell: the blend with the
+ *     range-based EWMA of the same candles (vol.h lc_vol_range_*) in
+ *     place of the close-to-close EWMA (the long run unchanged);
+ *   - from_t / to_t: only the forecast days in [from_t, to_t) are kept
+ *     (the history before from_t still feeds the estimators; outcomes
+ *     may look past to_t).
  * Metrics over n forecasts (per asset, and pooled over assets), pooled
  * over thresholds:
  *   Brier = sum (p - o)^2 / n,

@@ -34,6 +34,18 @@
  * power: the relative difference to the batch formula grows like
  * sqrt(appends) * 1e-16 (tests hold it under 1e-12).
  *
+ * Range-based estimators of one candle (o, h, l, c) opened after the
+ * previous close c':  u = ln(h/o), d = ln(l/o), x = ln(c/o),
+ *   Parkinson (1980)         v = (u - d)^2 / (4 ln 2),
+ *   Garman-Klass (1980)      v = (u - d)^2 / 2 - (2 ln 2 - 1) x^2,
+ *   Rogers-Satchell (1991)   v = u (u - x) + d (d - x),
+ * each E v = sigma^2 * (candle length) for a driftless Brownian log price
+ * (Rogers-Satchell for any drift), plus the jump j^2 = ln(o/c')^2 (zero
+ * for continuous markets; a gap's move is not lost).  EWMA like the
+ * returns': candle i counts v_i over dt_i = t_i - t_{i-1},
+ *   sigma^2 = sum w_i v_i / sum w_i dt_i,  w_i = 2^(-(T - t_i)/H),
+ * the gap rule and the minimum-data rule as above, O(1) per candle.
+ *
  * Correlation of two series on common timestamps: the points at times both
  * hold form one joint series; its returns (gap rule applied) give
  *   rho = sum w ra rb / sqrt(sum w ra^2 sum w rb^2),
