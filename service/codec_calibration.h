@@ -26,7 +26,7 @@ struct calibration_row {
 };
 
 static const char calibration_source[] =
-    "cascaded backtest, Binance 1h BTC ETH LINK SOL BNB, forecasts from 2022-01-01";
+    "backtest: Binance 1h BTC ETH LINK SOL BNB, 2022-01-01 on";
 
 static const struct calibration_row calibration_rows[] = {
 	{ "blend", 2.0, 5.0, 4.0, 1.0, 1.2916286967049115, 1.0550310849952245,
