@@ -143,11 +143,20 @@ def fit(binary, files, jobs):
                 scores = {(h, 1): v for (h, _), v in scores.items()}
             futs = {ex.submit(run, binary, files, est, H, M or 1, d,
                               FIT_FROM, SPLIT): d for d in DOF_GRID}
-            dscores = {futs[f]: objective(f.result()) for f in futs}
+            dreps = {futs[f]: f.result() for f in futs}
+            dscores = {d: objective(r) for d, r in dreps.items()}
+            byh = {}
+            for d, r in dreps.items():
+                for x in pooled(r):
+                    byh.setdefault(x["horizon_days"], {}).setdefault(
+                        d, []).append(x["log_score"])
             dof = min(dscores, key=dscores.get)
             best[est] = {"estimator": est, "H": H, "M": M or 1, "dof": dof,
                          "fit_score": dscores[dof], "grid": scores,
-                         "dof_grid": dscores}
+                         "dof_grid": dscores,
+                         "dof_by_h": {h: {d: sum(v) / len(v)
+                                          for d, v in m.items()}
+                                      for h, m in byh.items()}}
             print("calibrate: %s: H %g M %g dof %g (fit log score %.6f)"
                   % (est, H, M or 1, dof, dscores[dof]), file=sys.stderr)
     return best
@@ -308,6 +317,15 @@ def write_md(path, best, held, aave, oos, winner, blend, dflt, fitrep):
     w("tail_dof at the blend's best (H, M): " + ", ".join(
         "%g: %.5f" % (d, best["blend"]["dof_grid"][d]) for d in DOF_GRID))
     w("")
+    w("A horizon-dependent tail, tail_dof(h): the best tail_dof of each "
+      "horizon alone (blend, fit period): " + "; ".join(
+          "%d day%s: %g (%s)" % (
+              h, "" if h == 1 else "s", min(m, key=m.get),
+              ", ".join("%g: %.5f" % (d, m[d]) for d in DOF_GRID))
+          for h, m in sorted(best["blend"]["dof_by_h"].items())) +
+      ".  Where both horizons choose the same value a tail_dof(h) adds "
+      "nothing.")
+    w("")
     w("## Held out: Binance, forecasts from %s" % SPLIT)
     w("")
     w("Pooled over the five assets.  `reliability` is the reliability "
@@ -446,7 +464,7 @@ def main():
                  blend, dflt, "backtest: Binance 1h BTC ETH LINK SOL BNB, "
                  "%s on" % SPLIT)
     json.dump({"best": {k: {x: v for x, v in c.items()
-                            if x not in ("grid", "dof_grid")}
+                            if x not in ("grid", "dof_grid", "dof_by_h")}
                         for k, c in best.items()},
                "held_out_log_score": oos, "winner": winner,
                "grids": {k: {"%g,%g" % hm: s for hm, s in c["grid"].items()}
