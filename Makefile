@@ -58,7 +58,7 @@ BIN := $(BUILD)/cascaded
 
 PHONY_EXTRA := tsan
 .PHONY: all deps run test unit asan valgrind tsan bench lint install clean \
-	cluster-test \
+	cluster-test calibration \
 	check-deps FORCE
 
 all: $(BIN)
@@ -194,6 +194,15 @@ valgrind: deps $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
 # tests/cluster-test.sh.
 cluster-test: all
 	@tests/cluster-test.sh
+
+# calibration: the volatility defaults chosen on the public price sets
+# (tools/calibrate.py; not part of `make test`).  SHARED_DATA=DIR names
+# the folder of the raw sets (default: tools/calibrate.py's, see
+# docs/calibration.md).
+SHARED_DATA ?=
+calibration: $(BIN)
+	python3 tools/calibrate.py $(if $(SHARED_DATA),--shared "$(SHARED_DATA)") \
+		--binary $(BIN)
 
 bench: all
 	@if [ -x bench/run.sh ]; then bench/run.sh; else \

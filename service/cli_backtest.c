@@ -15,6 +15,7 @@
 
 #include "cascade/backtest.h"
 #include "cascade/vol.h"
+#include "chart.h"
 #include "cli_backtest.h"
 #include "json.h"
 #include "store_prices.h"
@@ -32,13 +33,15 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: cascaded backtest [--estimator blend|ewma|realised] "
-	    "[--half-life DAYS]\n"
+	    "usage: cascaded backtest [--estimator blend|ewma|realised|"
+	    "parkinson|\n"
+	    "         garman-klass|rogers-satchell] [--half-life DAYS]\n"
 	    "         [--mean-reversion DAYS] [--window DAYS] "
 	    "[--tail-dof NU]\n"
 	    "         [--horizons 1,7] [--thresholds 5,10,15,20,30] "
 	    "[--warmup DAYS]\n"
-	    "         [--svg FILE] [--db PATH] FILE.csv ...\n"
+	    "         [--from UNIX] [--to UNIX] [--svg FILE] [--db PATH] "
+	    "FILE.csv ...\n"
 	    "Scores the model's barrier probabilities on candle history "
 	    "(CSV header\n"
 	    "time,open,high,low,close, unix seconds; one asset per file, "
@@ -90,18 +93,8 @@ set_option(struct lc_bt_opts *o, const char *name, const char *val)
 	double v, list[LC_BT_MAX_THRESHOLDS];
 	size_t n, i;
 
-	if (strcmp(name, "--estimator") == 0) {
-		if (strcmp(val, "blend") == 0)
-			o->estimator = LC_BT_BLEND;
-		else if (strcmp(val, "ewma") == 0)
-			o->estimator = LC_BT_EWMA;
-		else if (strcmp(val, "realised") == 0 ||
-		    strcmp(val, "realized") == 0)
-			o->estimator = LC_BT_REALISED;
-		else
-			return -1;
-		return 0;
-	}
+	if (strcmp(name, "--estimator") == 0)
+		return lc_bt_estimator_parse(val, &o->estimator);
 	if (strcmp(name, "--horizons") == 0) {
 		if (parse_list(val, list, LC_BT_MAX_HORIZONS, &n) != 0)
 			return -1;
@@ -137,6 +130,9 @@ set_option(struct lc_bt_opts *o, const char *name, const char *val)
 		o->tail_dof = v;
 	else if (strcmp(name, "--warmup") == 0)
 		o->warmup_days = v;
+	else if ((strcmp(name, "--from") == 0 || strcmp(name, "--to") == 0) &&
+	    v == floor(v) && v > 0.0 && v < 1e12)
+		*(name[2] == 'f' ? &o->from_t : &o->to_t) = (int64_t)v;
 	else
 		return -1;
 	return 0;
@@ -431,7 +427,6 @@ static char *
 report_json(const struct lc_bt_opts *o, const struct lc_bt_report *rep,
     const struct bt_file *files)
 {
-	static const char *const names[] = { "blend", "ewma", "realised" };
 	cJSON *root = cJSON_CreateObject(), *est, *arr;
 	char *text = NULL;
 	size_t i;
@@ -443,11 +438,12 @@ report_json(const struct lc_bt_opts *o, const struct lc_bt_report *rep,
 	if (est == NULL)
 		goto out;
 	bad |= cJSON_AddStringToObject(est, "name",
-	    names[o->estimator]) == NULL;
+	    lc_bt_estimator_names[o->estimator]) == NULL;
 	bad |= add_num(est, "half_life_days",
 	    o->estimator != LC_BT_REALISED ? o->half_life_days : (double)NAN);
 	bad |= add_num(est, "mean_reversion_days",
-	    o->estimator == LC_BT_BLEND ? o->mean_reversion_days : (double)NAN);
+	    o->estimator != LC_BT_EWMA && o->estimator != LC_BT_REALISED ?
+	    o->mean_reversion_days : (double)NAN);
 	bad |= add_num(est, "window_days",
 	    o->estimator == LC_BT_REALISED ? o->window_days : (double)NAN);
 	bad |= add_num(root, "tail_dof", o->tail_dof);
@@ -472,6 +468,118 @@ report_json(const struct lc_bt_opts *o, const struct lc_bt_report *rep,
 out:
 	cJSON_Delete(root);
 	return text;
+}
+
+/* ---- --svg: the reliability diagram ------------------------------------ */
+
+/* Probabilities and rates under this are drawn at it (log axes). */
+#define REL_FLOOR 1e-4
+#define REL_MAX_SERIES (2 * LC_BT_MAX_HORIZONS + 1)
+
+static double
+rel_log(double v)
+{
+	return log10(v > REL_FLOOR ? v : REL_FLOOR);
+}
+
+/*
+ * The pooled reliability table of every horizon and direction: log10 of
+ * the bucket's mean p against log10 of its realised rate, the diagonal
+ * dashed; each series' bucket counts in its legend total and the <desc>.
+ */
+static int
+write_svg(const char *path, const struct lc_bt_opts *o,
+    const struct lc_bt_report *rep)
+{
+	static const double diag[2] = { -4.0, 0.0 };
+	struct chart_series ser[REL_MAX_SERIES];
+	char names[REL_MAX_SERIES][64], desc[4096], title[128];
+	double xs[REL_MAX_SERIES][LC_BT_NBUCKETS];
+	double ys[REL_MAX_SERIES][LC_BT_NBUCKETS];
+	struct chart_line cl;
+	struct chart_opts co;
+	char *doc = NULL;
+	size_t ns = 0, i, k, len = 0, dl;
+	FILE *f = NULL;
+	int rc = -1;
+
+	memset(ser, 0, sizeof(ser));
+	dl = (size_t)snprintf(desc, sizeof(desc), "Reliability of the "
+	    "barrier probabilities, all assets pooled: per bucket of "
+	    "predicted p, the mean p (x) and the realised rate (y), both "
+	    "log10, values under 1e-4 drawn at 1e-4; on the dashed "
+	    "diagonal the forecast is calibrated. Forecasts per bucket:");
+	for (i = 0; i < rep->n_results; i++) {
+		const struct lc_bt_result *r = &rep->results[i];
+		size_t m = 0;
+
+		if (r->asset != LC_BT_POOLED)
+			continue;
+		for (k = 0; k < LC_BT_NBUCKETS; k++) {
+			if (r->rel[k].n == 0)
+				continue;
+			xs[ns][m] = rel_log(r->rel[k].mean_p);
+			ys[ns][m] = rel_log(r->rel[k].rate);
+			m++;
+		}
+		snprintf(names[ns], sizeof(names[ns]), "%d d %s (n %zu)",
+		    r->horizon_days, r->dir == LC_DOWN ? "down" : "up", r->n);
+		if (dl < sizeof(desc))
+			dl += (size_t)snprintf(desc + dl, sizeof(desc) - dl,
+			    " %s:", names[ns]);
+		for (k = 0; k < LC_BT_NBUCKETS && dl < sizeof(desc); k++)
+			if (r->rel[k].n > 0)
+				dl += (size_t)snprintf(desc + dl,
+				    sizeof(desc) - dl, " %zu", r->rel[k].n);
+		ser[ns].name = names[ns];
+		ser[ns].x = xs[ns];
+		ser[ns].y = ys[ns];
+		ser[ns].n = m;
+		ser[ns].points = 1;
+		ns++;
+	}
+	ser[ns].name = "calibrated (y = x)";
+	ser[ns].x = diag;
+	ser[ns].y = diag;
+	ser[ns].n = 2;
+	ser[ns].dashed = 1;
+	ns++;
+	if (o->estimator == LC_BT_EWMA || o->estimator == LC_BT_REALISED)
+		snprintf(title, sizeof(title), "Reliability: %s, H %g d, "
+		    "tail dof %g", lc_bt_estimator_names[o->estimator],
+		    o->half_life_days, o->tail_dof);
+	else
+		snprintf(title, sizeof(title), "Reliability: %s, H %g d, "
+		    "M %g d, tail dof %g", lc_bt_estimator_names[o->estimator],
+		    o->half_life_days, o->mean_reversion_days, o->tail_dof);
+	memset(&cl, 0, sizeof(cl));
+	cl.frame.title = title;
+	cl.frame.desc = desc;
+	cl.frame.x_label = "predicted p (log10)";
+	cl.frame.y_label = "realised rate (log10)";
+	cl.frame.no_data = "no forecast";
+	cl.series = ser;
+	cl.nseries = ns;
+	chart_opts_init(&co);
+	if (chart_line_svg(&cl, &co, &doc, &len) != CHART_OK) {
+		fprintf(stderr, "cascaded: backtest: cannot draw the "
+		    "reliability diagram\n");
+		goto out;
+	}
+	f = fopen(path, "w");
+	if (f == NULL || fwrite(doc, 1, len, f) != len) {
+		fprintf(stderr, "cascaded: backtest: cannot write %s: %s\n",
+		    path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != NULL && fclose(f) != 0 && rc == 0) {
+		fprintf(stderr, "cascaded: backtest: cannot write %s\n", path);
+		rc = -1;
+	}
+	free(doc);
+	return rc;
 }
 
 /*
@@ -537,7 +645,7 @@ cli_backtest(int argc, char **argv)
 	char *text = NULL;
 	int rc = 2, a, opts_done = 0;
 	enum lc_status st;
-	const char *db = NULL;
+	const char *db = NULL, *svg = NULL;
 
 	memset(files, 0, sizeof(files));
 	memset(&rep, 0, sizeof(rep));
@@ -594,9 +702,8 @@ cli_backtest(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(name, "--svg") == 0) {
-			fprintf(stderr, "cascaded: backtest: %s is not "
-			    "implemented yet\n", name);
-			goto out;
+			svg = val;
+			continue;
 		}
 		if (set_option(&o, name, val) != 0)
 			goto bad_opt;
@@ -658,6 +765,10 @@ bad_opt:
 			fprintf(stderr, "cascaded: backtest: warning: asset "
 			    "'%s', horizon %d days: no forecast kept\n",
 			    files[r->asset].name, r->horizon_days);
+	}
+	if (svg != NULL && write_svg(svg, &o, &rep) != 0) {
+		rc = 1;
+		goto out;
 	}
 	text = report_json(&o, &rep, files);
 	if (text == NULL) {

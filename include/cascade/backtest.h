@@ -36,8 +36,20 @@ struct lc_bt_asset {
 enum lc_bt_estimator {
 	LC_BT_BLEND = 0,	/* the service's sigma(h) */
 	LC_BT_EWMA,
-	LC_BT_REALISED		/* over window_days */
+	LC_BT_REALISED,		/* over window_days */
+	/*
+	 * The blend with a range-based EWMA (vol.h lc_vol_range_*) in place
+	 * of the close-to-close EWMA; the long run stays close-to-close.
+	 */
+	LC_BT_PARKINSON,
+	LC_BT_GARMAN_KLASS,
+	LC_BT_ROGERS_SATCHELL
 };
+#define LC_BT_NESTIMATORS 6
+/* "blend", "ewma", "realised", "parkinson", "garman-klass",
+ * "rogers-satchell"; lc_bt_estimator_parse: 0, or -1 for no such name. */
+extern const char *const lc_bt_estimator_names[LC_BT_NESTIMATORS];
+int lc_bt_estimator_parse(const char *s, enum lc_bt_estimator *out);
 
 #define LC_BT_MAX_HORIZONS 16
 #define LC_BT_MAX_THRESHOLDS 32
@@ -61,6 +73,8 @@ struct lc_bt_opts {
 	double thresholds[LC_BT_MAX_THRESHOLDS];	/* fractions, (0, 1) */
 	size_t n_thresholds;
 	double warmup_days;		/* >= 0 */
+	/* Forecast days only in [from_t, to_t) (unix seconds; 0: open). */
+	int64_t from_t, to_t;
 };
 
 /* The defaults of section 9.1 (blend, horizons 1 and 7, 5..30 %). */

@@ -2,8 +2,9 @@
  * vol.h - volatility from price history (docs/model.md section 9): log
  * returns of a close series, the EWMA and long-run variances, their
  * horizon blend, the realised estimator over a window of days, an
- * incremental state that appends candles in O(new + leaving) and the EWMA
- * correlation of two series.
+ * incremental state that appends candles in O(new + leaving), the
+ * range-based (Parkinson, Garman-Klass, Rogers-Satchell) EWMA of candles
+ * and the EWMA correlation of two series.
  *
  * Ownership: every input array is const and borrowed for the call only.
  * A struct lc_vol_state is caller-owned; lc_vol_state_init() gives it no
@@ -33,14 +34,14 @@
 #define LC_VOL_MIN_SPAN_DAYS 3
 /* The long-run window. */
 #define LC_VOL_LONG_RUN_DAYS 730.0
-/* EWMA half-life H (days), the service default. */
-#define LC_VOL_DEFAULT_HALF_LIFE_DAYS 11.0
 /*
- * Mean-reversion half-life M (days) of the horizon blend.  A placeholder:
- * the calibration (`cascaded backtest` over the published histories,
- * docs/volatility.md) chooses the value and documents it.
+ * EWMA half-life H and mean-reversion half-life M of the horizon blend
+ * (days), the service defaults: the best mean log score of the backtest
+ * on the forecasts of 2018-2021 (Binance hourly BTC ETH LINK SOL BNB),
+ * checked on 2022 onwards (`make calibration`, docs/calibration.md).
  */
-#define LC_VOL_DEFAULT_MEAN_REVERSION_DAYS 3.0
+#define LC_VOL_DEFAULT_HALF_LIFE_DAYS 2.0
+#define LC_VOL_DEFAULT_MEAN_REVERSION_DAYS 5.0
 /* Largest accepted half-life, mean-reversion or window length (days). */
 #define LC_VOL_MAX_DAYS 36500.0
 
@@ -93,6 +94,52 @@ enum lc_status lc_vol_estimate(const int64_t *t, const double *close,
 double lc_vol_blend_weight(double horizon_days, double mean_reversion_days);
 double lc_vol_blend(double ewma_var, double long_run_var, double horizon_days,
     double mean_reversion_days);
+
+/* ---- range-based estimators (candles with true highs and lows) -------- */
+
+enum lc_vol_range_kind {
+	LC_VOL_PARKINSON = 0,
+	LC_VOL_GARMAN_KLASS,
+	LC_VOL_ROGERS_SATCHELL
+};
+
+/*
+ * The variance (log units, not annualised) of one candle (o, h, l, c)
+ * opened after a close prev_close: the jump ln(o / prev_close)^2 plus
+ *   Parkinson        ln(h/l)^2 / (4 ln 2),
+ *   Garman-Klass     ln(h/l)^2 / 2 - (2 ln 2 - 1) ln(c/o)^2,
+ *   Rogers-Satchell  ln(h/c) ln(h/o) + ln(l/c) ln(l/o),
+ * each >= 0 for such a candle (a floor at 0 guards rounding).
+ * prev_close <= 0: no jump term.  Prices must be finite, > 0, l <= min(o, c), max(o, c) <= h.
+ */
+double lc_vol_range_var(enum lc_vol_range_kind k, double prev_close,
+    double o, double h, double l, double c);
+
+/*
+ * EWMA of the candles' variances, like the EWMA of returns: candle i
+ * (opening at t_i, after the previous candle's opening t_{i-1}) counts
+ * v_i over dt_i = t_i - t_{i-1} (the gap rule skips the candles after a
+ * gap), w_i = 2^(-(T - t_i)/H), sigma^2 = sum w v / sum w dt (per year).
+ * Incremental: O(1) per candle, no heap memory.
+ */
+struct lc_vol_range_state {
+	enum lc_vol_range_kind kind;
+	double half_life_days;
+	size_t n_points, n_returns;
+	int64_t t_last, dt_seconds;
+	double c_last, ew_v, ew_dt;
+};
+
+/* LC_EINVAL: a bad kind or half-life (state zeroed). */
+enum lc_status lc_vol_range_init(struct lc_vol_range_state *st,
+    enum lc_vol_range_kind k, double half_life_days);
+/* One candle; LC_EINVAL (state unchanged) for a time not after the last
+ * or prices that break the rule above. */
+enum lc_status lc_vol_range_append(struct lc_vol_range_state *st, int64_t t,
+    double o, double h, double l, double c);
+/* sigma^2 annualised at T; LC_EDOMAIN under the minimum-data rule. */
+enum lc_status lc_vol_range_ewma(const struct lc_vol_range_state *st,
+    double *var);
 
 /* ---- incremental state ------------------------------------------------- */
 

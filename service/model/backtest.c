@@ -18,7 +18,13 @@
  *       down p = min(1, 2 F_r(ln(1 - x))), o = [min low <= P_t (1 - x)],
  *       up   p = min(1, 2 S_r(ln(1 + x))), o = [max high >= P_t (1 + x)],
  *     the min/max over the candles opening in [t, t + h), F_r and S_r
- *     those of the score (lc_barrier_prob, stats.c) with tail_dof.
+ *     those of the score (lc_barrier_prob, stats.c) with tail_dof;
+ *   - parkinson, garman-klass, rogers-satchell: the blend with the
+ *     range-based EWMA of the same candles (vol.h lc_vol_range_*) in
+ *     place of the close-to-close EWMA (the long run unchanged);
+ *   - from_t / to_t: only the forecast days in [from_t, to_t) are kept
+ *     (the history before from_t still feeds the estimators; outcomes
+ *     may look past to_t).
  * Metrics over n forecasts (per asset, and pooled over assets), pooled
  * over thresholds:
  *   Brier = sum (p - o)^2 / n,
@@ -57,6 +63,32 @@ const double lc_bt_bucket_edges[LC_BT_NBUCKETS + 1] = {
 	0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0
 };
 const double lc_bt_alphas[LC_BT_NALPHAS] = { 0.01, 0.05 };
+const char *const lc_bt_estimator_names[LC_BT_NESTIMATORS] = {
+	"blend", "ewma", "realised", "parkinson", "garman-klass",
+	"rogers-satchell"
+};
+
+int
+lc_bt_estimator_parse(const char *s, enum lc_bt_estimator *out)
+{
+	int i;
+
+	if (s != NULL && strcmp(s, "realized") == 0)
+		s = "realised";
+	for (i = 0; s != NULL && i < LC_BT_NESTIMATORS; i++)
+		if (strcmp(s, lc_bt_estimator_names[i]) == 0) {
+			*out = (enum lc_bt_estimator)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+is_range(enum lc_bt_estimator e)
+{
+	return e == LC_BT_PARKINSON || e == LC_BT_GARMAN_KLASS ||
+	    e == LC_BT_ROGERS_SATCHELL;
+}
 
 void
 lc_bt_opts_default(struct lc_bt_opts *o)
@@ -90,8 +122,7 @@ lc_bt_opts_check(const struct lc_bt_opts *o)
 	vp.window_days = o->window_days;
 	if (lc_vol_params_check(&vp) != LC_OK)
 		return LC_EINVAL;
-	if (o->estimator != LC_BT_BLEND && o->estimator != LC_BT_EWMA &&
-	    o->estimator != LC_BT_REALISED)
+	if ((int)o->estimator < 0 || (int)o->estimator >= LC_BT_NESTIMATORS)
 		return LC_EINVAL;
 	if (o->estimator == LC_BT_REALISED && !(o->window_days > 0.0))
 		return LC_EINVAL;
@@ -109,6 +140,8 @@ lc_bt_opts_check(const struct lc_bt_opts *o)
 		if (!(o->thresholds[i] > 0.0 && o->thresholds[i] < 1.0))
 			return LC_EINVAL;
 	if (!(o->warmup_days >= 0.0 && o->warmup_days <= LC_VOL_MAX_DAYS))
+		return LC_EINVAL;
+	if (o->from_t != 0 && o->to_t != 0 && o->to_t <= o->from_t)
 		return LC_EINVAL;
 	return LC_OK;
 }
@@ -323,12 +356,20 @@ struct asset_run {
 
 /* The volatility at the current T for horizon h (LC_EDOMAIN: none). */
 static enum lc_status
-sigma_for(const struct lc_vol_state *st, enum lc_bt_estimator e, int h,
-    double *sigma)
+sigma_for(const struct lc_vol_state *st, const struct lc_vol_range_state *rs,
+    enum lc_bt_estimator e, int h, double *sigma)
 {
-	double v;
+	double v, l;
 	enum lc_status s;
 
+	if (is_range(e)) {
+		if (lc_vol_range_ewma(rs, &v) != LC_OK ||
+		    lc_vol_state_long_run(st, &l) != LC_OK)
+			return LC_EDOMAIN;
+		*sigma = lc_vol_blend(v, l, (double)h,
+		    st->params.mean_reversion_days);
+		return LC_OK;
+	}
 	switch (e) {
 	case LC_BT_BLEND:
 		return lc_vol_state_blend(st, (double)h, sigma);
@@ -403,6 +444,7 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 	const struct lc_candle *c = as->candles;
 	struct lc_vol_params vp;
 	struct lc_vol_state st;
+	struct lc_vol_range_state rs;
 	size_t n = as->n, j = 0, hi;
 	int64_t d0, d, last;
 	double s;
@@ -418,6 +460,10 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 	vp.mean_reversion_days = o->mean_reversion_days;
 	vp.window_days = o->estimator == LC_BT_REALISED ? o->window_days : 0.0;
 	rc = lc_vol_state_init(&st, &vp);
+	if (rc == LC_OK)
+		rc = lc_vol_range_init(&rs, is_range(o->estimator) ?
+		    (enum lc_vol_range_kind)(o->estimator - LC_BT_PARKINSON) :
+		    LC_VOL_PARKINSON, o->half_life_days);
 	if (rc != LC_OK)
 		goto out;
 	d0 = floor_div(c[0].t + (int64_t)ceil(o->warmup_days * DAY) + DAY - 1,
@@ -428,12 +474,20 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 
 		while (j < n && c[j].t < t) {
 			rc = lc_vol_append(&st, &c[j].t, &c[j].close, 1);
+			if (rc == LC_OK && is_range(o->estimator))
+				rc = lc_vol_range_append(&rs, c[j].t,
+				    c[j].open, c[j].high, c[j].low,
+				    c[j].close);
 			if (rc != LC_OK)
 				goto out;
 			j++;
 		}
 		if (j == 0 || t - c[j - 1].t > LC_VOL_MAX_GAP_SECONDS)
 			continue;
+		if (o->from_t != 0 && t < o->from_t)
+			continue;
+		if (o->to_t != 0 && t >= o->to_t)
+			break;
 		for (hi = 0; hi < o->n_horizons; hi++) {
 			int h = o->horizons[hi];
 			int64_t end = t + (int64_t)h * DAY;
@@ -442,7 +496,8 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 
 			if ((double)last < (double)end - s)
 				continue;
-			if (sigma_for(&st, o->estimator, h, &sigma) != LC_OK)
+			if (sigma_for(&st, &rs, o->estimator, h, &sigma) !=
+			    LC_OK)
 				continue;
 			for (k = j; k < n && c[k].t < end; k++) {
 				if (c[k].low < low)

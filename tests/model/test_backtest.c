@@ -336,6 +336,82 @@ START_TEST(test_gbm_calibrated)
 }
 END_TEST
 
+/*
+ * The range-based estimators on the same law: the candles' extremes are
+ * exact Brownian-bridge draws, so Parkinson, Garman-Klass and
+ * Rogers-Satchell are unbiased for the diffusion's variance and the
+ * blend built on them must come out calibrated too (O within 3 standard
+ * errors of E at h = 1, Kupiec not rejecting at 1 %).
+ */
+START_TEST(test_gbm_calibrated_range)
+{
+	enum { NDAYS = 800 };
+	size_t n = NDAYS * 24, d;
+	struct lc_candle *c = gbm_candles(20260102, 1600000000 - 1600000000 %
+	    DAYS, 1000.0, 0.8, n);
+	struct lc_bt_asset as = { "GBM", c, n };
+	struct lc_bt_opts o;
+	struct lc_bt_report rep;
+	int e;
+
+	ck_assert(c != NULL);
+	for (e = LC_BT_PARKINSON; e <= LC_BT_ROGERS_SATCHELL; e++) {
+		lc_bt_opts_default(&o);
+		o.estimator = (enum lc_bt_estimator)e;
+		o.tail_dof = 0.0;
+		o.n_horizons = 1;
+		o.thresholds[0] = 0.06;
+		o.n_thresholds = 1;
+		ck_assert_int_eq(lc_bt_run(&as, 1, &o, &rep), LC_OK);
+		for (d = 0; d < 2; d++) {
+			const struct lc_bt_result *r = &rep.results[d];
+			double E = r->expected, N = (double)r->n;
+			double se = sqrt(E * (1.0 - E / N));
+
+			ck_assert_uint_eq(r->n, NDAYS - 90);
+			ck_assert_msg(fabs(r->observed - E) <= 3.0 * se,
+			    "%s dir %zu: O %g E %g se %g",
+			    lc_bt_estimator_names[e], d, r->observed, E, se);
+			ck_assert_msg(r->cov[1].kupiec_p > 0.01,
+			    "kupiec %g", r->cov[1].kupiec_p);
+		}
+		lc_bt_report_release(&rep);
+	}
+	free(c);
+}
+END_TEST
+
+/* --from / --to: only the forecast days in [from, to) are kept. */
+START_TEST(test_from_to)
+{
+	enum { NDAYS = 200 };
+	size_t n = NDAYS * 24;
+	int64_t t0 = 1600000000 - 1600000000 % DAYS;
+	struct lc_candle *c = gbm_candles(7, t0, 1000.0, 0.8, n);
+	struct lc_bt_asset as = { "GBM", c, n };
+	struct lc_bt_opts o;
+	struct lc_bt_report rep;
+	enum lc_bt_estimator e;
+
+	ck_assert(c != NULL);
+	lc_bt_opts_default(&o);
+	o.n_horizons = 1;
+	o.from_t = t0 + 100 * DAYS;
+	o.to_t = t0 + 150 * DAYS;
+	ck_assert_int_eq(lc_bt_run(&as, 1, &o, &rep), LC_OK);
+	ck_assert_uint_eq(rep.n_forecasts, 50);
+	lc_bt_report_release(&rep);
+	o.to_t = o.from_t;
+	ck_assert_int_eq(lc_bt_run(&as, 1, &o, &rep), LC_EINVAL);
+	ck_assert_int_eq(lc_bt_estimator_parse("garman-klass", &e), 0);
+	ck_assert_int_eq(e, LC_BT_GARMAN_KLASS);
+	ck_assert_int_eq(lc_bt_estimator_parse("realized", &e), 0);
+	ck_assert_int_eq(e, LC_BT_REALISED);
+	ck_assert_int_eq(lc_bt_estimator_parse("garch", &e), -1);
+	free(c);
+}
+END_TEST
+
 static Suite *
 backtest_suite(void)
 {
@@ -355,6 +431,8 @@ backtest_suite(void)
 	tc = tcase_create("calibration");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_gbm_calibrated);
+	tcase_add_test(tc, test_gbm_calibrated_range);
+	tcase_add_test(tc, test_from_to);
 	suite_add_tcase(s, tc);
 	return s;
 }

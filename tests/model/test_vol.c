@@ -330,6 +330,123 @@ START_TEST(test_incremental_equals_batch)
 }
 END_TEST
 
+/* ---- range-based estimators --------------------------------------------- */
+
+START_TEST(test_range_candle_hand)
+{
+	/* o 100, h 110, l 95, c 105; references from Python 3 math.log:
+	 * ln(110/95)^2 / (4 ln 2), ln(110/95)^2 / 2 - (2 ln 2 - 1)
+	 * ln(1.05)^2, ln(110/105) ln(1.1) + ln(95/105) ln(0.95), and the
+	 * jump after a close of 98, ln(100/98)^2 */
+	const double park = 0.007751809156810511, gk = 0.00982672327557351;
+	const double rs = 0.009567441357749173, jump = 0.0004081493829573547;
+
+	ck_rel(lc_vol_range_var(LC_VOL_PARKINSON, 0, 100, 110, 95, 105), park,
+	    1e-14);
+	ck_rel(lc_vol_range_var(LC_VOL_GARMAN_KLASS, 0, 100, 110, 95, 105), gk,
+	    1e-14);
+	ck_rel(lc_vol_range_var(LC_VOL_ROGERS_SATCHELL, 0, 100, 110, 95, 105),
+	    rs, 1e-14);
+	ck_rel(lc_vol_range_var(LC_VOL_PARKINSON, 98, 100, 110, 95, 105),
+	    park + jump, 1e-14);
+	ck_rel(lc_vol_range_var(LC_VOL_ROGERS_SATCHELL, 100, 100, 110, 95,
+	    105), rs, 1e-14);
+	/* a flat candle: nothing but the jump */
+	ck_rel(lc_vol_range_var(LC_VOL_GARMAN_KLASS, 98, 100, 100, 100, 100),
+	    jump, 1e-14);
+	/* Rogers-Satchell is zero for a candle that only rises (h = c,
+	 * l = o), Parkinson is not */
+	ck_rel(lc_vol_range_var(LC_VOL_ROGERS_SATCHELL, 0, 100, 105, 100,
+	    105), 0.0, 0);
+	ck_assert(lc_vol_range_var(LC_VOL_PARKINSON, 0, 100, 105, 100, 105) >
+	    0.0);
+}
+END_TEST
+
+/*
+ * n hourly candles o 100, h 110, l 95, c 100 (the last one h 120 l 90):
+ * every candle after the first counts v over 1 h, the last v'.  With
+ * f = 2^(-1 h / H) and S = sum_{k < n-1} f^k = (1 - f^(n-1)) / (1 - f):
+ *   sigma^2 = (v S + v' - v) / (S h / year).
+ */
+START_TEST(test_range_ewma_closed_form)
+{
+	enum { N = 200 };
+	struct lc_vol_range_state st;
+	double H = 2.0, f = exp2(-1.0 / (24.0 * H)), S, v, v2, var;
+	size_t i;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		enum lc_vol_range_kind kind = (enum lc_vol_range_kind)k;
+
+		ck_assert_int_eq(lc_vol_range_init(&st, kind, H), LC_OK);
+		for (i = 0; i < N; i++) {
+			int last = i == N - 1;
+
+			ck_assert_int_eq(lc_vol_range_append(&st,
+			    1000000 + (int64_t)i * HOUR, 100, last ? 120 : 110,
+			    last ? 90 : 95, 100), LC_OK);
+			if (i == LC_VOL_MIN_RETURNS)	/* 72 returns */
+				ck_assert_int_eq(lc_vol_range_ewma(&st, &var),
+				    LC_OK);
+			if (i == LC_VOL_MIN_RETURNS - 1)	/* 71 */
+				ck_assert_int_eq(lc_vol_range_ewma(&st, &var),
+				    LC_EDOMAIN);
+		}
+		v = lc_vol_range_var(kind, 100, 100, 110, 95, 100);
+		v2 = lc_vol_range_var(kind, 100, 100, 120, 90, 100);
+		S = (1.0 - pow(f, N - 1)) / (1.0 - f);
+		ck_assert_int_eq(lc_vol_range_ewma(&st, &var), LC_OK);
+		ck_rel(var, (v * S + v2 - v) / (S * 3600.0 / YEAR), 1e-11);
+		/* Parkinson by hand for this candle: ln(110/95)^2/(4 ln 2) */
+		if (kind == LC_VOL_PARKINSON)
+			ck_rel(v, 0.007751809156810511, 1e-14);
+	}
+}
+END_TEST
+
+START_TEST(test_range_gap_and_bad)
+{
+	struct lc_vol_range_state st;
+	double var;
+	size_t i;
+
+	ck_assert_int_eq(lc_vol_range_init(&st, LC_VOL_PARKINSON, 0.0),
+	    LC_EINVAL);
+	ck_assert_int_eq(lc_vol_range_init(&st, (enum lc_vol_range_kind)7,
+	    1.0), LC_EINVAL);
+	ck_assert_int_eq(lc_vol_range_init(&st, LC_VOL_PARKINSON, 5.0), LC_OK);
+	for (i = 0; i < 72; i++)
+		ck_assert_int_eq(lc_vol_range_append(&st, (int64_t)i * HOUR,
+		    100, 101, 99, 100), LC_OK);
+	/* 71 returns: one short; a candle after an 8-day gap adds none */
+	ck_assert_int_eq(lc_vol_range_ewma(&st, &var), LC_EDOMAIN);
+	ck_assert_int_eq(lc_vol_range_append(&st, 71 * HOUR + 8 * DAYS, 100,
+	    150, 50, 100), LC_OK);
+	ck_assert_int_eq(lc_vol_range_ewma(&st, &var), LC_EDOMAIN);
+	ck_assert_uint_eq(st.n_returns, 71);
+	/* bad candles change nothing */
+	ck_assert_int_eq(lc_vol_range_append(&st, 71 * HOUR + 8 * DAYS, 100,
+	    101, 99, 100), LC_EINVAL);
+	ck_assert_int_eq(lc_vol_range_append(&st, 72 * HOUR + 8 * DAYS, 100,
+	    101, 100.5, 100), LC_EINVAL);
+	ck_assert_int_eq(lc_vol_range_append(&st, 72 * HOUR + 8 * DAYS, 100,
+	    99, 98, 100), LC_EINVAL);
+	ck_assert_int_eq(lc_vol_range_append(&st, 72 * HOUR + 8 * DAYS, NAN,
+	    101, 99, 100), LC_EINVAL);
+	ck_assert_uint_eq(st.n_points, 73);
+	/* the next hour counts: 72 returns, each v = ln(101/99)^2 / (4 ln 2)
+	 * over 1 h (the gap candle's huge range never entered), so
+	 * whatever the weights sigma^2 = v / 1 h */
+	ck_assert_int_eq(lc_vol_range_append(&st, 72 * HOUR + 8 * DAYS, 100,
+	    101, 99, 100), LC_OK);
+	ck_assert_int_eq(lc_vol_range_ewma(&st, &var), LC_OK);
+	ck_rel(var, log(101.0 / 99.0) * log(101.0 / 99.0) / (4.0 * log(2.0)) /
+	    (3600.0 / YEAR), 1e-12);
+}
+END_TEST
+
 /* ---- correlation --------------------------------------------------------- */
 
 /* Direct: look each time of a up in b (linear scan), returns on the
@@ -460,6 +577,9 @@ vol_suite(void)
 	tcase_add_test(tc, test_incremental_equals_batch);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("correlation");
+	tcase_add_test(tc, test_range_candle_hand);
+	tcase_add_test(tc, test_range_ewma_closed_form);
+	tcase_add_test(tc, test_range_gap_and_bad);
 	tcase_add_test(tc, test_correlation);
 	tcase_add_test(tc, test_correlation_too_few);
 	suite_add_tcase(s, tc);

@@ -2,8 +2,10 @@
  * test_backtest_cli.c - `cascaded backtest` run as a process on generated
  * CSV files: its JSON equals lc_bt_run() on the same candles (every
  * number, nulls where undefined), columns are found by header name, and
- * the failure paths give their exit codes (2: usage, too little data,
- * options not implemented yet; 1: a bad row, with its line).
+ * the failure paths give their exit codes (2: usage, too little data;
+ * 1: a bad row, with its line, an unwritable --svg), and --svg writes the
+ * reliability diagram: well-formed (xmllint), rendered by rsvg-convert,
+ * one legend entry per pooled horizon and direction with its count.
  */
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -201,6 +203,8 @@ START_TEST(test_cli_matches_library)
 	struct lc_candle *a = make_candles(11, na, 0.7);
 	struct lc_candle *b = make_candles(12, nb, 1.1);
 	static const char *const names[] = { "ETH", "SOL" };
+	static const char *const est_names[] = { "blend", "realised",
+		"rogers-satchell" };
 	struct lc_bt_asset as[2];
 	struct lc_bt_opts o;
 	struct lc_bt_report rep;
@@ -220,12 +224,15 @@ START_TEST(test_cli_matches_library)
 	as[1].name = "SOL";
 	as[1].candles = b;
 	as[1].n = nb;
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < 3; pass++) {
 		const char *args0[] = { "--tail-dof", "5", "--horizons", "1,3",
 			"--thresholds", "4,8", "--warmup", "30",
 			"--half-life=5", "--mean-reversion", "2", pa, pb, NULL };
 		const char *args1[] = { "--estimator", "realised", "--window",
 			"10", "--warmup", "20", pa, pb, NULL };
+		const char *args2[] = { "--estimator", "rogers-satchell",
+			"--from", "1709251200", "--to=1711929600", pa, pb,
+			NULL };
 
 		lc_bt_opts_default(&o);
 		if (pass == 0) {
@@ -239,11 +246,16 @@ START_TEST(test_cli_matches_library)
 			o.half_life_days = 5;
 			o.mean_reversion_days = 2;
 			run_backtest(dir, args0, &r);
-		} else {
+		} else if (pass == 1) {
 			o.estimator = LC_BT_REALISED;
 			o.window_days = 10;
 			o.warmup_days = 20;
 			run_backtest(dir, args1, &r);
+		} else {
+			o.estimator = LC_BT_ROGERS_SATCHELL;
+			o.from_t = 1709251200;
+			o.to_t = 1711929600;
+			run_backtest(dir, args2, &r);
 		}
 		ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
 		ck_assert_int_eq(lc_bt_run(as, 2, &o, &rep), LC_OK);
@@ -251,10 +263,12 @@ START_TEST(test_cli_matches_library)
 		ck_assert(root != NULL);
 		est = cJSON_GetObjectItem(root, "estimator");
 		ck_assert_str_eq(cJSON_GetObjectItem(est, "name")->valuestring,
-		    pass ? "realised" : "blend");
-		ck_num(est, "half_life_days", pass ? (double)NAN : 5.0);
-		ck_num(est, "mean_reversion_days", pass ? (double)NAN : 2.0);
-		ck_num(est, "window_days", pass ? 10.0 : (double)NAN);
+		    est_names[pass]);
+		ck_num(est, "half_life_days", pass == 1 ? (double)NAN :
+		    o.half_life_days);
+		ck_num(est, "mean_reversion_days", pass == 1 ? (double)NAN :
+		    o.mean_reversion_days);
+		ck_num(est, "window_days", pass == 1 ? 10.0 : (double)NAN);
 		ck_num(root, "tail_dof", pass ? 4.0 : 5.0);
 		arr = cJSON_GetObjectItem(root, "horizons");
 		ck_assert_int_eq(cJSON_GetArraySize(arr), 2);
@@ -265,6 +279,9 @@ START_TEST(test_cli_matches_library)
 		ck_assert(cJSON_GetArrayItem(arr, 1)->valuedouble ==
 		    (pass ? 10 : 8));
 		ck_assert_uint_gt(rep.results[0].n, 100);
+		/* [from, to): the 31 days of March 2024, 5 thresholds */
+		if (pass == 2)
+			ck_assert_uint_eq(rep.results[0].n, 31 * 5);
 		compare(root, &rep, names);
 		cJSON_Delete(root);
 		lc_bt_report_release(&rep);
@@ -314,7 +331,7 @@ START_TEST(test_cli_usage_errors)
 	const char *bad_est[] = { "--estimator", "garch", p, NULL };
 	const char *bad_h[] = { "--horizons", "1,0.5", p, NULL };
 	const char *bad_dof[] = { "--tail-dof", "2", p, NULL };
-	const char *svg[] = { "--svg", "x.svg", p, NULL };
+	const char *svg[] = { "--svg", p, NULL };	/* no file left */
 	const char *db[] = { "--db", "/nonexistent/x.db", NULL };
 	const char *missing[] = { "/nonexistent/X.csv", NULL };
 	const char *const *usage[] = { none, bad_est, bad_h, bad_dof, svg };
@@ -330,8 +347,6 @@ START_TEST(test_cli_usage_errors)
 		ck_assert_msg(r.status == 2, "case %zu: exit %d", i, r.status);
 		ck_assert_str_eq(r.out, "");
 		ck_assert(r.err[0] != '\0');
-		if (i >= 4)
-			ck_assert(strstr(r.err, "not implemented") != NULL);
 		run_free(&r);
 	}
 	run_backtest(dir, missing, &r);
@@ -364,6 +379,99 @@ START_TEST(test_cli_usage_errors)
 }
 END_TEST
 
+/* 0 when `prog` is on PATH. */
+static int
+no_prog(const char *prog)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null", prog);
+	return system(cmd);
+}
+
+START_TEST(test_cli_svg)
+{
+	char *dir = tmpdir_new(), p[512], svg[512], png[512], want[64];
+	char cmd[1200];
+	struct lc_candle *c = make_candles(21, 150 * 24, 0.8);
+	const char *args[] = { "--svg", svg, p, NULL };
+	const char *bad[] = { "--svg", "/nonexistent/dir/r.svg", p, NULL };
+	const cJSON *res;
+	struct run r;
+	cJSON *root;
+	char *doc;
+	int i, nseries = 0;
+
+	ck_assert(dir != NULL);
+	snprintf(p, sizeof(p), "%s/ETH.csv", dir);
+	snprintf(svg, sizeof(svg), "%s/rel.svg", dir);
+	snprintf(png, sizeof(png), "%s/rel.png", dir);
+	write_csv(p, c, 150 * 24, 0);
+	run_backtest(dir, args, &r);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	root = cJSON_Parse(r.out);
+	ck_assert(root != NULL);
+	doc = read_text(svg);
+	ck_assert(doc != NULL);
+	ck_assert(strncmp(doc, "<svg", 4) == 0 || strstr(doc, "<svg") != NULL);
+	ck_assert(strstr(doc, "Reliability: blend") != NULL);
+	ck_assert(strstr(doc, "calibrated (y = x)") != NULL);
+	ck_assert(strstr(doc, "predicted p (log10)") != NULL);
+	/* a legend entry per pooled result, with its count */
+	res = cJSON_GetObjectItem(root, "results");
+	for (i = 0; i < cJSON_GetArraySize(res); i++) {
+		const cJSON *o = cJSON_GetArrayItem(res, i);
+
+		if (strcmp(cJSON_GetObjectItem(o, "asset")->valuestring,
+		    "pooled") != 0)
+			continue;
+		snprintf(want, sizeof(want), "%d d %s (n %d)",
+		    cJSON_GetObjectItem(o, "horizon_days")->valueint,
+		    cJSON_GetObjectItem(o, "direction")->valuestring,
+		    cJSON_GetObjectItem(o, "n")->valueint);
+		ck_assert_msg(strstr(doc, want) != NULL, "no '%s'", want);
+		nseries++;
+	}
+	ck_assert_int_eq(nseries, 4);
+	if (no_prog("xmllint") == 0) {
+		snprintf(cmd, sizeof(cmd), "xmllint --noout '%s'", svg);
+		ck_assert_msg(system(cmd) == 0, "xmllint rejects %s", svg);
+	} else {
+		fprintf(stderr, "SKIP xmllint: not installed\n");
+	}
+	if (no_prog("rsvg-convert") == 0) {
+		FILE *f;
+		unsigned char hdr[24];
+
+		snprintf(cmd, sizeof(cmd), "rsvg-convert -o '%s' '%s'", png,
+		    svg);
+		ck_assert_msg(system(cmd) == 0, "rsvg-convert fails on %s",
+		    svg);
+		/* a PNG of the chart's default size, 800 x 450 */
+		f = fopen(png, "rb");
+		ck_assert(f != NULL);
+		ck_assert_uint_eq(fread(hdr, 1, 24, f), 24);
+		fclose(f);
+		ck_assert(memcmp(hdr + 12, "IHDR", 4) == 0);
+		ck_assert_int_eq(hdr[18] << 8 | hdr[19], 800);
+		ck_assert_int_eq(hdr[22] << 8 | hdr[23], 450);
+	} else {
+		fprintf(stderr, "SKIP rsvg-convert: not installed\n");
+	}
+	free(doc);
+	cJSON_Delete(root);
+	run_free(&r);
+	/* an unwritable path: exit 1, nothing on stdout */
+	run_backtest(dir, bad, &r);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert(strstr(r.err, "/nonexistent/dir/r.svg") != NULL);
+	run_free(&r);
+	free(c);
+	tmpdir_free(dir);
+}
+END_TEST
+
 static Suite *
 backtest_cli_suite(void)
 {
@@ -374,6 +482,7 @@ backtest_cli_suite(void)
 	tcase_add_test(tc, test_cli_matches_library);
 	tcase_add_test(tc, test_cli_too_little_data);
 	tcase_add_test(tc, test_cli_usage_errors);
+	tcase_add_test(tc, test_cli_svg);
 	suite_add_tcase(s, tc);
 	return s;
 }
