@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cascade/book.h"
 #include "cascade/cascade.h"
 #include "cascade/curve.h"
 #include "cascade/mc.h"
@@ -585,6 +586,235 @@ bench_score_prebuilt(void)
 	prebuilt_positions(&res, &ref);
 	lc_score_result_release(&res);
 	lc_score_result_release(&ref);
+}
+
+/* ---- 3c. books: derived levels, upserts, the risk curve, the top ------- */
+
+/*
+ * n single-asset aave-v3 loans: 10 units of ETH (70%) or BTC (30%) at
+ * LT 0.8 against USDC, liquidation price uniform in 0.5 .. 1.01 P (about
+ * 2% liquidatable now: stale steps).  alt != 0: another draw.
+ */
+static void
+make_book_loans(struct lc_position *pos, struct lc_entry *ent, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct lc_loan *l = &pos[i].u.loan;
+		uint32_t a = urand() < 0.7 ? 0u : 1u;
+		double liq = px0[a] * (0.5 + 0.51 * urand());
+
+		memset(&pos[i], 0, sizeof(pos[i]));
+		pos[i].id = "b";
+		pos[i].type = LC_POS_LOAN;
+		ent[2 * i].asset = a;
+		ent[2 * i].amount = 10.0;
+		ent[2 * i].lt = 0.8;
+		ent[2 * i + 1].asset = 5;
+		ent[2 * i + 1].amount = 10.0 * 0.8 * liq;
+		ent[2 * i + 1].lt = 0.0;
+		l->protocol = LC_AAVE_V3;
+		l->coll = &ent[2 * i];
+		l->ncoll = 1;
+		l->debt = &ent[2 * i + 1];
+		l->ndebt = 1;
+		l->bonus = NAN;
+		l->close_factor = NAN;
+		l->full_liq_below = NAN;
+	}
+}
+
+static int
+cmp_top(const void *x, const void *y)
+{
+	const double *a = *(const double *const *)x;
+	const double *b = *(const double *const *)y;
+
+	if (*a != *b)
+		return (*a > *b) - (*a < *b);
+	return (a > b) - (a < b);
+}
+
+/* BENCH_BOOKS=derive,risk,top: a part of --books (default: all). */
+static int
+books_part(const char *part)
+{
+	const char *only = getenv("BENCH_BOOKS");
+
+	return only == NULL || *only == '\0' || strstr(only, part) != NULL;
+}
+
+static void
+books_put_all(struct lc_book *bk, const struct lc_position *pos, size_t n,
+    const double *price, const double *vol)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lc_book_put(bk, i, &pos[i], price, vol) != LC_OK)
+			die("lc_book_put failed");
+}
+
+/*
+ * bench_engine --books: derive the levels of a 1e6-position book (put of
+ * every position, then the sorted levels of each asset), upsert 1000 of
+ * them then the affected asset's levels, the risk curve of a 1e5-position
+ * book on 51 (and 1001) points, the 100 riskiest of 1e5 (lc_book_top
+ * against a full qsort, same run, same answer).
+ */
+static void
+bench_books(void)
+{
+	enum { NBIG = 1000000, NRISK = 100000, NUP = 1000, NTOP = 100 };
+	struct lc_position *pos = xmalloc(NBIG * sizeof(*pos));
+	struct lc_entry *ent = xmalloc(2 * NBIG * sizeof(*ent));
+	struct lc_position *alt = xmalloc(NUP * sizeof(*alt));
+	struct lc_entry *aent = xmalloc(2 * NUP * sizeof(*aent));
+	size_t *upslot = xmalloc(NUP * sizeof(*upslot));
+	double t[32], c[32], t0, c0, td = 0.0, tu = 0.0, *key, **kp;
+	struct lc_book bk, small;
+	struct lc_book_levels lv;
+	struct lc_book_risk rk;
+	struct lc_book_risk_args ra;
+	const struct lc_book *books[1];
+	struct bmarket b;
+	size_t i, n, top[NTOP];
+	int r, runs = RUNS < 5 ? RUNS : 5;
+
+	bmarket_init(&b, 10000, 0);
+	make_book_loans(pos, ent, NBIG);
+	make_book_loans(alt, aent, NUP);
+	for (i = 0; i < NUP; i++)
+		upslot[i] = (size_t)(urand() * NBIG) % NBIG;
+	lc_book_levels_init(&lv);
+	/* derive 1e6: put everything, then the levels of both assets */
+	lc_book_init(&bk);
+	for (r = 0; r < runs && books_part("derive"); r++) {
+		lc_book_init(&bk);
+		t0 = now_ns();
+		c0 = cpu_ns();
+		books_put_all(&bk, pos, NBIG, b.price, b.vol);
+		if (lc_book_flush(&bk) != LC_OK)
+			die("lc_book_flush failed");
+		for (i = 0; i < 2; i++)
+			if (lc_book_levels(&bk, (uint32_t)i, LC_DOWN,
+			    b.price[i], LC_BOOK_NO_SLOT, &lv) != LC_OK)
+				die("lc_book_levels failed");
+		t[r] = now_ns() - t0;
+		c[r] = cpu_ns() - c0;
+		if (r + 1 < runs)
+			lc_book_release(&bk);
+	}
+	/* upsert 1000 (alternating two versions), then ETH's levels */
+	if (books_part("derive")) {
+		td = median(t, (size_t)runs);
+		emit("books_derive", NBIG, td, median(c, (size_t)runs), 1.0,
+		    "books");
+	}
+	for (r = 0; r < 3 * runs && books_part("derive"); r++) {
+		t0 = now_ns();
+		c0 = cpu_ns();
+		for (i = 0; i < NUP; i++)
+			if (lc_book_put(&bk, upslot[i], r % 2 == 0 ? &alt[i] :
+			    &pos[upslot[i]], b.price, b.vol) != LC_OK)
+				die("lc_book_put failed");
+		if (lc_book_levels(&bk, 0, LC_DOWN, b.price[0],
+		    LC_BOOK_NO_SLOT, &lv) != LC_OK)
+			die("lc_book_levels failed");
+		t[r] = now_ns() - t0;
+		c[r] = cpu_ns() - c0;
+	}
+	if (books_part("derive")) {
+		tu = median(t, (size_t)(3 * runs));
+		emit("books_upsert_levels", NUP, tu,
+		    median(c, (size_t)(3 * runs)), (double)NUP, "positions");
+		fprintf(stderr, "books: derive 1e6 %.1f ms, upsert 1000 + "
+		    "levels %.2f ms (%zu ETH sell levels)\n", td / 1e6,
+		    tu / 1e6, lv.n);
+	}
+	lc_book_release(&bk);
+	/* risk of 1e5 positions, 51 and 1001 points */
+	lc_book_init(&small);
+	books_put_all(&small, pos, NRISK, b.price, b.vol);
+	if (lc_book_flush(&small) != LC_OK)
+		die("lc_book_flush failed");
+	books[0] = &small;
+	memset(&ra, 0, sizeof(ra));
+	ra.asset = 0;
+	ra.dir = LC_DOWN;
+	ra.from = 0.0;
+	ra.to = -0.5;
+	ra.horizon_days = 1.0;
+	ra.price = b.price;
+	ra.vol = b.vol;
+	ra.stored = &b.am[0].levels[LC_DOWN];
+	ra.books = books;
+	ra.nbooks = 1;
+	ra.curve = &b.am[0].curve[LC_BID];
+	ra.depth_scale = 1.0;
+	lc_book_risk_init(&rk);
+	for (n = 0; n < 2 && books_part("risk"); n++) {
+		ra.step = n == 0 ? 0.01 : 0.0005;
+		for (r = 0; r < 2 * runs; r++) {
+			t0 = now_ns();
+			c0 = cpu_ns();
+			if (lc_book_risk(&ra, &rk) != LC_OK)
+				die("lc_book_risk failed");
+			t[r] = now_ns() - t0;
+			c[r] = cpu_ns() - c0;
+		}
+		td = median(t, (size_t)(2 * runs));
+		emit(n == 0 ? "books_risk_51" : "books_risk_1001", NRISK,
+		    td, median(c, (size_t)(2 * runs)), 1.0, "curves");
+		fprintf(stderr, "books: risk 1e5 x %zu points %.2f ms\n",
+		    rk.npoints, td / 1e6);
+	}
+	/* the 100 riskiest of 1e5: partial selection against a full sort */
+	key = xmalloc(NRISK * sizeof(*key));
+	kp = xmalloc(NRISK * sizeof(*kp));
+	for (i = 0; i < NRISK; i++)
+		key[i] = urand();
+	for (r = 0; r < 2 * runs; r++) {
+		t0 = now_ns();
+		c0 = cpu_ns();
+		if (lc_book_top(&small, key, 0, NTOP, top, &n) != LC_OK ||
+		    n != NTOP)
+			die("lc_book_top failed");
+		t[r] = now_ns() - t0;
+		c[r] = cpu_ns() - c0;
+	}
+	td = median(t, (size_t)(2 * runs));
+	emit("books_top", NRISK, td, median(c, (size_t)(2 * runs)), 1.0,
+	    "queries");
+	for (r = 0; r < 2 * runs; r++) {
+		t0 = now_ns();
+		c0 = cpu_ns();
+		for (i = 0; i < NRISK; i++)
+			kp[i] = &key[i];
+		qsort(kp, NRISK, sizeof(*kp), cmp_top);
+		t[r] = now_ns() - t0;
+		c[r] = cpu_ns() - c0;
+	}
+	tu = median(t, (size_t)(2 * runs));
+	emit("books_top_fullsort", NRISK, tu, median(c, (size_t)(2 * runs)),
+	    1.0, "queries");
+	fprintf(stderr, "books: top 100 of 1e5 %.3f ms (full sort %.2f ms)\n",
+	    td / 1e6, tu / 1e6);
+	for (i = 0; i < NTOP; i++)
+		if (top[i] != (size_t)(kp[i] - key))
+			die("lc_book_top and the full sort differ");
+	lc_book_risk_release(&rk);
+	lc_book_levels_release(&lv);
+	lc_book_release(&small);
+	bmarket_release(&b);
+	free(key);
+	free(kp);
+	free(pos);
+	free(ent);
+	free(alt);
+	free(aent);
+	free(upslot);
 }
 
 /* ---- 4. Monte Carlo ---------------------------------------------------- */
@@ -1276,10 +1506,14 @@ main(int argc, char **argv)
 		bench_score_prebuilt();
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "--books") == 0) {
+		bench_books();
+		return 0;
+	}
 	if (argc != 1) {
 		fprintf(stderr, "usage: bench_engine [--ref-exact FILE NPOS | "
 		    "--ref-mc FILE | --mc-one PATHS THREADS NLEV REPS [HF] | "
-		    "--prebuilt]\n");
+		    "--prebuilt | --books]\n");
 		return 2;
 	}
 	/* BENCH_ONLY=cascade,tcdf,exact,mc,codec,charts: a subset */
@@ -1293,6 +1527,8 @@ main(int argc, char **argv)
 		bench_score_exact();
 	if (want("prebuilt"))
 		bench_score_prebuilt();
+	if (want("books"))
+		bench_books();
 	if (want("mc"))
 		bench_mc();
 	if (want("codec"))

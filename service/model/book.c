@@ -535,8 +535,14 @@ lc_book_init(struct lc_book *b)
 void
 lc_book_release(struct lc_book *b)
 {
+	size_t x;
+
 	if (b == NULL)
 		return;
+	for (x = 0; x < 2 * b->nix; x++)
+		free(b->ix[x].e);
+	free(b->ix);
+	free(b->pend);
 	free(b->slot);
 	free(b->step);
 	free(b->total);
@@ -611,6 +617,320 @@ compact(struct lc_book *b)
 		total_add(b, &b->step[i], 1.0);
 }
 
+/* ---------------------------------------------------------------- */
+/* The sorted index of each asset and direction.                    */
+
+#define IX_MIN_MERGE 4096	/* pending + dead steps before a merge */
+#define RADIX_BITS 11
+#define RADIX_N (1u << RADIX_BITS)
+
+/* Does entry x come strictly before y in cascade order (slot, rank)? */
+static int
+ix_before(enum lc_dir dir, const struct lc_book_ixent *x,
+    const struct lc_book_ixent *y)
+{
+	if (x->price != y->price)
+		return dir == LC_DOWN ? x->price > y->price :
+		    x->price < y->price;
+	if (x->slot != y->slot)
+		return x->slot < y->slot;
+	return x->rank < y->rank;
+}
+
+/* An unsigned key increasing in cascade order (finite prices). */
+static uint64_t
+ix_key(enum lc_dir dir, double p)
+{
+	uint64_t u;
+
+	memcpy(&u, &p, sizeof(u));
+	u = (u >> 63) != 0 ? ~u : u | ((uint64_t)1 << 63);
+	return dir == LC_DOWN ? ~u : u;
+}
+
+struct rx {
+	uint64_t key;
+	size_t i;
+};
+
+static int
+rx_less(const struct rx *x, const struct rx *y)
+{
+	return x->key != y->key ? x->key < y->key : x->i < y->i;
+}
+
+/*
+ * MSD radix sort of a[0..n) by (key, i) on key bits below `hi`, scratch
+ * t: RADIX_BITS per pass, insertion sort under 32 entries.  Equal keys
+ * keep the order of i, so the result is that of a stable sort by key.
+ */
+static void
+rx_msd(struct rx *a, struct rx *t, size_t n, unsigned hi)
+{
+	size_t cnt[RADIX_N], off[RADIX_N], i, d, sum = 0;
+	unsigned sh;
+
+	if (n < 32 || hi == 0) {
+		for (i = 1; i < n; i++) {
+			struct rx x = a[i];
+			size_t j = i;
+
+			for (; j > 0 && rx_less(&x, &a[j - 1]); j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return;
+	}
+	sh = hi > RADIX_BITS ? hi - RADIX_BITS : 0;
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < n; i++)
+		cnt[(a[i].key >> sh) & (RADIX_N - 1)]++;
+	for (d = 0; d < RADIX_N; d++) {
+		off[d] = sum;
+		sum += cnt[d];
+	}
+	for (i = 0; i < n; i++)
+		t[off[(a[i].key >> sh) & (RADIX_N - 1)]++] = a[i];
+	memcpy(a, t, n * sizeof(*a));
+	for (d = 0, sum = 0; d < RADIX_N; sum += cnt[d], d++)
+		if (cnt[d] > 1)
+			rx_msd(a + sum, t + sum, cnt[d], sh);
+}
+
+/*
+ * Sort e[0..n) in cascade order of price, ties in their order (a stable
+ * sort): the radix sort orders (key, index) pairs, then one gather moves
+ * the entries (independent loads, not a chain of misses).
+ */
+static enum lc_status
+ix_sort(enum lc_dir dir, struct lc_book_ixent **e, size_t n)
+{
+	struct rx *a, *t;
+	struct lc_book_ixent *c;
+	uint64_t diff = 0;
+	unsigned hi = 0;
+	size_t i;
+
+	if (n < 2)
+		return LC_OK;
+	a = malloc(n * sizeof(*a));
+	t = malloc(n * sizeof(*t));
+	if (a == NULL || t == NULL) {
+		free(a);
+		free(t);
+		return LC_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		a[i].key = ix_key(dir, (*e)[i].price);
+		a[i].i = i;
+		diff |= a[i].key ^ a[0].key;
+	}
+	while (hi < 64 && (diff >> hi) != 0)
+		hi++;
+	rx_msd(a, t, n, hi);
+	free(t);
+	c = malloc(n * sizeof(*c));
+	if (c == NULL) {
+		free(a);
+		return LC_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		c[i] = (*e)[a[i].i];
+	free(a);
+	free(*e);
+	*e = c;
+	return LC_OK;
+}
+
+static int
+cmp_pend(const void *x, const void *y)
+{
+	const struct lc_book_pend *a = x, *b = y;
+
+	return (a->slot > b->slot) - (a->slot < b->slot);
+}
+
+/* Pending steps of one asset and direction, in cascade order. */
+struct pend_set {
+	struct lc_book_ixent *e;
+	size_t n;
+};
+
+static void
+pend_set_free(struct pend_set *p)
+{
+	free(p->e);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * The live pending steps of (asset, dir), slot `skip` left out, in
+ * cascade order (ties by slot, then rank).
+ */
+static enum lc_status
+pend_sorted(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
+    size_t skip, struct pend_set *out)
+{
+	const struct lc_book_index *ix = asset < b->nix ?
+	    &b->ix[2 * (size_t)asset + dir] : NULL;
+	struct lc_book_pend *pd = NULL;
+	const struct lc_book_pend *ps = b->pend;
+	struct lc_book_ixent *e;
+	size_t cap = ix != NULL ? ix->npend : 0, i, k, m = 0;
+	enum lc_status st;
+
+	memset(out, 0, sizeof(*out));
+	if (cap == 0)
+		return LC_OK;
+	/* slot order first: the stable order keeps it on equal prices */
+	for (i = 1; i < b->npend && b->pend[i - 1].slot < b->pend[i].slot;
+	    i++)
+		;
+	if (i < b->npend) {
+		pd = malloc(b->npend * sizeof(*pd));
+		if (pd == NULL)
+			return LC_ENOMEM;
+		memcpy(pd, b->pend, b->npend * sizeof(*pd));
+		qsort(pd, b->npend, sizeof(*pd), cmp_pend);
+		ps = pd;
+	}
+	e = malloc(cap * sizeof(*e));
+	if (e == NULL) {
+		free(pd);
+		return LC_ENOMEM;
+	}
+	for (i = 0; i < b->npend; i++) {
+		const struct lc_book_slot *sl = &b->slot[ps[i].slot];
+
+		if (sl->pos == NULL || sl->gen != ps[i].gen ||
+		    ps[i].slot == skip)
+			continue;
+		for (k = 0; k < sl->n && m < cap; k++) {
+			const struct lc_book_step *s = &b->step[sl->off + k];
+
+			if (s->asset != asset || s->dir != dir)
+				continue;
+			e[m].price = s->price;
+			e[m].qty = s->qty;
+			e[m].slot = ps[i].slot;
+			e[m].rank = s->rank;
+			e[m].dead = 0;
+			m++;
+		}
+	}
+	free(pd);
+	st = ix_sort(dir, &e, m);
+	if (st != LC_OK) {
+		free(e);
+		return st;
+	}
+	out->e = e;
+	out->n = m;
+	return LC_OK;
+}
+
+/*
+ * Merge the pending steps into every index and drop its dead entries.
+ * The pending orders and the larger arrays are made first, so a failure
+ * (LC_ENOMEM) changes nothing; then each index is compacted in place and
+ * merged from its end (no other copy).
+ */
+static enum lc_status
+ix_merge(struct lc_book *b)
+{
+	struct pend_set *ps;
+	size_t x, i, j, m, nx = 2 * b->nix;
+	enum lc_status st = LC_OK;
+
+	ps = calloc(nx + 1, sizeof(*ps));
+	if (ps == NULL)
+		return LC_ENOMEM;
+	for (x = 0; x < nx && st == LC_OK; x++) {
+		struct lc_book_index *ix = &b->ix[x];
+
+		if (ix->npend == 0 && ix->ndead == 0)
+			continue;
+		st = pend_sorted(b, (uint32_t)(x / 2), (enum lc_dir)(x % 2),
+		    LC_BOOK_NO_SLOT, &ps[x]);
+		if (st == LC_OK && ix->n + ps[x].n > ix->cap)
+			st = grow((void **)&ix->e, &ix->cap, ix->n + ps[x].n,
+			    sizeof(*ix->e));
+	}
+	if (st != LC_OK)
+		goto out;
+	for (x = 0; x < nx; x++) {
+		struct lc_book_index *ix = &b->ix[x];
+		enum lc_dir dir = (enum lc_dir)(x % 2);
+		const struct pend_set *p = &ps[x];
+
+		if (ix->npend == 0 && ix->ndead == 0)
+			continue;
+		for (i = m = 0; i < ix->n; i++)
+			if (!ix->e[i].dead)
+				ix->e[m++] = ix->e[i];
+		/* from the end: the later of the two last ones goes last */
+		i = m;
+		j = p->n;
+		m += p->n;
+		ix->n = m;
+		while (j > 0) {
+			const struct lc_book_ixent *pe = &p->e[j - 1];
+
+			if (i > 0 && ix_before(dir, pe, &ix->e[i - 1])) {
+				ix->e[--m] = ix->e[--i];
+			} else {
+				ix->e[--m] = *pe;
+				j--;
+			}
+		}
+		ix->ndead = ix->npend = 0;
+	}
+	b->npend = b->pend_steps = b->ix_dead = 0;
+out:
+	for (x = 0; x < nx; x++)
+		pend_set_free(&ps[x]);
+	free(ps);
+	return st;
+}
+
+/* Mark the index entry of an indexed slot's step dead. */
+static void
+ix_kill(struct lc_book *b, size_t slot, const struct lc_book_step *s)
+{
+	struct lc_book_index *ix = &b->ix[2 * (size_t)s->asset + s->dir];
+	struct lc_book_ixent key;
+	size_t lo = 0, hi = ix->n;
+
+	key.price = s->price;
+	key.slot = slot;
+	key.rank = s->rank;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix_before(s->dir, &ix->e[mid], &key))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->n && !ix_before(s->dir, &key, &ix->e[lo]); lo++)
+		if (!ix->e[lo].dead) {
+			ix->e[lo].dead = 1;
+			ix->ndead++;
+			b->ix_dead++;
+			return;
+		}
+}
+
+/* Merge when the pending and dead steps pass half the live ones. */
+static void
+ix_maybe_merge(struct lc_book *b)
+{
+	size_t live = b->nsteps - b->dead, work = b->pend_steps + b->ix_dead;
+
+	if (work > IX_MIN_MERGE && work > live / 2)
+		(void)ix_merge(b);	/* on failure they stay pending */
+}
+
 void
 lc_book_remove(struct lc_book *b, size_t slot)
 {
@@ -620,13 +940,17 @@ lc_book_remove(struct lc_book *b, size_t slot)
 	if (slot >= b->nslots || b->slot[slot].pos == NULL)
 		return;
 	sl = &b->slot[slot];
-	for (i = 0; i < sl->n; i++)
+	for (i = 0; i < sl->n; i++) {
 		total_add(b, &b->step[sl->off + i], -1.0);
+		ix_kill(b, slot, &b->step[sl->off + i]);
+	}
 	b->dead += sl->n;
 	sl->pos = NULL;
 	sl->off = sl->n = 0;
+	sl->gen++;
 	if (b->dead > 64 && 2 * b->dead > b->nsteps)
 		compact(b);
+	ix_maybe_merge(b);
 }
 
 enum lc_status
@@ -670,13 +994,47 @@ lc_book_put(struct lc_book *b, size_t slot, const struct lc_position *p,
 		b->total = t;
 		b->nassets = top;
 	}
+	if (top > b->nix) {
+		struct lc_book_index *x = realloc(b->ix,
+		    2 * (size_t)top * sizeof(*x));
+
+		if (x == NULL)
+			return LC_ENOMEM;
+		memset(x + 2 * b->nix, 0, 2 * (top - b->nix) * sizeof(*x));
+		b->ix = x;
+		b->nix = top;
+	}
+	if (n > 0) {
+		st = grow((void **)&b->pend, &b->pend_cap, b->npend + 1,
+		    sizeof(*b->pend));
+		if (st != LC_OK)
+			return st;
+	}
 	b->slot[slot].pos = p;
 	b->slot[slot].off = b->nsteps;
 	b->slot[slot].n = n;
-	for (i = 0; i < n; i++)
-		total_add(b, &b->step[b->nsteps + i], 1.0);
+	b->slot[slot].gen++;
+	for (i = 0; i < n; i++) {
+		const struct lc_book_step *e = &b->step[b->nsteps + i];
+
+		total_add(b, e, 1.0);
+		b->ix[2 * (size_t)e->asset + e->dir].npend++;
+	}
 	b->nsteps += n;
+	if (n > 0) {
+		b->pend[b->npend].slot = slot;
+		b->pend[b->npend].gen = b->slot[slot].gen;
+		b->npend++;
+		b->pend_steps += n;
+		ix_maybe_merge(b);
+	}
 	return LC_OK;
+}
+
+enum lc_status
+lc_book_flush(struct lc_book *b)
+{
+	return b->npend > 0 || b->ix_dead > 0 ? ix_merge(b) : LC_OK;
 }
 
 struct lc_book_total
@@ -735,66 +1093,60 @@ levels_reserve(struct lc_book_levels *l, size_t n)
 	return LC_OK;
 }
 
+/* Append entry x to the levels unless skipped or stale. */
+static void
+levels_push(struct lc_book_levels *out, const struct lc_book_ixent *x,
+    enum lc_dir dir, double p0, size_t skip)
+{
+	if (x->slot == skip)
+		return;
+	if (dir == LC_DOWN ? x->price >= p0 : x->price <= p0) {
+		out->stale++;
+		return;
+	}
+	out->price[out->n] = x->price;
+	out->qty[out->n] = x->qty;
+	out->slot[out->n] = x->slot;
+	out->rank[out->n] = x->rank;
+	out->n++;
+}
+
 enum lc_status
 lc_book_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
     double p0, size_t skip, struct lc_book_levels *out)
 {
-	struct lc_book_total t = lc_book_totals(b, asset);
-	size_t need = t.count[dir], s, i, n = 0;
-	uint64_t *tag;
+	const struct lc_book_index *ix = asset < b->nix ?
+	    &b->ix[2 * (size_t)asset + dir] : NULL;
+	struct pend_set ps;
+	size_t i, j, ni = ix != NULL ? ix->n : 0;
 	enum lc_status st;
 
-	st = levels_reserve(out, need);
+	out->n = 0;
+	out->stale = 0;
+	st = pend_sorted(b, asset, dir, skip, &ps);
 	if (st != LC_OK)
 		return st;
-	tag = malloc((need > 0 ? need : 1) * sizeof(*tag));
-	if (tag == NULL)
-		return LC_ENOMEM;
-	out->stale = 0;
-	/* slot order, then ladder order: the stable sort keeps it on ties */
-	for (s = 0; s < b->nslots; s++) {
-		const struct lc_book_slot *sl = &b->slot[s];
-
-		for (i = 0; sl->pos != NULL && s != skip && i < sl->n; i++) {
-			const struct lc_book_step *e = &b->step[sl->off + i];
-
-			if (e->asset != asset || e->dir != dir)
-				continue;
-			if (lc_book_step_stale(e, p0)) {
-				out->stale++;
-				continue;
-			}
-			if (n == need)
-				break;	/* totals out of step: cannot happen */
-			out->price[n] = e->price;
-			out->qty[n] = e->qty;
-			out->slot[n] = s;
-			out->rank[n] = e->rank;
-			tag[n] = n;
-			n++;
-		}
+	st = levels_reserve(out, ni + ps.n);
+	if (st != LC_OK) {
+		pend_set_free(&ps);
+		return st;
 	}
-	st = lc_trigger_sort(dir, out->price, out->qty, tag, n);
-	if (st == LC_OK) {
-		size_t *sl2 = malloc((n > 0 ? n : 1) * sizeof(*sl2));
-		uint32_t *rk2 = malloc((n > 0 ? n : 1) * sizeof(*rk2));
+	/* the index's live entries merged with the sorted pending steps */
+	for (i = j = 0; i < ni || j < ps.n;) {
+		const struct lc_book_ixent *pe = j < ps.n ? &ps.e[j] : NULL;
 
-		if (sl2 == NULL || rk2 == NULL) {
-			st = LC_ENOMEM;
+		if (i < ni && ix->e[i].dead) {
+			i++;
+		} else if (pe != NULL && (i == ni ||
+		    ix_before(dir, pe, &ix->e[i]))) {
+			levels_push(out, pe, dir, p0, skip);
+			j++;
 		} else {
-			for (i = 0; i < n; i++) {
-				sl2[i] = out->slot[tag[i]];
-				rk2[i] = out->rank[tag[i]];
-			}
-			memcpy(out->slot, sl2, n * sizeof(*sl2));
-			memcpy(out->rank, rk2, n * sizeof(*rk2));
+			levels_push(out, &ix->e[i++], dir, p0, skip);
 		}
-		free(sl2);
-		free(rk2);
 	}
-	free(tag);
-	out->n = st == LC_OK ? n : 0;
-	return st;
+	pend_set_free(&ps);
+	return LC_OK;
 }
 
 /* ---------------------------------------------------------------- */
@@ -1676,4 +2028,94 @@ lc_book_effective_distance(const struct lc_liq_result *lp, size_t n,
 			best = d;
 	}
 	return best;
+}
+
+/* ---------------------------------------------------------------- */
+/* The riskiest positions: a bounded heap.                          */
+
+struct top_item {
+	double k;	/* key, NaN mapped to +INFINITY with nan set */
+	int nan;
+	size_t slot;
+};
+
+/* Does x come after y in the order (key ascending, NaN last, slot)? */
+static int
+top_after(const struct top_item *x, const struct top_item *y)
+{
+	if (x->nan != y->nan)
+		return x->nan > y->nan;
+	if (x->k != y->k)
+		return x->k > y->k;
+	return x->slot > y->slot;
+}
+
+/* Max-heap (the entry coming last on top) sift-down from i. */
+static void
+top_sift(struct top_item *h, size_t n, size_t i)
+{
+	struct top_item x = h[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && top_after(&h[c + 1], &h[c]))
+			c++;
+		if (!top_after(&h[c], &x))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+enum lc_status
+lc_book_top(const struct lc_book *b, const double *key, size_t offset,
+    size_t limit, size_t *out, size_t *n)
+{
+	struct top_item *h;
+	size_t m, cnt = 0, s, i;
+
+	*n = 0;
+	if (limit == 0 || offset >= b->nslots)
+		return LC_OK;
+	m = offset + (limit < b->nslots - offset ? limit : b->nslots - offset);
+	h = malloc(m * sizeof(*h));
+	if (h == NULL)
+		return LC_ENOMEM;
+	for (s = 0; s < b->nslots; s++) {
+		struct top_item x;
+
+		if (b->slot[s].pos == NULL)
+			continue;
+		x.nan = isnan(key[s]);
+		x.k = x.nan ? 0.0 : key[s];
+		x.slot = s;
+		if (cnt < m) {
+			/* sift up */
+			i = cnt++;
+			while (i > 0 && top_after(&x, &h[(i - 1) / 2])) {
+				h[i] = h[(i - 1) / 2];
+				i = (i - 1) / 2;
+			}
+			h[i] = x;
+		} else if (top_after(&h[0], &x)) {
+			h[0] = x;
+			top_sift(h, cnt, 0);
+		}
+	}
+	/* heap sort in place: the largest goes to the end */
+	for (i = cnt; i > 1; i--) {
+		struct top_item t = h[0];
+
+		h[0] = h[i - 1];
+		h[i - 1] = t;
+		top_sift(h, i - 1, 0);
+	}
+	for (i = offset; i < cnt; i++)
+		out[(*n)++] = h[i].slot;
+	free(h);
+	return LC_OK;
 }
