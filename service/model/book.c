@@ -112,6 +112,8 @@
 #define DEBT_REL_STOP 1e-9	/* as position.c */
 #define AAVE_FLB_DEFAULT 2000.0	/* as position.c */
 #define GRID_EPS 1e-9
+#define ACCT_SMALL 8		/* entries of an account kept inline */
+#define ACCT_SMALL_ASSETS 32	/* assets of its inline price copy */
 
 /* ---------------------------------------------------------------- */
 /* A loan's account in value terms (coupled ladders and replays).   */
@@ -126,6 +128,10 @@ struct acct {
 	double *q;		/* prices: P, with q[a] set per step */
 	const double *vol;
 	uint32_t nq;
+	/* small accounts live here, not on the heap (replays are many) */
+	struct lc_entry cbuf[ACCT_SMALL];
+	size_t obuf[ACCT_SMALL];
+	double qbuf[ACCT_SMALL_ASSETS];
 };
 
 /* Outcome of one step. */
@@ -141,10 +147,15 @@ struct step_out {
 static void
 acct_free(struct acct *ac)
 {
-	free(ac->c);
-	free(ac->ord);
-	free(ac->q);
-	memset(ac, 0, sizeof(*ac));
+	if (ac->c != ac->cbuf)
+		free(ac->c);
+	if (ac->ord != ac->obuf)
+		free(ac->ord);
+	if (ac->q != ac->qbuf)
+		free(ac->q);
+	ac->c = NULL;
+	ac->ord = NULL;
+	ac->q = NULL;
 }
 
 static enum lc_status
@@ -154,7 +165,6 @@ acct_new(struct acct *ac, const struct lc_loan *l, const double *price,
 	size_t i, n = l->ncoll + l->ndebt;
 	uint32_t top = 0;
 
-	memset(ac, 0, sizeof(*ac));
 	for (i = 0; i < n; i++) {
 		uint32_t a = i < l->ncoll ? l->coll[i].asset :
 		    l->debt[i - l->ncoll].asset;
@@ -162,9 +172,15 @@ acct_new(struct acct *ac, const struct lc_loan *l, const double *price,
 		if (a >= top)
 			top = a + 1;
 	}
-	ac->c = malloc((n > 0 ? n : 1) * sizeof(*ac->c));
-	ac->ord = malloc((n > 0 ? n : 1) * sizeof(*ac->ord));
-	ac->q = malloc((top > 0 ? top : 1) * sizeof(*ac->q));
+	if (n <= ACCT_SMALL) {
+		ac->c = ac->cbuf;
+		ac->ord = ac->obuf;
+	} else {
+		ac->c = malloc(n * sizeof(*ac->c));
+		ac->ord = malloc(n * sizeof(*ac->ord));
+	}
+	ac->q = top <= ACCT_SMALL_ASSETS ? ac->qbuf :
+	    malloc(top * sizeof(*ac->q));
 	if (ac->c == NULL || ac->ord == NULL || ac->q == NULL) {
 		acct_free(ac);
 		return LC_ENOMEM;
@@ -852,7 +868,8 @@ ix_merge(struct lc_book *b)
 			continue;
 		st = pend_sorted(b, (uint32_t)(x / 2), (enum lc_dir)(x % 2),
 		    LC_BOOK_NO_SLOT, &ps[x]);
-		if (st == LC_OK && ix->n + ps[x].n > ix->cap)
+		if (st == LC_OK && ix->n > ix->ndead &&
+		    ix->n + ps[x].n > ix->cap)
 			st = grow((void **)&ix->e, &ix->cap, ix->n + ps[x].n,
 			    sizeof(*ix->e));
 	}
@@ -865,9 +882,20 @@ ix_merge(struct lc_book *b)
 
 		if (ix->npend == 0 && ix->ndead == 0)
 			continue;
-		for (i = m = 0; i < ix->n; i++)
+		if (ix->n == ix->ndead) {
+			/* nothing live: the sorted pending steps are it */
+			free(ix->e);
+			ix->e = ps[x].e;
+			ix->n = ix->cap = ps[x].n;
+			ps[x].e = NULL;
+			ix->ndead = ix->npend = 0;
+			continue;
+		}
+		for (i = m = 0; i < ix->n && ix->ndead > 0; i++)
 			if (!ix->e[i].dead)
 				ix->e[m++] = ix->e[i];
+		if (ix->ndead == 0)
+			m = ix->n;
 		/* from the end: the later of the two last ones goes last */
 		i = m;
 		j = p->n;
@@ -921,13 +949,19 @@ ix_kill(struct lc_book *b, size_t slot, const struct lc_book_step *s)
 		}
 }
 
-/* Merge when the pending and dead steps pass half the live ones. */
+/*
+ * Merge when the pending and dead steps pass four times the indexed live
+ * ones: from an empty book the index grows by a factor of 5 per merge,
+ * so the merges of n puts move about 1.25 n entries; lc_book_flush()
+ * after a batch does the rest.
+ */
 static void
 ix_maybe_merge(struct lc_book *b)
 {
 	size_t live = b->nsteps - b->dead, work = b->pend_steps + b->ix_dead;
+	size_t indexed = live > b->pend_steps ? live - b->pend_steps : 0;
 
-	if (work > IX_MIN_MERGE && work > live / 2)
+	if (work > IX_MIN_MERGE && work / 4 > indexed)
 		(void)ix_merge(b);	/* on failure they stay pending */
 }
 
@@ -1244,7 +1278,6 @@ struct bd {
 
 /* Per level of the book, per mode [0] cascade, [1] static. */
 struct lvl {
-	double e[2];		/* execution price */
 	double val[2];		/* liquidated_value added */
 	struct bd bd[2];	/* account after the step */
 	size_t next;		/* next level of the same slot, NONE */
@@ -1362,16 +1395,51 @@ risk_ws_free(struct risk_ws *w)
 	free(w->sp);
 }
 
-/* Build the market's cascade; fills w->c, w->self and w->j. */
+/*
+ * Merge the sorted run (pr, qt, org)[0..n) with the levels lv into
+ * (npr, nqt, norg): a stable merge, ties to the run (it comes first in
+ * the concatenation).  org of a level: its index when `self`, else NONE.
+ */
+static size_t
+merge_run(enum lc_dir dir, const double *pr, const double *qt,
+    const size_t *org, size_t n, const struct lc_book_levels *lv, int self,
+    double *npr, double *nqt, size_t *norg)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < n || j < lv->n) {
+		if (j < lv->n && (i == n || (dir == LC_DOWN ?
+		    lv->price[j] > pr[i] : lv->price[j] < pr[i]))) {
+			npr[k] = lv->price[j];
+			nqt[k] = lv->qty[j];
+			norg[k++] = self ? j : NONE;
+			j++;
+		} else {
+			npr[k] = pr[i];
+			nqt[k] = qt[i];
+			norg[k++] = org[i];
+			i++;
+		}
+	}
+	return k;
+}
+
+/*
+ * Build the market's cascade; fills w->c, w->self and w->j.  The stored
+ * levels and each book's levels come in cascade order already: merging
+ * them left to right (ties to the left) gives the order of a stable sort
+ * of their concatenation (lc_trigger_sort's), in O(N) per book.
+ */
 static enum lc_status
 build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
     size_t *stale_total)
 {
 	struct lc_book_levels tmp;
-	double p0 = a->price[a->asset], *pr = NULL, *qt = NULL;
-	uint64_t *tag = NULL;
-	size_t *pos = NULL, n = 0, cap = 0, b, i, base = 0;
+	double p0 = a->price[a->asset], *pr[2] = { NULL, NULL };
+	double *qt[2] = { NULL, NULL };
+	size_t *org[2] = { NULL, NULL }, n = 0, cap = 0, b, i;
 	enum lc_status st = LC_OK;
+	int cur = 0;
 
 	lc_book_levels_init(&tmp);
 	*stale_total = 0;
@@ -1379,13 +1447,14 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 		cap += a->stored->n;
 	for (b = 0; b < a->nbooks; b++)
 		cap += lc_book_totals(a->books[b], a->asset).count[a->dir];
-	pr = malloc((cap + 1) * sizeof(*pr));
-	qt = malloc((cap + 1) * sizeof(*qt));
-	tag = malloc((cap + 1) * sizeof(*tag));
-	pos = malloc((cap + 1) * sizeof(*pos));
-	if (pr == NULL || qt == NULL || tag == NULL || pos == NULL) {
-		st = LC_ENOMEM;
-		goto out;
+	for (i = 0; i < 2; i++) {
+		pr[i] = malloc((cap + 1) * sizeof(double));
+		qt[i] = malloc((cap + 1) * sizeof(double));
+		org[i] = malloc((cap + 1) * sizeof(size_t));
+		if (pr[i] == NULL || qt[i] == NULL || org[i] == NULL) {
+			st = LC_ENOMEM;
+			goto out;
+		}
 	}
 	for (i = 0; a->stored != NULL && i < a->stored->n; i++) {
 		double l = a->stored->price[i];
@@ -1399,8 +1468,9 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 			(*stale_total)++;
 			continue;
 		}
-		pr[n] = l;
-		qt[n] = a->stored->qty[i];
+		pr[0][n] = l;
+		qt[0][n] = a->stored->qty[i];
+		org[0][n] = NONE;
 		n++;
 	}
 	for (b = 0; b < a->nbooks; b++) {
@@ -1411,35 +1481,31 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 		if (st != LC_OK)
 			goto out;
 		*stale_total += lv->stale;
-		if (b == a->self)
-			base = n;
-		for (i = 0; i < lv->n && n < cap; i++, n++) {
-			pr[n] = lv->price[i];
-			qt[n] = lv->qty[i];
+		if (n + lv->n > cap) {
+			st = LC_EINVAL;	/* totals out of step: cannot happen */
+			goto out;
 		}
+		n = merge_run(a->dir, pr[cur], qt[cur], org[cur], n, lv,
+		    b == a->self, pr[1 - cur], qt[1 - cur], org[1 - cur]);
+		cur = 1 - cur;
 	}
-	for (i = 0; i < n; i++)
-		tag[i] = i;
-	st = lc_trigger_sort(a->dir, pr, qt, tag, n);
-	if (st != LC_OK)
-		goto out;
-	for (i = 0; i < n; i++)
-		pos[tag[i]] = i;
 	w->j = malloc((w->self.n + 1) * sizeof(*w->j));
 	if (w->j == NULL) {
 		st = LC_ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < w->self.n; i++)
-		w->j[i] = pos[base + i] + 1;
-	st = lc_cascade_build(&w->c, a->dir, a->curve, a->depth_scale, pr, qt,
-	    n);
+	for (i = 0; i < n; i++)
+		if (org[cur][i] != NONE)
+			w->j[org[cur][i]] = i + 1;
+	st = lc_cascade_build(&w->c, a->dir, a->curve, a->depth_scale,
+	    pr[cur], qt[cur], n);
 out:
 	lc_book_levels_release(&tmp);
-	free(pr);
-	free(qt);
-	free(tag);
-	free(pos);
+	for (i = 0; i < 2; i++) {
+		free(pr[i]);
+		free(qt[i]);
+		free(org[i]);
+	}
 	return st;
 }
 
@@ -1451,32 +1517,47 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	double p0 = a->price[a->asset];
 	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
 	struct bd bd[2][LC_MAX_STEPS];
-	size_t lvl_of[LC_MAX_STEPS], *cursor = NULL, s, i, m, n = w->self.n;
+	size_t lvl_of[LC_MAX_STEPS], *start = NULL, *ord = NULL, s, i, m;
+	size_t n = w->self.n, ns = bk->nslots;
+	double *ex[2] = { NULL, NULL };
 	enum lc_status st = LC_OK;
 
 	w->lv = calloc(n + 1, sizeof(*w->lv));
-	w->sp = calloc(bk->nslots + 1, sizeof(*w->sp));
-	cursor = malloc((bk->nslots + 1) * sizeof(*cursor));
-	if (w->lv == NULL || w->sp == NULL || cursor == NULL) {
+	w->sp = calloc(ns + 1, sizeof(*w->sp));
+	start = calloc(ns + 2, sizeof(*start));
+	ord = malloc((n + 1) * sizeof(*ord));
+	ex[0] = malloc((n + 1) * sizeof(double));
+	ex[1] = malloc((n + 1) * sizeof(double));
+	if (w->lv == NULL || w->sp == NULL || start == NULL || ord == NULL ||
+	    ex[0] == NULL || ex[1] == NULL) {
 		st = LC_ENOMEM;
 		goto out;
 	}
-	/* next level of the same slot, and each slot's first level */
-	for (s = 0; s < bk->nslots; s++)
-		cursor[s] = NONE;
-	for (i = n; i-- > 0;) {
-		w->lv[i].next = cursor[w->self.slot[i]];
-		cursor[w->self.slot[i]] = i;
-	}
+	/*
+	 * The levels grouped by slot (a counting sort, stable: each slot's
+	 * levels in ladder order): slot s's are ord[start[s] .. start[s+1]).
+	 * The replay then reads compact arrays, not the levels at random.
+	 */
+	for (i = 0; i < n; i++)
+		start[w->self.slot[i] + 2]++;
+	for (s = 2; s < ns + 2; s++)
+		start[s] += start[s - 1];
+	for (i = 0; i < n; i++)
+		ord[start[w->self.slot[i] + 1]++] = i;
+	for (s = 0; s < ns; s++)
+		for (i = start[s]; i < start[s + 1]; i++)
+			w->lv[ord[i]].next = i + 1 < start[s + 1] ?
+			    ord[i + 1] : NONE;
 	for (i = 0; i < n; i++) {
 		size_t jj = w->j[i];
 
-		w->lv[i].e[0] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
-		w->lv[i].e[1] = w->self.price[i];
+		ex[0][i] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
+		ex[1][i] = w->self.price[i];
 	}
-	for (s = 0; s < bk->nslots; s++) {
+	for (s = 0; s < ns; s++) {
 		const struct lc_book_slot *sl = &bk->slot[s];
-		size_t nst = 0, nall = 0, li = cursor[s];
+		size_t nst = 0, nall = 0, k = start[s];
+		size_t first = k < start[s + 1] ? ord[k] : NONE, li = first;
 		int mode;
 
 		if (sl->pos == NULL)
@@ -1494,9 +1575,9 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 				/* levels of a slot come in ladder order */
 				lvl_of[nall] = li;
 				if (li != NONE) {
-					e[0][nall] = w->lv[li].e[0];
-					e[1][nall] = w->lv[li].e[1];
-					li = w->lv[li].next;
+					e[0][nall] = ex[0][li];
+					e[1][nall] = ex[1][li];
+					li = ++k < start[s + 1] ? ord[k] : NONE;
 				} else {
 					e[0][nall] = e[1][nall] = e0->price;
 				}
@@ -1513,7 +1594,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		if (nst > 0) {
 			struct stale_pos *sp = &w->sp[w->nsp++];
 
-			sp->first_lvl = cursor[s];
+			sp->first_lvl = first;
 			for (mode = 0; mode < 2; mode++) {
 				sp->val[mode] = 0.0;
 				for (m = 0; m < nall; m++)
@@ -1537,11 +1618,14 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 			L->val[1] = val[1][m];
 			L->bd[0] = bd[0][m];
 			L->bd[1] = bd[1][m];
-			L->first = nst == 0 && lvl_of[m] == cursor[s];
+			L->first = nst == 0 && lvl_of[m] == first;
 		}
 	}
 out:
-	free(cursor);
+	free(start);
+	free(ord);
+	free(ex[0]);
+	free(ex[1]);
 	return st;
 }
 

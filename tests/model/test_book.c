@@ -1466,6 +1466,81 @@ START_TEST(test_effective_distance)
 }
 END_TEST
 
+/* Reference order of lc_book_top: key ascending, NaN last, then slot. */
+static const double *top_keys;
+
+static int
+cmp_top_ref(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	double ka = top_keys[a], kb = top_keys[b];
+	int na = isnan(ka), nb = isnan(kb);
+
+	if (na != nb)
+		return na - nb;
+	if (!na && ka != kb)
+		return ka < kb ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
+/*
+ * The riskiest positions by a bounded heap equal the head of a full sort
+ * of the non-empty slots (ties of equal keys, NaN keys, empty slots,
+ * offsets past the end).
+ */
+START_TEST(test_top_vs_sort)
+{
+	enum { N = 700 };
+	static struct tpos pos[N];
+	static double key[N];
+	static size_t all[N], out[N];
+	uint64_t seed = 0xb00c0009u;
+	struct lc_book b;
+	size_t i, m = 0, n, r;
+
+	lc_book_init(&b);
+	for (i = 0; i < N; i++) {
+		rand_position(&seed, &pos[i]);
+		if (rng_below(&seed, 5) != 0)
+			ck_assert_int_eq(lc_book_put(&b, i, &pos[i].p, PRICE,
+			    VOL), LC_OK);
+		switch (rng_below(&seed, 6)) {
+		case 0:
+			key[i] = NAN;
+			break;
+		case 1:
+			key[i] = 0.25;	/* ties */
+			break;
+		case 2:
+			key[i] = INFINITY;
+			break;
+		default:
+			key[i] = rng_unif(&seed);
+			break;
+		}
+		if (b.slot != NULL && i < b.nslots && b.slot[i].pos != NULL)
+			all[m++] = i;
+	}
+	top_keys = key;
+	qsort(all, m, sizeof(*all), cmp_top_ref);
+	for (r = 0; r < 40; r++) {
+		size_t off = rng_below(&seed, m + 20), lim = rng_below(&seed,
+		    m + 20);
+
+		ck_assert_int_eq(lc_book_top(&b, key, off, lim, out, &n),
+		    LC_OK);
+		ck_assert_uint_eq(n, off >= m ? 0 : (lim < m - off ? lim :
+		    m - off));
+		for (i = 0; i < n; i++)
+			ck_assert_uint_eq(out[i], all[off + i]);
+	}
+	ck_assert_int_eq(lc_book_top(&b, key, 0, m, out, &n), LC_OK);
+	ck_assert_uint_eq(n, m);
+	ck_assert_uint_gt(m, N / 2);
+	lc_book_release(&b);
+}
+END_TEST
+
 static Suite *
 book_suite(void)
 {
@@ -1492,6 +1567,7 @@ book_suite(void)
 	tc = tcase_create("inputs");
 	tcase_add_test(tc, test_bad_inputs);
 	tcase_add_test(tc, test_effective_distance);
+	tcase_add_test(tc, test_top_vs_sort);
 	suite_add_tcase(s, tc);
 	return s;
 }
