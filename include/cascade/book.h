@@ -221,6 +221,7 @@ struct lc_book_risk {
 	struct lc_book_figs expected_static;
 	size_t stale_levels;	/* stale stored + derived levels skipped */
 	size_t nlevels;		/* triggers of the cascade */
+	void *ws;		/* book.c's scratch, kept for the next call */
 };
 
 void lc_book_risk_init(struct lc_book_risk *r);

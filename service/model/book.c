@@ -1262,11 +1262,18 @@ lc_book_risk_init(struct lc_book_risk *r)
 	r->points = NULL;
 }
 
+struct risk_ws;
+static void risk_ws_free(struct risk_ws *w);
+
 void
 lc_book_risk_release(struct lc_book_risk *r)
 {
 	if (r == NULL)
 		return;
+	if (r->ws != NULL) {
+		risk_ws_free(r->ws);
+		free(r->ws);
+	}
 	free(r->points);
 	lc_book_risk_init(r);
 }
@@ -1291,7 +1298,22 @@ struct stale_pos {
 	struct bd bd[2];
 };
 
+/* Scratch arrays of a query, kept by struct lc_book_risk between calls. */
+enum {
+	WB_PR0, WB_PR1, WB_QT0, WB_QT1, WB_ORG0, WB_ORG1, WB_J, WB_LV, WB_SP,
+	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
+	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
+	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_LVG, WB_N
+};
+
+struct wbuf {
+	void *p;
+	size_t cap;	/* bytes */
+};
+
 struct risk_ws {
+	struct wbuf buf[WB_N];
+	struct lc_book_levels tmp;	/* other books' levels */
 	struct lc_cascade c;
 	struct lc_book_levels self;
 	size_t *j;		/* trigger index of each self level */
@@ -1384,15 +1406,38 @@ replay(const struct lc_position *p, const double *price, const double *vol,
 static void
 risk_ws_free(struct risk_ws *w)
 {
+	size_t i;
+
 	lc_cascade_release(&w->c);
 	lc_book_levels_release(&w->self);
-	free(w->j);
-	free(w->lv);
-	free(w->pre_qty);
-	free(w->pre_val[0]);
-	free(w->pre_val[1]);
-	free(w->pre_first);
-	free(w->sp);
+	lc_book_levels_release(&w->tmp);
+	for (i = 0; i < WB_N; i++)
+		free(w->buf[i].p);
+}
+
+/*
+ * Buffer `id` of at least n elements of `size` bytes (its contents are
+ * not kept when it grows).  Kept from call to call: a reused struct
+ * lc_book_risk does not map fresh memory (page faults) per query.
+ */
+static void *
+ws_take(struct risk_ws *w, int id, size_t n, size_t size)
+{
+	struct wbuf *b = &w->buf[id];
+
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX / size)
+		return NULL;
+	if (n * size > b->cap) {
+		free(b->p);
+		b->cap = 0;
+		b->p = malloc(n * size);
+		if (b->p == NULL)
+			return NULL;
+		b->cap = n * size;
+	}
+	return b->p;
 }
 
 /*
@@ -1434,23 +1479,22 @@ static enum lc_status
 build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
     size_t *stale_total)
 {
-	struct lc_book_levels tmp;
+	struct lc_book_levels *tmp = &w->tmp;
 	double p0 = a->price[a->asset], *pr[2] = { NULL, NULL };
 	double *qt[2] = { NULL, NULL };
 	size_t *org[2] = { NULL, NULL }, n = 0, cap = 0, b, i;
 	enum lc_status st = LC_OK;
 	int cur = 0;
 
-	lc_book_levels_init(&tmp);
 	*stale_total = 0;
 	if (a->stored != NULL)
 		cap += a->stored->n;
 	for (b = 0; b < a->nbooks; b++)
 		cap += lc_book_totals(a->books[b], a->asset).count[a->dir];
 	for (i = 0; i < 2; i++) {
-		pr[i] = malloc((cap + 1) * sizeof(double));
-		qt[i] = malloc((cap + 1) * sizeof(double));
-		org[i] = malloc((cap + 1) * sizeof(size_t));
+		pr[i] = ws_take(w, WB_PR0 + (int)i, cap + 1, sizeof(double));
+		qt[i] = ws_take(w, WB_QT0 + (int)i, cap + 1, sizeof(double));
+		org[i] = ws_take(w, WB_ORG0 + (int)i, cap + 1, sizeof(size_t));
 		if (pr[i] == NULL || qt[i] == NULL || org[i] == NULL) {
 			st = LC_ENOMEM;
 			goto out;
@@ -1474,7 +1518,7 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 		n++;
 	}
 	for (b = 0; b < a->nbooks; b++) {
-		struct lc_book_levels *lv = b == a->self ? &w->self : &tmp;
+		struct lc_book_levels *lv = b == a->self ? &w->self : tmp;
 
 		st = lc_book_levels(a->books[b], a->asset, a->dir, p0,
 		    LC_BOOK_NO_SLOT, lv);
@@ -1489,7 +1533,7 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 		    b == a->self, pr[1 - cur], qt[1 - cur], org[1 - cur]);
 		cur = 1 - cur;
 	}
-	w->j = malloc((w->self.n + 1) * sizeof(*w->j));
+	w->j = ws_take(w, WB_J, w->self.n + 1, sizeof(*w->j));
 	if (w->j == NULL) {
 		st = LC_ENOMEM;
 		goto out;
@@ -1500,12 +1544,6 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 	st = lc_cascade_build(&w->c, a->dir, a->curve, a->depth_scale,
 	    pr[cur], qt[cur], n);
 out:
-	lc_book_levels_release(&tmp);
-	for (i = 0; i < 2; i++) {
-		free(pr[i]);
-		free(qt[i]);
-		free(org[i]);
-	}
 	return st;
 }
 
@@ -1517,26 +1555,33 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	double p0 = a->price[a->asset];
 	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
 	struct bd bd[2][LC_MAX_STEPS];
-	size_t lvl_of[LC_MAX_STEPS], *start = NULL, *ord = NULL, s, i, m;
+	size_t lvl_of[LC_MAX_STEPS], kof[LC_MAX_STEPS], *start, *ord, s, i, m;
 	size_t n = w->self.n, ns = bk->nslots;
-	double *ex[2] = { NULL, NULL };
+	double *ex[2], *exg[2];
+	struct lvl *lvg;
 	enum lc_status st = LC_OK;
 
-	w->lv = calloc(n + 1, sizeof(*w->lv));
-	w->sp = calloc(ns + 1, sizeof(*w->sp));
-	start = calloc(ns + 2, sizeof(*start));
-	ord = malloc((n + 1) * sizeof(*ord));
-	ex[0] = malloc((n + 1) * sizeof(double));
-	ex[1] = malloc((n + 1) * sizeof(double));
+	w->lv = ws_take(w, WB_LV, n + 1, sizeof(*w->lv));
+	w->sp = ws_take(w, WB_SP, ns + 1, sizeof(*w->sp));
+	start = ws_take(w, WB_START, ns + 2, sizeof(*start));
+	ord = ws_take(w, WB_ORD, n + 1, sizeof(*ord));
+	ex[0] = ws_take(w, WB_EX0, n + 1, sizeof(double));
+	ex[1] = ws_take(w, WB_EX1, n + 1, sizeof(double));
+	exg[0] = ws_take(w, WB_EXG0, n + 1, sizeof(double));
+	exg[1] = ws_take(w, WB_EXG1, n + 1, sizeof(double));
+	lvg = ws_take(w, WB_LVG, n + 1, sizeof(*lvg));
 	if (w->lv == NULL || w->sp == NULL || start == NULL || ord == NULL ||
-	    ex[0] == NULL || ex[1] == NULL) {
-		st = LC_ENOMEM;
-		goto out;
-	}
+	    ex[0] == NULL || ex[1] == NULL || exg[0] == NULL ||
+	    exg[1] == NULL || lvg == NULL)
+		return LC_ENOMEM;
+	memset(lvg, 0, (n + 1) * sizeof(*lvg));
+	memset(start, 0, (ns + 2) * sizeof(*start));
 	/*
 	 * The levels grouped by slot (a counting sort, stable: each slot's
 	 * levels in ladder order): slot s's are ord[start[s] .. start[s+1]).
-	 * The replay then reads compact arrays, not the levels at random.
+	 * The replay reads and writes them in that order (exg, lvg: k);
+	 * gathers and a scatter (independent loads and stores) move them
+	 * from and to level order, not the replay's chain of misses.
 	 */
 	for (i = 0; i < n; i++)
 		start[w->self.slot[i] + 2]++;
@@ -1546,13 +1591,16 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		ord[start[w->self.slot[i] + 1]++] = i;
 	for (s = 0; s < ns; s++)
 		for (i = start[s]; i < start[s + 1]; i++)
-			w->lv[ord[i]].next = i + 1 < start[s + 1] ?
-			    ord[i + 1] : NONE;
+			lvg[i].next = i + 1 < start[s + 1] ? ord[i + 1] : NONE;
 	for (i = 0; i < n; i++) {
 		size_t jj = w->j[i];
 
 		ex[0][i] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
 		ex[1][i] = w->self.price[i];
+	}
+	for (i = 0; i < n; i++) {
+		exg[0][i] = ex[0][ord[i]];
+		exg[1][i] = ex[1][ord[i]];
 	}
 	for (s = 0; s < ns; s++) {
 		const struct lc_book_slot *sl = &bk->slot[s];
@@ -1574,9 +1622,10 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 			} else {
 				/* levels of a slot come in ladder order */
 				lvl_of[nall] = li;
+				kof[nall] = k;
 				if (li != NONE) {
-					e[0][nall] = ex[0][li];
-					e[1][nall] = ex[1][li];
+					e[0][nall] = exg[0][k];
+					e[1][nall] = exg[1][k];
 					li = ++k < start[s + 1] ? ord[k] : NONE;
 				} else {
 					e[0][nall] = e[1][nall] = e0->price;
@@ -1613,7 +1662,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 
 			if (lvl_of[m] == NONE)
 				continue;
-			L = &w->lv[lvl_of[m]];
+			L = &lvg[kof[m]];
 			L->val[0] = val[0][m];
 			L->val[1] = val[1][m];
 			L->bd[0] = bd[0][m];
@@ -1621,11 +1670,10 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 			L->first = nst == 0 && lvl_of[m] == first;
 		}
 	}
+	for (i = 0; i < n; i++)
+		w->lv[ord[i]] = lvg[i];
+	w->lv[n] = lvg[n];
 out:
-	free(start);
-	free(ord);
-	free(ex[0]);
-	free(ex[1]);
 	return st;
 }
 
@@ -1661,10 +1709,10 @@ prefix_sums(struct risk_ws *w)
 {
 	size_t n = w->self.n, i;
 
-	w->pre_qty = malloc((n + 1) * sizeof(double));
-	w->pre_val[0] = malloc((n + 1) * sizeof(double));
-	w->pre_val[1] = malloc((n + 1) * sizeof(double));
-	w->pre_first = malloc((n + 1) * sizeof(size_t));
+	w->pre_qty = ws_take(w, WB_PQ, n + 1, sizeof(double));
+	w->pre_val[0] = ws_take(w, WB_PV0, n + 1, sizeof(double));
+	w->pre_val[1] = ws_take(w, WB_PV1, n + 1, sizeof(double));
+	w->pre_first = ws_take(w, WB_PF, n + 1, sizeof(size_t));
 	if (w->pre_qty == NULL || w->pre_val[0] == NULL ||
 	    w->pre_val[1] == NULL || w->pre_first == NULL)
 		return LC_ENOMEM;
@@ -1763,29 +1811,24 @@ struct sweep {
 	double sum_s, sum_a, sum_b;
 };
 
-static void
-sweep_free(struct sweep *sw)
-{
-	free(sw->on);
-	free(sw->pos);
-	free(sw->join);
-	free(sw->leave);
-}
-
+/* Sweep m's arrays from the workspace (buffers WB_ON0 + 4 m ..). */
 static enum lc_status
-sweep_new(struct sweep *sw, size_t nent, enum lc_dir dir)
+sweep_new(struct sweep *sw, struct risk_ws *w, int m, size_t nent,
+    enum lc_dir dir)
 {
+	int base = m == 0 ? WB_ON0 : WB_ON1;
+
 	memset(sw, 0, sizeof(*sw));
 	sw->sg = dir == LC_DOWN ? 1.0 : -1.0;
-	sw->on = calloc(nent + 1, 1);
-	sw->pos = calloc(nent + 1, 1);
-	sw->join = malloc((nent + 1) * sizeof(*sw->join));
-	sw->leave = malloc((nent + 1) * sizeof(*sw->leave));
+	sw->on = ws_take(w, base, nent + 1, 1);
+	sw->pos = ws_take(w, base + 1, nent + 1, 1);
+	sw->join = ws_take(w, base + 2, nent + 1, sizeof(*sw->join));
+	sw->leave = ws_take(w, base + 3, nent + 1, sizeof(*sw->leave));
 	if (sw->on == NULL || sw->pos == NULL || sw->join == NULL ||
-	    sw->leave == NULL) {
-		sweep_free(sw);
+	    sw->leave == NULL)
 		return LC_ENOMEM;
-	}
+	memset(sw->on, 0, nent + 1);
+	memset(sw->pos, 0, nent + 1);
 	return LC_OK;
 }
 
@@ -1936,7 +1979,7 @@ eval_point(const struct lc_book_risk_args *a, const struct risk_ws *w,
 
 /* The grid's points, bad debt by the sweep (walks if not monotone). */
 static enum lc_status
-eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
+eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
     const double *shock, size_t n, struct lc_book_point *pts)
 {
 	struct sweep sw[2];
@@ -1946,17 +1989,12 @@ eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
 	enum lc_status st;
 	int m, broken = 0;
 
-	prev = malloc((nl + 1) * sizeof(*prev));
-	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], ne, a->dir);
-	if (st == LC_OK) {
-		st = sweep_new(&sw[1], ne, a->dir);
-		if (st != LC_OK)
-			sweep_free(&sw[0]);
-	}
-	if (st != LC_OK) {
-		free(prev);
+	prev = ws_take(w, WB_PREV, nl + 1, sizeof(*prev));
+	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], w, 0, ne, a->dir);
+	if (st == LC_OK)
+		st = sweep_new(&sw[1], w, 1, ne, a->dir);
+	if (st != LC_OK)
 		return st;
-	}
 	for (i = 0; i < nl; i++)
 		prev[i] = NONE;
 	for (i = 0; i < nl; i++)
@@ -1992,9 +2030,6 @@ eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
 			g0[m] = g[m];
 		}
 	}
-	sweep_free(&sw[0]);
-	sweep_free(&sw[1]);
-	free(prev);
 	return LC_OK;
 }
 
@@ -2021,7 +2056,7 @@ enum lc_status
 lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 {
 	static const double qs[2] = { 0.95, 0.99 };
-	struct risk_ws w;
+	struct risk_ws *wp = out->ws;
 	enum lc_status st;
 	double shock[LC_BOOK_MAX_POINTS], sh, pi, pn;
 	size_t n, i;
@@ -2032,15 +2067,22 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	st = lc_book_grid(a->dir, a->from, a->to, a->step, shock, &n);
 	if (st != LC_OK)
 		return st;
-	memset(&w, 0, sizeof(w));
-	lc_cascade_init(&w.c);
-	lc_book_levels_init(&w.self);
-	st = build_market(a, &w, &out->stale_levels);
+	if (wp == NULL) {
+		wp = calloc(1, sizeof(*wp));
+		if (wp == NULL)
+			return LC_ENOMEM;
+		lc_cascade_init(&wp->c);
+		lc_book_levels_init(&wp->self);
+		lc_book_levels_init(&wp->tmp);
+		out->ws = wp;
+	}
+	wp->nsp = 0;
+	st = build_market(a, wp, &out->stale_levels);
 	if (st == LC_OK)
-		st = replay_book(a, &w);
+		st = replay_book(a, wp);
 	if (st == LC_OK) {
-		stale_totals(a, &w);
-		st = prefix_sums(&w);
+		stale_totals(a, wp);
+		st = prefix_sums(wp);
 	}
 	if (st == LC_OK && n > out->cap) {
 		struct lc_book_point *np = realloc(out->points,
@@ -2056,9 +2098,9 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	if (st != LC_OK)
 		goto out;
 	out->price = a->price[a->asset];
-	out->nlevels = w.c.n;
+	out->nlevels = wp->c.n;
 	out->npoints = n;
-	st = eval_grid(a, &w, shock, n, out->points);
+	st = eval_grid(a, wp, shock, n, out->points);
 	if (st != LC_OK)
 		goto out;
 	sh = lc_sigma_h(a->vol[a->asset], a->horizon_days);
@@ -2068,7 +2110,7 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 
 		out->var[v].q = qs[v];
 		out->var[v].shock = expm1(x);
-		eval_point(a, &w, out->var[v].shock, &out->var[v].at, hv, 1);
+		eval_point(a, wp, out->var[v].shock, &out->var[v].at, hv, 1);
 	}
 	memset(&out->expected, 0, sizeof(out->expected));
 	memset(&out->expected_static, 0, sizeof(out->expected_static));
@@ -2090,7 +2132,6 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 		pi = pn;
 	}
 out:
-	risk_ws_free(&w);
 	return st;
 }
 
