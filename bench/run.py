@@ -631,26 +631,19 @@ def targets(res):
             r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 1",
             lambda v: v < 1)
     # Books (bench_engine --books): the model of docs/books.md.
-    r = eng(res, "books_derive", 1000000)
-    if r:
-        add("book of 1e6 positions: puts + flush + levels per asset",
-            r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 1000",
-            lambda v: v < 1000)
-    r = eng(res, "books_upsert_levels", 1000)
-    if r:
-        add("upsert 1000 positions into 1e6, then the asset's levels",
-            r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 50",
-            lambda v: v < 50)
-    r = eng(res, "books_risk_51", 100000)
-    if r:
-        add("risk curve of a 1e5-position book, 51 points (lc_book_risk)",
-            r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 20",
-            lambda v: v < 20)
-    r = eng(res, "books_top", 100000)
-    if r:
-        add("100 riskiest of 1e5 positions (lc_book_top)",
-            r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 50",
-            lambda v: v < 50)
+    for name, n, what, goal in (
+            ("books_derive", 1000000,
+             "book of 1e6 positions: puts + flush + levels per asset", 1000),
+            ("books_upsert_levels", 1000,
+             "upsert 1000 positions into 1e6, then the asset's levels", 50),
+            ("books_risk_51", 100000,
+             "risk curve of a 1e5-position book, 51 points", 20),
+            ("books_top", 100000,
+             "100 riskiest of 1e5 positions (lc_book_top)", 50)):
+        r = eng(res, name, n)
+        if r:
+            add(what, r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms",
+                "< %d" % goal, lambda v, g=goal: v < g)
     r = eng(res, "cascade_build", 100000)
     if r:
         add("exact cascade of 100 000 levels (lc_cascade_build)",

@@ -114,8 +114,9 @@ void lc_book_release(struct lc_book *b);
  * replacing what was there: derive its steps at the current prices and
  * update the totals.  The slot index is the book order (ties of equal
  * trigger prices between positions go by slot).  O(steps of p), amortised
- * (the arena is compacted when half of it is dead).  On failure the slot
- * is left empty.
+ * (the arena is compacted when half of it is dead), plus O(log n) per old
+ * step (its index entry marked dead) and the amortised share of the
+ * index merges (lc_book_flush).  On failure the slot is left empty.
  */
 enum lc_status lc_book_put(struct lc_book *b, size_t slot,
     const struct lc_position *p, const double *price, const double *vol);
@@ -232,10 +233,11 @@ void lc_book_risk_release(struct lc_book_risk *r);
  * LC_BOOK_MAX_POINTS points included), horizon, tail_dof or depth scale,
  * self >= nbooks, or stored levels out of cascade order (a stable asset
  * is accepted: its running extreme stays at P, both var shocks are 0);
- * LC_ENOMEM.  Cost: O(N log N) to order the market's N levels, O(B)
- * replayed steps for the book's B exposed levels, O((B + points) log B)
- * for the grid's figures (bad debt by a sweep, book.c), O(B) per var
- * point.
+ * LC_ENOMEM.  Cost: O(N) to merge the market's N levels (each run comes
+ * sorted), O(B) replayed steps for the book's B exposed levels,
+ * O((B + points) log B) for the grid's figures (bad debt by a sweep,
+ * book.c), O(B) per var point.  out keeps its scratch arrays for the
+ * next call (freed by lc_book_risk_release): reuse one per thread.
  */
 enum lc_status lc_book_risk(const struct lc_book_risk_args *a,
     struct lc_book_risk *out);

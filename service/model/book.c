@@ -38,12 +38,22 @@
  * lc_book_put() derives one position (O(its steps)) and appends them, the
  * old ones become dead and the arena is compacted when half of it is dead
  * (amortised O(1) per step).  Per-asset totals (count and quantity per
- * side, for the book's summary) are updated by the same put/remove.  The
- * sorted view of one asset and direction (lc_book_levels) is made when
- * asked, O(n log n): a score or a risk query builds its cascade from all
- * the levels anyway (m_k depends on every prefix, O(n) per query), so a
- * sorted structure maintained in O(log n) per step would save only the
- * log factor of the query while costing every write.  What invalidates a
+ * side, for the book's summary) are updated by the same put/remove.
+ *
+ * Sorted index.  Each asset and direction keeps its steps in cascade
+ * order (price, then slot, then rank: the order of a stable sort of the
+ * steps gathered in slot order, as lc_trigger_sort would give).  A put
+ * appends (slot, gen) to a pending list; a remove marks the old steps'
+ * entries dead (binary search on that key) and bumps the slot's gen, so
+ * a pending entry is live while its gen is the slot's.  lc_book_levels
+ * (read only) merges the live entries with the pending steps, gathered
+ * in slot order and radix-sorted on an order-preserving key of the price
+ * bits (MSD, 11 bits a pass, ties kept by index: stable): O(n + k log k).
+ * ix_merge folds the pending steps in and drops the dead (all new memory
+ * first, so LC_ENOMEM changes nothing; then in place from the end):
+ * lc_book_flush, or a put/remove once pending + dead > 4 x indexed and
+ * 4096.  Nothing in the index depends on the arena's offsets, so the
+ * arena's compaction leaves it alone.  What invalidates a
  * position's steps: its own amounts, and the prices of the assets it
  * holds (a coupled loan's ladders use its other assets' prices; a single
  * asset's ladder moves when the loan becomes or stops being liquidatable
@@ -84,13 +94,18 @@
  * are monotone, so bad debt is kept by a sweep (see eval_grid): each
  * position's current entry is switched on and off once, and its
  * A + B F changes sign at most once, found by a heap.  Cost per query:
- * O(N log N) to order the market's N levels, O(B) replay steps for the
- * book's B exposed levels, O((B + points) log B) for the grid; the two
- * var points walk the happening levels, O(B).  Measured (one core,
- * aave loans of three steps each, 1001 points): 1e5 positions 0.7 s,
- * 1e6 positions 10 s, most of it the sort and cache misses of the
- * replay, which visits each position's levels in ladder order while
- * they are stored in price order.
+ * O(N) to merge the market's N levels (stored, then each book's, each
+ * run already in cascade order: a left-to-right merge with ties to the
+ * left is the stable sort of their concatenation), O(B) replay steps
+ * for the book's B exposed levels, O((B + points) log B) for the grid;
+ * the two var points walk the happening levels, O(B).  The replay walks
+ * slots, while levels are stored in price order: the levels are grouped
+ * by slot (counting sort), the execution prices gathered into that order
+ * and the results scattered back, so the replay's loop reads and writes
+ * sequentially.  The query's scratch arrays stay in struct lc_book_risk
+ * for its next call (fresh memory costs a page fault per 4 KiB).  The
+ * order of every sum is unchanged, so the figures are bit-identical to
+ * the sort-based version (the tests compare with independent references).
  *
  * Horizon law (section 5): var at q solves 2 F_r(x_q) = 1 - q (up:
  * 2 S_r(x_q) = 1 - q) by bisection on the monotone F_r of stats.c,
