@@ -630,6 +630,20 @@ def targets(res):
         add("one loan vs 1e6 levels, prebuilt cascade (lc_score)",
             r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 1",
             lambda v: v < 1)
+    # Books (bench_engine --books): the model of docs/books.md.
+    for name, n, what, goal in (
+            ("books_derive", 1000000,
+             "book of 1e6 positions: puts + flush + levels per asset", 1000),
+            ("books_upsert_levels", 1000,
+             "upsert 1000 positions into 1e6, then the asset's levels", 50),
+            ("books_risk_51", 100000,
+             "risk curve of a 1e5-position book, 51 points", 20),
+            ("books_top", 100000,
+             "100 riskiest of 1e5 positions (lc_book_top)", 50)):
+        r = eng(res, name, n)
+        if r:
+            add(what, r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms",
+                "< %d" % goal, lambda v, g=goal: v < g)
     r = eng(res, "cascade_build", 100000)
     if r:
         add("exact cascade of 100 000 levels (lc_cascade_build)",

@@ -60,6 +60,31 @@ struct lc_book_slot {
 	const struct lc_position *pos;	/* NULL: empty slot */
 	size_t off;		/* first step in the book's step arena */
 	size_t n;		/* its step count */
+	uint32_t gen;		/* bumped by every put and remove */
+};
+
+/*
+ * The sorted index of one asset and direction (book.c): every indexed
+ * step in cascade order (ties by slot, then rank); entries of a slot put
+ * again or removed since are marked dead.  Steps put since the last
+ * merge wait in the book's pending list.
+ */
+struct lc_book_ixent {
+	double price;
+	double qty;
+	size_t slot;
+	uint32_t rank;
+	uint32_t dead;
+};
+
+struct lc_book_index {
+	size_t n, cap, ndead, npend;	/* npend: pending steps of it */
+	struct lc_book_ixent *e;
+};
+
+struct lc_book_pend {
+	size_t slot;
+	uint32_t gen;		/* live while the slot's gen is this */
 };
 
 /* Per-asset totals of the derived levels, stale included, [dir]. */
@@ -75,6 +100,10 @@ struct lc_book {
 	struct lc_book_step *step;
 	size_t nassets;
 	struct lc_book_total *total;	/* indexed by asset */
+	size_t nix;			/* assets of ix */
+	struct lc_book_index *ix;	/* [2 asset + dir] */
+	size_t npend, pend_cap, pend_steps, ix_dead;
+	struct lc_book_pend *pend;	/* slots put since the last merge */
 };
 
 void lc_book_init(struct lc_book *b);
@@ -85,14 +114,25 @@ void lc_book_release(struct lc_book *b);
  * replacing what was there: derive its steps at the current prices and
  * update the totals.  The slot index is the book order (ties of equal
  * trigger prices between positions go by slot).  O(steps of p), amortised
- * (the arena is compacted when half of it is dead).  On failure the slot
- * is left empty.
+ * (the arena is compacted when half of it is dead), plus O(log n) per old
+ * step (its index entry marked dead) and the amortised share of the
+ * index merges (lc_book_flush).  On failure the slot is left empty.
  */
 enum lc_status lc_book_put(struct lc_book *b, size_t slot,
     const struct lc_position *p, const double *price, const double *vol);
 
 /* Empty a slot (no-op when empty or out of range).  O(its steps). */
 void lc_book_remove(struct lc_book *b, size_t slot);
+
+/*
+ * Merge the steps put since the last merge into the sorted index of each
+ * asset and direction (O(n + k log k)), so that the next lc_book_levels()
+ * merges nothing: call it after a batch of puts.  Optional: puts and
+ * removes merge by themselves once the pending and dead steps pass half
+ * the live ones (amortised O(log n) per step).  LC_ENOMEM leaves the book
+ * as it was (its steps stay pending; everything stays correct).
+ */
+enum lc_status lc_book_flush(struct lc_book *b);
 
 /* Totals of asset a (zeros when the book never saw it). */
 struct lc_book_total lc_book_totals(const struct lc_book *b, uint32_t a);
@@ -102,8 +142,10 @@ struct lc_book_total lc_book_totals(const struct lc_book *b, uint32_t a);
  * order (down: price descending, up: ascending; ties by slot, then
  * ladder rank), with each level's slot and rank; `stale` counts the
  * rest.  Slot `skip` is left out (a request position that names its copy
- * in this book, 8.1; LC_BOOK_NO_SLOT: none).  O(n log n) for the n steps
- * of the book (the sort).
+ * in this book, 8.1; LC_BOOK_NO_SLOT: none).  O(n + k log k) for the n
+ * indexed steps of the asset and the k put since the last merge of the
+ * index (a merge of the sorted index with the sorted pending steps; the
+ * puts merge the index once the pending steps exceed a quarter of it).
  */
 #define LC_BOOK_NO_SLOT ((size_t)-1)
 
@@ -180,6 +222,7 @@ struct lc_book_risk {
 	struct lc_book_figs expected_static;
 	size_t stale_levels;	/* stale stored + derived levels skipped */
 	size_t nlevels;		/* triggers of the cascade */
+	void *ws;		/* book.c's scratch, kept for the next call */
 };
 
 void lc_book_risk_init(struct lc_book_risk *r);
@@ -190,10 +233,11 @@ void lc_book_risk_release(struct lc_book_risk *r);
  * LC_BOOK_MAX_POINTS points included), horizon, tail_dof or depth scale,
  * self >= nbooks, or stored levels out of cascade order (a stable asset
  * is accepted: its running extreme stays at P, both var shocks are 0);
- * LC_ENOMEM.  Cost: O(N log N) to order the market's N levels, O(B)
- * replayed steps for the book's B exposed levels, O((B + points) log B)
- * for the grid's figures (bad debt by a sweep, book.c), O(B) per var
- * point.
+ * LC_ENOMEM.  Cost: O(N) to merge the market's N levels (each run comes
+ * sorted), O(B) replayed steps for the book's B exposed levels,
+ * O((B + points) log B) for the grid's figures (bad debt by a sweep,
+ * book.c), O(B) per var point.  out keeps its scratch arrays for the
+ * next call (freed by lc_book_risk_release): reuse one per thread.
  */
 enum lc_status lc_book_risk(const struct lc_book_risk_args *a,
     struct lc_book_risk *out);
@@ -206,5 +250,17 @@ enum lc_status lc_book_risk(const struct lc_book_risk_args *a,
  */
 double lc_book_effective_distance(const struct lc_liq_result *lp, size_t n,
     const double *price);
+
+/*
+ * The riskiest positions of a book (8.3): the non-empty slots ordered by
+ * key[slot] ascending (the caller's lc_book_effective_distance or health
+ * factor), ties by slot, NaN keys last; writes the slots of ranks
+ * offset .. offset + limit - 1 of that order to out (at most limit) and
+ * their count to *n.  A partial selection: a bounded max-heap of
+ * offset + limit entries, O(S log(offset + limit)) for the S slots of the
+ * book, not a sort of all of them.  key has b->nslots entries.  LC_ENOMEM.
+ */
+enum lc_status lc_book_top(const struct lc_book *b, const double *key,
+    size_t offset, size_t limit, size_t *out, size_t *n);
 
 #endif

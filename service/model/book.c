@@ -38,12 +38,22 @@
  * lc_book_put() derives one position (O(its steps)) and appends them, the
  * old ones become dead and the arena is compacted when half of it is dead
  * (amortised O(1) per step).  Per-asset totals (count and quantity per
- * side, for the book's summary) are updated by the same put/remove.  The
- * sorted view of one asset and direction (lc_book_levels) is made when
- * asked, O(n log n): a score or a risk query builds its cascade from all
- * the levels anyway (m_k depends on every prefix, O(n) per query), so a
- * sorted structure maintained in O(log n) per step would save only the
- * log factor of the query while costing every write.  What invalidates a
+ * side, for the book's summary) are updated by the same put/remove.
+ *
+ * Sorted index.  Each asset and direction keeps its steps in cascade
+ * order (price, then slot, then rank: the order of a stable sort of the
+ * steps gathered in slot order, as lc_trigger_sort would give).  A put
+ * appends (slot, gen) to a pending list; a remove marks the old steps'
+ * entries dead (binary search on that key) and bumps the slot's gen, so
+ * a pending entry is live while its gen is the slot's.  lc_book_levels
+ * (read only) merges the live entries with the pending steps, gathered
+ * in slot order and radix-sorted on an order-preserving key of the price
+ * bits (MSD, 11 bits a pass, ties kept by index: stable): O(n + k log k).
+ * ix_merge folds the pending steps in and drops the dead (all new memory
+ * first, so LC_ENOMEM changes nothing; then in place from the end):
+ * lc_book_flush, or a put/remove once pending + dead > 4 x indexed and
+ * 4096.  Nothing in the index depends on the arena's offsets, so the
+ * arena's compaction leaves it alone.  What invalidates a
  * position's steps: its own amounts, and the prices of the assets it
  * holds (a coupled loan's ladders use its other assets' prices; a single
  * asset's ladder moves when the loan becomes or stops being liquidatable
@@ -84,13 +94,18 @@
  * are monotone, so bad debt is kept by a sweep (see eval_grid): each
  * position's current entry is switched on and off once, and its
  * A + B F changes sign at most once, found by a heap.  Cost per query:
- * O(N log N) to order the market's N levels, O(B) replay steps for the
- * book's B exposed levels, O((B + points) log B) for the grid; the two
- * var points walk the happening levels, O(B).  Measured (one core,
- * aave loans of three steps each, 1001 points): 1e5 positions 0.7 s,
- * 1e6 positions 10 s, most of it the sort and cache misses of the
- * replay, which visits each position's levels in ladder order while
- * they are stored in price order.
+ * O(N) to merge the market's N levels (stored, then each book's, each
+ * run already in cascade order: a left-to-right merge with ties to the
+ * left is the stable sort of their concatenation), O(B) replay steps
+ * for the book's B exposed levels, O((B + points) log B) for the grid;
+ * the two var points walk the happening levels, O(B).  The replay walks
+ * slots, while levels are stored in price order: the levels are grouped
+ * by slot (counting sort), the execution prices gathered into that order
+ * and the results scattered back, so the replay's loop reads and writes
+ * sequentially.  The query's scratch arrays stay in struct lc_book_risk
+ * for its next call (fresh memory costs a page fault per 4 KiB).  The
+ * order of every sum is unchanged, so the figures are bit-identical to
+ * the sort-based version (the tests compare with independent references).
  *
  * Horizon law (section 5): var at q solves 2 F_r(x_q) = 1 - q (up:
  * 2 S_r(x_q) = 1 - q) by bisection on the monotone F_r of stats.c,
@@ -112,6 +127,8 @@
 #define DEBT_REL_STOP 1e-9	/* as position.c */
 #define AAVE_FLB_DEFAULT 2000.0	/* as position.c */
 #define GRID_EPS 1e-9
+#define ACCT_SMALL 8		/* entries of an account kept inline */
+#define ACCT_SMALL_ASSETS 32	/* assets of its inline price copy */
 
 /* ---------------------------------------------------------------- */
 /* A loan's account in value terms (coupled ladders and replays).   */
@@ -126,6 +143,10 @@ struct acct {
 	double *q;		/* prices: P, with q[a] set per step */
 	const double *vol;
 	uint32_t nq;
+	/* small accounts live here, not on the heap (replays are many) */
+	struct lc_entry cbuf[ACCT_SMALL];
+	size_t obuf[ACCT_SMALL];
+	double qbuf[ACCT_SMALL_ASSETS];
 };
 
 /* Outcome of one step. */
@@ -141,10 +162,15 @@ struct step_out {
 static void
 acct_free(struct acct *ac)
 {
-	free(ac->c);
-	free(ac->ord);
-	free(ac->q);
-	memset(ac, 0, sizeof(*ac));
+	if (ac->c != ac->cbuf)
+		free(ac->c);
+	if (ac->ord != ac->obuf)
+		free(ac->ord);
+	if (ac->q != ac->qbuf)
+		free(ac->q);
+	ac->c = NULL;
+	ac->ord = NULL;
+	ac->q = NULL;
 }
 
 static enum lc_status
@@ -154,7 +180,6 @@ acct_new(struct acct *ac, const struct lc_loan *l, const double *price,
 	size_t i, n = l->ncoll + l->ndebt;
 	uint32_t top = 0;
 
-	memset(ac, 0, sizeof(*ac));
 	for (i = 0; i < n; i++) {
 		uint32_t a = i < l->ncoll ? l->coll[i].asset :
 		    l->debt[i - l->ncoll].asset;
@@ -162,9 +187,15 @@ acct_new(struct acct *ac, const struct lc_loan *l, const double *price,
 		if (a >= top)
 			top = a + 1;
 	}
-	ac->c = malloc((n > 0 ? n : 1) * sizeof(*ac->c));
-	ac->ord = malloc((n > 0 ? n : 1) * sizeof(*ac->ord));
-	ac->q = malloc((top > 0 ? top : 1) * sizeof(*ac->q));
+	if (n <= ACCT_SMALL) {
+		ac->c = ac->cbuf;
+		ac->ord = ac->obuf;
+	} else {
+		ac->c = malloc(n * sizeof(*ac->c));
+		ac->ord = malloc(n * sizeof(*ac->ord));
+	}
+	ac->q = top <= ACCT_SMALL_ASSETS ? ac->qbuf :
+	    malloc(top * sizeof(*ac->q));
 	if (ac->c == NULL || ac->ord == NULL || ac->q == NULL) {
 		acct_free(ac);
 		return LC_ENOMEM;
@@ -535,8 +566,14 @@ lc_book_init(struct lc_book *b)
 void
 lc_book_release(struct lc_book *b)
 {
+	size_t x;
+
 	if (b == NULL)
 		return;
+	for (x = 0; x < 2 * b->nix; x++)
+		free(b->ix[x].e);
+	free(b->ix);
+	free(b->pend);
 	free(b->slot);
 	free(b->step);
 	free(b->total);
@@ -611,6 +648,338 @@ compact(struct lc_book *b)
 		total_add(b, &b->step[i], 1.0);
 }
 
+/* ---------------------------------------------------------------- */
+/* The sorted index of each asset and direction.                    */
+
+#define IX_MIN_MERGE 4096	/* pending + dead steps before a merge */
+#define RADIX_BITS 11
+#define RADIX_N (1u << RADIX_BITS)
+
+/* Does entry x come strictly before y in cascade order (slot, rank)? */
+static int
+ix_before(enum lc_dir dir, const struct lc_book_ixent *x,
+    const struct lc_book_ixent *y)
+{
+	if (x->price != y->price)
+		return dir == LC_DOWN ? x->price > y->price :
+		    x->price < y->price;
+	if (x->slot != y->slot)
+		return x->slot < y->slot;
+	return x->rank < y->rank;
+}
+
+/* An unsigned key increasing in cascade order (finite prices). */
+static uint64_t
+ix_key(enum lc_dir dir, double p)
+{
+	uint64_t u;
+
+	memcpy(&u, &p, sizeof(u));
+	u = (u >> 63) != 0 ? ~u : u | ((uint64_t)1 << 63);
+	return dir == LC_DOWN ? ~u : u;
+}
+
+struct rx {
+	uint64_t key;
+	size_t i;
+};
+
+static int
+rx_less(const struct rx *x, const struct rx *y)
+{
+	return x->key != y->key ? x->key < y->key : x->i < y->i;
+}
+
+/*
+ * MSD radix sort of a[0..n) by (key, i) on key bits below `hi`, scratch
+ * t: RADIX_BITS per pass, insertion sort under 32 entries.  Equal keys
+ * keep the order of i, so the result is that of a stable sort by key.
+ */
+static void
+rx_msd(struct rx *a, struct rx *t, size_t n, unsigned hi)
+{
+	size_t cnt[RADIX_N], off[RADIX_N], i, d, sum = 0;
+	unsigned sh;
+
+	if (n < 32 || hi == 0) {
+		for (i = 1; i < n; i++) {
+			struct rx x = a[i];
+			size_t j = i;
+
+			for (; j > 0 && rx_less(&x, &a[j - 1]); j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return;
+	}
+	sh = hi > RADIX_BITS ? hi - RADIX_BITS : 0;
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < n; i++)
+		cnt[(a[i].key >> sh) & (RADIX_N - 1)]++;
+	for (d = 0; d < RADIX_N; d++) {
+		off[d] = sum;
+		sum += cnt[d];
+	}
+	for (i = 0; i < n; i++)
+		t[off[(a[i].key >> sh) & (RADIX_N - 1)]++] = a[i];
+	memcpy(a, t, n * sizeof(*a));
+	for (d = 0, sum = 0; d < RADIX_N; sum += cnt[d], d++)
+		if (cnt[d] > 1)
+			rx_msd(a + sum, t + sum, cnt[d], sh);
+}
+
+/*
+ * Sort e[0..n) in cascade order of price, ties in their order (a stable
+ * sort): the radix sort orders (key, index) pairs, then one gather moves
+ * the entries (independent loads, not a chain of misses).
+ */
+static enum lc_status
+ix_sort(enum lc_dir dir, struct lc_book_ixent **e, size_t n)
+{
+	struct rx *a, *t;
+	struct lc_book_ixent *c;
+	uint64_t diff = 0;
+	unsigned hi = 0;
+	size_t i;
+
+	if (n < 2)
+		return LC_OK;
+	a = malloc(n * sizeof(*a));
+	t = malloc(n * sizeof(*t));
+	if (a == NULL || t == NULL) {
+		free(a);
+		free(t);
+		return LC_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		a[i].key = ix_key(dir, (*e)[i].price);
+		a[i].i = i;
+		diff |= a[i].key ^ a[0].key;
+	}
+	while (hi < 64 && (diff >> hi) != 0)
+		hi++;
+	rx_msd(a, t, n, hi);
+	free(t);
+	c = malloc(n * sizeof(*c));
+	if (c == NULL) {
+		free(a);
+		return LC_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		c[i] = (*e)[a[i].i];
+	free(a);
+	free(*e);
+	*e = c;
+	return LC_OK;
+}
+
+static int
+cmp_pend(const void *x, const void *y)
+{
+	const struct lc_book_pend *a = x, *b = y;
+
+	return (a->slot > b->slot) - (a->slot < b->slot);
+}
+
+/* Pending steps of one asset and direction, in cascade order. */
+struct pend_set {
+	struct lc_book_ixent *e;
+	size_t n;
+};
+
+static void
+pend_set_free(struct pend_set *p)
+{
+	free(p->e);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * The live pending steps of (asset, dir), slot `skip` left out, in
+ * cascade order (ties by slot, then rank).
+ */
+static enum lc_status
+pend_sorted(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
+    size_t skip, struct pend_set *out)
+{
+	const struct lc_book_index *ix = asset < b->nix ?
+	    &b->ix[2 * (size_t)asset + dir] : NULL;
+	struct lc_book_pend *pd = NULL;
+	const struct lc_book_pend *ps = b->pend;
+	struct lc_book_ixent *e;
+	size_t cap = ix != NULL ? ix->npend : 0, i, k, m = 0;
+	enum lc_status st;
+
+	memset(out, 0, sizeof(*out));
+	if (cap == 0)
+		return LC_OK;
+	/* slot order first: the stable order keeps it on equal prices */
+	for (i = 1; i < b->npend && b->pend[i - 1].slot < b->pend[i].slot;
+	    i++)
+		;
+	if (i < b->npend) {
+		pd = malloc(b->npend * sizeof(*pd));
+		if (pd == NULL)
+			return LC_ENOMEM;
+		memcpy(pd, b->pend, b->npend * sizeof(*pd));
+		qsort(pd, b->npend, sizeof(*pd), cmp_pend);
+		ps = pd;
+	}
+	e = malloc(cap * sizeof(*e));
+	if (e == NULL) {
+		free(pd);
+		return LC_ENOMEM;
+	}
+	for (i = 0; i < b->npend; i++) {
+		const struct lc_book_slot *sl = &b->slot[ps[i].slot];
+
+		if (sl->pos == NULL || sl->gen != ps[i].gen ||
+		    ps[i].slot == skip)
+			continue;
+		for (k = 0; k < sl->n && m < cap; k++) {
+			const struct lc_book_step *s = &b->step[sl->off + k];
+
+			if (s->asset != asset || s->dir != dir)
+				continue;
+			e[m].price = s->price;
+			e[m].qty = s->qty;
+			e[m].slot = ps[i].slot;
+			e[m].rank = s->rank;
+			e[m].dead = 0;
+			m++;
+		}
+	}
+	free(pd);
+	st = ix_sort(dir, &e, m);
+	if (st != LC_OK) {
+		free(e);
+		return st;
+	}
+	out->e = e;
+	out->n = m;
+	return LC_OK;
+}
+
+/*
+ * Merge the pending steps into every index and drop its dead entries.
+ * The pending orders and the larger arrays are made first, so a failure
+ * (LC_ENOMEM) changes nothing; then each index is compacted in place and
+ * merged from its end (no other copy).
+ */
+static enum lc_status
+ix_merge(struct lc_book *b)
+{
+	struct pend_set *ps;
+	size_t x, i, j, m, nx = 2 * b->nix;
+	enum lc_status st = LC_OK;
+
+	ps = calloc(nx + 1, sizeof(*ps));
+	if (ps == NULL)
+		return LC_ENOMEM;
+	for (x = 0; x < nx && st == LC_OK; x++) {
+		struct lc_book_index *ix = &b->ix[x];
+
+		if (ix->npend == 0 && ix->ndead == 0)
+			continue;
+		st = pend_sorted(b, (uint32_t)(x / 2), (enum lc_dir)(x % 2),
+		    LC_BOOK_NO_SLOT, &ps[x]);
+		if (st == LC_OK && ix->n > ix->ndead &&
+		    ix->n + ps[x].n > ix->cap)
+			st = grow((void **)&ix->e, &ix->cap, ix->n + ps[x].n,
+			    sizeof(*ix->e));
+	}
+	if (st != LC_OK)
+		goto out;
+	for (x = 0; x < nx; x++) {
+		struct lc_book_index *ix = &b->ix[x];
+		enum lc_dir dir = (enum lc_dir)(x % 2);
+		const struct pend_set *p = &ps[x];
+
+		if (ix->npend == 0 && ix->ndead == 0)
+			continue;
+		if (ix->n == ix->ndead) {
+			/* nothing live: the sorted pending steps are it */
+			free(ix->e);
+			ix->e = ps[x].e;
+			ix->n = ix->cap = ps[x].n;
+			ps[x].e = NULL;
+			ix->ndead = ix->npend = 0;
+			continue;
+		}
+		for (i = m = 0; i < ix->n && ix->ndead > 0; i++)
+			if (!ix->e[i].dead)
+				ix->e[m++] = ix->e[i];
+		if (ix->ndead == 0)
+			m = ix->n;
+		/* from the end: the later of the two last ones goes last */
+		i = m;
+		j = p->n;
+		m += p->n;
+		ix->n = m;
+		while (j > 0) {
+			const struct lc_book_ixent *pe = &p->e[j - 1];
+
+			if (i > 0 && ix_before(dir, pe, &ix->e[i - 1])) {
+				ix->e[--m] = ix->e[--i];
+			} else {
+				ix->e[--m] = *pe;
+				j--;
+			}
+		}
+		ix->ndead = ix->npend = 0;
+	}
+	b->npend = b->pend_steps = b->ix_dead = 0;
+out:
+	for (x = 0; x < nx; x++)
+		pend_set_free(&ps[x]);
+	free(ps);
+	return st;
+}
+
+/* Mark the index entry of an indexed slot's step dead. */
+static void
+ix_kill(struct lc_book *b, size_t slot, const struct lc_book_step *s)
+{
+	struct lc_book_index *ix = &b->ix[2 * (size_t)s->asset + s->dir];
+	struct lc_book_ixent key;
+	size_t lo = 0, hi = ix->n;
+
+	key.price = s->price;
+	key.slot = slot;
+	key.rank = s->rank;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix_before(s->dir, &ix->e[mid], &key))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ix->n && !ix_before(s->dir, &key, &ix->e[lo]); lo++)
+		if (!ix->e[lo].dead) {
+			ix->e[lo].dead = 1;
+			ix->ndead++;
+			b->ix_dead++;
+			return;
+		}
+}
+
+/*
+ * Merge when the pending and dead steps pass four times the indexed live
+ * ones: from an empty book the index grows by a factor of 5 per merge,
+ * so the merges of n puts move about 1.25 n entries; lc_book_flush()
+ * after a batch does the rest.
+ */
+static void
+ix_maybe_merge(struct lc_book *b)
+{
+	size_t live = b->nsteps - b->dead, work = b->pend_steps + b->ix_dead;
+	size_t indexed = live > b->pend_steps ? live - b->pend_steps : 0;
+
+	if (work > IX_MIN_MERGE && work / 4 > indexed)
+		(void)ix_merge(b);	/* on failure they stay pending */
+}
+
 void
 lc_book_remove(struct lc_book *b, size_t slot)
 {
@@ -620,13 +989,17 @@ lc_book_remove(struct lc_book *b, size_t slot)
 	if (slot >= b->nslots || b->slot[slot].pos == NULL)
 		return;
 	sl = &b->slot[slot];
-	for (i = 0; i < sl->n; i++)
+	for (i = 0; i < sl->n; i++) {
 		total_add(b, &b->step[sl->off + i], -1.0);
+		ix_kill(b, slot, &b->step[sl->off + i]);
+	}
 	b->dead += sl->n;
 	sl->pos = NULL;
 	sl->off = sl->n = 0;
+	sl->gen++;
 	if (b->dead > 64 && 2 * b->dead > b->nsteps)
 		compact(b);
+	ix_maybe_merge(b);
 }
 
 enum lc_status
@@ -670,13 +1043,47 @@ lc_book_put(struct lc_book *b, size_t slot, const struct lc_position *p,
 		b->total = t;
 		b->nassets = top;
 	}
+	if (top > b->nix) {
+		struct lc_book_index *x = realloc(b->ix,
+		    2 * (size_t)top * sizeof(*x));
+
+		if (x == NULL)
+			return LC_ENOMEM;
+		memset(x + 2 * b->nix, 0, 2 * (top - b->nix) * sizeof(*x));
+		b->ix = x;
+		b->nix = top;
+	}
+	if (n > 0) {
+		st = grow((void **)&b->pend, &b->pend_cap, b->npend + 1,
+		    sizeof(*b->pend));
+		if (st != LC_OK)
+			return st;
+	}
 	b->slot[slot].pos = p;
 	b->slot[slot].off = b->nsteps;
 	b->slot[slot].n = n;
-	for (i = 0; i < n; i++)
-		total_add(b, &b->step[b->nsteps + i], 1.0);
+	b->slot[slot].gen++;
+	for (i = 0; i < n; i++) {
+		const struct lc_book_step *e = &b->step[b->nsteps + i];
+
+		total_add(b, e, 1.0);
+		b->ix[2 * (size_t)e->asset + e->dir].npend++;
+	}
 	b->nsteps += n;
+	if (n > 0) {
+		b->pend[b->npend].slot = slot;
+		b->pend[b->npend].gen = b->slot[slot].gen;
+		b->npend++;
+		b->pend_steps += n;
+		ix_maybe_merge(b);
+	}
 	return LC_OK;
+}
+
+enum lc_status
+lc_book_flush(struct lc_book *b)
+{
+	return b->npend > 0 || b->ix_dead > 0 ? ix_merge(b) : LC_OK;
 }
 
 struct lc_book_total
@@ -735,66 +1142,60 @@ levels_reserve(struct lc_book_levels *l, size_t n)
 	return LC_OK;
 }
 
+/* Append entry x to the levels unless skipped or stale. */
+static void
+levels_push(struct lc_book_levels *out, const struct lc_book_ixent *x,
+    enum lc_dir dir, double p0, size_t skip)
+{
+	if (x->slot == skip)
+		return;
+	if (dir == LC_DOWN ? x->price >= p0 : x->price <= p0) {
+		out->stale++;
+		return;
+	}
+	out->price[out->n] = x->price;
+	out->qty[out->n] = x->qty;
+	out->slot[out->n] = x->slot;
+	out->rank[out->n] = x->rank;
+	out->n++;
+}
+
 enum lc_status
 lc_book_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
     double p0, size_t skip, struct lc_book_levels *out)
 {
-	struct lc_book_total t = lc_book_totals(b, asset);
-	size_t need = t.count[dir], s, i, n = 0;
-	uint64_t *tag;
+	const struct lc_book_index *ix = asset < b->nix ?
+	    &b->ix[2 * (size_t)asset + dir] : NULL;
+	struct pend_set ps;
+	size_t i, j, ni = ix != NULL ? ix->n : 0;
 	enum lc_status st;
 
-	st = levels_reserve(out, need);
+	out->n = 0;
+	out->stale = 0;
+	st = pend_sorted(b, asset, dir, skip, &ps);
 	if (st != LC_OK)
 		return st;
-	tag = malloc((need > 0 ? need : 1) * sizeof(*tag));
-	if (tag == NULL)
-		return LC_ENOMEM;
-	out->stale = 0;
-	/* slot order, then ladder order: the stable sort keeps it on ties */
-	for (s = 0; s < b->nslots; s++) {
-		const struct lc_book_slot *sl = &b->slot[s];
-
-		for (i = 0; sl->pos != NULL && s != skip && i < sl->n; i++) {
-			const struct lc_book_step *e = &b->step[sl->off + i];
-
-			if (e->asset != asset || e->dir != dir)
-				continue;
-			if (lc_book_step_stale(e, p0)) {
-				out->stale++;
-				continue;
-			}
-			if (n == need)
-				break;	/* totals out of step: cannot happen */
-			out->price[n] = e->price;
-			out->qty[n] = e->qty;
-			out->slot[n] = s;
-			out->rank[n] = e->rank;
-			tag[n] = n;
-			n++;
-		}
+	st = levels_reserve(out, ni + ps.n);
+	if (st != LC_OK) {
+		pend_set_free(&ps);
+		return st;
 	}
-	st = lc_trigger_sort(dir, out->price, out->qty, tag, n);
-	if (st == LC_OK) {
-		size_t *sl2 = malloc((n > 0 ? n : 1) * sizeof(*sl2));
-		uint32_t *rk2 = malloc((n > 0 ? n : 1) * sizeof(*rk2));
+	/* the index's live entries merged with the sorted pending steps */
+	for (i = j = 0; i < ni || j < ps.n;) {
+		const struct lc_book_ixent *pe = j < ps.n ? &ps.e[j] : NULL;
 
-		if (sl2 == NULL || rk2 == NULL) {
-			st = LC_ENOMEM;
+		if (i < ni && ix->e[i].dead) {
+			i++;
+		} else if (pe != NULL && (i == ni ||
+		    ix_before(dir, pe, &ix->e[i]))) {
+			levels_push(out, pe, dir, p0, skip);
+			j++;
 		} else {
-			for (i = 0; i < n; i++) {
-				sl2[i] = out->slot[tag[i]];
-				rk2[i] = out->rank[tag[i]];
-			}
-			memcpy(out->slot, sl2, n * sizeof(*sl2));
-			memcpy(out->rank, rk2, n * sizeof(*rk2));
+			levels_push(out, &ix->e[i++], dir, p0, skip);
 		}
-		free(sl2);
-		free(rk2);
 	}
-	free(tag);
-	out->n = st == LC_OK ? n : 0;
-	return st;
+	pend_set_free(&ps);
+	return LC_OK;
 }
 
 /* ---------------------------------------------------------------- */
@@ -876,11 +1277,18 @@ lc_book_risk_init(struct lc_book_risk *r)
 	r->points = NULL;
 }
 
+struct risk_ws;
+static void risk_ws_free(struct risk_ws *w);
+
 void
 lc_book_risk_release(struct lc_book_risk *r)
 {
 	if (r == NULL)
 		return;
+	if (r->ws != NULL) {
+		risk_ws_free(r->ws);
+		free(r->ws);
+	}
 	free(r->points);
 	lc_book_risk_init(r);
 }
@@ -892,7 +1300,6 @@ struct bd {
 
 /* Per level of the book, per mode [0] cascade, [1] static. */
 struct lvl {
-	double e[2];		/* execution price */
 	double val[2];		/* liquidated_value added */
 	struct bd bd[2];	/* account after the step */
 	size_t next;		/* next level of the same slot, NONE */
@@ -906,7 +1313,22 @@ struct stale_pos {
 	struct bd bd[2];
 };
 
+/* Scratch arrays of a query, kept by struct lc_book_risk between calls. */
+enum {
+	WB_PR0, WB_PR1, WB_QT0, WB_QT1, WB_ORG0, WB_ORG1, WB_J, WB_LV, WB_SP,
+	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
+	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
+	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_LVG, WB_N
+};
+
+struct wbuf {
+	void *p;
+	size_t cap;	/* bytes */
+};
+
 struct risk_ws {
+	struct wbuf buf[WB_N];
+	struct lc_book_levels tmp;	/* other books' levels */
 	struct lc_cascade c;
 	struct lc_book_levels self;
 	size_t *j;		/* trigger index of each self level */
@@ -999,41 +1421,99 @@ replay(const struct lc_position *p, const double *price, const double *vol,
 static void
 risk_ws_free(struct risk_ws *w)
 {
+	size_t i;
+
 	lc_cascade_release(&w->c);
 	lc_book_levels_release(&w->self);
-	free(w->j);
-	free(w->lv);
-	free(w->pre_qty);
-	free(w->pre_val[0]);
-	free(w->pre_val[1]);
-	free(w->pre_first);
-	free(w->sp);
+	lc_book_levels_release(&w->tmp);
+	for (i = 0; i < WB_N; i++)
+		free(w->buf[i].p);
 }
 
-/* Build the market's cascade; fills w->c, w->self and w->j. */
+/*
+ * Buffer `id` of at least n elements of `size` bytes (its contents are
+ * not kept when it grows).  Kept from call to call: a reused struct
+ * lc_book_risk does not map fresh memory (page faults) per query.
+ */
+static void *
+ws_take(struct risk_ws *w, int id, size_t n, size_t size)
+{
+	struct wbuf *b = &w->buf[id];
+
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX / size)
+		return NULL;
+	if (n * size > b->cap) {
+		free(b->p);
+		b->cap = 0;
+		b->p = malloc(n * size);
+		if (b->p == NULL)
+			return NULL;
+		b->cap = n * size;
+	}
+	return b->p;
+}
+
+/*
+ * Merge the sorted run (pr, qt, org)[0..n) with the levels lv into
+ * (npr, nqt, norg): a stable merge, ties to the run (it comes first in
+ * the concatenation).  org of a level: its index when `self`, else NONE.
+ */
+static size_t
+merge_run(enum lc_dir dir, const double *pr, const double *qt,
+    const size_t *org, size_t n, const struct lc_book_levels *lv, int self,
+    double *npr, double *nqt, size_t *norg)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < n || j < lv->n) {
+		if (j < lv->n && (i == n || (dir == LC_DOWN ?
+		    lv->price[j] > pr[i] : lv->price[j] < pr[i]))) {
+			npr[k] = lv->price[j];
+			nqt[k] = lv->qty[j];
+			norg[k++] = self ? j : NONE;
+			j++;
+		} else {
+			npr[k] = pr[i];
+			nqt[k] = qt[i];
+			norg[k++] = org[i];
+			i++;
+		}
+	}
+	return k;
+}
+
+/*
+ * Build the market's cascade; fills w->c, w->self and w->j.  The stored
+ * levels and each book's levels come in cascade order already: merging
+ * them left to right (ties to the left) gives the order of a stable sort
+ * of their concatenation (lc_trigger_sort's), in O(N) per book.
+ */
 static enum lc_status
 build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
     size_t *stale_total)
 {
-	struct lc_book_levels tmp;
-	double p0 = a->price[a->asset], *pr = NULL, *qt = NULL;
-	uint64_t *tag = NULL;
-	size_t *pos = NULL, n = 0, cap = 0, b, i, base = 0;
+	struct lc_book_levels *tmp = &w->tmp;
+	double p0 = a->price[a->asset], *pr[2] = { NULL, NULL };
+	double *qt[2] = { NULL, NULL };
+	size_t *org[2] = { NULL, NULL }, n = 0, cap = 0, b, i;
 	enum lc_status st = LC_OK;
+	int cur = 0;
 
-	lc_book_levels_init(&tmp);
 	*stale_total = 0;
 	if (a->stored != NULL)
 		cap += a->stored->n;
 	for (b = 0; b < a->nbooks; b++)
 		cap += lc_book_totals(a->books[b], a->asset).count[a->dir];
-	pr = malloc((cap + 1) * sizeof(*pr));
-	qt = malloc((cap + 1) * sizeof(*qt));
-	tag = malloc((cap + 1) * sizeof(*tag));
-	pos = malloc((cap + 1) * sizeof(*pos));
-	if (pr == NULL || qt == NULL || tag == NULL || pos == NULL) {
-		st = LC_ENOMEM;
-		goto out;
+	for (i = 0; i < 2; i++) {
+		pr[i] = ws_take(w, WB_PR0 + (int)i, cap + 1, sizeof(double));
+		qt[i] = ws_take(w, WB_QT0 + (int)i, cap + 1, sizeof(double));
+		org[i] = ws_take(w, WB_ORG0 + (int)i, cap + 1, sizeof(size_t));
+		if (pr[i] == NULL || qt[i] == NULL || org[i] == NULL) {
+			st = LC_ENOMEM;
+			goto out;
+		}
 	}
 	for (i = 0; a->stored != NULL && i < a->stored->n; i++) {
 		double l = a->stored->price[i];
@@ -1047,47 +1527,38 @@ build_market(const struct lc_book_risk_args *a, struct risk_ws *w,
 			(*stale_total)++;
 			continue;
 		}
-		pr[n] = l;
-		qt[n] = a->stored->qty[i];
+		pr[0][n] = l;
+		qt[0][n] = a->stored->qty[i];
+		org[0][n] = NONE;
 		n++;
 	}
 	for (b = 0; b < a->nbooks; b++) {
-		struct lc_book_levels *lv = b == a->self ? &w->self : &tmp;
+		struct lc_book_levels *lv = b == a->self ? &w->self : tmp;
 
 		st = lc_book_levels(a->books[b], a->asset, a->dir, p0,
 		    LC_BOOK_NO_SLOT, lv);
 		if (st != LC_OK)
 			goto out;
 		*stale_total += lv->stale;
-		if (b == a->self)
-			base = n;
-		for (i = 0; i < lv->n && n < cap; i++, n++) {
-			pr[n] = lv->price[i];
-			qt[n] = lv->qty[i];
+		if (n + lv->n > cap) {
+			st = LC_EINVAL;	/* totals out of step: cannot happen */
+			goto out;
 		}
+		n = merge_run(a->dir, pr[cur], qt[cur], org[cur], n, lv,
+		    b == a->self, pr[1 - cur], qt[1 - cur], org[1 - cur]);
+		cur = 1 - cur;
 	}
-	for (i = 0; i < n; i++)
-		tag[i] = i;
-	st = lc_trigger_sort(a->dir, pr, qt, tag, n);
-	if (st != LC_OK)
-		goto out;
-	for (i = 0; i < n; i++)
-		pos[tag[i]] = i;
-	w->j = malloc((w->self.n + 1) * sizeof(*w->j));
+	w->j = ws_take(w, WB_J, w->self.n + 1, sizeof(*w->j));
 	if (w->j == NULL) {
 		st = LC_ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < w->self.n; i++)
-		w->j[i] = pos[base + i] + 1;
-	st = lc_cascade_build(&w->c, a->dir, a->curve, a->depth_scale, pr, qt,
-	    n);
+	for (i = 0; i < n; i++)
+		if (org[cur][i] != NONE)
+			w->j[org[cur][i]] = i + 1;
+	st = lc_cascade_build(&w->c, a->dir, a->curve, a->depth_scale,
+	    pr[cur], qt[cur], n);
 out:
-	lc_book_levels_release(&tmp);
-	free(pr);
-	free(qt);
-	free(tag);
-	free(pos);
 	return st;
 }
 
@@ -1099,32 +1570,57 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	double p0 = a->price[a->asset];
 	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
 	struct bd bd[2][LC_MAX_STEPS];
-	size_t lvl_of[LC_MAX_STEPS], *cursor = NULL, s, i, m, n = w->self.n;
+	size_t lvl_of[LC_MAX_STEPS], kof[LC_MAX_STEPS], *start, *ord, s, i, m;
+	size_t n = w->self.n, ns = bk->nslots;
+	double *ex[2], *exg[2];
+	struct lvl *lvg;
 	enum lc_status st = LC_OK;
 
-	w->lv = calloc(n + 1, sizeof(*w->lv));
-	w->sp = calloc(bk->nslots + 1, sizeof(*w->sp));
-	cursor = malloc((bk->nslots + 1) * sizeof(*cursor));
-	if (w->lv == NULL || w->sp == NULL || cursor == NULL) {
-		st = LC_ENOMEM;
-		goto out;
-	}
-	/* next level of the same slot, and each slot's first level */
-	for (s = 0; s < bk->nslots; s++)
-		cursor[s] = NONE;
-	for (i = n; i-- > 0;) {
-		w->lv[i].next = cursor[w->self.slot[i]];
-		cursor[w->self.slot[i]] = i;
-	}
+	w->lv = ws_take(w, WB_LV, n + 1, sizeof(*w->lv));
+	w->sp = ws_take(w, WB_SP, ns + 1, sizeof(*w->sp));
+	start = ws_take(w, WB_START, ns + 2, sizeof(*start));
+	ord = ws_take(w, WB_ORD, n + 1, sizeof(*ord));
+	ex[0] = ws_take(w, WB_EX0, n + 1, sizeof(double));
+	ex[1] = ws_take(w, WB_EX1, n + 1, sizeof(double));
+	exg[0] = ws_take(w, WB_EXG0, n + 1, sizeof(double));
+	exg[1] = ws_take(w, WB_EXG1, n + 1, sizeof(double));
+	lvg = ws_take(w, WB_LVG, n + 1, sizeof(*lvg));
+	if (w->lv == NULL || w->sp == NULL || start == NULL || ord == NULL ||
+	    ex[0] == NULL || ex[1] == NULL || exg[0] == NULL ||
+	    exg[1] == NULL || lvg == NULL)
+		return LC_ENOMEM;
+	memset(lvg, 0, (n + 1) * sizeof(*lvg));
+	memset(start, 0, (ns + 2) * sizeof(*start));
+	/*
+	 * The levels grouped by slot (a counting sort, stable: each slot's
+	 * levels in ladder order): slot s's are ord[start[s] .. start[s+1]).
+	 * The replay reads and writes them in that order (exg, lvg: k);
+	 * gathers and a scatter (independent loads and stores) move them
+	 * from and to level order, not the replay's chain of misses.
+	 */
+	for (i = 0; i < n; i++)
+		start[w->self.slot[i] + 2]++;
+	for (s = 2; s < ns + 2; s++)
+		start[s] += start[s - 1];
+	for (i = 0; i < n; i++)
+		ord[start[w->self.slot[i] + 1]++] = i;
+	for (s = 0; s < ns; s++)
+		for (i = start[s]; i < start[s + 1]; i++)
+			lvg[i].next = i + 1 < start[s + 1] ? ord[i + 1] : NONE;
 	for (i = 0; i < n; i++) {
 		size_t jj = w->j[i];
 
-		w->lv[i].e[0] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
-		w->lv[i].e[1] = w->self.price[i];
+		ex[0][i] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
+		ex[1][i] = w->self.price[i];
 	}
-	for (s = 0; s < bk->nslots; s++) {
+	for (i = 0; i < n; i++) {
+		exg[0][i] = ex[0][ord[i]];
+		exg[1][i] = ex[1][ord[i]];
+	}
+	for (s = 0; s < ns; s++) {
 		const struct lc_book_slot *sl = &bk->slot[s];
-		size_t nst = 0, nall = 0, li = cursor[s];
+		size_t nst = 0, nall = 0, k = start[s];
+		size_t first = k < start[s + 1] ? ord[k] : NONE, li = first;
 		int mode;
 
 		if (sl->pos == NULL)
@@ -1141,10 +1637,11 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 			} else {
 				/* levels of a slot come in ladder order */
 				lvl_of[nall] = li;
+				kof[nall] = k;
 				if (li != NONE) {
-					e[0][nall] = w->lv[li].e[0];
-					e[1][nall] = w->lv[li].e[1];
-					li = w->lv[li].next;
+					e[0][nall] = exg[0][k];
+					e[1][nall] = exg[1][k];
+					li = ++k < start[s + 1] ? ord[k] : NONE;
 				} else {
 					e[0][nall] = e[1][nall] = e0->price;
 				}
@@ -1161,7 +1658,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		if (nst > 0) {
 			struct stale_pos *sp = &w->sp[w->nsp++];
 
-			sp->first_lvl = cursor[s];
+			sp->first_lvl = first;
 			for (mode = 0; mode < 2; mode++) {
 				sp->val[mode] = 0.0;
 				for (m = 0; m < nall; m++)
@@ -1180,16 +1677,18 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 
 			if (lvl_of[m] == NONE)
 				continue;
-			L = &w->lv[lvl_of[m]];
+			L = &lvg[kof[m]];
 			L->val[0] = val[0][m];
 			L->val[1] = val[1][m];
 			L->bd[0] = bd[0][m];
 			L->bd[1] = bd[1][m];
-			L->first = nst == 0 && lvl_of[m] == cursor[s];
+			L->first = nst == 0 && lvl_of[m] == first;
 		}
 	}
+	for (i = 0; i < n; i++)
+		w->lv[ord[i]] = lvg[i];
+	w->lv[n] = lvg[n];
 out:
-	free(cursor);
 	return st;
 }
 
@@ -1225,10 +1724,10 @@ prefix_sums(struct risk_ws *w)
 {
 	size_t n = w->self.n, i;
 
-	w->pre_qty = malloc((n + 1) * sizeof(double));
-	w->pre_val[0] = malloc((n + 1) * sizeof(double));
-	w->pre_val[1] = malloc((n + 1) * sizeof(double));
-	w->pre_first = malloc((n + 1) * sizeof(size_t));
+	w->pre_qty = ws_take(w, WB_PQ, n + 1, sizeof(double));
+	w->pre_val[0] = ws_take(w, WB_PV0, n + 1, sizeof(double));
+	w->pre_val[1] = ws_take(w, WB_PV1, n + 1, sizeof(double));
+	w->pre_first = ws_take(w, WB_PF, n + 1, sizeof(size_t));
 	if (w->pre_qty == NULL || w->pre_val[0] == NULL ||
 	    w->pre_val[1] == NULL || w->pre_first == NULL)
 		return LC_ENOMEM;
@@ -1327,29 +1826,24 @@ struct sweep {
 	double sum_s, sum_a, sum_b;
 };
 
-static void
-sweep_free(struct sweep *sw)
-{
-	free(sw->on);
-	free(sw->pos);
-	free(sw->join);
-	free(sw->leave);
-}
-
+/* Sweep m's arrays from the workspace (buffers WB_ON0 + 4 m ..). */
 static enum lc_status
-sweep_new(struct sweep *sw, size_t nent, enum lc_dir dir)
+sweep_new(struct sweep *sw, struct risk_ws *w, int m, size_t nent,
+    enum lc_dir dir)
 {
+	int base = m == 0 ? WB_ON0 : WB_ON1;
+
 	memset(sw, 0, sizeof(*sw));
 	sw->sg = dir == LC_DOWN ? 1.0 : -1.0;
-	sw->on = calloc(nent + 1, 1);
-	sw->pos = calloc(nent + 1, 1);
-	sw->join = malloc((nent + 1) * sizeof(*sw->join));
-	sw->leave = malloc((nent + 1) * sizeof(*sw->leave));
+	sw->on = ws_take(w, base, nent + 1, 1);
+	sw->pos = ws_take(w, base + 1, nent + 1, 1);
+	sw->join = ws_take(w, base + 2, nent + 1, sizeof(*sw->join));
+	sw->leave = ws_take(w, base + 3, nent + 1, sizeof(*sw->leave));
 	if (sw->on == NULL || sw->pos == NULL || sw->join == NULL ||
-	    sw->leave == NULL) {
-		sweep_free(sw);
+	    sw->leave == NULL)
 		return LC_ENOMEM;
-	}
+	memset(sw->on, 0, nent + 1);
+	memset(sw->pos, 0, nent + 1);
 	return LC_OK;
 }
 
@@ -1500,7 +1994,7 @@ eval_point(const struct lc_book_risk_args *a, const struct risk_ws *w,
 
 /* The grid's points, bad debt by the sweep (walks if not monotone). */
 static enum lc_status
-eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
+eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
     const double *shock, size_t n, struct lc_book_point *pts)
 {
 	struct sweep sw[2];
@@ -1510,17 +2004,12 @@ eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
 	enum lc_status st;
 	int m, broken = 0;
 
-	prev = malloc((nl + 1) * sizeof(*prev));
-	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], ne, a->dir);
-	if (st == LC_OK) {
-		st = sweep_new(&sw[1], ne, a->dir);
-		if (st != LC_OK)
-			sweep_free(&sw[0]);
-	}
-	if (st != LC_OK) {
-		free(prev);
+	prev = ws_take(w, WB_PREV, nl + 1, sizeof(*prev));
+	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], w, 0, ne, a->dir);
+	if (st == LC_OK)
+		st = sweep_new(&sw[1], w, 1, ne, a->dir);
+	if (st != LC_OK)
 		return st;
-	}
 	for (i = 0; i < nl; i++)
 		prev[i] = NONE;
 	for (i = 0; i < nl; i++)
@@ -1556,9 +2045,6 @@ eval_grid(const struct lc_book_risk_args *a, const struct risk_ws *w,
 			g0[m] = g[m];
 		}
 	}
-	sweep_free(&sw[0]);
-	sweep_free(&sw[1]);
-	free(prev);
 	return LC_OK;
 }
 
@@ -1585,7 +2071,7 @@ enum lc_status
 lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 {
 	static const double qs[2] = { 0.95, 0.99 };
-	struct risk_ws w;
+	struct risk_ws *wp = out->ws;
 	enum lc_status st;
 	double shock[LC_BOOK_MAX_POINTS], sh, pi, pn;
 	size_t n, i;
@@ -1596,15 +2082,22 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	st = lc_book_grid(a->dir, a->from, a->to, a->step, shock, &n);
 	if (st != LC_OK)
 		return st;
-	memset(&w, 0, sizeof(w));
-	lc_cascade_init(&w.c);
-	lc_book_levels_init(&w.self);
-	st = build_market(a, &w, &out->stale_levels);
+	if (wp == NULL) {
+		wp = calloc(1, sizeof(*wp));
+		if (wp == NULL)
+			return LC_ENOMEM;
+		lc_cascade_init(&wp->c);
+		lc_book_levels_init(&wp->self);
+		lc_book_levels_init(&wp->tmp);
+		out->ws = wp;
+	}
+	wp->nsp = 0;
+	st = build_market(a, wp, &out->stale_levels);
 	if (st == LC_OK)
-		st = replay_book(a, &w);
+		st = replay_book(a, wp);
 	if (st == LC_OK) {
-		stale_totals(a, &w);
-		st = prefix_sums(&w);
+		stale_totals(a, wp);
+		st = prefix_sums(wp);
 	}
 	if (st == LC_OK && n > out->cap) {
 		struct lc_book_point *np = realloc(out->points,
@@ -1620,9 +2113,9 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	if (st != LC_OK)
 		goto out;
 	out->price = a->price[a->asset];
-	out->nlevels = w.c.n;
+	out->nlevels = wp->c.n;
 	out->npoints = n;
-	st = eval_grid(a, &w, shock, n, out->points);
+	st = eval_grid(a, wp, shock, n, out->points);
 	if (st != LC_OK)
 		goto out;
 	sh = lc_sigma_h(a->vol[a->asset], a->horizon_days);
@@ -1632,7 +2125,7 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 
 		out->var[v].q = qs[v];
 		out->var[v].shock = expm1(x);
-		eval_point(a, &w, out->var[v].shock, &out->var[v].at, hv, 1);
+		eval_point(a, wp, out->var[v].shock, &out->var[v].at, hv, 1);
 	}
 	memset(&out->expected, 0, sizeof(out->expected));
 	memset(&out->expected_static, 0, sizeof(out->expected_static));
@@ -1654,7 +2147,6 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 		pi = pn;
 	}
 out:
-	risk_ws_free(&w);
 	return st;
 }
 
@@ -1676,4 +2168,94 @@ lc_book_effective_distance(const struct lc_liq_result *lp, size_t n,
 			best = d;
 	}
 	return best;
+}
+
+/* ---------------------------------------------------------------- */
+/* The riskiest positions: a bounded heap.                          */
+
+struct top_item {
+	double k;	/* key, NaN mapped to +INFINITY with nan set */
+	int nan;
+	size_t slot;
+};
+
+/* Does x come after y in the order (key ascending, NaN last, slot)? */
+static int
+top_after(const struct top_item *x, const struct top_item *y)
+{
+	if (x->nan != y->nan)
+		return x->nan > y->nan;
+	if (x->k != y->k)
+		return x->k > y->k;
+	return x->slot > y->slot;
+}
+
+/* Max-heap (the entry coming last on top) sift-down from i. */
+static void
+top_sift(struct top_item *h, size_t n, size_t i)
+{
+	struct top_item x = h[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && top_after(&h[c + 1], &h[c]))
+			c++;
+		if (!top_after(&h[c], &x))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+enum lc_status
+lc_book_top(const struct lc_book *b, const double *key, size_t offset,
+    size_t limit, size_t *out, size_t *n)
+{
+	struct top_item *h;
+	size_t m, cnt = 0, s, i;
+
+	*n = 0;
+	if (limit == 0 || offset >= b->nslots)
+		return LC_OK;
+	m = offset + (limit < b->nslots - offset ? limit : b->nslots - offset);
+	h = malloc(m * sizeof(*h));
+	if (h == NULL)
+		return LC_ENOMEM;
+	for (s = 0; s < b->nslots; s++) {
+		struct top_item x;
+
+		if (b->slot[s].pos == NULL)
+			continue;
+		x.nan = isnan(key[s]);
+		x.k = x.nan ? 0.0 : key[s];
+		x.slot = s;
+		if (cnt < m) {
+			/* sift up */
+			i = cnt++;
+			while (i > 0 && top_after(&x, &h[(i - 1) / 2])) {
+				h[i] = h[(i - 1) / 2];
+				i = (i - 1) / 2;
+			}
+			h[i] = x;
+		} else if (top_after(&h[0], &x)) {
+			h[0] = x;
+			top_sift(h, cnt, 0);
+		}
+	}
+	/* heap sort in place: the largest goes to the end */
+	for (i = cnt; i > 1; i--) {
+		struct top_item t = h[0];
+
+		h[0] = h[i - 1];
+		h[i - 1] = t;
+		top_sift(h, i - 1, 0);
+	}
+	for (i = offset; i < cnt; i++)
+		out[(*n)++] = h[i].slot;
+	free(h);
+	return LC_OK;
 }

@@ -696,6 +696,119 @@ START_TEST(test_incremental)
 }
 END_TEST
 
+/*
+ * The levels as book.c made them before its sorted index: every step of
+ * the asset and direction gathered in slot order (ladder order within a
+ * slot), then the stable lc_trigger_sort; the reference of the index.
+ */
+static void
+ref_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
+    double p0, size_t skip, struct lc_book_levels *out)
+{
+	size_t cap = b->nsteps + 1, n = 0, s, i;
+	double *pr = malloc(cap * sizeof(*pr)), *qt = malloc(cap * sizeof(*qt));
+	uint64_t *tag = malloc(cap * sizeof(*tag));
+	size_t *sl = malloc(cap * sizeof(*sl));
+	uint32_t *rk = malloc(cap * sizeof(*rk));
+
+	ck_assert(pr != NULL && qt != NULL && tag != NULL && sl != NULL &&
+	    rk != NULL);
+	out->stale = 0;
+	for (s = 0; s < b->nslots; s++) {
+		const struct lc_book_slot *x = &b->slot[s];
+
+		for (i = 0; x->pos != NULL && s != skip && i < x->n; i++) {
+			const struct lc_book_step *e = &b->step[x->off + i];
+
+			if (e->asset != asset || e->dir != dir)
+				continue;
+			if (lc_book_step_stale(e, p0)) {
+				out->stale++;
+				continue;
+			}
+			pr[n] = e->price;
+			qt[n] = e->qty;
+			sl[n] = s;
+			rk[n] = e->rank;
+			tag[n] = n;
+			n++;
+		}
+	}
+	ck_assert_int_eq(lc_trigger_sort(dir, pr, qt, tag, n), LC_OK);
+	ck_assert_int_eq(lc_book_levels(b, asset, dir, p0, skip, out), LC_OK);
+	ck_assert_uint_eq(out->n, n);
+	for (i = 0; i < n; i++) {
+		ck_assert(memcmp(&out->price[i], &pr[i], sizeof(double)) == 0);
+		ck_assert(memcmp(&out->qty[i], &qt[i], sizeof(double)) == 0);
+		ck_assert_uint_eq(out->slot[i], sl[tag[i]]);
+		ck_assert_uint_eq(out->rank[i], rk[tag[i]]);
+	}
+	free(pr);
+	free(qt);
+	free(tag);
+	free(sl);
+	free(rk);
+}
+
+/*
+ * The sorted index (merged by puts past its threshold, by lc_book_flush,
+ * or not at all: pending steps) gives the levels of the reference, bit
+ * for bit, on a random history of puts and removes; equal trigger prices
+ * (copies of one position in several slots) test the ties.
+ */
+START_TEST(test_index_vs_reference)
+{
+	enum { N = 1200, OPS = 9000 };
+	static struct tpos pos[N / 2], alt[N / 2];
+	uint64_t seed = 0xb00c0007u + (uint64_t)_i;
+	struct lc_book b;
+	struct lc_book_levels lv;
+	size_t i, r, merged = 0;
+
+	lc_book_init(&b);
+	lc_book_levels_init(&lv);
+	for (i = 0; i < N / 2; i++) {
+		rand_position(&seed, &pos[i]);
+		rand_position(&seed, &alt[i]);
+	}
+	for (r = 0; r < OPS; r++) {
+		size_t k = rng_below(&seed, N), u = rng_below(&seed, 1000);
+
+		if (u < 150) {
+			lc_book_remove(&b, k);
+		} else if (u < 152 && _i == 1) {
+			ck_assert_int_eq(lc_book_flush(&b), LC_OK);
+		} else {
+			/* slot k and k + N/2 hold the same position: ties */
+			const struct tpos *t = rng_below(&seed, 2) ?
+			    &alt[k % (N / 2)] : &pos[k % (N / 2)];
+
+			ck_assert_int_eq(lc_book_put(&b, k, &t->p, PRICE, VOL),
+			    LC_OK);
+		}
+		if (b.npend == 0)
+			merged++;
+		if (r % 700 == 699) {
+			double p0 = PRICE[ETH] * (0.97 + 0.06 *
+			    rng_unif(&seed));
+			size_t skip = rng_below(&seed, 2) ? LC_BOOK_NO_SLOT :
+			    rng_below(&seed, N);
+
+			ref_levels(&b, ETH, LC_DOWN, p0, skip, &lv);
+			ref_levels(&b, ETH, LC_UP, p0, skip, &lv);
+			ref_levels(&b, BTC, LC_DOWN, PRICE[BTC], skip, &lv);
+		}
+	}
+	ck_assert_uint_gt(merged, 0);	/* the index was merged */
+	ck_assert_int_eq(lc_book_flush(&b), LC_OK);
+	ck_assert_uint_eq(b.npend, 0);
+	ref_levels(&b, ETH, LC_DOWN, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	ref_levels(&b, ETH, LC_UP, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	lc_book_levels_release(&lv);
+	lc_book_release(&b);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* The book under a shock against a per-point reference.              */
 
@@ -1353,6 +1466,81 @@ START_TEST(test_effective_distance)
 }
 END_TEST
 
+/* Reference order of lc_book_top: key ascending, NaN last, then slot. */
+static const double *top_keys;
+
+static int
+cmp_top_ref(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	double ka = top_keys[a], kb = top_keys[b];
+	int na = isnan(ka), nb = isnan(kb);
+
+	if (na != nb)
+		return na - nb;
+	if (!na && ka != kb)
+		return ka < kb ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
+/*
+ * The riskiest positions by a bounded heap equal the head of a full sort
+ * of the non-empty slots (ties of equal keys, NaN keys, empty slots,
+ * offsets past the end).
+ */
+START_TEST(test_top_vs_sort)
+{
+	enum { N = 700 };
+	static struct tpos pos[N];
+	static double key[N];
+	static size_t all[N], out[N];
+	uint64_t seed = 0xb00c0009u;
+	struct lc_book b;
+	size_t i, m = 0, n, r;
+
+	lc_book_init(&b);
+	for (i = 0; i < N; i++) {
+		rand_position(&seed, &pos[i]);
+		if (rng_below(&seed, 5) != 0)
+			ck_assert_int_eq(lc_book_put(&b, i, &pos[i].p, PRICE,
+			    VOL), LC_OK);
+		switch (rng_below(&seed, 6)) {
+		case 0:
+			key[i] = NAN;
+			break;
+		case 1:
+			key[i] = 0.25;	/* ties */
+			break;
+		case 2:
+			key[i] = INFINITY;
+			break;
+		default:
+			key[i] = rng_unif(&seed);
+			break;
+		}
+		if (b.slot != NULL && i < b.nslots && b.slot[i].pos != NULL)
+			all[m++] = i;
+	}
+	top_keys = key;
+	qsort(all, m, sizeof(*all), cmp_top_ref);
+	for (r = 0; r < 40; r++) {
+		size_t off = rng_below(&seed, m + 20), lim = rng_below(&seed,
+		    m + 20);
+
+		ck_assert_int_eq(lc_book_top(&b, key, off, lim, out, &n),
+		    LC_OK);
+		ck_assert_uint_eq(n, off >= m ? 0 : (lim < m - off ? lim :
+		    m - off));
+		for (i = 0; i < n; i++)
+			ck_assert_uint_eq(out[i], all[off + i]);
+	}
+	ck_assert_int_eq(lc_book_top(&b, key, 0, m, out, &n), LC_OK);
+	ck_assert_uint_eq(n, m);
+	ck_assert_uint_gt(m, N / 2);
+	lc_book_release(&b);
+}
+END_TEST
+
 static Suite *
 book_suite(void)
 {
@@ -1365,6 +1553,7 @@ book_suite(void)
 	tcase_add_test(tc, test_coupled_brute_force);
 	tcase_add_test(tc, test_coupled_first_step_static_price);
 	tcase_add_test(tc, test_incremental);
+	tcase_add_loop_test(tc, test_index_vs_reference, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("risk");
@@ -1378,6 +1567,7 @@ book_suite(void)
 	tc = tcase_create("inputs");
 	tcase_add_test(tc, test_bad_inputs);
 	tcase_add_test(tc, test_effective_distance);
+	tcase_add_test(tc, test_top_vs_sort);
 	suite_add_tcase(s, tc);
 	return s;
 }
