@@ -86,10 +86,12 @@ def convert(shared, work):
 
 
 def run(binary, files, est, H, M, dof, frm=None, to=None, horizons="1,7",
-        svg=None):
+        svg=None, window=None):
     cmd = [binary, "backtest", "--estimator", est, "--half-life", str(H),
            "--mean-reversion", str(M), "--tail-dof", str(dof),
            "--horizons", horizons]
+    if window:
+        cmd += ["--window", str(window)]
     if frm:
         cmd += ["--from", str(unix(frm))]
     if to:
@@ -175,6 +177,8 @@ def fmt_p(x):
 
 
 def label(c):
+    if c["estimator"] == "realised":
+        return "realised %g days, dof %g" % (c["window"], c["dof"])
     if c["estimator"] == "ewma":
         return "ewma H %g, dof %g" % (c["H"], c["dof"])
     return "%s H %g M %g, dof %g" % (c["estimator"], c["H"], c["M"],
@@ -442,15 +446,20 @@ def main():
     old = dict(OLD)
     # held-out reports: each estimator at its fitted parameters, and the
     # previous defaults
-    cands = [old] + [best[e] for e in ESTIMATORS]
+    # the baseline the defaults must beat: a 90-day realised volatility
+    base = {"estimator": "realised", "window": 90, "H": 11, "M": 3,
+            "dof": 4}
+    cands = [base, old] + [best[e] for e in ESTIMATORS]
     held, aave = [], []
     for c in cands:
         tag = c["estimator"] if c is not old else "previous"
         svg = os.path.join(ROOT, "docs", "img", "calibration-%s.svg" % tag)
         held.append((label(c), run(args.binary, b, c["estimator"], c["H"],
-                                   c["M"], c["dof"], SPLIT, svg=svg)))
+                                   c["M"], c["dof"], SPLIT, svg=svg,
+                                   window=c.get("window"))))
         aave.append((label(c), run(args.binary, a, c["estimator"], c["H"],
-                                   c["M"], c["dof"], SPLIT)))
+                                   c["M"], c["dof"], SPLIT,
+                                   window=c.get("window"))))
     oos = {lab: objective(rep) for lab, rep in held}
     winner = min(oos, key=oos.get)
     # the service's default: the blend at its fitted parameters
