@@ -20,7 +20,13 @@
  * sequence is not applied+1 means purged writes: restore the last
  * snapshot.  Every second without deliveries it reads the stream's state;
  * a stream ahead of us with nothing delivered (a consumer lost across a
- * server restart) gets a new consumer.  Failures of the store while
+ * server restart) gets a new consumer, a missing stream is created again.
+ * After every reconnection (counted by the client's callback, so one
+ * between two polls is not missed) the thread attaches again: streams,
+ * start state, a new consumer; a server that lost its store thus gets
+ * its streams back and the replicas start over from it (attach).  While
+ * disconnected the thread makes no request: a JetStream call then waits
+ * its full timeout.  Failures of the store while
  * applying (503) are retried until they pass: skipping a write would make
  * this replica diverge.
  */
@@ -74,6 +80,8 @@ struct bus {
 	int based;			/* the thread's: the start state is the
 					   cluster's (applied > 0, a snapshot
 					   restored or founded) */
+	atomic_uint epoch;		/* connections made (the client's
+					   reconnected callback) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* under mu */
@@ -488,7 +496,7 @@ publish_file(struct bus *b, const char *path, uint64_t seq)
 	unsigned idx = 0;
 	natsMsg *m = NULL;
 	const char *why;
-	int rc = -1;
+	int rc = -1, pub;
 
 	chunk = maxp > 8192 ? (size_t)(maxp - 4096) : 4096;
 	if (chunk > (1u << 20))
@@ -506,9 +514,10 @@ publish_file(struct bus *b, const char *path, uint64_t seq)
 			goto out;
 		snprintf(id, sizeof(id), "%u", idx++);
 		natsMsgHeader_Set(m, "Cascaded-Chunk", id);
-		if (publish(b, m, NULL, &cseq, NULL, &why) != 0)
+		pub = publish(b, m, NULL, &cseq, NULL, &why);
+		m = NULL;	/* consumed, even on failure */
+		if (pub != 0)
 			goto out;
-		m = NULL;
 		total += n;
 		snprintf(num, sizeof(num), "%s%" PRIu64, used ? "," : "", cseq);
 		if (used + strlen(num) + 1 > cap) {
@@ -529,9 +538,10 @@ publish_file(struct bus *b, const char *path, uint64_t seq)
 		goto out;
 	snprintf(hv, sizeof(hv), "%zu", total);
 	natsMsgHeader_Set(m, "Cascaded-Size", hv);
-	if (publish(b, m, NULL, &cseq, NULL, &why) != 0)
-		goto out;
+	pub = publish(b, m, NULL, &cseq, NULL, &why);
 	m = NULL;
+	if (pub != 0)
+		goto out;
 	rc = 0;
 out:
 	natsMsg_Destroy(m);
@@ -678,8 +688,11 @@ attach(struct bus *b)
 			return -1;
 		b->streams_ok = 1;
 	}
-	if (stream_state(b, &first, &last) != 0)
+	if (stream_state(b, &first, &last) != 0) {
+		/* the stream is gone (a new server): create it again */
+		b->streams_ok = 0;
 		return -1;
+	}
 	pthread_mutex_lock(&b->mu);
 	if (!b->have_start) {
 		b->have_start = 1;
@@ -695,14 +708,19 @@ attach(struct bus *b)
 	 * or, on a bus without any, founds it with its own content (one
 	 * replica wins the claim; the others come back for its snapshot).
 	 */
-	if ((!b->based && b->applied == 0) || last < b->applied) {
+	if (last < b->applied) {
+		log_msg(LOG_LVL_WARN, "bus: the stream is behind this "
+		    "replica (a new NATS store?): starting over from the bus");
+		/* until restored or founded: a lost claim comes back here */
+		b->based = 0;
+		pthread_mutex_lock(&b->mu);
+		b->stream_last = last;
+		pthread_mutex_unlock(&b->mu);
+	}
+	if (!b->based) {
 		natsMsg *done = last_done(b);
 
 		natsMsg_Destroy(done);
-		if (last < b->applied)
-			log_msg(LOG_LVL_WARN, "bus: the stream is behind this "
-			    "replica (a new NATS store?): starting over from "
-			    "the bus");
 		if (done == NULL && b->applied > 0) {
 			if (store_bus_reset(b->app->store) != STORE_OK)
 				return -1;
@@ -727,39 +745,64 @@ loop(void *arg)
 	natsMsg *m = NULL;
 	jsMsgMetaData *meta = NULL;
 	uint64_t seq, first, last, every;
-	int idle = 0, was_up = 0;
+	unsigned epoch = 0, e;
+	int idle = 0, was_up = 0, failed = 0;
 	natsStatus s;
 
 	every = (uint64_t)b->cfg->bus_snapshot_writes;
 	while (!stopping(b)) {
 		if (!connected(b)) {
+			/*
+			 * The subscription is left alone: dropping it asks
+			 * the server to delete its consumer, a request that
+			 * waits for a server that is not there.
+			 */
 			if (was_up)
 				log_msg(LOG_LVL_WARN, "bus: disconnected: "
 				    "serving frozen market data");
 			was_up = 0;
-			drop_sub(b);
-			b->streams_ok = 0;
 			nats_Sleep(100);
 			continue;
 		}
+		/*
+		 * A new connection (seen down, or made between two of our
+		 * polls) may be to a server that lost its store: the
+		 * streams, the start state and the consumer again.
+		 */
+		e = atomic_load(&b->epoch);
+		if (e != epoch || (!was_up && b->sub != NULL)) {
+			epoch = e;
+			drop_sub(b);
+			b->streams_ok = 0;
+			failed = 0;
+		}
 		if (b->sub == NULL) {
 			if (attach(b) != 0) {
+				if (failed++ == 0)
+					log_msg(LOG_LVL_WARN, "bus: cannot "
+					    "attach to the streams yet: "
+					    "retrying");
 				nats_Sleep(500);
 				continue;
 			}
-			if (!was_up)
+			if (!was_up || failed > 0)
 				log_msg(LOG_LVL_INFO, "bus: connected");
 			was_up = 1;
+			failed = 0;
 			idle = 0;
 		}
 		s = natsSubscription_NextMsg(&m, b->sub, 250);
 		if (s == NATS_TIMEOUT) {
 			if (++idle % 4 != 0)
 				continue;
-			/* a stream ahead of us and nothing delivered */
-			if (stream_state(b, &first, &last) == 0 &&
-			    last > b->applied)
+			/* a stream ahead of us and nothing delivered, or
+			   no stream at all */
+			if (stream_state(b, &first, &last) != 0) {
 				drop_sub(b);
+				b->streams_ok = 0;
+			} else if (last > b->applied) {
+				drop_sub(b);
+			}
 			continue;
 		}
 		if (s != NATS_OK) {
@@ -811,13 +854,18 @@ make_id(char *out, size_t cap)
 
 /*
  * The first connection made in the background (with a callback the
- * connect call does not block; the apply thread polls the status).
+ * connect call does not block; the apply thread polls the status), and
+ * every reconnection (the client retries forever, every 250 ms): count
+ * them, so the apply thread attaches again even to a server that came
+ * back between two of its polls.
  */
 static void
 on_connected(natsConnection *nc, void *closure)
 {
+	struct bus *b = closure;
+
 	(void)nc;
-	(void)closure;
+	atomic_fetch_add(&b->epoch, 1);
 }
 
 int
@@ -846,6 +894,7 @@ bus_open(struct app *app, struct bus **out)
 		goto fail;
 	}
 	b->applied = applied;
+	b->based = applied > 0;
 	s = natsOptions_Create(&b->opts);
 	urls = calloc(cfg->nbus_urls + 1, sizeof(*urls));
 	if (urls == NULL)
@@ -866,6 +915,8 @@ bus_open(struct app *app, struct bus **out)
 	if (s == NATS_OK)
 		s = natsOptions_SetRetryOnFailedConnect(b->opts, true,
 		    on_connected, b);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(b->opts, on_connected, b);
 	if (s == NATS_OK && cfg->bus_creds != NULL)
 		s = natsOptions_SetUserCredentialsFromFiles(b->opts,
 		    cfg->bus_creds, NULL);

@@ -36,8 +36,10 @@
  * stream's last sequence as of its first connection.  Frozen: while the
  * NATS connection is down the replica serves its last state, every answer
  * carries a market_data_frozen warning (handlers_ops.c), writes answer
- * 503 with Retry-After; the client reconnects and the consumer catches up
- * by itself.
+ * 503 with Retry-After; the client reconnects (forever, every 250 ms:
+ * however long the server was down) and the apply thread attaches again
+ * after every reconnection, so the consumer catches up by itself and a
+ * server that came back without its store gets its streams again.
  *
  * Threads: the apply thread is the only writer of the store while a bus
  * is configured; writers (HTTP threads) block in submit until their write

@@ -118,7 +118,7 @@ def bus_state(port):
 
 
 def same(ports):
-    deadline = time.time() + 15
+    deadline = time.time() + 30
     states = []
     while time.time() < deadline:
         states = [bus_state(p) for p in ports]
