@@ -188,6 +188,9 @@ load_snapshot(struct app *app, int publish, enum store_status *st)
 		*st = STORE_NOMEM;
 		goto out;
 	}
+	/* books: their derived levels merged in (api_books.c) */
+	if (api_books_sync(app, s) != 0)
+		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
 	if (publish)
 		snapshot_cell_publish(app->cell, snapshot_ref(s));
 out:
@@ -235,6 +238,7 @@ api_app_release(struct app *app)
 {
 	if (app == NULL || app->writer == NULL)
 		return;
+	api_books_free(app);
 	snapshot_cell_release(&app->writer->cell);
 	pthread_mutex_destroy(&app->writer->mu);
 	free(app->writer);
@@ -283,6 +287,9 @@ republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
 		st = STORE_NOMEM;
 		goto out;
 	}
+	/* books: re-derive what the new prices moved, merge (api_books.c) */
+	if (api_books_sync(app, s) != 0)
+		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
 	snapshot_cell_publish(app->cell, snapshot_ref(s));
 out:
 	market_data_release(&md);
@@ -342,6 +349,16 @@ wtx_commit(struct wtx *t, enum store_status st, const char *what,
 	}
 	t->ns = republish(t->app, symbol, lv, a);
 	return t->ns != NULL ? 0 : -1;
+}
+
+int
+wtx_commit_store(struct wtx *t, enum store_status st, const char *what,
+    struct api_answer *a)
+{
+	if (st == STORE_OK)
+		return 0;
+	store_problem(t->app, a, st, what);
+	return -1;
 }
 
 void

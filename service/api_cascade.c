@@ -40,8 +40,8 @@ struct cascade_query {
 	int append_to; /* `to` appended as the last point */
 };
 
-static void
-qerr(struct problem *err, const char *name, const char *detail)
+void
+api_qerr(struct problem *err, const char *name, const char *detail)
 {
 	char ptr[160];
 	size_t n = 0;
@@ -60,27 +60,24 @@ qerr(struct problem *err, const char *name, const char *detail)
 	problem_add(err, ptr, "%s", detail);
 }
 
-/*
- * Every parameter known and given once (errors in request order); the
- * value of each known one (its first occurrence) in v[], NULL when absent.
- */
-static void
-qcheck(const struct api_param *query, size_t n, const char *v[Q_N],
+void
+api_qcheck(const struct api_param *query, size_t n,
+    const char *const *names, size_t nnames, const char **v,
     struct problem *err)
 {
 	unsigned seen = 0;
 	size_t i, k;
 
-	for (k = 0; k < Q_N; k++)
+	for (k = 0; k < nnames; k++)
 		v[k] = NULL;
 	for (i = 0; i < n; i++) {
-		for (k = 0; k < Q_N; k++)
-			if (strcmp(query[i].name, qnames[k]) == 0)
+		for (k = 0; k < nnames; k++)
+			if (strcmp(query[i].name, names[k]) == 0)
 				break;
-		if (k == Q_N) {
-			qerr(err, query[i].name, "unknown query parameter");
+		if (k == nnames) {
+			api_qerr(err, query[i].name, "unknown query parameter");
 		} else if (seen & (1u << k)) {
-			qerr(err, query[i].name, "given more than once");
+			api_qerr(err, query[i].name, "given more than once");
 		} else {
 			seen |= 1u << k;
 			v[k] = query[i].value != NULL ? query[i].value : "";
@@ -88,9 +85,8 @@ qcheck(const struct api_param *query, size_t n, const char *v[Q_N],
 	}
 }
 
-/* A decimal number (no hex, inf or nan), finite. */
-static int
-qnum(struct problem *err, const char *name, const char *s, double *out)
+int
+api_qnum(struct problem *err, const char *name, const char *s, double *out)
 {
 	const char *p;
 	char *end = NULL;
@@ -109,7 +105,7 @@ qnum(struct problem *err, const char *name, const char *s, double *out)
 		ok = *end == '\0' && isfinite(v);
 	}
 	if (!ok) {
-		qerr(err, name, "must be a number");
+		api_qerr(err, name, "must be a number");
 		return -1;
 	}
 	*out = v;
@@ -125,42 +121,42 @@ cascade_query(const struct api_param *query, size_t nquery,
 	double span, ratio, sgn, last;
 	int ok_from, ok_to, ok_step;
 
-	qcheck(query, nquery, v, err);
+	api_qcheck(query, nquery, qnames, Q_N, v, err);
 	q->dir = LC_DOWN;
 	if (v[Q_DIR] != NULL && strcmp(v[Q_DIR], "up") == 0)
 		q->dir = LC_UP;
 	else if (v[Q_DIR] != NULL && strcmp(v[Q_DIR], "down") != 0)
-		qerr(err, "direction", "must be down or up");
+		api_qerr(err, "direction", "must be down or up");
 	q->from = 0;
 	q->to = q->dir == LC_DOWN ? -0.5 : 0.5;
 	q->step = 0.01;
 	q->threshold = 100;
-	ok_from = qnum(err, "from", v[Q_FROM], &q->from) >= 0;
-	ok_to = qnum(err, "to", v[Q_TO], &q->to) >= 0;
-	ok_step = qnum(err, "step", v[Q_STEP], &q->step) >= 0;
-	if (qnum(err, "cascade_threshold_bps", v[Q_THRESH],
+	ok_from = api_qnum(err, "from", v[Q_FROM], &q->from) >= 0;
+	ok_to = api_qnum(err, "to", v[Q_TO], &q->to) >= 0;
+	ok_step = api_qnum(err, "step", v[Q_STEP], &q->step) >= 0;
+	if (api_qnum(err, "cascade_threshold_bps", v[Q_THRESH],
 	        &q->threshold) >= 0 &&
 	    !(q->threshold > 0 && q->threshold <= 1e6))
-		qerr(err, "cascade_threshold_bps", "must be in (0, 1e6]");
+		api_qerr(err, "cascade_threshold_bps", "must be in (0, 1e6]");
 	if (ok_step && !(q->step > 0)) {
-		qerr(err, "step", "must be > 0");
+		api_qerr(err, "step", "must be > 0");
 		ok_step = 0;
 	}
 	if (ok_from && !(1 + q->from > 0)) {
-		qerr(err, "from",
+		api_qerr(err, "from",
 		    "1 + from must be > 0 (a shock of -100% or "
 		    "more has no price)");
 		ok_from = 0;
 	}
 	if (ok_to && !(1 + q->to > 0)) {
-		qerr(err, "to",
+		api_qerr(err, "to",
 		    "1 + to must be > 0 (a shock of -100% or "
 		    "more has no price)");
 		ok_to = 0;
 	}
 	if (ok_from && ok_to &&
 	    (q->dir == LC_DOWN ? q->to > q->from : q->to < q->from)) {
-		qerr(err, "to",
+		api_qerr(err, "to",
 		    q->dir == LC_DOWN ? "must be <= from for "
 		                        "direction down"
 		                      : "must be >= from for direction up");
@@ -170,7 +166,7 @@ cascade_query(const struct api_param *query, size_t nquery,
 		span = fabs(q->to - q->from);
 		ratio = span / q->step + 1e-9;
 		if (!(ratio < (double)MAX_CASCADE_POINTS)) {
-			qerr(err, "step", "gives more than 1001 points");
+			api_qerr(err, "step", "gives more than 1001 points");
 		} else {
 			q->n = (size_t)floor(ratio);
 			sgn = q->to >= q->from ? 1.0 : -1.0;
@@ -178,7 +174,7 @@ cascade_query(const struct api_param *query, size_t nquery,
 			q->append_to = fabs(last - q->to) > 1e-9 * q->step;
 			q->npoints = q->n + 1 + (q->append_to ? 1 : 0);
 			if (q->npoints > MAX_CASCADE_POINTS)
-				qerr(err, "step",
+				api_qerr(err, "step",
 				    "gives more than 1001 "
 				    "points");
 		}

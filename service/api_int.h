@@ -51,8 +51,50 @@ long wtx_asset(struct wtx *t, const char *asset, struct api_answer *a);
  */
 int wtx_commit(struct wtx *t, enum store_status st, const char *what,
     const char *symbol, enum snapshot_level_mode lv, struct api_answer *a);
+/* The store's write only (st): 0, or -1 with its problem. */
+int wtx_commit_store(struct wtx *t, enum store_status st, const char *what,
+    struct api_answer *a);
 /* The answer's body is built (ok and a->body set): status; else 503. */
 void wtx_answer(struct api_answer *a, int ok, int status);
 int wtx_end(struct wtx *t, struct api_answer *a);
+
+/*
+ * Query strings (api_cascade.c): an error at /query/<name>; every
+ * parameter one of names[0..nnames-1] and given once (errors in request
+ * order), the value of each in v[] (NULL when absent); a decimal number
+ * (no hex, inf or nan): 1 when s is NULL (absent), 0 and *out, or -1
+ * with an error.
+ */
+void api_qerr(struct problem *err, const char *name, const char *detail);
+void api_qcheck(const struct api_param *query, size_t n,
+    const char *const *names, size_t nnames, const char **v,
+    struct problem *err);
+int api_qnum(struct problem *err, const char *name, const char *s,
+    double *out);
+
+/* ---- books (api_books.c) -------------------------------------------- */
+
+/*
+ * Before s (built from the store, not yet published) is published by a
+ * market write or at startup, under the writer mutex: load the books
+ * when they are not loaded (or the asset set changed), re-derive the
+ * positions holding an asset whose price or volatility changed, and set
+ * the merged levels (stored + every book's derived) on s.  0, or -1 (no
+ * memory; s keeps its stored levels).
+ */
+int api_books_sync(struct app *app, struct snapshot *s);
+void api_books_free(struct app *app);
+
+/*
+ * A score request naming book copies (req->book): the market of snap
+ * with each named position's derived levels left out, in *mkt (its
+ * storage in *own: api_books_own_free).  0: done or nothing to leave out
+ * (*own NULL, *mkt = snap->market); 1: snap is no longer current (decode
+ * again); -1 with err (422 unknown book or id, 503).
+ */
+int api_books_exclude(struct app *app, const struct snapshot *snap,
+    const struct score_request *req, struct lc_market *mkt, void **own,
+    struct problem *err);
+void api_books_own_free(void *own);
 
 #endif

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "api_int.h"
 #include "cascade/score.h"
 #include "codec.h"
 #include "log.h"
@@ -33,6 +33,9 @@ struct api_score_job {
 	struct snapshot *snap;		/* one reference */
 	struct score_request req;
 	const struct api_hooks *hooks;
+	/* books (8.1): the market without the named own copies, or NULL */
+	void *own;
+	struct lc_market mkt;
 };
 
 static int64_t
@@ -126,8 +129,9 @@ thread_result(int *owned)
 
 /* lc_score and encode a decoded request into *ans; the HTTP status. */
 static int
-score_run(const struct snapshot *snap, struct score_request *req,
-    const struct api_hooks *hooks, struct api_answer *ans)
+score_run(const struct snapshot *snap, const struct lc_market *mkt,
+    struct score_request *req, const struct api_hooks *hooks,
+    struct api_answer *ans)
 {
 	struct lc_score_result *res;
 	enum lc_status st;
@@ -142,7 +146,7 @@ score_run(const struct snapshot *snap, struct score_request *req,
 		ans->status = 503;
 		return 503;
 	}
-	st = lc_score(&snap->market, &req->lc, res);
+	st = lc_score(mkt, &req->lc, res);
 	if (st == LC_ENOMEM) {
 		problem_set(&ans->err, 503, "unavailable",
 		    "Service unavailable", "out of memory while scoring");
@@ -195,6 +199,7 @@ api_score_job_free(struct api_score_job *job)
 	if (job == NULL)
 		return;
 	codec_request_release(&job->req);
+	api_books_own_free(job->own);
 	snapshot_unref(job->snap);
 	free(job);
 }
@@ -207,7 +212,8 @@ api_score_job_run(struct api_score_job *job, unsigned threads,
 		job->req.params.threads = threads;
 		job->req.lc.params.threads = threads;
 	}
-	return score_run(job->snap, &job->req, job->hooks, ans);
+	return score_run(job->snap, job->own != NULL ? &job->mkt :
+	    &job->snap->market, &job->req, job->hooks, ans);
 }
 
 int
@@ -216,6 +222,7 @@ api_score(struct app *app, const char *body, size_t len,
 {
 	struct codec_limits lim;
 	struct api_score_job *job;
+	int rc, tries;
 
 	api_score_limits(app->cfg, &lim);
 	job = calloc(1, sizeof(*job));
@@ -228,25 +235,44 @@ api_score(struct app *app, const char *body, size_t len,
 	}
 	codec_request_init(&job->req);
 	job->hooks = app->hooks;
-	job->snap = app->cell != NULL ? snapshot_cell_get(app->cell) : NULL;
-	if (job->snap == NULL) {
-		no_snapshot(ans);
-		goto out;
-	}
-	if (codec_decode_score(body, len, job->snap, &lim, &job->req,
-	    &ans->err) != 0) {
-		if (ans->err.status == 0)
-			problem_set(&ans->err, 500, "internal",
-			    "Internal server error", "decoding failed");
-		ans->status = ans->err.status;
-		goto out;
+	for (tries = 0;; tries++) {
+		job->snap = app->cell != NULL ? snapshot_cell_get(app->cell)
+		                              : NULL;
+		if (job->snap == NULL) {
+			no_snapshot(ans);
+			goto out;
+		}
+		if (codec_decode_score(body, len, job->snap, &lim, &job->req,
+		    &ans->err) != 0) {
+			if (ans->err.status == 0)
+				problem_set(&ans->err, 500, "internal",
+				    "Internal server error",
+				    "decoding failed");
+			ans->status = ans->err.status;
+			goto out;
+		}
+		/* positions naming their copy in a book (8.1) */
+		rc = api_books_exclude(app, job->snap, &job->req, &job->mkt,
+		    &job->own, &ans->err);
+		if (rc == 0)
+			break;
+		if (rc < 0 || tries == 3) {
+			if (rc > 0)
+				no_snapshot(ans);
+			ans->status = ans->err.status;
+			goto out;
+		}
+		/* a write came between: decode against the new snapshot */
+		codec_request_release(&job->req);
+		snapshot_unref(job->snap);
 	}
 	if (job->req.monte_carlo && opts != NULL && opts->defer != NULL) {
 		/* the job is defer's from here, answered or not */
 		opts->defer(opts->ctx, job);
 		return API_DEFERRED;
 	}
-	score_run(job->snap, &job->req, job->hooks, ans);
+	score_run(job->snap, job->own != NULL ? &job->mkt :
+	    &job->snap->market, &job->req, job->hooks, ans);
 out:
 	api_score_job_free(job);
 	return ans->status;

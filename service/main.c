@@ -51,6 +51,7 @@ register_routes(struct server *srv)
 	server_add_routes(srv, handlers_score_routes, handlers_score_nroutes);
 	server_add_routes(srv, handlers_market_routes,
 	    handlers_market_nroutes);
+	server_add_routes(srv, handlers_book_routes, handlers_book_nroutes);
 }
 
 /* The server counts what the use cases report (GET /metrics). */

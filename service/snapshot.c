@@ -559,6 +559,9 @@ snapshot_free(struct snapshot *s)
 		return;
 	for (i = 0; i < s->nassets && s->blocks != NULL; i++)
 		block_unref(s->blocks[i]);
+	for (i = 0; i < 4 * s->nassets && s->own_levels != NULL; i++)
+		free(s->own_levels[i]);
+	free(s->own_levels);
 	free(s->blocks);
 	free(s->assets);
 	free(s->lc_assets);
@@ -668,6 +671,7 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	s->market.default_rho = default_rho;
 	s->market.rho = s->rho;
 	s->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
+	s->hash = h;
 	hash_etag(h, s->etag);
 	*out = s;
 	s = NULL;
@@ -878,4 +882,95 @@ snapshot_cell_publish(struct snapshot_cell *c, struct snapshot *s)
 	c->cur = s;
 	pthread_mutex_unlock(&c->mu);
 	snapshot_unref(old);
+}
+
+/* ---- books: derived levels ------------------------------------------- */
+
+int
+snapshot_copy(const struct snapshot *s, struct snapshot **out)
+{
+	struct snapshot *c;
+	size_t n = s->nassets, i;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -1;
+	*c = *s;
+	atomic_init(&c->refs, 1);
+	c->own_levels = NULL;
+	c->assets = malloc(n * sizeof(*c->assets));
+	c->lc_assets = malloc(n * sizeof(*c->lc_assets));
+	c->blocks = malloc(n * sizeof(*c->blocks));
+	c->rho = malloc(n * n * sizeof(double));
+	c->by_symbol = malloc(n * sizeof(uint32_t));
+	if (c->assets == NULL || c->lc_assets == NULL || c->blocks == NULL ||
+	    c->rho == NULL || c->by_symbol == NULL) {
+		c->nassets = 0;
+		snapshot_free(c);
+		return -1;
+	}
+	memcpy(c->assets, s->assets, n * sizeof(*c->assets));
+	memcpy(c->lc_assets, s->lc_assets, n * sizeof(*c->lc_assets));
+	memcpy(c->rho, s->rho, n * n * sizeof(double));
+	memcpy(c->by_symbol, s->by_symbol, n * sizeof(uint32_t));
+	for (i = 0; i < n; i++) {
+		c->blocks[i] = block_ref(s->blocks[i]);
+		/* the level arrays are the blocks' (s's own ones are s's) */
+		if (s->blocks[i] != NULL) {
+			c->assets[i].levels[0] = s->blocks[i]->sa.levels[0];
+			c->assets[i].levels[1] = s->blocks[i]->sa.levels[1];
+		}
+		c->lc_assets[i].symbol = c->assets[i].symbol;
+		c->lc_assets[i].levels[0].n = c->assets[i].levels[0].n;
+		c->lc_assets[i].levels[0].price = c->assets[i].levels[0].price;
+		c->lc_assets[i].levels[0].qty = c->assets[i].levels[0].qty;
+		c->lc_assets[i].levels[1].n = c->assets[i].levels[1].n;
+		c->lc_assets[i].levels[1].price = c->assets[i].levels[1].price;
+		c->lc_assets[i].levels[1].qty = c->assets[i].levels[1].qty;
+	}
+	c->market.assets = c->lc_assets;
+	c->market.rho = c->rho;
+	c->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
+	*out = c;
+	return 0;
+}
+
+void
+snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
+    double *price, double *qty, size_t n, size_t nstale)
+{
+	struct snapshot_levels *sl;
+	uint64_t h = s->hash;
+	double sum = 0;
+	size_t k, slot = 4 * asset + 2 * (size_t)dir;
+
+	if (s->own_levels == NULL)
+		s->own_levels = calloc(4 * s->nassets + 1, sizeof(double *));
+	if (s->own_levels == NULL || asset >= s->nassets) {
+		free(price);
+		free(qty);
+		return;
+	}
+	free(s->own_levels[slot]);
+	free(s->own_levels[slot + 1]);
+	s->own_levels[slot] = price;
+	s->own_levels[slot + 1] = qty;
+	h = hash_fnv_word(h, (uint64_t)(4 * asset + (size_t)dir));
+	for (k = 0; k < n; k++) {
+		sum += qty[k];
+		h = hash_fnv_word(h, price_key(price[k], 0));
+		h = hash_fnv_word(h, price_key(qty[k], 0));
+	}
+	sl = &s->assets[asset].levels[dir];
+	sl->n = n;
+	sl->price = price;
+	sl->qty = qty;
+	sl->total_qty = sum;
+	sl->nstale = nstale;
+	s->lc_assets[asset].levels[dir].n = n;
+	s->lc_assets[asset].levels[dir].price = price;
+	s->lc_assets[asset].levels[dir].qty = qty;
+	s->hash = h;
+	hash_etag(h, s->etag);
 }

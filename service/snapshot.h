@@ -123,6 +123,9 @@ struct snapshot {
 	uint32_t *by_symbol;               /* indices sorted by symbol */
 	uint32_t usd;                      /* index of USD */
 	struct snapshot_block **blocks;    /* parallel; NULL: implicit USD */
+	/* books (8.1): merged level arrays this snapshot owns, or NULL */
+	double **own_levels;               /* [4 * nassets] */
+	uint64_t hash;                     /* what etag shows */
 };
 
 /*
@@ -185,5 +188,23 @@ void snapshot_cell_release(struct snapshot_cell *c);
 struct snapshot *snapshot_cell_get(struct snapshot_cell *c);
 /* Make `s` current; takes over the caller's reference to `s`. */
 void snapshot_cell_publish(struct snapshot_cell *c, struct snapshot *s);
+
+/* ---- books: derived levels (docs/model.md 8.1) --------------------- */
+
+/*
+ * A new snapshot with the same content as s (blocks shared, tables
+ * copied, a new version): the books layer sets its merged levels on it
+ * before publishing.  0 and *out with one reference, or -1.
+ */
+int snapshot_copy(const struct snapshot *s, struct snapshot **out);
+/*
+ * Replace the level arrays of (asset, dir) of an unpublished snapshot by
+ * price[0..n-1], qty[0..n-1] (cascade order; the snapshot takes them
+ * over, malloc'd, and frees them) with nstale of them stale: what the
+ * cascade, the score and GET /v1/markets then use.  The etag takes
+ * their content in.  The stored levels stay in the asset's block.
+ */
+void snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
+    double *price, double *qty, size_t n, size_t nstale);
 
 #endif

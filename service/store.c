@@ -1091,3 +1091,34 @@ out:
 	pthread_mutex_unlock(&st->mu);
 	return res;
 }
+
+/* --- sibling stores ---------------------------------------------------- */
+
+struct sqlite3 *
+store_lock(struct store *st)
+{
+	if (st == NULL)
+		return NULL;
+	pthread_mutex_lock(&st->mu);
+	return st->db;
+}
+
+void
+store_unlock(struct store *st)
+{
+	if (st != NULL)
+		pthread_mutex_unlock(&st->mu);
+}
+
+enum store_status
+store_finish(struct store *st, int rc, const char *what)
+{
+	return finish_tx(st, rc == STORE_RC_NOT_FOUND ? RC_NOT_FOUND : rc,
+	    what);
+}
+
+enum store_status
+store_sqlite_status(int rc)
+{
+	return map_rc(rc);
+}

@@ -114,4 +114,20 @@ enum store_status store_append_levels(struct store *st, const char *asset,
 enum store_status store_put_correlations(struct store *st,
     const struct md_corr *c, size_t n, int replace);
 
+/* ---- sibling stores (store_books.c) -------------------------------- */
+
+/*
+ * The connection with the store's lock held (NULL, unlocked, when st is
+ * NULL); store_unlock() releases it.  store_finish() ends a write begun
+ * with "BEGIN IMMEDIATE" under the lock: COMMIT when rc is SQLITE_OK,
+ * else ROLLBACK; STORE_RC_NOT_FOUND as rc gives STORE_NOT_FOUND.
+ */
+#define STORE_RC_NOT_FOUND (-1)
+struct sqlite3;
+struct sqlite3 *store_lock(struct store *st);
+void store_unlock(struct store *st);
+enum store_status store_finish(struct store *st, int rc, const char *what);
+/* The status of an SQLite result code. */
+enum store_status store_sqlite_status(int rc);
+
 #endif
