@@ -58,10 +58,16 @@ struct bk_pos {
 	size_t slot;
 };
 
-/* Sorted derived levels of one asset, per side, and whether stale. */
+/*
+ * Sorted derived levels of one asset, per side: `full` when they must be
+ * recomputed (lc_book_levels: a new price, a new book), `touched` when
+ * positions written since the last merge had or have steps on it (those
+ * slots' levels are patched in, O(n + k log k)).
+ */
 struct bk_cache {
 	struct lc_book_levels lv[2];
-	int dirty;
+	int full;
+	int touched;
 };
 
 struct bk_book {
@@ -74,6 +80,10 @@ struct bk_book {
 	struct bk_pos **hash;
 	struct lc_book lc;
 	struct bk_cache *cache;	/* [nassets] */
+	size_t *tslot;		/* slots written since the last merge */
+	size_t ntouched, tcap;
+	unsigned char *tmark;	/* [tmcap]: slot in tslot */
+	size_t tmcap;
 };
 
 struct api_books {
@@ -199,19 +209,54 @@ pos_copy(const struct lc_position *p, size_t slot)
 	return bp;
 }
 
-/* The assets a slot's steps are on: their caches need recomputing. */
-static void
+/*
+ * A slot about to change or changed: the assets its steps are on need
+ * their cached levels patched, and the slot joins the touched list.
+ * 0, or -1 on no memory (then every cache is recomputed in full).
+ */
+static int
 mark_slot(struct bk_book *b, size_t slot, size_t nassets)
 {
 	const struct lc_book_slot *s;
 	size_t k;
 
+	if (slot >= b->tmcap || b->ntouched == b->tcap) {
+		size_t mc = b->tmcap > 0 ? b->tmcap : 64, tc;
+		unsigned char *m;
+		size_t *t;
+
+		while (mc <= slot)
+			mc *= 2;
+		tc = b->tcap > 0 ? 2 * b->tcap : 64;
+		m = realloc(b->tmark, mc);
+		if (m != NULL) {
+			memset(m + b->tmcap, 0, mc - b->tmcap);
+			b->tmark = m;
+			b->tmcap = mc;
+		}
+		t = b->ntouched == b->tcap ? realloc(b->tslot, tc * sizeof(*t))
+		                          : b->tslot;
+		if (t != NULL && t != b->tslot) {
+			b->tslot = t;
+			b->tcap = tc;
+		}
+		if (m == NULL || t == NULL) {
+			for (k = 0; k < nassets; k++)
+				b->cache[k].full = 1;
+			return -1;
+		}
+	}
+	if (!b->tmark[slot]) {
+		b->tmark[slot] = 1;
+		b->tslot[b->ntouched++] = slot;
+	}
 	if (slot >= b->lc.nslots)
-		return;
+		return 0;
 	s = &b->lc.slot[slot];
 	for (k = 0; k < s->n; k++)
 		if (b->lc.step[s->off + k].asset < nassets)
-			b->cache[b->lc.step[s->off + k].asset].dirty = 1;
+			b->cache[b->lc.step[s->off + k].asset].touched = 1;
+	return 0;
 }
 
 static struct bk_book *
@@ -232,7 +277,7 @@ book_new(const struct store_book *meta, size_t nassets)
 	for (a = 0; a < nassets; a++) {
 		lc_book_levels_init(&b->cache[a].lv[0]);
 		lc_book_levels_init(&b->cache[a].lv[1]);
-		b->cache[a].dirty = 1;
+		b->cache[a].full = 1;
 	}
 	return b;
 }
@@ -251,6 +296,8 @@ book_free(struct bk_book *b, size_t nassets)
 		lc_book_levels_release(&b->cache[i].lv[1]);
 	}
 	free(b->cache);
+	free(b->tslot);
+	free(b->tmark);
 	free(b->by_slot);
 	free(b->hash);
 	lc_book_release(&b->lc);
@@ -568,18 +615,156 @@ out:
 
 /* ---- derived levels into the snapshot --------------------------------- */
 
+/* One derived level with its place in lc_book_levels' order. */
+struct blv {
+	double price, qty;
+	size_t slot;
+	uint32_t rank;
+};
+
+/* x strictly before y in cascade order (ties: slot, then rank). */
+static int
+blv_before(const struct blv *x, const struct blv *y, int desc)
+{
+	if (x->price != y->price)
+		return desc ? x->price > y->price : x->price < y->price;
+	if (x->slot != y->slot)
+		return x->slot < y->slot;
+	return x->rank < y->rank;
+}
+
+static int
+cmp_blv_down(const void *x, const void *y)
+{
+	return blv_before(x, y, 1) ? -1 : blv_before(y, x, 1) ? 1 : 0;
+}
+
+static int
+cmp_blv_up(const void *x, const void *y)
+{
+	return blv_before(x, y, 0) ? -1 : blv_before(y, x, 0) ? 1 : 0;
+}
+
+/*
+ * Patch the cached levels of (a, d): drop those of the touched slots,
+ * merge in their current non-stale steps.  The result is what
+ * lc_book_levels() gives (the same order).  0, or -1 on no memory.
+ */
+static int
+cache_patch(const struct api_books *bs, struct bk_book *b, uint32_t a, int d)
+{
+	struct lc_book_levels *l = &b->cache[a].lv[d];
+	struct lc_book_total tot;
+	struct blv *nw = NULL, cur;
+	size_t nn = 0, cap = 16, t, k, i, j, m, total;
+	double *price = NULL, *qty = NULL;
+	size_t *slot = NULL;
+	uint32_t *rank = NULL;
+	int desc = d == LC_DOWN, rc = -1;
+
+	nw = malloc(cap * sizeof(*nw));
+	if (nw == NULL)
+		return -1;
+	for (t = 0; t < b->ntouched; t++) {
+		const struct lc_book_slot *sl;
+
+		if (b->tslot[t] >= b->lc.nslots)
+			continue;
+		sl = &b->lc.slot[b->tslot[t]];
+		for (k = 0; k < sl->n; k++) {
+			const struct lc_book_step *st = &b->lc.step[sl->off + k];
+
+			if (st->asset != a || (int)st->dir != d ||
+			    lc_book_step_stale(st, bs->price[a]))
+				continue;
+			if (nn == cap) {
+				struct blv *g = realloc(nw, 2 * cap *
+				    sizeof(*nw));
+
+				if (g == NULL)
+					goto out;
+				nw = g;
+				cap *= 2;
+			}
+			nw[nn].price = st->price;
+			nw[nn].qty = st->qty;
+			nw[nn].slot = b->tslot[t];
+			nw[nn++].rank = st->rank;
+		}
+	}
+	qsort(nw, nn, sizeof(*nw), desc ? cmp_blv_down : cmp_blv_up);
+	total = l->n + nn + 1;
+	price = malloc(total * sizeof(*price));
+	qty = malloc(total * sizeof(*qty));
+	slot = malloc(total * sizeof(*slot));
+	rank = malloc(total * sizeof(*rank));
+	if (price == NULL || qty == NULL || slot == NULL || rank == NULL)
+		goto out;
+	for (i = j = m = 0; i < l->n || j < nn;) {
+		if (i < l->n && l->slot[i] < b->tmcap && b->tmark[l->slot[i]]) {
+			i++;	/* a touched slot's old level */
+			continue;
+		}
+		if (i < l->n) {
+			cur.price = l->price[i];
+			cur.slot = l->slot[i];
+			cur.rank = l->rank[i];
+		}
+		if (j < nn && (i >= l->n || blv_before(&nw[j], &cur, desc))) {
+			price[m] = nw[j].price;
+			qty[m] = nw[j].qty;
+			slot[m] = nw[j].slot;
+			rank[m++] = nw[j++].rank;
+		} else {
+			price[m] = l->price[i];
+			qty[m] = l->qty[i];
+			slot[m] = l->slot[i];
+			rank[m++] = l->rank[i++];
+		}
+	}
+	free(l->price);
+	free(l->qty);
+	free(l->slot);
+	free(l->rank);
+	l->price = price;
+	l->qty = qty;
+	l->slot = slot;
+	l->rank = rank;
+	l->n = m;
+	l->cap = total;
+	tot = lc_book_totals(&b->lc, a);
+	l->stale = tot.count[d] > m ? tot.count[d] - m : 0;
+	price = qty = NULL;
+	slot = NULL;
+	rank = NULL;
+	rc = 0;
+out:
+	free(nw);
+	free(price);
+	free(qty);
+	free(slot);
+	free(rank);
+	return rc;
+}
+
 static int
 cache_update(struct api_books *bs, struct bk_book *b, size_t a)
 {
+	struct bk_cache *c = &b->cache[a];
 	int d;
 
-	if (!b->cache[a].dirty)
-		return 0;
-	for (d = 0; d < 2; d++)
-		if (lc_book_levels(&b->lc, (uint32_t)a, (enum lc_dir)d,
-		    bs->price[a], LC_BOOK_NO_SLOT, &b->cache[a].lv[d]) != LC_OK)
+	for (d = 0; d < 2; d++) {
+		if (c->full) {
+			if (lc_book_levels(&b->lc, (uint32_t)a, (enum lc_dir)d,
+			    bs->price[a], LC_BOOK_NO_SLOT, &c->lv[d]) != LC_OK)
+				return -1;
+		} else if (c->touched &&
+		    cache_patch(bs, b, (uint32_t)a, d) != 0) {
+			c->full = 1;
 			return -1;
-	b->cache[a].dirty = 0;
+		}
+	}
+	c->full = c->touched = 0;
 	return 0;
 }
 
@@ -655,7 +840,7 @@ merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d)
 static int
 books_merge(struct api_books *bs, struct snapshot *s)
 {
-	size_t a, k;
+	size_t a, k, t;
 	int d;
 
 	for (a = 0; a < s->nassets; a++) {
@@ -665,6 +850,13 @@ books_merge(struct api_books *bs, struct snapshot *s)
 		for (d = 0; d < 2; d++)
 			if (merge_asset(bs, s, a, d) != 0)
 				return -1;
+	}
+	for (k = 0; k < bs->n; k++) {
+		struct bk_book *b = bs->b[k];
+
+		for (t = 0; t < b->ntouched; t++)
+			b->tmark[b->tslot[t]] = 0;
+		b->ntouched = 0;
 	}
 	return 0;
 }
@@ -706,7 +898,7 @@ books_reprice(struct api_books *bs, const struct snapshot *s)
 		bs->price[a] = s->assets[a].price;
 		bs->vol[a] = s->assets[a].vol;
 		for (k = 0; k < bs->n; k++)
-			bs->b[k]->cache[a].dirty = 1;
+			bs->b[k]->cache[a].full = 1;
 	}
 	for (k = 0; k < bs->n && nch > 0; k++) {
 		struct bk_book *b = bs->b[k];
@@ -876,7 +1068,7 @@ store_rows(const struct codec_book_put *d, const struct bk_book *b,
 		rows[i].id = d->pos.pos[i].id;
 		rows[i].slot = old != NULL ? (int64_t)old->slot : (*next)++;
 		rows[i].body = d->text + d->text_off[i];
-		rows[i].len = d->text_off[i + 1] - d->text_off[i];
+		rows[i].len = d->text_end[i] - d->text_off[i];
 	}
 	return rows;
 }

@@ -301,9 +301,9 @@ int codec_book_name_valid(const char *s);
  */
 struct codec_book_put {
 	struct score_request pos;	/* npos, pos[], their storage */
-	char *text;		/* the positions' JSON texts, back to back */
-	size_t *text_off;	/* [npos + 1]: position i is text[off[i],
-				 * off[i + 1]) */
+	char *text;		/* the positions' JSON texts */
+	size_t *text_off;	/* position i is text[off[i], end[i]) */
+	size_t *text_end;
 	char as_of[MD_TIME_MAX];
 	char source[MD_SOURCE_MAX + 1];
 };

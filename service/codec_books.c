@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "codec_int.h"
+#include "json.h"
 
 int
 codec_book_name_valid(const char *s)
@@ -43,6 +44,7 @@ codec_book_put_release(struct codec_book_put *b)
 	codec_request_release(&b->pos);
 	free(b->text);
 	free(b->text_off);
+	free(b->text_end);
 	codec_book_put_init(b);
 }
 
@@ -64,39 +66,57 @@ market_prices(const struct snapshot *snap, struct score_request *r)
 	return 0;
 }
 
+/*
+ * A validated value as JSON text, numbers in their shortest round-trip
+ * form (json.h): cJSON's own printer keeps 15 digits when they parse back
+ * within an epsilon, which would store a position that is not the one
+ * validated.
+ */
+static void
+print_exact(struct json_buf *b, const cJSON *v)
+{
+	const cJSON *c;
+
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		json_buf_begin(b, cJSON_IsObject(v) ? '{' : '[');
+		for (c = v->child; c != NULL; c = c->next) {
+			if (cJSON_IsObject(v))
+				json_buf_key(b, c->string);
+			print_exact(b, c);
+		}
+		json_buf_end(b, cJSON_IsObject(v) ? '}' : ']');
+	} else if (cJSON_IsString(v)) {
+		json_buf_str(b, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		json_buf_num(b, v->valuedouble);
+	} else if (cJSON_IsBool(v)) {
+		json_buf_bool(b, cJSON_IsTrue(v));
+	} else {
+		json_buf_null(b);
+	}
+}
+
 /* Each position's JSON text, back to back. */
 static int
 keep_texts(const cJSON *arr, struct codec_book_put *out)
 {
 	const cJSON *it;
-	size_t i = 0, cap = 256 * out->pos.npos + 16, len = 0, n;
-	char *t, *grown;
+	struct json_buf b;
+	size_t i = 0;
 
-	out->text = malloc(cap);
 	out->text_off = malloc((out->pos.npos + 1) * sizeof(size_t));
-	if (out->text == NULL || out->text_off == NULL)
+	out->text_end = malloc((out->pos.npos + 1) * sizeof(size_t));
+	if (out->text_off == NULL || out->text_end == NULL)
 		return -1;
+	json_buf_init(&b, 256 * out->pos.npos + 16);
 	for (it = arr->child; it != NULL; it = it->next, i++) {
-		t = cJSON_PrintUnformatted(it);
-		if (t == NULL)
-			return -1;
-		n = strlen(t);
-		if (len + n > cap) {
-			cap = 2 * (len + n);
-			grown = realloc(out->text, cap);
-			if (grown == NULL) {
-				cJSON_free(t);
-				return -1;
-			}
-			out->text = grown;
-		}
-		memcpy(out->text + len, t, n);
-		cJSON_free(t);
-		out->text_off[i] = len;
-		len += n;
+		/* top-level values in a row, comma-separated by the emitter */
+		out->text_off[i] = b.len + (i > 0 ? 1 : 0);
+		print_exact(&b, it);
+		out->text_end[i] = b.len;
 	}
-	out->text_off[i] = len;
-	return 0;
+	out->text = json_buf_take(&b);
+	return out->text != NULL || i == 0 ? 0 : -1;
 }
 
 static int
