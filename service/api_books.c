@@ -234,11 +234,13 @@ mark_slot(struct bk_book *b, size_t slot, size_t nassets)
 			b->tmark = m;
 			b->tmcap = mc;
 		}
-		t = b->ntouched == b->tcap ? realloc(b->tslot, tc * sizeof(*t))
-		                          : b->tslot;
-		if (t != NULL && t != b->tslot) {
-			b->tslot = t;
-			b->tcap = tc;
+		t = b->tslot;
+		if (b->ntouched == b->tcap) {
+			t = realloc(b->tslot, tc * sizeof(*t));
+			if (t != NULL) {
+				b->tslot = t;
+				b->tcap = tc;
+			}
 		}
 		if (m == NULL || t == NULL) {
 			for (k = 0; k < nassets; k++)
@@ -304,6 +306,28 @@ book_free(struct bk_book *b, size_t nassets)
 	free(b);
 }
 
+/* Room for slots 0..n-1, and next_slot at least n.  0, or -1. */
+static int
+book_reserve(struct bk_book *b, size_t n)
+{
+	size_t cap = b->cap > 0 ? b->cap : 64;
+	struct bk_pos **t;
+
+	if (n > b->cap) {
+		while (cap < n)
+			cap *= 2;
+		t = realloc(b->by_slot, cap * sizeof(*t));
+		if (t == NULL)
+			return -1;
+		memset(t + b->cap, 0, (cap - b->cap) * sizeof(*t));
+		b->by_slot = t;
+		b->cap = cap;
+	}
+	if (b->next_slot < n)
+		b->next_slot = n;
+	return 0;
+}
+
 /*
  * Put a copy of p in book b (replacing the position of that id, which
  * keeps its slot; a new id takes `slot`, or the next one when SIZE_MAX).
@@ -325,19 +349,8 @@ book_put(struct api_books *bs, struct bk_book *b, const struct lc_position *p,
 		slot = old->slot;
 	else if (slot == SIZE_MAX)
 		slot = b->next_slot;
-	if (slot >= b->cap) {
-		size_t cap = b->cap > 0 ? b->cap : 64;
-		struct bk_pos **t;
-
-		while (cap <= slot)
-			cap *= 2;
-		t = realloc(b->by_slot, cap * sizeof(*t));
-		if (t == NULL)
-			return -1;
-		memset(t + b->cap, 0, (cap - b->cap) * sizeof(*t));
-		b->by_slot = t;
-		b->cap = cap;
-	}
+	if (book_reserve(b, slot + 1) != 0)
+		return -1;
 	np = pos_copy(p, slot);
 	if (np == NULL)
 		return -1;
@@ -547,7 +560,6 @@ load_book(void *ctx, const struct store_book *meta)
 		ld->oom = 1;
 		return -1;
 	}
-	b->next_slot = (size_t)meta->next_slot;
 	ld->cur = b;
 	return 0;
 }
@@ -583,6 +595,7 @@ books_load(struct app *app, struct api_books *bs, const struct snapshot *s)
 	struct store_books_sink sink = { load_book, load_pos, NULL };
 	struct loader ld;
 	enum store_status st;
+	size_t k;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.bs = bs;
@@ -600,6 +613,11 @@ books_load(struct app *app, struct api_books *bs, const struct snapshot *s)
 	st = store_books_load(app->store, NULL, &sink);
 	if (st == STORE_OK && loader_flush(&ld) != 0)
 		st = STORE_NOMEM;
+	/* new ids go after every slot ever given (a deleted tail too) */
+	for (k = 0; st == STORE_OK && k < bs->n; k++)
+		if (book_reserve(bs->b[k], (size_t)bs->b[k]->meta.next_slot)
+		    != 0)
+			st = STORE_NOMEM;
 	if (ld.skipped > 0) {
 		char n[32];
 
