@@ -644,6 +644,82 @@ START_TEST(risk_equals_model)
 }
 END_TEST
 
+/* ---- over HTTP ---------------------------------------------------------- */
+
+static struct server_proc srv;
+static char *hdir;
+static char hdb[512];
+
+static int
+http(const char *method, const char *path, const char *hdrs,
+    const char *body, char **out)
+{
+	struct http_reply r;
+	int st;
+
+	ck_assert_int_eq(http_request(srv.port, method, path, hdrs, body,
+	    body != NULL ? strlen(body) : 0, &r, 10000), 0);
+	st = r.status;
+	if (out != NULL) {
+		*out = r.body;
+		r.body = NULL;
+	}
+	http_reply_release(&r);
+	return st;
+}
+
+#define KEY "Content-Type: application/json\r\n" \
+	"Authorization: Bearer b-secret\r\n"
+#define NOKEY "Content-Type: application/json\r\n"
+
+/* The routes over HTTP: writes need the key, reads do not. */
+START_TEST(http_routes_and_keys)
+{
+	static const char *const args[] = { "--api-key", "b-secret", NULL };
+	static const char book[] = "{\"positions\": [{\"id\": \"l\", "
+	    "\"type\": \"loan\", \"collateral\": [{\"asset\": \"ETH\", "
+	    "\"amount\": 10, \"liquidation_threshold\": 0.8}], \"debt\": "
+	    "[{\"asset\": \"USD\", \"amount\": 15000}]}]}";
+	char *b = NULL;
+
+	ck_assert_msg(fixture_start(&srv, &hdir, hdb, sizeof(hdb), "h.db",
+	    args, 10000) == 0, "server: %s", srv.log ? srv.log : "");
+	ck_assert_int_eq(http("PUT", "/v1/markets/ETH", KEY,
+	    "{\"price\": 2000, \"volatility\": 0.8}", NULL), 201);
+	ck_assert_int_eq(http("PUT", "/v1/books/h", NOKEY, book, NULL), 401);
+	ck_assert_int_eq(http("PUT", "/v1/books/h", KEY, book, NULL), 201);
+	ck_assert_int_eq(http("PUT", "/v1/books/h", KEY, book, NULL), 200);
+	ck_assert_int_eq(http("POST", "/v1/books/h/positions", NOKEY, book,
+	    NULL), 401);
+	ck_assert_int_eq(http("POST", "/v1/books/h/positions", KEY, book,
+	    NULL), 200);
+	ck_assert_int_eq(http("GET", "/v1/books", NULL, NULL, &b), 200);
+	ck_assert_ptr_nonnull(strstr(b, "\"book\":\"h\""));
+	free(b);
+	ck_assert_int_eq(http("GET", "/v1/books/h/risk?asset=ETH&step=0.1",
+	    NULL, NULL, &b), 200);
+	ck_assert_ptr_nonnull(strstr(b, "\"points\":["));
+	free(b);
+	ck_assert_int_eq(http("GET", "/v1/books/h/risk?asset=ETH&step=0.0001",
+	    NULL, NULL, &b), 422);
+	ck_assert_ptr_nonnull(strstr(b, "/query/step"));
+	free(b);
+	ck_assert_int_eq(http("GET", "/v1/books/h/positions?limit=5", NULL,
+	    NULL, &b), 200);
+	ck_assert_ptr_nonnull(strstr(b, "\"id\":\"l\""));
+	free(b);
+	ck_assert_int_eq(http("GET", "/v1/books/nope", NULL, NULL, NULL), 404);
+	ck_assert_int_eq(http("GET", "/v1/books/No", NULL, NULL, NULL), 422);
+	ck_assert_int_eq(http("DELETE", "/v1/books/h/positions/l", NOKEY, NULL,
+	    NULL), 401);
+	ck_assert_int_eq(http("DELETE", "/v1/books/h/positions/l", KEY, NULL,
+	    NULL), 200);
+	ck_assert_int_eq(http("DELETE", "/v1/books/h", KEY, NULL, NULL), 200);
+	ck_assert_int_eq(http("DELETE", "/v1/books/h", KEY, NULL, NULL), 404);
+	fixture_stop(&srv, &hdir, 10000);
+}
+END_TEST
+
 /* ---- measured: 1e6 positions (BOOKS_BENCH=1) ---------------------------- */
 
 static double
@@ -721,6 +797,10 @@ books_suite(void)
 	tcase_add_test(tc, upsert_delete_restart);
 	tcase_add_test(tc, price_write_rederives_coupled);
 	tcase_add_test(tc, risk_equals_model);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("http");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, http_routes_and_keys);
 	suite_add_tcase(s, tc);
 	if (getenv("BOOKS_BENCH") != NULL) {
 		tc = tcase_create("bench");
