@@ -509,38 +509,70 @@ struct loader {
 	char *text;		/* "[p0,p1,...]" */
 	size_t len, cap;
 	int64_t *slots;
+	size_t *off, *end;	/* position i: text[off[i], end[i]) */
 	size_t n;
 	int oom;
 	size_t skipped;
 };
 
-/* Decode the positions gathered (or, failing that, one by one). */
+/*
+ * Decode the JSON array json[0..len) of stored positions and put them at
+ * slots[]: 0, 1 when a position no longer decodes (an asset of it is
+ * gone), -1 on no memory.
+ */
 static int
-loader_flush(struct loader *ld)
+load_array(struct loader *ld, const char *json, size_t len,
+    const int64_t *slots)
 {
 	struct score_request r;
 	struct problem err;
 	size_t i;
+	int rc = 0;
+
+	codec_request_init(&r);
+	problem_init(&err);
+	if (codec_decode_positions(json, len, ld->snap, &r, &err) == 0) {
+		for (i = 0; i < r.npos; i++)
+			if (book_put(ld->bs, ld->cur, &r.pos[i],
+			    (size_t)slots[i]) != 0)
+				ld->skipped++;
+	} else {
+		rc = err.status >= 500 ? -1 : 1;
+	}
+	codec_request_release(&r);
+	problem_release(&err);
+	return rc;
+}
+
+/* Decode the positions gathered (or, failing that, one by one). */
+static int
+loader_flush(struct loader *ld)
+{
+	size_t i, n;
+	char *one;
+	int rc;
 
 	if (ld->n == 0 || ld->cur == NULL)
 		return 0;
 	ld->text[ld->len] = ']';
-	codec_request_init(&r);
-	problem_init(&err);
-	if (codec_decode_positions(ld->text, ld->len + 1, ld->snap, &r,
-	    &err) == 0) {
-		for (i = 0; i < r.npos; i++)
-			if (book_put(ld->bs, ld->cur, &r.pos[i],
-			    (size_t)ld->slots[i]) != 0)
-				ld->skipped++;
-	} else if (err.status >= 500) {
-		ld->oom = 1;
-	} else {
-		/* a position of an asset that is gone: its chunk is skipped */
-		ld->skipped += ld->n;
+	rc = load_array(ld, ld->text, ld->len + 1, ld->slots);
+	/* an asset of some position is gone: the others still load */
+	for (i = 0; rc == 1 && i < ld->n; i++) {
+		n = ld->end[i] - ld->off[i];
+		one = malloc(n + 2);
+		if (one == NULL) {
+			rc = -1;
+			break;
+		}
+		one[0] = '[';
+		memcpy(one + 1, ld->text + ld->off[i], n);
+		one[n + 1] = ']';
+		if (load_array(ld, one, n + 2, &ld->slots[i]) != 0)
+			ld->skipped++;
+		free(one);
 	}
-	codec_request_release(&r);
-	problem_release(&err);
+	if (rc < 0)
+		ld->oom = 1;
 	ld->n = 0;
 	ld->len = 1;
 	return ld->oom ? -1 : 0;
@@ -582,8 +614,10 @@ load_pos(void *ctx, const char *id, int64_t slot, const char *body,
 	}
 	if (ld->n > 0)
 		ld->text[ld->len++] = ',';
+	ld->off[ld->n] = ld->len;
 	memcpy(ld->text + ld->len, body, len);
 	ld->len += len;
+	ld->end[ld->n] = ld->len;
 	ld->slots[ld->n++] = slot;
 	return ld->n == LOAD_CHUNK ? loader_flush(ld) : 0;
 }
@@ -603,7 +637,10 @@ books_load(struct app *app, struct api_books *bs, const struct snapshot *s)
 	ld.cap = 1 << 16;
 	ld.text = malloc(ld.cap);
 	ld.slots = malloc(LOAD_CHUNK * sizeof(*ld.slots));
-	if (ld.text == NULL || ld.slots == NULL) {
+	ld.off = malloc(LOAD_CHUNK * sizeof(*ld.off));
+	ld.end = malloc(LOAD_CHUNK * sizeof(*ld.end));
+	if (ld.text == NULL || ld.slots == NULL || ld.off == NULL ||
+	    ld.end == NULL) {
 		st = STORE_NOMEM;
 		goto out;
 	}
@@ -628,6 +665,8 @@ books_load(struct app *app, struct api_books *bs, const struct snapshot *s)
 out:
 	free(ld.text);
 	free(ld.slots);
+	free(ld.off);
+	free(ld.end);
 	return st;
 }
 

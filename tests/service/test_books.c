@@ -533,6 +533,41 @@ START_TEST(price_write_rederives_coupled)
 }
 END_TEST
 
+/*
+ * Deleting an asset a book position holds: the books are loaded again
+ * against the new asset set; that position is left out, the others
+ * (same chunk of the load) keep their levels.
+ */
+START_TEST(asset_delete_keeps_other_positions)
+{
+	static const char btc[] = "{\"id\": \"b\", \"type\": \"perp\", "
+	    "\"asset\": \"BTC\", \"side\": \"long\", \"size\": 1, "
+	    "\"entry_price\": 50000, \"leverage\": 5}";
+	char p[2][512];
+	const char *pos[3] = { p[0], btc, p[1] };
+	struct snapshot *s;
+	size_t n;
+	long eth;
+
+	market();
+	loan(p[0], sizeof(p[0]), "a", 10, 13000);
+	loan(p[1], sizeof(p[1]), "c", 5, 7000);
+	put_book("d", pos, 3, 201);
+	s = snap();
+	eth = snapshot_find(s, "ETH");
+	n = s->lc_assets[eth].levels[LC_DOWN].n;
+	snapshot_unref(s);
+	BK_CALL(200, api_delete_asset(&app, "BTC", &a_));
+	s = snap();
+	eth = snapshot_find(s, "ETH");
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_eq(s->lc_assets[eth].levels[LC_DOWN].n, n);
+	snapshot_unref(s);
+	BK_CALL(200, api_get_book(&app, "d", &a_));
+	ck_assert_ptr_nonnull(strstr(last, "\"positions\":2"));
+}
+END_TEST
+
 /* ---- risk -------------------------------------------------------------- */
 
 /* The risk answer is lc_book_risk over a book built here. */
@@ -796,6 +831,7 @@ books_suite(void)
 	tcase_add_test(tc, bad_writes_store_nothing);
 	tcase_add_test(tc, upsert_delete_restart);
 	tcase_add_test(tc, price_write_rederives_coupled);
+	tcase_add_test(tc, asset_delete_keeps_other_positions);
 	tcase_add_test(tc, risk_equals_model);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
