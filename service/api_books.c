@@ -1225,15 +1225,17 @@ out:
 	return wtx_end(&t, ans);
 }
 
-int
-api_delete_book_position(struct app *app, const char *book, const char *id,
+/* DELETE a book (id NULL) or one of its positions. */
+static int
+delete_write(struct app *app, const char *book, const char *id,
     struct api_answer *ans)
 {
-	struct api_books *bs;
+	struct api_books *bs = NULL;
 	struct wtx t;
 	char now[MD_TIME_MAX];
+	enum store_status st;
+	size_t gone;
 	long at;
-	int locked = 0;
 
 	wtx_init(&t, app);
 	if (bad_name(book, ans))
@@ -1248,57 +1250,40 @@ api_delete_book_position(struct app *app, const char *book, const char *id,
 		goto out;
 	}
 	now_text(now);
-	if (wtx_commit_store(&t, store_book_delete_position(app->store, book,
-	    id, now), "the position", ans) != 0)
+	st = id != NULL ? store_book_delete_position(app->store, book, id, now)
+	                : store_book_delete(app->store, book);
+	if (wtx_commit_store(&t, st, id != NULL ? "the position" : book,
+	    ans) != 0)
 		goto out;
 	pthread_rwlock_wrlock(&bs->rw);
-	locked = 1;
-	book_remove(bs, bs->b[at], id);
-	memcpy(bs->b[at]->meta.updated_at, now, sizeof(now));
-	if (publish_books(&t, bs, ans) != 0)
-		goto out;
-	ans->body = write_body(book, 1, bs->b[at]->npos);
-	wtx_answer(ans, 1, 200);
+	gone = id != NULL ? 1 : bs->b[at]->npos;
+	if (id != NULL) {
+		book_remove(bs, bs->b[at], id);
+		memcpy(bs->b[at]->meta.updated_at, now, sizeof(now));
+	} else {
+		books_drop(bs, (size_t)at);
+	}
+	if (publish_books(&t, bs, ans) == 0) {
+		ans->body = write_body(book, gone,
+		    id != NULL ? bs->b[at]->npos : 0);
+		wtx_answer(ans, 1, 200);
+	}
+	pthread_rwlock_unlock(&bs->rw);
 out:
-	if (locked)
-		pthread_rwlock_unlock(&bs->rw);
 	return wtx_end(&t, ans);
+}
+
+int
+api_delete_book_position(struct app *app, const char *book, const char *id,
+    struct api_answer *ans)
+{
+	return delete_write(app, book, id != NULL ? id : "", ans);
 }
 
 int
 api_delete_book(struct app *app, const char *book, struct api_answer *ans)
 {
-	struct api_books *bs;
-	struct wtx t;
-	long at;
-	int locked = 0;
-
-	wtx_init(&t, app);
-	if (bad_name(book, ans))
-		goto out;
-	if (wtx_lock(&t) == NULL || (bs = books_state(app)) == NULL) {
-		api_oom(ans);
-		goto out;
-	}
-	at = books_find(bs, book);
-	if (at < 0) {
-		book_not_found(ans, book);
-		goto out;
-	}
-	if (wtx_commit_store(&t, store_book_delete(app->store, book), book,
-	    ans) != 0)
-		goto out;
-	pthread_rwlock_wrlock(&bs->rw);
-	locked = 1;
-	books_drop(bs, (size_t)at);
-	if (publish_books(&t, bs, ans) != 0)
-		goto out;
-	ans->body = write_body(book, 0, 0);
-	wtx_answer(ans, 1, 200);
-out:
-	if (locked)
-		pthread_rwlock_unlock(&bs->rw);
-	return wtx_end(&t, ans);
+	return delete_write(app, book, NULL, ans);
 }
 
 /* ---- readers ---------------------------------------------------------- */

@@ -114,47 +114,73 @@ out:
 	return rc;
 }
 
-enum store_status
-store_book_replace(struct store *st, const struct store_book *b,
-    const struct store_book_pos *p, size_t n, int *created)
+/*
+ * One write of a book: its row, then (replace) the old positions out and
+ * the new ones in, or (upsert, the book must exist) the positions upserted.
+ */
+static enum store_status
+put_book(struct store *st, const struct store_book *b,
+    const struct store_book_pos *p, size_t n, int upsert, int *created)
 {
 	sqlite3 *db = store_lock(st);
 	enum store_status res;
-	int rc;
+	int rc, fresh = 0;
 
 	if (db == NULL)
 		return STORE_IO;
 	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = put_book_row(db, b, created);
-	if (rc == SQLITE_OK)
+		rc = put_book_row(db, b, &fresh);
+	if (rc == SQLITE_OK && upsert && fresh)
+		rc = STORE_RC_NOT_FOUND;
+	if (rc == SQLITE_OK && !upsert)
 		rc = exec1(db, "DELETE FROM book_positions WHERE book = ?",
 		    b->name, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = put_positions(db, b->name, p, n, 0);
-	res = store_finish(st, rc, "replace_book");
+		rc = put_positions(db, b->name, p, n, upsert);
+	res = store_finish(st, rc, upsert ? "upsert_book" : "replace_book");
 	store_unlock(st);
+	if (created != NULL)
+		*created = fresh;
 	return res;
+}
+
+enum store_status
+store_book_replace(struct store *st, const struct store_book *b,
+    const struct store_book_pos *p, size_t n, int *created)
+{
+	return put_book(st, b, p, n, 0, created);
 }
 
 enum store_status
 store_book_upsert(struct store *st, const struct store_book *b,
     const struct store_book_pos *p, size_t n)
 {
+	return put_book(st, b, p, n, 1, NULL);
+}
+
+/*
+ * A delete: `del` (parameters a, b) must change a row, else
+ * STORE_NOT_FOUND; then `after` (parameters a, c) when not NULL.
+ */
+static enum store_status
+delete_rows(struct store *st, const char *del, const char *after,
+    const char *a, const char *b, const char *c, const char *what)
+{
 	sqlite3 *db = store_lock(st);
 	enum store_status res;
-	int rc, created = 0;
+	int rc, changes = 0;
 
 	if (db == NULL)
 		return STORE_IO;
 	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = put_book_row(db, b, &created);
-	if (rc == SQLITE_OK && created)
+		rc = exec1(db, del, a, b, &changes);
+	if (rc == SQLITE_OK && changes == 0)
 		rc = STORE_RC_NOT_FOUND;
-	if (rc == SQLITE_OK)
-		rc = put_positions(db, b->name, p, n, 1);
-	res = store_finish(st, rc, "upsert_book");
+	if (rc == SQLITE_OK && after != NULL)
+		rc = exec1(db, after, a, c, NULL);
+	res = store_finish(st, rc, what);
 	store_unlock(st);
 	return res;
 }
@@ -163,44 +189,16 @@ enum store_status
 store_book_delete_position(struct store *st, const char *book, const char *id,
     const char *updated_at)
 {
-	sqlite3 *db = store_lock(st);
-	enum store_status res;
-	int rc, changes = 0;
-
-	if (db == NULL)
-		return STORE_IO;
-	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = exec1(db, "DELETE FROM book_positions WHERE book = ? AND "
-		    "id = ?", book, id, &changes);
-	if (rc == SQLITE_OK && changes == 0)
-		rc = STORE_RC_NOT_FOUND;
-	if (rc == SQLITE_OK)
-		rc = exec1(db, "UPDATE books SET updated_at = ?2 WHERE "
-		    "name = ?1", book, updated_at, NULL);
-	res = store_finish(st, rc, "delete_book_position");
-	store_unlock(st);
-	return res;
+	return delete_rows(st, "DELETE FROM book_positions WHERE book = ? AND "
+	    "id = ?", "UPDATE books SET updated_at = ?2 WHERE name = ?1", book,
+	    id, updated_at, "delete_book_position");
 }
 
 enum store_status
 store_book_delete(struct store *st, const char *book)
 {
-	sqlite3 *db = store_lock(st);
-	enum store_status res;
-	int rc, changes = 0;
-
-	if (db == NULL)
-		return STORE_IO;
-	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = exec1(db, "DELETE FROM books WHERE name = ?", book, NULL,
-		    &changes);
-	if (rc == SQLITE_OK && changes == 0)
-		rc = STORE_RC_NOT_FOUND;
-	res = store_finish(st, rc, "delete_book");
-	store_unlock(st);
-	return res;
+	return delete_rows(st, "DELETE FROM books WHERE name = ?", NULL, book,
+	    NULL, NULL, "delete_book");
 }
 
 static void
