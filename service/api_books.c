@@ -1286,6 +1286,18 @@ api_delete_book(struct app *app, const char *book, struct api_answer *ans)
 	return delete_write(app, book, NULL, ans);
 }
 
+/* Close an answer object with empty warnings: the 200 answer. */
+static void
+answer_json(struct json_buf *j, struct api_answer *ans)
+{
+	json_buf_key(j, "warnings");
+	json_buf_begin(j, '[');
+	json_buf_end(j, ']');
+	json_buf_end(j, '}');
+	ans->body = json_buf_take(j);
+	wtx_answer(ans, 1, 200);
+}
+
 /* ---- readers ---------------------------------------------------------- */
 
 /*
@@ -1366,12 +1378,7 @@ api_get_books(struct app *app, struct api_answer *ans)
 		json_buf_end(&j, '}');
 	}
 	json_buf_end(&j, ']');
-	json_buf_key(&j, "warnings");
-	json_buf_begin(&j, '[');
-	json_buf_end(&j, ']');
-	json_buf_end(&j, '}');
-	ans->body = json_buf_take(&j);
-	wtx_answer(ans, 1, 200);
+	answer_json(&j, ans);
 	read_end(bs, s);
 	return ans->status;
 }
@@ -1485,12 +1492,7 @@ api_get_book(struct app *app, const char *book, struct api_answer *ans)
 		json_buf_end(&j, '}');
 	}
 	json_buf_end(&j, ']');
-	json_buf_key(&j, "warnings");
-	json_buf_begin(&j, '[');
-	json_buf_end(&j, ']');
-	json_buf_end(&j, '}');
-	ans->body = json_buf_take(&j);
-	wtx_answer(ans, 1, 200);
+	answer_json(&j, ans);
 out:
 	free(amt);
 	read_end(bs, s);
@@ -2105,12 +2107,7 @@ api_get_book_positions(struct app *app, const char *book,
 		json_buf_end(&j, '}');
 	}
 	json_buf_end(&j, ']');
-	json_buf_key(&j, "warnings");
-	json_buf_begin(&j, '[');
-	json_buf_end(&j, ']');
-	json_buf_end(&j, '}');
-	ans->body = json_buf_take(&j);
-	wtx_answer(ans, 1, 200);
+	answer_json(&j, ans);
 	goto out;
 oom:
 	api_oom(ans);
