@@ -671,7 +671,7 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	s->market.default_rho = default_rho;
 	s->market.rho = s->rho;
 	s->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
-	s->hash = h;
+	s->hash = s->base_hash = h;
 	hash_etag(h, s->etag);
 	*out = s;
 	s = NULL;
@@ -931,6 +931,9 @@ snapshot_copy(const struct snapshot *s, struct snapshot **out)
 	}
 	c->market.assets = c->lc_assets;
 	c->market.rho = c->rho;
+	/* the tag of the content: the merges are hashed in again */
+	c->hash = s->base_hash;
+	hash_etag(c->hash, c->etag);
 	c->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
 	*out = c;
 	return 0;
@@ -971,6 +974,6 @@ snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
 	s->lc_assets[asset].levels[dir].n = n;
 	s->lc_assets[asset].levels[dir].price = price;
 	s->lc_assets[asset].levels[dir].qty = qty;
-	s->hash = h;
+	s->hash = s->base_hash = h;
 	hash_etag(h, s->etag);
 }

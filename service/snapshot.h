@@ -126,6 +126,7 @@ struct snapshot {
 	/* books (8.1): merged level arrays this snapshot owns, or NULL */
 	double **own_levels;               /* [4 * nassets] */
 	uint64_t hash;                     /* what etag shows */
+	uint64_t base_hash;                /* hash before merged levels */
 };
 
 /*
