@@ -188,11 +188,9 @@ load_snapshot(struct app *app, int publish, enum store_status *st)
 		*st = STORE_NOMEM;
 		goto out;
 	}
-	/* books: their derived levels merged in (api_books.c) */
-	if (api_books_sync(app, s) != 0)
+	/* books: their derived levels merged in, then published */
+	if (api_books_sync(app, s, publish) != 0)
 		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
-	if (publish)
-		snapshot_cell_publish(app->cell, snapshot_ref(s));
 out:
 	market_data_release(&md);
 	return s;
@@ -287,10 +285,9 @@ republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
 		st = STORE_NOMEM;
 		goto out;
 	}
-	/* books: re-derive what the new prices moved, merge (api_books.c) */
-	if (api_books_sync(app, s) != 0)
+	/* books: re-derive what the new prices moved, merge, publish */
+	if (api_books_sync(app, s, 1) != 0)
 		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
-	snapshot_cell_publish(app->cell, snapshot_ref(s));
 out:
 	market_data_release(&md);
 	snapshot_unref(cur);

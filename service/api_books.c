@@ -994,34 +994,77 @@ books_state(struct app *app)
 	return bs;
 }
 
+/*
+ * The books loaded from the store against the assets of s (the write
+ * lock held): 0, or -1 (logged; bs left empty, to load again).
+ */
+static int
+books_reload(struct app *app, struct api_books *bs, const struct snapshot *s)
+{
+	enum store_status st = STORE_NOMEM;
+
+	books_clear(bs);
+	if (books_assets(bs, s) == 0)
+		st = books_load(app, bs, s);
+	if (st == STORE_OK)
+		return 0;
+	log_kv(LOG_LVL_ERROR, "cannot load the books", "error",
+	    store_status_str(st), (const char *)NULL);
+	books_clear(bs);
+	return -1;
+}
+
 int
-api_books_sync(struct app *app, struct snapshot *s)
+api_books_sync(struct app *app, struct snapshot *s, int publish)
 {
 	struct api_books *bs = books_state(app);
-	enum store_status st;
 	int rc = -1;
 
-	if (bs == NULL)
+	if (bs == NULL) {
+		if (publish)
+			snapshot_cell_publish(app->cell, snapshot_ref(s));
 		return -1;
+	}
 	pthread_rwlock_wrlock(&bs->rw);
 	if (!same_assets(bs, s)) {
-		books_clear(bs);
-		if (books_assets(bs, s) != 0)
+		if (books_reload(app, bs, s) != 0)
 			goto out;
-		st = books_load(app, bs, s);
-		if (st != STORE_OK) {
-			log_kv(LOG_LVL_ERROR, "cannot load the books", "error",
-			    store_status_str(st), (const char *)NULL);
-			books_clear(bs);
-			goto out;
-		}
 	} else if (books_reprice(bs, s) != 0) {
 		goto out;
 	}
 	rc = books_merge(bs, s);
 out:
+	if (publish)
+		snapshot_cell_publish(app->cell, snapshot_ref(s));
 	pthread_rwlock_unlock(&bs->rw);
 	return rc;
+}
+
+/*
+ * The books of a write (the writer mutex held, t->snap current): loaded
+ * again first when a failure left them out.  NULL with a 503 answer.
+ */
+static struct api_books *
+write_books(struct wtx *t, struct api_answer *ans)
+{
+	struct api_books *bs = NULL;
+	int rc = 0;
+
+	if (t->snap != NULL)
+		bs = books_state(t->app);
+	if (bs != NULL && !same_assets(bs, t->snap)) {
+		pthread_rwlock_wrlock(&bs->rw);
+		rc = books_reload(t->app, bs, t->snap);
+		pthread_rwlock_unlock(&bs->rw);
+	}
+	if (bs == NULL || rc != 0) {
+		problem_set(&ans->err, 503, "unavailable",
+		    "Service unavailable", "the books could not be loaded");
+		ans->retry_after = 1;
+		ans->status = 503;
+		return NULL;
+	}
+	return bs;
 }
 
 void
@@ -1149,10 +1192,9 @@ api_put_book(struct app *app, const char *book, const char *body, size_t len,
 	codec_book_put_init(&d);
 	if (bad_name(book, ans))
 		goto out;
-	if (wtx_lock(&t) == NULL || (bs = books_state(app)) == NULL) {
-		api_oom(ans);
+	wtx_lock(&t);
+	if ((bs = write_books(&t, ans)) == NULL)
 		goto out;
-	}
 	if (codec_decode_book_put(body, len, t.snap, BOOK_MAX_WRITE, &d,
 	    &ans->err) != 0) {
 		ans->status = ans->err.status;
@@ -1212,7 +1254,9 @@ api_put_book(struct app *app, const char *book, const char *body, size_t len,
 		    book);
 	goto out;
 oom:
-	/* stored but not in memory: reload everything on the next sync */
+	/* stored but not in memory: loaded again by the next write */
+	book_free(nb, bs->nassets);
+	nb = NULL;
 	books_clear(bs);
 	api_oom(ans);
 out:
@@ -1240,10 +1284,9 @@ delete_write(struct app *app, const char *book, const char *id,
 	wtx_init(&t, app);
 	if (bad_name(book, ans))
 		goto out;
-	if (wtx_lock(&t) == NULL || (bs = books_state(app)) == NULL) {
-		api_oom(ans);
+	wtx_lock(&t);
+	if ((bs = write_books(&t, ans)) == NULL)
 		goto out;
-	}
 	at = books_find(bs, book);
 	if (at < 0) {
 		book_not_found(ans, book);
@@ -1302,8 +1345,9 @@ answer_json(struct json_buf *j, struct api_answer *ans)
 
 /*
  * The read lock with the current snapshot matching the books (same
- * assets and prices): NULL with a 503 answer when there is none.  A
- * market write publishes just after it changed the books: wait for it.
+ * assets and prices): NULL with a 503 answer when there is none (the
+ * books failed to load; every writer publishes under the write lock, so
+ * otherwise they match at once).
  */
 static struct snapshot *
 read_begin(struct app *app, struct api_books **bsp, struct api_answer *a)
@@ -1608,7 +1652,7 @@ own_remove_slot(struct own *o, const struct api_books *bs,
 int
 api_books_exclude(struct app *app, const struct snapshot *snap,
     const struct score_request *req, struct lc_market *mkt, void **own,
-    struct problem *err)
+    int pinned, struct problem *err)
 {
 	struct api_books *bs = app->writer != NULL ? app->writer->books : NULL;
 	struct api_answer tmp;
@@ -1624,15 +1668,21 @@ api_books_exclude(struct app *app, const struct snapshot *snap,
 			break;
 	if (req->book == NULL || i == req->npos)
 		return 0;
-	api_answer_init(&tmp);
-	cur = read_begin(app, &bs, &tmp);
-	api_answer_release(&tmp);
-	if (cur == NULL)
-		return 1;
-	if (cur != snap) {
-		rc = 1;
-		goto out;
+	if (pinned) {
+		cur = NULL;
+	} else {
+		api_answer_init(&tmp);
+		cur = read_begin(app, &bs, &tmp);
+		api_answer_release(&tmp);
+		if (cur == NULL)
+			return 1;
+		if (cur != snap) {
+			rc = 1;
+			goto out;
+		}
 	}
+	if (bs == NULL)
+		return 1;
 	o = own_new(snap);
 	if (o == NULL)
 		goto oom;
@@ -1679,8 +1729,32 @@ oom:
 	    "out of memory");
 out:
 	api_books_own_free(o);
-	read_end(bs, cur);
+	if (!pinned)
+		read_end(bs, cur);
 	return rc;
+}
+
+struct snapshot *
+api_books_pin(struct app *app, void **pin)
+{
+	struct api_books *bs;
+	struct api_answer tmp;
+	struct snapshot *s;
+
+	api_answer_init(&tmp);
+	s = read_begin(app, &bs, &tmp);
+	api_answer_release(&tmp);
+	*pin = s != NULL ? bs : NULL;
+	return s;
+}
+
+void
+api_books_unpin(void *pin)
+{
+	struct api_books *bs = pin;
+
+	if (bs != NULL)
+		pthread_rwlock_unlock(&bs->rw);
 }
 
 /* ---- the book under a shock (8.2) ------------------------------------- */

@@ -75,14 +75,16 @@ int api_qnum(struct problem *err, const char *name, const char *s,
 /* ---- books (api_books.c) -------------------------------------------- */
 
 /*
- * Before s (built from the store, not yet published) is published by a
- * market write or at startup, under the writer mutex: load the books
- * when they are not loaded (or the asset set changed), re-derive the
- * positions holding an asset whose price or volatility changed, and set
- * the merged levels (stored + every book's derived) on s.  0, or -1 (no
- * memory; s keeps its stored levels).
+ * A snapshot s built from the store by a market write or at startup (not
+ * yet published), under the writer mutex: load the books when they are
+ * not loaded (or the asset set changed), re-derive the positions holding
+ * an asset whose price or volatility changed, set the merged levels
+ * (stored + every book's derived) on s, and (publish) publish s while
+ * the books are still locked, so that readers never see books newer than
+ * the snapshot.  0, or -1 (no memory; s keeps its stored levels and is
+ * published all the same).
  */
-int api_books_sync(struct app *app, struct snapshot *s);
+int api_books_sync(struct app *app, struct snapshot *s, int publish);
 void api_books_free(struct app *app);
 
 /*
@@ -90,11 +92,19 @@ void api_books_free(struct app *app);
  * with each named position's derived levels left out, in *mkt (its
  * storage in *own: api_books_own_free).  0: done or nothing to leave out
  * (*own NULL, *mkt = snap->market); 1: snap is no longer current (decode
- * again); -1 with err (422 unknown book or id, 503).
+ * again, pinned); -1 with err (422 unknown book or id, 503).  pinned:
+ * snap came from api_books_pin() and the pin is still held.
  */
 int api_books_exclude(struct app *app, const struct snapshot *snap,
     const struct score_request *req, struct lc_market *mkt, void **own,
-    struct problem *err);
+    int pinned, struct problem *err);
+/*
+ * The current snapshot (a new reference) with the books read-locked so
+ * that they match it until api_books_unpin(*pin); NULL when the books
+ * are not loaded.  Writers wait meanwhile: hold it briefly.
+ */
+struct snapshot *api_books_pin(struct app *app, void **pin);
+void api_books_unpin(void *pin);
 void api_books_own_free(void *own);
 
 #endif

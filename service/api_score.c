@@ -223,6 +223,7 @@ api_score(struct app *app, const char *body, size_t len,
 	struct codec_limits lim;
 	struct api_score_job *job;
 	int rc, tries;
+	void *pin;
 
 	api_score_limits(app->cfg, &lim);
 	job = calloc(1, sizeof(*job));
@@ -235,34 +236,39 @@ api_score(struct app *app, const char *body, size_t len,
 	}
 	codec_request_init(&job->req);
 	job->hooks = app->hooks;
+	/*
+	 * Positions naming their copy in a book (8.1) need the books that
+	 * match the snapshot: when a write came between, decode again with
+	 * the books pinned to the current snapshot.
+	 */
 	for (tries = 0;; tries++) {
-		job->snap = app->cell != NULL ? snapshot_cell_get(app->cell)
-		                              : NULL;
+		pin = NULL;
+		if (tries == 0)
+			job->snap = app->cell != NULL
+			    ? snapshot_cell_get(app->cell) : NULL;
+		else
+			job->snap = api_books_pin(app, &pin);
 		if (job->snap == NULL) {
 			no_snapshot(ans);
 			goto out;
 		}
-		if (codec_decode_score(body, len, job->snap, &lim, &job->req,
-		    &ans->err) != 0) {
-			if (ans->err.status == 0)
-				problem_set(&ans->err, 500, "internal",
-				    "Internal server error",
-				    "decoding failed");
-			ans->status = ans->err.status;
-			goto out;
-		}
-		/* positions naming their copy in a book (8.1) */
-		rc = api_books_exclude(app, job->snap, &job->req, &job->mkt,
-		    &job->own, &ans->err);
+		rc = codec_decode_score(body, len, job->snap, &lim, &job->req,
+		    &ans->err);
+		if (rc == 0)
+			rc = api_books_exclude(app, job->snap, &job->req,
+			    &job->mkt, &job->own, pin != NULL, &ans->err);
+		else if (ans->err.status == 0)
+			problem_set(&ans->err, 500, "internal",
+			    "Internal server error", "decoding failed");
+		api_books_unpin(pin);
 		if (rc == 0)
 			break;
-		if (rc < 0 || tries == 3) {
+		if (rc < 0 || tries > 0) {
 			if (rc > 0)
 				no_snapshot(ans);
 			ans->status = ans->err.status;
 			goto out;
 		}
-		/* a write came between: decode against the new snapshot */
 		codec_request_release(&job->req);
 		snapshot_unref(job->snap);
 	}

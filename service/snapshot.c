@@ -896,9 +896,12 @@ snapshot_copy(const struct snapshot *s, struct snapshot **out)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -1;
-	*c = *s;
+	/* member by member: s->refs moves under other threads */
 	atomic_init(&c->refs, 1);
-	c->own_levels = NULL;
+	c->default_rho = s->default_rho;
+	c->nassets = n;
+	c->usd = s->usd;
+	c->market = s->market;
 	c->assets = malloc(n * sizeof(*c->assets));
 	c->lc_assets = malloc(n * sizeof(*c->lc_assets));
 	c->blocks = malloc(n * sizeof(*c->blocks));
@@ -932,7 +935,7 @@ snapshot_copy(const struct snapshot *s, struct snapshot **out)
 	c->market.assets = c->lc_assets;
 	c->market.rho = c->rho;
 	/* the tag of the content: the merges are hashed in again */
-	c->hash = s->base_hash;
+	c->hash = c->base_hash = s->base_hash;
 	hash_etag(c->hash, c->etag);
 	c->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
 	*out = c;

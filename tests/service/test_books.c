@@ -11,6 +11,8 @@
  */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,6 +681,79 @@ START_TEST(risk_equals_model)
 }
 END_TEST
 
+/* ---- readers while books are written ------------------------------------ */
+
+static atomic_int conc_stop;
+
+static void *
+conc_reader(void *arg)
+{
+	static const char req[] = "{\"positions\": [{\"id\": \"p3\", "
+	    "\"type\": \"loan\", \"book\": \"w\", \"collateral\": "
+	    "[{\"asset\": \"ETH\", \"amount\": 4, \"liquidation_threshold\":"
+	    " 0.8}], \"debt\": [{\"asset\": \"USD\", \"amount\": 4000}]}]}";
+	struct api_param q[] = { { "asset", "ETH" }, { "step", "0.1" } };
+	long *bad = arg;
+
+	while (!atomic_load(&conc_stop)) {
+		struct api_answer a;
+		int st;
+
+		api_answer_init(&a);
+		st = api_score(&app, req, sizeof(req) - 1, NULL, &a);
+		if (st != 200) {
+			char *t = api_answer_text(&a);
+
+			fprintf(stderr, "score: %d %s\n", st, t);
+			free(t);
+		}
+		*bad += st != 200;
+		api_answer_release(&a);
+		api_answer_init(&a);
+		st = api_get_book_risk(&app, "w", q, 2, &a);
+		if (st != 200) {
+			char *t = api_answer_text(&a);
+
+			fprintf(stderr, "risk: %d %s\n", st, t);
+			free(t);
+		}
+		*bad += st != 200;
+		api_answer_release(&a);
+	}
+	return NULL;
+}
+
+/*
+ * Scores naming a book copy and risk reads run while the book is upserted
+ * and ETH's price moves: every answer is a 200 (the book and the snapshot
+ * they read always match; run under -fsanitize=thread by `make tsan`-like
+ * builds of this suite).
+ */
+START_TEST(readers_during_writes)
+{
+	pthread_t th;
+	long bad = 0;
+	int i;
+	char *b;
+
+	market();
+	b = many(50, 0, 1000);
+	BK_CALL(201, api_put_book(&app, "w", b, strlen(b), 0, &a_));
+	free(b);
+	atomic_store(&conc_stop, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, conc_reader, &bad), 0);
+	for (i = 0; i < 20; i++) {
+		b = many(20, (size_t)i * 3, 1000 + i);
+		BK_CALL(200, api_put_book(&app, "w", b, strlen(b), 1, &a_));
+		free(b);
+		put_asset("ETH", 2000 + i, 0.8);
+	}
+	atomic_store(&conc_stop, 1);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 /* ---- over HTTP ---------------------------------------------------------- */
 
 static struct server_proc srv;
@@ -834,6 +909,7 @@ books_suite(void)
 	tcase_add_test(tc, price_write_rederives_coupled);
 	tcase_add_test(tc, asset_delete_keeps_other_positions);
 	tcase_add_test(tc, risk_equals_model);
+	tcase_add_test(tc, readers_during_writes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_set_timeout(tc, 60);
