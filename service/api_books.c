@@ -2008,64 +2008,145 @@ cmp_ranked(const void *x, const void *y)
 	return (a->slot > b->slot) - (a->slot < b->slot);
 }
 
-#define RANK_CHUNK 8192
-
 /*
- * The sort key of every position: one exact pass of lc_score over the
- * market (Monte Carlo skipped: paths 0) per chunk of positions.
+ * Effective prices for the sort (docs/model.md 4.1, 5.1): a single-asset
+ * position's is m_j of the cascade, j its first ladder step.  Scored
+ * alone, its own steps are triggers after every market level of equal
+ * price; with its copy in the market's levels, m_j is the same at the
+ * last level of its price: m_k is a minimum over t_1..t_k, and among
+ * levels of one price the first has the smallest t (the least volume
+ * before it), whatever the order of the others.  So one cascade per asset
+ * and direction over the market's levels gives every position's key,
+ * equal to what lc_score gives it alone (tested against the answers).
  */
+struct rank_ctx {
+	const struct snapshot *s;
+	const struct api_books *bs;
+	struct lc_cascade *cas;		/* [2 nassets], built on demand */
+	unsigned char *built;
+	struct lc_liq_price *lp;	/* scratch */
+	struct lc_liq_result *lr;
+	size_t cap;
+};
+
+/* m_k of (a, d) with k the market's levels at or before x; NAN none. */
+static double
+rank_effective(struct rank_ctx *rc, uint32_t a, enum lc_dir d, double x)
+{
+	const struct lc_levels *l = &rc->s->lc_assets[a].levels[d];
+	struct lc_cascade *c = &rc->cas[2 * (size_t)a + (size_t)d];
+	double P = rc->bs->price[a];
+	size_t nst = lc_levels_stale(d, l->price, l->n, P), lo, hi;
+
+	if (!rc->built[2 * (size_t)a + (size_t)d]) {
+		if (lc_cascade_build(c, d, &rc->s->lc_assets[a].curve[d ==
+		    LC_DOWN ? LC_BID : LC_ASK], 1.0, l->n > nst ? l->price +
+		    nst : NULL, l->n > nst ? l->qty + nst : NULL, l->n - nst)
+		    != LC_OK)
+			return NAN;
+		rc->built[2 * (size_t)a + (size_t)d] = 1;
+	}
+	lo = 0;
+	hi = c->n;
+	while (lo < hi) {	/* levels at or before x */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d == LC_DOWN ? c->price[mid] >= x : c->price[mid] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 ? c->m[lo] : (double)NAN;
+}
+
+/* The sort key of one position (NAN: none, sorted last). */
+static double
+rank_key(struct rank_ctx *rc, const struct lc_position *p, int by_health)
+{
+	const double *price = rc->bs->price, *vol = rc->bs->vol;
+	struct lc_ladder lad;
+	size_t n = 0, k;
+	uint32_t a;
+	enum lc_dir d;
+	enum lc_loan_kind kind = LC_LOAN_SINGLE;
+
+	if (p->type == LC_POS_LOAN && by_health)
+		return lc_loan_health(&p->u.loan, price);
+	if (by_health)
+		return NAN;
+	if (p->type == LC_POS_PERP) {
+		struct lc_perp_liq pl;
+
+		if (lc_perp_liq_price(&p->u.perp, price, &pl) != LC_OK ||
+		    lc_perp_ladder(&p->u.perp, price, &lad) != LC_OK)
+			return NAN;
+		rc->lr[0].asset = p->u.perp.asset;
+		rc->lr[0].dir = p->u.perp.is_short ? LC_UP : LC_DOWN;
+		rc->lr[0].price = pl.price;
+		n = 1;
+	} else {
+		kind = lc_loan_classify(&p->u.loan, vol, &a, &d);
+		if (lc_loan_liq_prices(&p->u.loan, price, vol, rc->lp, rc->cap,
+		    &n) != LC_OK || n > rc->cap)
+			return NAN;
+		for (k = 0; k < n; k++) {
+			rc->lr[k].asset = rc->lp[k].asset;
+			rc->lr[k].dir = rc->lp[k].dir;
+			rc->lr[k].price = rc->lp[k].price;
+			rc->lr[k].effective_price = NAN;
+		}
+		if (kind == LC_LOAN_SINGLE && (n != 1 ||
+		    lc_loan_ladder(&p->u.loan, price, vol, &lad) != LC_OK))
+			return NAN;
+	}
+	if (kind == LC_LOAN_SINGLE && n == 1) {
+		a = rc->lr[0].asset;
+		if (lad.liquidatable_now)
+			rc->lr[0].effective_price = price[a];
+		else if (lad.n > 0)
+			rc->lr[0].effective_price = rank_effective(rc, a,
+			    rc->lr[0].dir, lad.price[0]);
+		else
+			rc->lr[0].effective_price = NAN;
+	}
+	return lc_book_effective_distance(rc->lr, n, price);
+}
+
 static int
 rank_positions(const struct api_books *bs, const struct bk_book *b,
-    const struct snapshot *s, const struct lc_params *pr, int by_health,
-    struct ranked *out, size_t *n)
+    const struct snapshot *s, int by_health, struct ranked *out, size_t *n)
 {
-	struct lc_position *chunk;
-	struct lc_score_result res;
-	struct lc_request req;
-	size_t *slots, i, m = 0, k;
-	int rc = 0;
+	struct rank_ctx rc;
+	size_t i, na = s->nassets;
+	int ok;
 
-	chunk = malloc(RANK_CHUNK * sizeof(*chunk));
-	slots = malloc(RANK_CHUNK * sizeof(*slots));
-	lc_score_result_init(&res);
-	memset(&req, 0, sizeof(req));
-	req.params = *pr;
-	req.params.paths = 0;
-	req.price = bs->price;
-	req.vol = bs->vol;
+	memset(&rc, 0, sizeof(rc));
+	rc.s = s;
+	rc.bs = bs;
+	rc.cap = 2 * na + 2;
+	rc.cas = calloc(2 * na + 1, sizeof(*rc.cas));
+	rc.built = calloc(2 * na + 1, 1);
+	rc.lp = malloc(rc.cap * sizeof(*rc.lp));
+	rc.lr = malloc(rc.cap * sizeof(*rc.lr));
+	ok = rc.cas != NULL && rc.built != NULL && rc.lp != NULL &&
+	    rc.lr != NULL;
+	for (i = 0; rc.cas != NULL && i < 2 * na; i++)
+		lc_cascade_init(&rc.cas[i]);
 	*n = 0;
-	for (i = 0; rc == 0 && chunk != NULL && slots != NULL &&
-	    i <= b->next_slot; i++) {
-		if (i < b->next_slot && b->by_slot[i] != NULL) {
-			chunk[m] = b->by_slot[i]->pos;
-			slots[m++] = i;
-		}
-		if (m == 0 || (m < RANK_CHUNK && i < b->next_slot))
+	for (i = 0; ok && i < b->next_slot; i++) {
+		if (b->by_slot[i] == NULL)
 			continue;
-		req.pos = chunk;
-		req.npos = m;
-		if (lc_score(&s->market, &req, &res) != LC_OK) {
-			rc = -1;
-			break;
-		}
-		for (k = 0; k < m; k++) {
-			const struct lc_pos_result *p = &res.pos[k];
-
-			out[*n].slot = slots[k];
-			out[*n].key = by_health
-			    ? (p->type == LC_POS_LOAN ? p->health_factor : (double)NAN)
-			    : lc_book_effective_distance(p->lp, p->nlp,
-			          bs->price);
-			(*n)++;
-		}
-		m = 0;
+		out[*n].slot = i;
+		out[*n].key = rank_key(&rc, &b->by_slot[i]->pos, by_health);
+		(*n)++;
 	}
-	if (chunk == NULL || slots == NULL)
-		rc = -1;
-	lc_score_result_release(&res);
-	free(chunk);
-	free(slots);
-	return rc;
+	for (i = 0; rc.cas != NULL && i < 2 * na; i++)
+		lc_cascade_release(&rc.cas[i]);
+	free(rc.cas);
+	free(rc.built);
+	free(rc.lp);
+	free(rc.lr);
+	return ok ? 0 : -1;
 }
 
 /* Score one book position alone, its own copy left out (8.3). */
@@ -2151,8 +2232,7 @@ api_get_book_positions(struct app *app, const char *book,
 		goto out;
 	}
 	rk = malloc((b->npos + 1) * sizeof(*rk));
-	if (rk == NULL || rank_positions(bs, b, s, &pr, by_health, rk,
-	    &n) != 0)
+	if (rk == NULL || rank_positions(bs, b, s, by_health, rk, &n) != 0)
 		goto oom;
 	qsort(rk, n, sizeof(*rk), cmp_ranked);
 	json_buf_init(&j, 4096);

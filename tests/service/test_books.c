@@ -681,6 +681,67 @@ START_TEST(risk_equals_model)
 }
 END_TEST
 
+/*
+ * The riskiest positions: each key equals what the position's own answer
+ * (scored alone, its copy left out) gives, min |effective / P - 1| (the
+ * static price where the effective one is null), in a book whose
+ * positions share trigger prices (13 distinct first triggers among 200
+ * loans), with perps and a coupled loan; the list is in key order.
+ */
+START_TEST(riskiest_keys_match_answers)
+{
+	static const char extra[] = "{\"id\": \"cpl\", \"type\": \"loan\", "
+	    "\"collateral\": [{\"asset\": \"ETH\", \"amount\": 10, "
+	    "\"liquidation_threshold\": 0.8}, {\"asset\": \"BTC\", \"amount\":"
+	    " 0.5, \"liquidation_threshold\": 0.75}], \"debt\": [{\"asset\": "
+	    "\"USD\", \"amount\": 30000}]}, {\"id\": \"pp\", \"type\": "
+	    "\"perp\", \"asset\": \"ETH\", \"side\": \"short\", \"size\": 3, "
+	    "\"entry_price\": 2000, \"leverage\": 7}]}";
+	struct api_param q[] = { { "limit", "1000" } };
+	char *b, *tail;
+	cJSON *j, *it;
+	double prev = -1, price[3] = { 2000, 50000, 1 };
+	int n = 0;
+
+	market();
+	b = many(200, 0, 1000);
+	b = realloc(b, strlen(b) + sizeof(extra) + 8);
+	tail = strrchr(b, ']');
+	sprintf(tail, ", %s", extra);
+	BK_CALL(201, api_put_book(&app, "k", b, strlen(b), 0, &a_));
+	free(b);
+	BK_CALL(200, api_get_book_positions(&app, "k", q, 1, &a_));
+	j = parse_last();
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "total")->valueint, 202);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "positions")) {
+		double key = cJSON_GetObjectItem(it, "effective_distance")->
+		    valuedouble, best = INFINITY;
+		cJSON *lp;
+
+		cJSON_ArrayForEach(lp, cJSON_GetObjectItem(cJSON_GetObjectItem(
+		    it, "position"), "liquidation_prices")) {
+			cJSON *e = cJSON_GetObjectItem(lp, "effective_price");
+			const char *as = cJSON_GetObjectItem(lp, "asset")->
+			    valuestring;
+			double P = price[strcmp(as, "ETH") == 0 ? 0 :
+			    strcmp(as, "BTC") == 0 ? 1 : 2];
+			double x = cJSON_IsNumber(e) ? e->valuedouble :
+			    cJSON_GetObjectItem(lp, "price")->valuedouble;
+
+			best = fmin(best, fabs(x / P - 1));
+		}
+		ck_assert_msg(key == best, "%s: key %.17g, answer %.17g",
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(it, "position"),
+		    "id")->valuestring, key, best);
+		ck_assert(key >= prev);
+		prev = key;
+		n++;
+	}
+	ck_assert_int_eq(n, 202);
+	cJSON_Delete(j);
+}
+END_TEST
+
 /* ---- readers while books are written ------------------------------------ */
 
 static atomic_int conc_stop;
@@ -885,6 +946,18 @@ START_TEST(bench_million)
 	free(b);
 	fprintf(stderr, "books bench: PUT %zu positions %.2f s; upsert 1000 "
 	    "%.3f s, then score %.3f s\n", n, t1 - t0, t4 - t2, t3 - t4);
+	{
+		struct api_param q[] = { { "limit", "100" } };
+		struct api_param r[] = { { "asset", "ETH" } };
+
+		t0 = now_s();
+		BK_CALL(200, api_get_book_positions(&app, "m", q, 1, &a_));
+		t1 = now_s();
+		BK_CALL(200, api_get_book_risk(&app, "m", r, 1, &a_));
+		t2 = now_s();
+		fprintf(stderr, "books bench: riskiest 100 of %zu %.2f s; risk "
+		    "(101 points) %.2f s\n", n, t1 - t0, t2 - t1);
+	}
 	t0 = now_s();
 	close_app();
 	open_app();
@@ -910,6 +983,7 @@ books_suite(void)
 	tcase_add_test(tc, asset_delete_keeps_other_positions);
 	tcase_add_test(tc, risk_equals_model);
 	tcase_add_test(tc, readers_during_writes);
+	tcase_add_test(tc, riskiest_keys_match_answers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_set_timeout(tc, 60);
