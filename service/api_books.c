@@ -1548,8 +1548,13 @@ out:
 struct own {
 	struct lc_market mkt;
 	struct lc_asset_market *assets;
-	double **arr;		/* [4 nassets]: price, qty copies or NULL */
+	const struct snapshot *snap;
 	size_t nassets;
+	/* per (asset, dir) [2 a + d]: the copy's buffers and the indices
+	 * of the snapshot's levels taken out (sorted by own_finish) */
+	double **price, **qty;
+	size_t *cap;
+	size_t **out, *nout, *outcap;
 };
 
 void
@@ -1560,68 +1565,150 @@ api_books_own_free(void *p)
 
 	if (o == NULL)
 		return;
-	for (i = 0; i < 4 * o->nassets && o->arr != NULL; i++)
-		free(o->arr[i]);
-	free(o->arr);
+	for (i = 0; i < 2 * o->nassets; i++) {
+		if (o->price != NULL)
+			free(o->price[i]);
+		if (o->qty != NULL)
+			free(o->qty[i]);
+		if (o->out != NULL)
+			free(o->out[i]);
+	}
+	free(o->price);
+	free(o->qty);
+	free(o->cap);
+	free(o->out);
+	free(o->nout);
+	free(o->outcap);
 	free(o->assets);
 	free(o);
+}
+
+/* The market of snap again, the buffers kept for the next use. */
+static void
+own_reset(struct own *o)
+{
+	memcpy(o->assets, o->snap->lc_assets,
+	    o->nassets * sizeof(*o->assets));
+	memset(o->nout, 0, 2 * o->nassets * sizeof(*o->nout));
+	o->mkt = o->snap->market;
+	o->mkt.assets = o->assets;
 }
 
 static struct own *
 own_new(const struct snapshot *snap)
 {
 	struct own *o = calloc(1, sizeof(*o));
+	size_t n = 2 * snap->nassets + 1;
 
 	if (o == NULL)
 		return NULL;
+	o->snap = snap;
 	o->nassets = snap->nassets;
 	o->assets = malloc((snap->nassets + 1) * sizeof(*o->assets));
-	o->arr = calloc(4 * snap->nassets + 1, sizeof(double *));
-	if (o->assets == NULL || o->arr == NULL) {
+	o->price = calloc(n, sizeof(*o->price));
+	o->qty = calloc(n, sizeof(*o->qty));
+	o->cap = calloc(n, sizeof(*o->cap));
+	o->out = calloc(n, sizeof(*o->out));
+	o->nout = calloc(n, sizeof(*o->nout));
+	o->outcap = calloc(n, sizeof(*o->outcap));
+	if (o->assets == NULL || o->price == NULL || o->qty == NULL ||
+	    o->cap == NULL || o->out == NULL || o->nout == NULL ||
+	    o->outcap == NULL) {
 		api_books_own_free(o);
 		return NULL;
 	}
-	memcpy(o->assets, snap->lc_assets, snap->nassets * sizeof(*o->assets));
-	o->mkt = snap->market;
-	o->mkt.assets = o->assets;
+	own_reset(o);
 	return o;
 }
 
-/* Take one level (price x, qty q) out of o's (a, d) levels. */
+/*
+ * Take one level (price x, qty q) of (a, d) out: the first of the
+ * snapshot's levels with that price and quantity not taken yet.
+ */
 static int
 own_remove(struct own *o, uint32_t a, int d, double x, double q)
 {
-	struct lc_levels *l = &o->assets[a].levels[d];
-	double **pp = &o->arr[4 * a + 2 * (size_t)d], **qq = pp + 1;
-	size_t lo = 0, hi = l->n, k;
+	const struct lc_levels *l = &o->snap->lc_assets[a].levels[d];
+	size_t ad = 2 * (size_t)a + (size_t)d, lo = 0, hi = l->n, k, t;
 	int desc = d == LC_DOWN;
 
-	if (*pp == NULL) {
-		*pp = malloc((l->n + 1) * sizeof(double));
-		*qq = malloc((l->n + 1) * sizeof(double));
-		if (*pp == NULL || *qq == NULL)
-			return -1;
-		memcpy(*pp, l->price, l->n * sizeof(double));
-		memcpy(*qq, l->qty, l->n * sizeof(double));
-		l->price = *pp;
-		l->qty = *qq;
-	}
 	/* first level not before x in cascade order */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (desc ? (*pp)[mid] > x : (*pp)[mid] < x)
+		if (desc ? l->price[mid] > x : l->price[mid] < x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (k = lo; k < l->n && (*pp)[k] == x; k++) {
-		if ((*qq)[k] != q)
+	for (k = lo; k < l->n && l->price[k] == x; k++) {
+		if (l->qty[k] != q)
 			continue;
-		memmove(*pp + k, *pp + k + 1, (l->n - k - 1) * sizeof(double));
-		memmove(*qq + k, *qq + k + 1, (l->n - k - 1) * sizeof(double));
-		l->n--;
+		for (t = 0; t < o->nout[ad] && o->out[ad][t] != k; t++)
+			;
+		if (t < o->nout[ad])
+			continue;	/* taken by an earlier step */
+		if (o->nout[ad] == o->outcap[ad]) {
+			size_t c = o->outcap[ad] > 0 ? 2 * o->outcap[ad] : 8;
+			size_t *g = realloc(o->out[ad], c * sizeof(*g));
+
+			if (g == NULL)
+				return -1;
+			o->out[ad] = g;
+			o->outcap[ad] = c;
+		}
+		o->out[ad][o->nout[ad]++] = k;
 		return 0;
+	}
+	return 0;
+}
+
+static int
+cmp_size(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* The copies without the levels taken out, in o->mkt.  0, or -1. */
+static int
+own_finish(struct own *o)
+{
+	size_t ad, k, from, m;
+
+	for (ad = 0; ad < 2 * o->nassets; ad++) {
+		const struct lc_levels *l;
+
+		if (o->nout[ad] == 0)
+			continue;
+		l = &o->snap->lc_assets[ad / 2].levels[ad % 2];
+		if (o->cap[ad] < l->n) {
+			free(o->price[ad]);
+			free(o->qty[ad]);
+			o->price[ad] = malloc(l->n * sizeof(double));
+			o->qty[ad] = malloc(l->n * sizeof(double));
+			o->cap[ad] = l->n;
+			if (o->price[ad] == NULL || o->qty[ad] == NULL) {
+				o->cap[ad] = 0;
+				return -1;
+			}
+		}
+		qsort(o->out[ad], o->nout[ad], sizeof(size_t), cmp_size);
+		/* the runs between the levels taken out, block copies */
+		for (k = 0, from = 0, m = 0; k <= o->nout[ad]; k++) {
+			size_t to = k < o->nout[ad] ? o->out[ad][k] : l->n;
+
+			memcpy(o->price[ad] + m, l->price + from,
+			    (to - from) * sizeof(double));
+			memcpy(o->qty[ad] + m, l->qty + from,
+			    (to - from) * sizeof(double));
+			m += to - from;
+			from = to + 1;
+		}
+		o->assets[ad / 2].levels[ad % 2].n = m;
+		o->assets[ad / 2].levels[ad % 2].price = o->price[ad];
+		o->assets[ad / 2].levels[ad % 2].qty = o->qty[ad];
 	}
 	return 0;
 }
@@ -1718,8 +1805,9 @@ api_books_exclude(struct app *app, const struct snapshot *snap,
 		    nerr);
 		goto out;
 	}
+	if (own_finish(o) != 0)
+		goto oom;
 	*mkt = o->mkt;
-	mkt->assets = o->assets;
 	*own = o;
 	o = NULL;
 	rc = 0;
@@ -2149,27 +2237,27 @@ rank_positions(const struct api_books *bs, const struct bk_book *b,
 	return ok ? 0 : -1;
 }
 
-/* Score one book position alone, its own copy left out (8.3). */
+/*
+ * Score one book position alone, its own copy left out (8.3), into j; o
+ * and res are reused from one position to the next.
+ */
 static int
 score_alone(const struct api_books *bs, const struct bk_book *b,
-    const struct snapshot *s, const struct lc_params *pr, size_t slot,
-    struct json_buf *j)
+    struct own *o, struct lc_score_result *res, const struct lc_params *pr,
+    size_t slot, struct json_buf *j)
 {
 	struct score_request one;
-	struct lc_score_result res;
-	struct own *o = own_new(s);
 	const char *bookname = b->meta.name;
-	int rc = -1;
 
-	lc_score_result_init(&res);
-	codec_request_init(&one);
-	if (o == NULL || own_remove_slot(o, bs, b, slot) != 0)
-		goto out;
+	own_reset(o);
+	if (own_remove_slot(o, bs, b, slot) != 0 || own_finish(o) != 0)
+		return -1;
+	memset(&one, 0, sizeof(one));
 	one.params = *pr;
 	one.npos = 1;
 	one.pos = &b->by_slot[slot]->pos;
 	one.book = &bookname;
-	one.nassets = s->nassets;
+	one.nassets = o->nassets;
 	one.price = bs->price;
 	one.vol = bs->vol;
 	one.lc.params = *pr;
@@ -2177,15 +2265,10 @@ score_alone(const struct api_books *bs, const struct bk_book *b,
 	one.lc.npos = 1;
 	one.lc.price = bs->price;
 	one.lc.vol = bs->vol;
-	o->mkt.assets = o->assets;
-	if (lc_score(&o->mkt, &one.lc, &res) != LC_OK)
-		goto out;
-	codec_buf_position(j, &one, s, 0, &res.pos[0]);
-	rc = 0;
-out:
-	lc_score_result_release(&res);
-	api_books_own_free(o);
-	return rc;
+	if (lc_score(&o->mkt, &one.lc, res) != LC_OK)
+		return -1;
+	codec_buf_position(j, &one, o->snap, 0, &res->pos[0]);
+	return 0;
 }
 
 int
@@ -2196,6 +2279,8 @@ api_get_book_positions(struct app *app, const char *book,
 	struct snapshot *s = read_begin(app, &bs, ans);
 	const struct bk_book *b;
 	struct ranked *rk = NULL;
+	struct lc_score_result res;
+	struct own *o = NULL;
 	struct lc_params pr;
 	struct json_buf j;
 	const char *v[S_N];
@@ -2203,6 +2288,7 @@ api_get_book_positions(struct app *app, const char *book,
 	size_t n = 0, i, end;
 	int by_health = 0;
 
+	lc_score_result_init(&res);
 	if (s == NULL)
 		return ans->status;
 	b = read_book(bs, book, ans);
@@ -2232,6 +2318,9 @@ api_get_book_positions(struct app *app, const char *book,
 		goto out;
 	}
 	rk = malloc((b->npos + 1) * sizeof(*rk));
+	o = own_new(s);
+	if (o == NULL)
+		goto oom;
 	if (rk == NULL || rank_positions(bs, b, s, by_health, rk, &n) != 0)
 		goto oom;
 	qsort(rk, n, sizeof(*rk), cmp_ranked);
@@ -2254,7 +2343,7 @@ api_get_book_positions(struct app *app, const char *book,
 		                           : "effective_distance");
 		json_buf_num(&j, rk[i].key);
 		json_buf_key(&j, "position");
-		if (score_alone(bs, b, s, &pr, rk[i].slot, &j) != 0) {
+		if (score_alone(bs, b, o, &res, &pr, rk[i].slot, &j) != 0) {
 			json_buf_free(&j);
 			goto oom;
 		}
@@ -2267,6 +2356,8 @@ oom:
 	api_oom(ans);
 out:
 	free(rk);
+	api_books_own_free(o);
+	lc_score_result_release(&res);
 	read_end(bs, s);
 	return ans->status;
 }
