@@ -12,10 +12,11 @@ PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
 
-PKGS := libmicrohttpd libcjson sqlite3 nettle
+PKGS := libmicrohttpd libcjson sqlite3 nettle libnats
 TEST_PKGS := check
 APT_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev \
-	libsqlite3-dev nettle-dev check sqlite3 curl
+	libsqlite3-dev nettle-dev check sqlite3 curl librsvg2-bin libxml2-utils \
+	libnats-dev nats-server
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wconversion -Wdouble-promotion -Wformat=2 \
@@ -57,6 +58,7 @@ BIN := $(BUILD)/cascaded
 
 PHONY_EXTRA := tsan
 .PHONY: all deps run test unit asan valgrind tsan bench lint install clean \
+	cluster-test \
 	check-deps FORCE
 
 all: $(BIN)
@@ -70,6 +72,8 @@ deps:
 		pkg-config --exists $$p 2>/dev/null || missing=1; done; \
 	command -v curl >/dev/null 2>&1 || missing=1; \
 	command -v sqlite3 >/dev/null 2>&1 || missing=1; \
+	command -v rsvg-convert >/dev/null 2>&1 || missing=1; \
+	command -v xmllint >/dev/null 2>&1 || missing=1; \
 	if [ $$missing = 1 ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "deps: installing $(APT_PKGS)"; \
@@ -150,12 +154,8 @@ RUN_DB ?= var/cascaded.db
 RUN_LISTEN ?= 127.0.0.1:8080
 run: deps
 	@$(MAKE) --no-print-directory all
-	@if [ ! -f $(RUN_DB) ]; then \
-		mkdir -p $(dir $(RUN_DB)) && \
-		$(BIN) migrate --db $(RUN_DB) && \
-		$(BIN) seed --db $(RUN_DB) || { rm -f $(RUN_DB); exit 1; }; \
-	fi
-	exec $(BIN) serve --listen $(RUN_LISTEN) --db $(RUN_DB)
+	@mkdir -p $(dir $(RUN_DB))
+	exec $(BIN) serve --init --listen $(RUN_LISTEN) --db $(RUN_DB)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
@@ -190,11 +190,17 @@ valgrind: deps $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
 			--errors-for-leak-kinds=definite,indirect ./$$t || rc=1; \
 	done; exit $$rc
 
+# Several replicas over one NATS JetStream (nats-server, python3): see
+# tests/cluster-test.sh.
+cluster-test: all
+	@tests/cluster-test.sh
+
 bench: all
 	@if [ -x bench/run.sh ]; then bench/run.sh; else \
 		echo "bench: no benchmark yet"; fi
 
-lint:
+# lint reads the compiled objects too (calls between layers).
+lint: all
 	@tests/lint.sh
 
 install: $(BIN)
@@ -210,6 +216,7 @@ clean:
 # Parts owned by other modules: the OpenAPI document compiled into the
 # binary (GET /openapi.json), the benchmarks and the container targets.
 -include docs/openapi.mk
+-include web/web.mk
 -include bench/bench.mk
 -include docker/container.mk
 -include tests/fuzz.mk

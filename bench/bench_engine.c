@@ -28,6 +28,7 @@
 #include "cascade/position.h"
 #include "cascade/score.h"
 #include "cascade/stats.h"
+#include "api.h"
 #include "codec.h"
 #include "marketdata.h"
 #include "problem.h"
@@ -447,6 +448,145 @@ bench_score_exact(void)
 	free(ent);
 }
 
+/* ---- 3b. the prebuilt cascade of the stored levels --------------------- */
+
+/*
+ * Many positions in one direction, where the base's merge does the most
+ * work per request: 1000 loans against 10 000 levels, with and without.
+ */
+static void
+prebuilt_positions(struct lc_score_result *res, struct lc_score_result *ref)
+{
+	struct lc_position *pos = xmalloc(1000 * sizeof(*pos));
+	struct lc_entry *ent = xmalloc(2000 * sizeof(*ent));
+	struct lc_cascade_base *base;
+	struct lc_request req;
+	struct bmarket b;
+	enum lc_status st;
+	double tb, tr;
+
+	bmarket_init(&b, 10000, 0);
+	lc_params_default(&req.params);
+	make_single_loans(pos, ent, 1000);
+	req.pos = pos;
+	req.npos = 1000;
+	req.price = b.price;
+	req.vol = b.vol;
+	tr = time_score(&b.m, &req, ref, 20);
+	emit("score_rebuild_positions", 1000.0, tr, last_cpu, 1.0,
+	    "requests");
+	base = lc_cascade_base_build(LC_DOWN, &b.am[0].curve[LC_BID], 1.0,
+	    b.am[0].price, b.am[0].levels[LC_DOWN].price,
+	    b.am[0].levels[LC_DOWN].qty, b.am[0].levels[LC_DOWN].n, &st);
+	if (base == NULL)
+		die("lc_cascade_base_build failed");
+	b.am[0].base[LC_DOWN] = base;
+	tb = time_score(&b.m, &req, res, 20);
+	emit("score_prebuilt_positions", 1000.0, tb, last_cpu, 1.0,
+	    "requests");
+	fprintf(stderr, "score 1000 loans vs 10000 levels: rebuild %.3f ms, "
+	    "prebuilt %.3f ms\n", tr / 1e6, tb / 1e6);
+	b.am[0].base[LC_DOWN] = NULL;
+	lc_cascade_base_free(base);
+	bmarket_release(&b);
+	free(pos);
+	free(ent);
+}
+
+/*
+ * One loan against 1e6 sell levels (1000 of them stale), scored with the
+ * asset's prebuilt base (as a snapshot lends it) and without (the merge
+ * and rebuild of every request), in the same run; the base's build time;
+ * and a check that both answers agree (the loan's figures bit for bit).
+ */
+static void
+bench_score_prebuilt(void)
+{
+	struct lc_position pos[1];
+	struct lc_entry ent[2];
+	struct lc_request req;
+	struct lc_score_result res, ref;
+	struct lc_cascade_base *base = NULL;
+	struct bmarket b;
+	double t[32], c[32], tb, tr, tn, tnr, t0, c0;
+	enum lc_status st;
+	size_t nl = 1000000;
+	int r;
+
+	bmarket_init(&b, nl, 1000);
+	lc_params_default(&req.params);
+	lc_score_result_init(&res);
+	lc_score_result_init(&ref);
+	make_single_loans(pos, ent, 1);
+	req.pos = pos;
+	req.npos = 1;
+	req.price = b.price;
+	req.vol = b.vol;
+	for (r = 0; r < RUNS; r++) {
+		lc_cascade_base_free(base);
+		t0 = now_ns();
+		c0 = cpu_ns();
+		base = lc_cascade_base_build(LC_DOWN, &b.am[0].curve[LC_BID],
+		    1.0, b.am[0].price, b.am[0].levels[LC_DOWN].price,
+		    b.am[0].levels[LC_DOWN].qty, b.am[0].levels[LC_DOWN].n,
+		    &st);
+		t[r] = now_ns() - t0;
+		c[r] = cpu_ns() - c0;
+		if (base == NULL)
+			die("lc_cascade_base_build failed");
+	}
+	emit("cascade_base_build", (double)nl, median(t, (size_t)RUNS),
+	    median(c, (size_t)RUNS), 1.0, "builds");
+	tr = time_score(&b.m, &req, &ref, 3);
+	emit("score_rebuild_levels", (double)nl, tr, last_cpu, 1.0,
+	    "requests");
+	b.am[0].base[LC_DOWN] = base;
+	tb = time_score(&b.m, &req, &res, 2000);
+	emit("score_prebuilt_levels", (double)nl, tb, last_cpu, 1.0,
+	    "requests");
+	if (memcmp(&res.pos[0].lp[0].effective_price,
+	    &ref.pos[0].lp[0].effective_price, sizeof(double)) != 0 ||
+	    memcmp(&res.pos[0].p_liq, &ref.pos[0].p_liq,
+	    sizeof(double)) != 0 ||
+	    memcmp(&res.pos[0].exp_slip_bps, &ref.pos[0].exp_slip_bps,
+	    sizeof(double)) != 0 ||
+	    memcmp(&res.markets[0].dir[LC_DOWN].trigger_price,
+	    &ref.markets[0].dir[LC_DOWN].trigger_price, sizeof(double)) != 0 ||
+	    memcmp(&res.markets[0].dir[LC_DOWN].qty_to_10pct,
+	    &ref.markets[0].dir[LC_DOWN].qty_to_10pct, sizeof(double)) != 0 ||
+	    res.markets[0].dir[LC_DOWN].depth_exhausted !=
+	    ref.markets[0].dir[LC_DOWN].depth_exhausted)
+		die("prebuilt and rebuilt scores differ");
+	/*
+	 * The same loan liquidated at 1950, within 10% of P: the quantity
+	 * within 10% then sums the levels from its step on (a walk).
+	 */
+	ent[1].amount = 10.0 * 0.8 * 1950.0;
+	tn = time_score(&b.m, &req, &res, 50);
+	emit("score_prebuilt_levels_near", (double)nl, tn, last_cpu, 1.0,
+	    "requests");
+	b.am[0].base[LC_DOWN] = NULL;
+	tnr = time_score(&b.m, &req, &ref, 3);
+	emit("score_rebuild_levels_near", (double)nl, tnr, last_cpu, 1.0,
+	    "requests");
+	if (memcmp(&res.markets[0].dir[LC_DOWN].qty_to_10pct,
+	    &ref.markets[0].dir[LC_DOWN].qty_to_10pct, sizeof(double)) != 0 ||
+	    memcmp(&res.pos[0].lp[0].effective_price,
+	    &ref.pos[0].lp[0].effective_price, sizeof(double)) != 0)
+		die("prebuilt and rebuilt scores differ (near)");
+	fprintf(stderr, "the loan within 10%%: rebuild %.3f ms, prebuilt "
+	    "%.3f ms\n", tnr / 1e6, tn / 1e6);
+	fprintf(stderr, "score one loan vs %zu levels: rebuild %.3f ms, "
+	    "prebuilt %.3f us (%.0fx); base build %.1f ms\n", nl, tr / 1e6,
+	    tb / 1e3, tr / tb, median(t, (size_t)RUNS) / 1e6);
+	b.am[0].base[LC_DOWN] = NULL;
+	lc_cascade_base_free(base);
+	bmarket_release(&b);
+	prebuilt_positions(&res, &ref);
+	lc_score_result_release(&res);
+	lc_score_result_release(&ref);
+}
+
 /* ---- 4. Monte Carlo ---------------------------------------------------- */
 
 /*
@@ -720,6 +860,105 @@ bench_codec(void)
 		codec_request_release(&req);
 	}
 	snapshot_unref(snap);
+}
+
+/* ---- 6. charts (docs/model.md 10) -------------------------------------- */
+
+/*
+ * The liquidation map of ETH with 1e5 stored levels (sell below P, buy
+ * above, four sources) and the default cascade curve, as the routes draw
+ * them: api_get_liquidations_svg / api_get_cascade_svg on an app whose
+ * snapshot cell holds the market.  One JSON line each, with the bytes.
+ */
+static void
+bench_charts(void)
+{
+	static const char *const src[4] = { "aave", "compound", "morpho",
+		"book:desk" };
+	static const struct api_param liq_q[2] = { { "range", "0.5" },
+		{ "bins", "50" } };
+	struct market_data md;
+	struct snapshot *snap = NULL;
+	struct snapshot_cell cell;
+	struct app app;
+	struct md_asset *x;
+	size_t i, nlev = 100000, k;
+	int which;
+
+	market_data_init(&md);
+	md.nassets = 2;
+	md.assets = xmalloc(2 * sizeof(struct md_asset));
+	memset(md.assets, 0, 2 * sizeof(struct md_asset));
+	snprintf(md.assets[1].symbol, sizeof(md.assets[1].symbol), "USDC");
+	md.assets[1].price = 1;
+	x = &md.assets[0];
+	snprintf(x->symbol, sizeof(x->symbol), "ETH");
+	x->price = 2000;
+	x->vol = 0.8;
+	snprintf(x->updated_at, sizeof(x->updated_at), "2026-11-26T00:00:00Z");
+	x->ncurves = 1;
+	x->curves = xmalloc(sizeof(struct md_curve));
+	memset(x->curves, 0, sizeof(struct md_curve));
+	snprintf(x->curves[0].venue, sizeof(x->curves[0].venue), "bench");
+	x->curves[0].side = LC_BID;
+	make_curve(&x->curves[0].curve, LC_BID, 5000.0);
+	x->nlevels = nlev;
+	x->levels = xmalloc(nlev * sizeof(struct md_level));
+	memset(x->levels, 0, nlev * sizeof(struct md_level));
+	for (i = 0; i < nlev; i++) {
+		int up = i % 3 == 0;
+
+		x->levels[i].price = 2000.0 * (up ? 1.0 + 0.6 * urand()
+		                                  : 1.0 - 0.6 * urand());
+		x->levels[i].qty = 1.0 + 10.0 * urand();
+		x->levels[i].side = up ? LC_UP : LC_DOWN;
+		x->levels[i].seq = (int64_t)i + 1;
+		snprintf(x->levels[i].source, sizeof(x->levels[i].source), "%s",
+		    src[(i / 1000) % 4]);
+	}
+	if (snapshot_build(&md, 0.0, &snap) != 0 ||
+	    snapshot_cell_init(&cell) != 0)
+		die("snapshot_build failed");
+	market_data_release(&md);
+	snapshot_cell_publish(&cell, snap);
+	memset(&app, 0, sizeof(app));
+	app.cell = &cell;
+	for (which = 0; which < 2; which++) {
+		double t[32], c[32];
+		size_t bytes = 0, reps = which == 0 ? 20 : 200;
+		int r;
+
+		for (r = 0; r < RUNS; r++) {
+			double t0 = now_ns(), k0 = cpu_ns();
+
+			for (k = 0; k < reps; k++) {
+				struct api_answer a;
+				int st;
+
+				api_answer_init(&a);
+				st = which == 0
+				    ? api_get_liquidations_svg(&app, "ETH", liq_q,
+				        2, NULL, &a)
+				    : api_get_cascade_svg(&app, "ETH", NULL, 0,
+				        NULL, &a);
+				if (st != 200)
+					die("chart failed");
+				bytes = strlen(a.body);
+				api_answer_release(&a);
+			}
+			t[r] = (now_ns() - t0) / (double)reps;
+			c[r] = (cpu_ns() - k0) / (double)reps;
+		}
+		printf("{\"bench\": \"%s\", \"n\": %zu, \"median_ns\": %.3f, "
+		    "\"cpu_ns\": %.3f, \"ops\": 1, \"unit\": \"charts\", "
+		    "\"per_sec\": %.6g, \"bytes\": %zu}\n",
+		    which == 0 ? "svg_liquidation_map" : "svg_cascade_curve",
+		    which == 0 ? nlev : (size_t)51, median(t, (size_t)RUNS),
+		    median(c, (size_t)RUNS), 1e9 / median(t, (size_t)RUNS),
+		    bytes);
+		fflush(stdout);
+	}
+	snapshot_cell_release(&cell);
 }
 
 /* ---- reference cases for bench/ref_numpy.py ---------------------------- */
@@ -1033,12 +1272,17 @@ main(int argc, char **argv)
 		    (size_t)strtoul(argv[4], NULL, 10),
 		    (size_t)strtoul(argv[5], NULL, 10),
 		    argc == 7 ? strtod(argv[6], NULL) : 1.25);
+	if (argc == 2 && strcmp(argv[1], "--prebuilt") == 0) {
+		bench_score_prebuilt();
+		return 0;
+	}
 	if (argc != 1) {
 		fprintf(stderr, "usage: bench_engine [--ref-exact FILE NPOS | "
-		    "--ref-mc FILE | --mc-one PATHS THREADS NLEV REPS [HF]]\n");
+		    "--ref-mc FILE | --mc-one PATHS THREADS NLEV REPS [HF] | "
+		    "--prebuilt]\n");
 		return 2;
 	}
-	/* BENCH_ONLY=cascade,tcdf,exact,mc,codec: a subset (development) */
+	/* BENCH_ONLY=cascade,tcdf,exact,mc,codec,charts: a subset */
 	make_curve(&curve, LC_BID, 5000.0);
 	if (want("cascade"))
 		bench_cascade(&curve);
@@ -1047,9 +1291,13 @@ main(int argc, char **argv)
 		bench_tcdf();
 	if (want("exact"))
 		bench_score_exact();
+	if (want("prebuilt"))
+		bench_score_prebuilt();
 	if (want("mc"))
 		bench_mc();
 	if (want("codec"))
 		bench_codec();
+	if (want("charts"))
+		bench_charts();
 	return 0;
 }

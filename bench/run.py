@@ -2,7 +2,8 @@
 """bench/run.py - the benchmark driver behind `make bench` (bench/run.sh).
 
 Runs, on this machine, in this order:
-  1. the in-process engine benchmarks (build/bench/bench_engine);
+  1. the in-process engine benchmarks (build/bench/bench_engine), the
+     chart routes among them;
   2. the numpy references (bench/ref_numpy.py) on the engine's inputs:
      speed ratio and cross-check (fails loudly on disagreement);
   3. HTTP: cascaded against nginx (a throwaway config in a temp dir) with
@@ -586,6 +587,16 @@ def targets(res):
         add("exact scoring, 10 positions vs 10 000 levels",
             r["median_ns"] / 1e3, r["cpu_ns"] / 1e3, "us", "< 100",
             lambda v: v < 100)
+    r = eng(res, "svg_liquidation_map", 100000)
+    if r:
+        add("liquidation map SVG of 1e5 levels", r["median_ns"] / 1e6,
+            r["cpu_ns"] / 1e6, "ms", "< 5", lambda v: v < 5)
+        add("liquidation map SVG size", r["bytes"] / 1e3, None, "KB",
+            "< 60", lambda v: v < 60)
+    r = eng(res, "svg_cascade_curve", 51)
+    if r:
+        add("cascade curve SVG (51 points, 1e5 levels)", r["median_ns"] / 1e6,
+            r["cpu_ns"] / 1e6, "ms", "< 2", lambda v: v < 2)
     r = eng(res, "mc_5asset_1t", 20000)
     if r:
         add("Monte Carlo asset-steps/s per core (1 thread)",
@@ -614,6 +625,11 @@ def targets(res):
         add("exact cascade of 100 000 levels (lc_score, 1 position)",
             r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 20",
             lambda v: v < 20)
+    r = eng(res, "score_prebuilt_levels", 1000000)
+    if r:
+        add("one loan vs 1e6 levels, prebuilt cascade (lc_score)",
+            r["median_ns"] / 1e6, r["cpu_ns"] / 1e6, "ms", "< 1",
+            lambda v: v < 1)
     r = eng(res, "cascade_build", 100000)
     if r:
         add("exact cascade of 100 000 levels (lc_cascade_build)",

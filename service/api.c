@@ -12,6 +12,12 @@
  * write publishes nothing.  A failed reload after a commit answers 503: the
  * data is stored and the next successful write (or a restart) publishes
  * it.
+ *
+ * The writes as data (api.h): api_writes[] names each write use case by
+ * method and route; api_write() runs one in place or, with a relay (the
+ * bus), validates it (a dry run stopped by wtx_validated() before the
+ * store) and hands it over; api_write_apply() runs one taken from the bus
+ * with its sequence stamped on the store transaction.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -174,7 +180,8 @@ api_current(struct app *app, struct api_answer *a)
  * Returns a new reference (the caller unrefs) or NULL with *st set.
  */
 static struct snapshot *
-load_snapshot(struct app *app, int publish, enum store_status *st)
+load_snapshot(struct app *app, int publish, uint64_t version,
+    enum store_status *st)
 {
 	struct market_data md;
 	struct snapshot *s = NULL;
@@ -184,10 +191,18 @@ load_snapshot(struct app *app, int publish, enum store_status *st)
 	*st = store_load(app->store, &md);
 	if (*st != STORE_OK)
 		goto out;
+	/* price history: the estimators of every asset (api_prices.c) */
+	if (api_vol_decorate(app, &md, NULL, 1) != 0) {
+		*st = STORE_NOMEM;
+		goto out;
+	}
 	if (snapshot_build(&md, rho, &s) != 0) {
 		*st = STORE_NOMEM;
 		goto out;
 	}
+	api_books_stale(app);	/* the books are read again too */
+	if (version != 0)
+		s->version = version;
 	/* books: their derived levels merged in, then published */
 	if (api_books_sync(app, s, publish) != 0)
 		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
@@ -217,7 +232,12 @@ api_app_init(struct app *app)
 	}
 	app->writer = w;
 	app->cell = &w->cell;
-	s = load_snapshot(app, 1, &st);
+	w->vol = api_vol_open(app->cfg);
+	if (w->vol == NULL) {
+		api_app_release(app);
+		goto fail;
+	}
+	s = load_snapshot(app, 1, 0, &st);
 	if (s == NULL) {
 		log_kv(LOG_LVL_ERROR, "cannot load the market data", "error",
 		    store_status_str(st), (const char *)NULL);
@@ -238,6 +258,7 @@ api_app_release(struct app *app)
 		return;
 	api_books_free(app);
 	snapshot_cell_release(&app->writer->cell);
+	api_vol_free(app->writer->vol);
 	pthread_mutex_destroy(&app->writer->mu);
 	free(app->writer);
 	app->writer = NULL;
@@ -253,7 +274,7 @@ api_app_release(struct app *app)
  */
 static struct snapshot *
 republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
-    struct api_answer *a)
+    uint64_t version, struct api_answer *a)
 {
 	struct market_data md;
 	struct snapshot *cur, *s = NULL;
@@ -265,7 +286,7 @@ republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
 	market_data_init(&md);
 	cur = snapshot_cell_get(app->cell);
 	if (cur == NULL) {
-		s = load_snapshot(app, 1, &st);
+		s = load_snapshot(app, 1, version, &st);
 		goto out;
 	}
 	/* an asset the snapshot does not hold yet: read all its levels */
@@ -278,6 +299,10 @@ republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
 	st = store_load_asset(app->store, symbol, after, &md, &full);
 	if (st != STORE_OK)
 		goto out;
+	if (api_vol_decorate(app, &md, symbol, full) != 0) {
+		st = STORE_NOMEM;
+		goto out;
+	}
 	/* full: another process wrote too (cascaded import): rebuild all */
 	rc = full ? snapshot_build(&md, rho, &s)
 	          : snapshot_update(cur, symbol, &md, lv, &s);
@@ -285,6 +310,10 @@ republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
 		st = STORE_NOMEM;
 		goto out;
 	}
+	if (full)
+		api_books_stale(app);
+	if (version != 0)
+		s->version = version;
 	/* books: re-derive what the new prices moved, merge, publish */
 	if (api_books_sync(app, s, 1) != 0)
 		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
@@ -310,11 +339,21 @@ out:
 /* ---- write transactions --------------------------------------------- */
 
 void
-wtx_init(struct wtx *t, struct app *app)
+wtx_init(struct wtx *t, const struct api_wcall *c)
 {
-	t->app = app;
+	t->app = c->app;
+	t->call = c;
 	t->snap = t->ns = NULL;
 	t->locked = 0;
+}
+
+int
+wtx_validated(struct wtx *t, struct api_answer *a)
+{
+	if (!t->call->dry)
+		return 0;
+	a->status = 0;
+	return 1;
 }
 
 struct snapshot *
@@ -344,7 +383,7 @@ wtx_commit(struct wtx *t, enum store_status st, const char *what,
 		store_problem(t->app, a, st, what);
 		return -1;
 	}
-	t->ns = republish(t->app, symbol, lv, a);
+	t->ns = republish(t->app, symbol, lv, t->call->seq, a);
 	return t->ns != NULL ? 0 : -1;
 }
 
@@ -375,4 +414,107 @@ wtx_end(struct wtx *t, struct api_answer *a)
 	snapshot_unref(t->ns);
 	snapshot_unref(t->snap);
 	return a->status;
+}
+
+/* ---- writes as data ------------------------------------------------- */
+
+/* One line per write route (api.h says how to add one). */
+const struct api_write api_writes[] = {
+	{ "PUT", "/v1/markets/{asset}", api_w_put_asset },
+	{ "DELETE", "/v1/markets/{asset}", api_w_delete_asset },
+	{ "PUT", "/v1/markets/{asset}/depth/{venue}", api_w_put_depth },
+	{ "DELETE", "/v1/markets/{asset}/depth/{venue}", api_w_delete_venue },
+	{ "PUT", "/v1/markets/{asset}/liquidations", api_w_put_levels },
+	{ "POST", "/v1/markets/{asset}/liquidations", api_w_post_levels },
+	{ "PUT", "/v1/correlations", api_w_put_correlations },
+	{ "POST", "/v1/correlations", api_w_post_correlations },
+	{ "POST", "/v1/markets/{asset}/prices", api_w_post_prices },
+	{ "PUT", "/v1/books/{book}", api_w_put_book },
+	{ "POST", "/v1/books/{book}/positions", api_w_post_book_positions },
+	{ "DELETE", "/v1/books/{book}/positions/{id}",
+	    api_w_delete_book_position },
+	{ "DELETE", "/v1/books/{book}", api_w_delete_book },
+};
+const size_t api_nwrites = sizeof(api_writes) / sizeof(api_writes[0]);
+
+const struct api_write *
+api_write_find(const char *method, const char *route)
+{
+	size_t i;
+
+	for (i = 0; i < api_nwrites; i++)
+		if (strcmp(api_writes[i].method, method) == 0 &&
+		    strcmp(api_writes[i].route, route) == 0)
+			return &api_writes[i];
+	return NULL;
+}
+
+int
+api_write(struct app *app, const char *method, const char *route,
+    const char *p0, const char *p1, const char *body, size_t len,
+    struct api_answer *ans)
+{
+	const struct api_write *w = api_write_find(method, route);
+	struct api_wcall c;
+
+	if (w == NULL) {
+		problem_set(&ans->err, 500, "internal", "Internal server error",
+		    "no write use case for %s %s", method, route);
+		return ans->status = 500;
+	}
+	memset(&c, 0, sizeof(c));
+	c.app = app;
+	c.param[0] = p0;
+	c.param[1] = p1;
+	c.body = body != NULL ? body : "";
+	c.len = body != NULL ? len : 0;
+	if (app->relay == NULL)
+		return w->run(&c, ans);
+	c.dry = 1;
+	if (w->run(&c, ans) != 0)
+		return ans->status;	/* invalid: never reaches the bus */
+	c.dry = 0;
+	return app->relay->submit(app->relay->ctx, w, &c, ans);
+}
+
+int
+api_write_apply(const struct api_write *w, const struct api_wcall *c,
+    struct api_answer *ans)
+{
+	struct store *st = c->app->store;
+
+	store_bus_stamp(st, c->seq);
+	if (w->run(c, ans) >= 500) {
+		store_bus_stamp(st, 0);
+		return ans->status;
+	}
+	/* a refused write (404, 422) is an outcome: record it alone */
+	if (store_bus_record(st) != STORE_OK) {
+		store_bus_stamp(st, 0);
+		api_answer_release(ans);
+		problem_set(&ans->err, 503, "unavailable",
+		    "Service unavailable", "the bus position could not be "
+		    "recorded");
+		ans->retry_after = 1;
+		return ans->status = 503;
+	}
+	return ans->status;
+}
+
+int
+api_reload(struct app *app, uint64_t version)
+{
+	struct snapshot *s;
+	enum store_status st;
+
+	pthread_mutex_lock(&app->writer->mu);
+	s = load_snapshot(app, 1, version, &st);
+	pthread_mutex_unlock(&app->writer->mu);
+	if (s == NULL) {
+		log_kv(LOG_LVL_ERROR, "cannot reload the market data", "error",
+		    store_status_str(st), (const char *)NULL);
+		return -1;
+	}
+	snapshot_unref(s);
+	return 0;
 }

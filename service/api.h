@@ -42,6 +42,7 @@ struct api_writer {
 	pthread_mutex_t mu;
 	struct snapshot_cell cell;
 	struct api_books *books;	/* api_books.c; NULL until loaded */
+	struct api_vol *vol;	/* price-history estimators (api_prices.c) */
 };
 
 /*
@@ -71,6 +72,8 @@ struct api_answer {
 	char location[256];	/* Location of a created resource, "" */
 	char etag[24];		/* entity tag of the body (reads), "" */
 	int retry_after;	/* Retry-After seconds (503), 0 none */
+	/* the body's media type (static string); NULL: application/json */
+	const char *content_type;
 };
 
 void api_answer_init(struct api_answer *a);
@@ -149,6 +152,36 @@ struct api_param {
 int api_get_cascade(struct app *app, const char *asset,
     const struct api_param *query, size_t n, struct api_answer *ans);
 
+/* ---- charts (api_charts.c) ---------------------------------------- */
+
+/*
+ * The pictures of docs/model.md section 10, as SVG documents drawn from
+ * the numbers the JSON routes answer (chart.h draws, nothing is computed
+ * twice).  Each takes the chart parameters width, height (200..4000 px)
+ * and theme (light, dark) besides its own; a bad one is 422 with
+ * /query/<name>.  The answer: content_type "image/svg+xml", an ETag that
+ * is a hash of the bytes, 304 when if_none_match names it.
+ *
+ * cascade.svg: api_get_cascade's query (and evaluation) plus the chart's.
+ * liquidations.svg: range (0, 1], default 0.5; bins 1..500, default 50.
+ * The position picture: a POST /v1/score body with exactly one position
+ * (else 422 at /positions), scored by api_score's decoder and model at
+ * its horizon and at API_CHART_NHORIZONS horizons for the curve.
+ */
+#define API_CHART_NHORIZONS 6
+extern const double api_chart_horizons[API_CHART_NHORIZONS];
+#define API_SVG_TYPE "image/svg+xml"
+
+int api_get_cascade_svg(struct app *app, const char *asset,
+    const struct api_param *query, size_t n, const char *if_none_match,
+    struct api_answer *ans);
+int api_get_liquidations_svg(struct app *app, const char *asset,
+    const struct api_param *query, size_t n, const char *if_none_match,
+    struct api_answer *ans);
+int api_score_svg(struct app *app, const char *body, size_t len,
+    const struct api_param *query, size_t n, const char *if_none_match,
+    struct api_answer *ans);
+
 /* ---- market writes -------------------------------------------------- */
 
 /*
@@ -193,5 +226,111 @@ int api_get_book_risk(struct app *app, const char *book,
     const struct api_param *query, size_t n, struct api_answer *ans);
 int api_get_book_positions(struct app *app, const char *book,
     const struct api_param *query, size_t n, struct api_answer *ans);
+
+/* ---- price history (api_prices.c) ------------------------------------ */
+
+/*
+ * POST /v1/markets/{asset}/prices (codec_prices.c has the forms and
+ * rules): upsert the candles with the retention cut and set the market's
+ * volatility_source to history unless it is pinned, in one store
+ * transaction; update the asset's estimators (O(new candles) when the
+ * write extends the history, else a rebuild from the store) and publish.
+ * 200 {"asset", "form", "received", "stored", "first", "last",
+ * "deleted_by_retention", "volatility_source", "history": {"ewma",
+ * "long_run", "returns"}}.
+ */
+int api_post_prices(struct app *app, const char *asset, const char *body,
+    size_t len, struct api_answer *ans);
+/*
+ * The same write with candles in memory (`cascaded import --prices`):
+ * the same rules (pointers /candles/i/k), sorted in place, the last of
+ * equal times winning; no entry-count cap.
+ */
+int api_post_candles(struct app *app, const char *asset,
+    struct lc_candle *c, size_t n, struct api_answer *ans);
+/*
+ * GET /v1/markets/{asset}/prices?from&to&limit: the candles with from <=
+ * t <= to (unix seconds or RFC 3339; default all) in time order, at most
+ * limit (default and maximum CODEC_MAX_PRICES_LIMIT; "truncated" says
+ * more exist).
+ */
+int api_get_prices(struct app *app, const char *asset,
+    const struct api_param *query, size_t n, struct api_answer *ans);
+
+/* ---- market writes as data (bus.h carries them between replicas) ---- */
+
+/*
+ * Every market write is one entry of api_writes[] (api.c): an HTTP
+ * method, a route pattern and the use case, which takes the path
+ * parameters and the body as one struct api_wcall.  The public functions
+ * above call api_write(), which runs the entry in place, or, when a relay
+ * is set (app->relay: the bus), validates it against the current snapshot
+ * (a dry run that stops before the store) and hands (method, route,
+ * parameters, body) to the relay, whose replicas each run it with
+ * api_write_apply() in the order the bus assigned.
+ *
+ * To carry a new write route: write its use case as
+ *   int api_w_NAME(const struct api_wcall *c, struct api_answer *ans)
+ * taking its parameters from c (wtx_init(&t, c)), call
+ *   if (wtx_validated(&t, ans)) goto out;
+ * once the input is decoded and checked and before the store, declare it
+ * in api_int.h and add its line to api_writes[] in api.c.
+ */
+struct api_wcall {
+	struct app *app;
+	const char *param[2];	/* path parameters in route order, NULL */
+	const char *body;	/* the request body (not NUL-terminated) */
+	size_t len;
+	int dry;		/* validate only: answer status 0 if valid */
+	uint64_t seq;		/* bus sequence this apply records, 0 none */
+};
+
+struct api_write {
+	const char *method;	/* "PUT", "POST", "DELETE" */
+	const char *route;	/* "/v1/markets/{asset}/depth/{venue}" */
+	int (*run)(const struct api_wcall *c, struct api_answer *ans);
+};
+
+extern const struct api_write api_writes[];
+extern const size_t api_nwrites;
+
+/* The entry of method and route, or NULL. */
+const struct api_write *api_write_find(const char *method, const char *route);
+
+/*
+ * Where the writes go instead of the local store when a bus is
+ * configured: submit() gets a write that passed validation and fills
+ * *ans with the answer of its application on this replica (or a 503).
+ */
+struct api_relay {
+	int (*submit)(void *ctx, const struct api_write *w,
+	    const struct api_wcall *c, struct api_answer *ans);
+	void *ctx;
+};
+
+/*
+ * Run the write (method, route) with path parameters p0, p1 (NULL when
+ * the route has fewer) and the body: in place without app->relay, else
+ * validated here and submitted.  Returns the status with *ans.
+ */
+int api_write(struct app *app, const char *method, const char *route,
+    const char *p0, const char *p1, const char *body, size_t len,
+    struct api_answer *ans);
+
+/*
+ * Apply a write taken from the bus: the same use case, recording c->seq
+ * as applied in the store transaction of the write (or alone when the
+ * write changed nothing: a 404 or 422 is an outcome too).  The snapshot
+ * then published carries c->seq as its version.  A status >= 500 means
+ * nothing was recorded (retry), unless store_bus_seq() says otherwise.
+ */
+int api_write_apply(const struct api_write *w, const struct api_wcall *c,
+    struct api_answer *ans);
+
+/*
+ * Reload everything from the store and publish it with `version` (the bus
+ * sequence it includes).  0, or -1 (logged; the old snapshot stays).
+ */
+int api_reload(struct app *app, uint64_t version);
 
 #endif

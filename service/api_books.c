@@ -93,6 +93,7 @@ struct api_books {
 	size_t nassets;
 	char (*sym)[MD_SYMBOL_MAX + 1];
 	double *price, *vol;	/* what the steps were derived at */
+	int reload;		/* the store changed under us: load again */
 };
 
 static struct bk_pos tombstone;
@@ -830,11 +831,13 @@ cache_update(struct api_books *bs, struct bk_book *b, size_t a)
  * new arrays on s (cascade order; ties: stored, then book order).
  */
 static int
-merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d)
+merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d,
+    const uint32_t *bsrc)
 {
 	const struct snapshot_levels *st;
 	size_t total, k, j, *at = NULL, best;
 	double *price, *qty, bp = 0;
+	uint32_t *src;
 	int desc = d == LC_DOWN;
 
 	if (s->blocks[a] == NULL)
@@ -845,15 +848,17 @@ merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d)
 		total += bs->b[k]->cache[a].lv[d].n;
 	if (total == st->n) {
 		if (s->assets[a].levels[d].price != st->price)
-			snapshot_set_levels(s, a, d, NULL, NULL, 0, 0);
+			snapshot_set_levels(s, a, d, NULL, NULL, NULL, 0, 0);
 		return 0;
 	}
 	price = malloc(total * sizeof(double));
 	qty = malloc(total * sizeof(double));
+	src = malloc(total * sizeof(uint32_t));
 	at = calloc(bs->n + 1, sizeof(size_t));
-	if (price == NULL || qty == NULL || at == NULL) {
+	if (price == NULL || qty == NULL || src == NULL || at == NULL) {
 		free(price);
 		free(qty);
+		free(src);
 		free(at);
 		return -1;
 	}
@@ -878,36 +883,88 @@ merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d)
 			}
 		}
 		if (best == 0) {
+			src[j] = st->src != NULL ? st->src[at[0]] : 0;
 			price[j] = st->price[at[0]];
 			qty[j] = st->qty[at[0]++];
 		} else {
 			const struct lc_book_levels *l =
 			    &bs->b[best - 1]->cache[a].lv[d];
 
+			src[j] = bsrc[best - 1];
 			price[j] = l->price[at[best]];
 			qty[j] = l->qty[at[best]++];
 		}
 	}
 	free(at);
-	snapshot_set_levels(s, a, d, price, qty, total,
+	snapshot_set_levels(s, a, d, price, qty, src, total,
 	    lc_levels_stale((enum lc_dir)d, price, total, s->assets[a].price));
 	return 0;
+}
+
+/*
+ * The level sources of asset a: the stored ones, then "book:<name>" of
+ * each book with derived levels of a (the liquidation map stacks by
+ * them); bsrc[k] is book k's index among them.
+ */
+static int
+merge_sources(const struct api_books *bs, struct snapshot *s, size_t a,
+    uint32_t *bsrc)
+{
+	const struct snapshot_asset *sa = &s->blocks[a]->sa;
+	size_t k, n = sa->nsources;
+	char **names = NULL, *text = NULL;
+	int rc = -1;
+
+	names = malloc((sa->nsources + bs->n + 1) * sizeof(*names));
+	text = malloc(bs->n * (STORE_BOOK_NAME_MAX + 6) + 1);
+	if (names == NULL || text == NULL)
+		goto out;
+	for (k = 0; k < sa->nsources; k++)
+		names[k] = (char *)(uintptr_t)sa->sources[k];
+	for (k = 0; k < bs->n; k++) {
+		const struct bk_book *b = bs->b[k];
+
+		if (b->cache[a].lv[0].n + b->cache[a].lv[1].n == 0)
+			continue;
+		bsrc[k] = (uint32_t)n;
+		names[n] = text + k * (STORE_BOOK_NAME_MAX + 6);
+		snprintf(names[n], STORE_BOOK_NAME_MAX + 6, "book:%s",
+		    b->meta.name);
+		n++;
+	}
+	rc = n == sa->nsources ? 0 : snapshot_set_sources(s, a,
+	    (const char *const *)names, n);
+out:
+	free(names);
+	free(text);
+	return rc;
 }
 
 static int
 books_merge(struct api_books *bs, struct snapshot *s)
 {
 	size_t a, k, t;
-	int d;
+	uint32_t *bsrc;
+	int d, rc = -1;
 
+	bsrc = calloc(bs->n + 1, sizeof(*bsrc));
+	if (bsrc == NULL)
+		return -1;
 	for (a = 0; a < s->nassets; a++) {
 		for (k = 0; k < bs->n; k++)
 			if (cache_update(bs, bs->b[k], a) != 0)
-				return -1;
+				goto out;
+		if (s->blocks[a] != NULL && merge_sources(bs, s, a, bsrc) != 0)
+			goto out;
 		for (d = 0; d < 2; d++)
-			if (merge_asset(bs, s, a, d) != 0)
-				return -1;
+			if (merge_asset(bs, s, a, d, bsrc) != 0)
+				goto out;
 	}
+	rc = 0;
+out:
+	free(bsrc);
+	if (rc != 0)
+		return -1;
 	for (k = 0; k < bs->n; k++) {
 		struct bk_book *b = bs->b[k];
 
@@ -1026,18 +1083,34 @@ api_books_sync(struct app *app, struct snapshot *s, int publish)
 		return -1;
 	}
 	pthread_rwlock_wrlock(&bs->rw);
-	if (!same_assets(bs, s)) {
+	if (bs->reload || !same_assets(bs, s)) {
+		bs->reload = 0;
 		if (books_reload(app, bs, s) != 0)
 			goto out;
 	} else if (books_reprice(bs, s) != 0) {
 		goto out;
 	}
 	rc = books_merge(bs, s);
+	/* the prebuilt cascades of the merged arrays (s's own kept) */
+	if (rc == 0)
+		rc = snapshot_rebase(s, NULL);
 out:
 	if (publish)
 		snapshot_cell_publish(app->cell, snapshot_ref(s));
 	pthread_rwlock_unlock(&bs->rw);
 	return rc;
+}
+
+void
+api_books_stale(struct app *app)
+{
+	struct api_books *bs = books_state(app);
+
+	if (bs == NULL)
+		return;
+	pthread_rwlock_wrlock(&bs->rw);
+	bs->reload = 1;
+	pthread_rwlock_unlock(&bs->rw);
 }
 
 /*
@@ -1091,11 +1164,14 @@ publish_books(struct wtx *t, struct api_books *bs, struct api_answer *a)
 {
 	struct snapshot *s = NULL;
 
-	if (snapshot_copy(t->snap, &s) != 0 || books_merge(bs, s) != 0) {
+	if (snapshot_copy(t->snap, &s) != 0 || books_merge(bs, s) != 0 ||
+	    snapshot_rebase(s, t->snap) != 0) {
 		snapshot_unref(s);
 		api_oom(a);
 		return -1;
 	}
+	if (t->call->seq != 0)
+		s->version = t->call->seq;	/* the bus sequence applied */
 	snapshot_cell_publish(t->app->cell, snapshot_ref(s));
 	t->ns = s;
 	return 0;
@@ -1173,10 +1249,12 @@ store_rows(const struct codec_book_put *d, const struct bk_book *b,
 	return rows;
 }
 
-int
-api_put_book(struct app *app, const char *book, const char *body, size_t len,
-    int upsert, struct api_answer *ans)
+/* PUT /v1/books/{book} (replace) or POST .../positions (upsert). */
+static int
+put_write(const struct api_wcall *c, int upsert, struct api_answer *ans)
 {
+	struct app *app = c->app;
+	const char *book = c->param[0];
 	struct codec_book_put d;
 	struct store_book meta;
 	struct store_book_pos *rows = NULL;
@@ -1188,14 +1266,14 @@ api_put_book(struct app *app, const char *book, const char *body, size_t len,
 	long at;
 	size_t i;
 
-	wtx_init(&t, app);
+	wtx_init(&t, c);
 	codec_book_put_init(&d);
 	if (bad_name(book, ans))
 		goto out;
 	wtx_lock(&t);
 	if ((bs = write_books(&t, ans)) == NULL)
 		goto out;
-	if (codec_decode_book_put(body, len, t.snap, BOOK_MAX_WRITE, &d,
+	if (codec_decode_book_put(c->body, c->len, t.snap, BOOK_MAX_WRITE, &d,
 	    &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
@@ -1206,6 +1284,8 @@ api_put_book(struct app *app, const char *book, const char *body, size_t len,
 		book_not_found(ans, book);
 		goto out;
 	}
+	if (wtx_validated(&t, ans))
+		goto out;
 	memset(&meta, 0, sizeof(meta));
 	snprintf(meta.name, sizeof(meta.name), "%s", book);
 	memcpy(meta.as_of, d.as_of, sizeof(meta.as_of));
@@ -1271,9 +1351,11 @@ out:
 
 /* DELETE a book (id NULL) or one of its positions. */
 static int
-delete_write(struct app *app, const char *book, const char *id,
+delete_write(const struct api_wcall *c, const char *id,
     struct api_answer *ans)
 {
+	struct app *app = c->app;
+	const char *book = c->param[0];
 	struct api_books *bs = NULL;
 	struct wtx t;
 	char now[MD_TIME_MAX];
@@ -1281,7 +1363,7 @@ delete_write(struct app *app, const char *book, const char *id,
 	size_t gone;
 	long at;
 
-	wtx_init(&t, app);
+	wtx_init(&t, c);
 	if (bad_name(book, ans))
 		goto out;
 	wtx_lock(&t);
@@ -1292,6 +1374,8 @@ delete_write(struct app *app, const char *book, const char *id,
 		book_not_found(ans, book);
 		goto out;
 	}
+	if (wtx_validated(&t, ans))
+		goto out;
 	now_text(now);
 	st = id != NULL ? store_book_delete_position(app->store, book, id, now)
 	                : store_book_delete(app->store, book);
@@ -1317,16 +1401,53 @@ out:
 }
 
 int
+api_w_put_book(const struct api_wcall *c, struct api_answer *ans)
+{
+	return put_write(c, 0, ans);
+}
+
+int
+api_w_post_book_positions(const struct api_wcall *c, struct api_answer *ans)
+{
+	return put_write(c, 1, ans);
+}
+
+int
+api_w_delete_book_position(const struct api_wcall *c, struct api_answer *ans)
+{
+	return delete_write(c, c->param[1] != NULL ? c->param[1] : "", ans);
+}
+
+int
+api_w_delete_book(const struct api_wcall *c, struct api_answer *ans)
+{
+	return delete_write(c, NULL, ans);
+}
+
+/* ---- the public write use cases: api_write() runs or relays them ---- */
+
+int
+api_put_book(struct app *app, const char *book, const char *body, size_t len,
+    int upsert, struct api_answer *ans)
+{
+	return api_write(app, upsert ? "POST" : "PUT", upsert
+	    ? "/v1/books/{book}/positions" : "/v1/books/{book}", book, NULL,
+	    body, len, ans);
+}
+
+int
 api_delete_book_position(struct app *app, const char *book, const char *id,
     struct api_answer *ans)
 {
-	return delete_write(app, book, id != NULL ? id : "", ans);
+	return api_write(app, "DELETE", "/v1/books/{book}/positions/{id}",
+	    book, id != NULL ? id : "", "", 0, ans);
 }
 
 int
 api_delete_book(struct app *app, const char *book, struct api_answer *ans)
 {
-	return delete_write(app, book, NULL, ans);
+	return api_write(app, "DELETE", "/v1/books/{book}", book, NULL, "", 0,
+	    ans);
 }
 
 /* Close an answer object with empty warnings: the 200 answer. */
@@ -1709,6 +1830,8 @@ own_finish(struct own *o)
 		o->assets[ad / 2].levels[ad % 2].n = m;
 		o->assets[ad / 2].levels[ad % 2].price = o->price[ad];
 		o->assets[ad / 2].levels[ad % 2].qty = o->qty[ad];
+		/* the snapshot's prebuilt cascade is of the full arrays */
+		o->assets[ad / 2].base[ad % 2] = NULL;
 	}
 	return 0;
 }
@@ -1872,12 +1995,12 @@ query_horizon(struct problem *err, const char *h, const char *nu,
 {
 	*horizon = 1;
 	*dof = 4;
-	if (api_qnum(err, "horizon_days", h, horizon) == 0 &&
+	if (api_query_num(err, "horizon_days", h, horizon) == 0 &&
 	    !(*horizon > 0 && *horizon <= 365))
-		api_qerr(err, "horizon_days", "must be in (0, 365]");
-	if (api_qnum(err, "tail_dof", nu, dof) == 0 &&
+		api_query_error(err, "horizon_days", "must be in (0, 365]");
+	if (api_query_num(err, "tail_dof", nu, dof) == 0 &&
 	    !(*dof == 0 || (*dof > 2 && *dof <= 1000)))
-		api_qerr(err, "tail_dof", "must be 0 (normal) or in (2, 1000]");
+		api_query_error(err, "tail_dof", "must be 0 (normal) or in (2, 1000]");
 	return err->nerrors > 0 ? -1 : 0;
 }
 
@@ -2003,9 +2126,9 @@ api_get_book_risk(struct app *app, const char *book,
 		goto out;
 	self = books_find(bs, book);
 	memset(&ra, 0, sizeof(ra));
-	api_qcheck(query, nquery, rnames, R_N, v, &ans->err);
+	api_query_check(query, nquery, rnames, R_N, NULL, v, &ans->err);
 	if (v[R_ASSET] == NULL)
-		api_qerr(&ans->err, "asset", "is required");
+		api_query_error(&ans->err, "asset", "is required");
 	else if ((a = api_find_stored(s, v[R_ASSET])) < 0)
 		api_not_found(ans, v[R_ASSET]);
 	if (ans->status == 404) {
@@ -2018,22 +2141,22 @@ api_get_book_risk(struct app *app, const char *book,
 	if (v[R_DIR] != NULL && strcmp(v[R_DIR], "up") == 0)
 		ra.dir = LC_UP;
 	else if (v[R_DIR] != NULL && strcmp(v[R_DIR], "down") != 0)
-		api_qerr(&ans->err, "direction", "must be down or up");
+		api_query_error(&ans->err, "direction", "must be down or up");
 	ra.from = 0;
 	ra.to = ra.dir == LC_DOWN ? -0.5 : 0.5;
 	ra.step = 0.01;
-	api_qnum(&ans->err, "from", v[R_FROM], &ra.from);
-	api_qnum(&ans->err, "to", v[R_TO], &ra.to);
-	api_qnum(&ans->err, "step", v[R_STEP], &ra.step);
-	if (api_qnum(&ans->err, "cascade_threshold_bps", v[R_THRESH],
+	api_query_num(&ans->err, "from", v[R_FROM], &ra.from);
+	api_query_num(&ans->err, "to", v[R_TO], &ra.to);
+	api_query_num(&ans->err, "step", v[R_STEP], &ra.step);
+	if (api_query_num(&ans->err, "cascade_threshold_bps", v[R_THRESH],
 	    &thresh) == 0 && !(thresh > 0 && thresh <= 1e6))
-		api_qerr(&ans->err, "cascade_threshold_bps",
+		api_query_error(&ans->err, "cascade_threshold_bps",
 		    "must be in (0, 1e6]");
 	query_horizon(&ans->err, v[R_HORIZON], v[R_DOF], &ra.horizon_days,
 	    &ra.tail_dof);
 	if (ans->err.nerrors == 0 && lc_book_grid(ra.dir, ra.from, ra.to,
 	    ra.step, NULL, &npts) != LC_OK)
-		api_qerr(&ans->err, !(ra.step > 0) ? "step" :
+		api_query_error(&ans->err, !(ra.step > 0) ? "step" :
 		    !(1 + ra.from > 0) ? "from" :
 		    (ra.dir == LC_DOWN ? ra.to > ra.from : ra.to < ra.from) ||
 		    !(1 + ra.to > 0) ? "to" : "step",
@@ -2303,19 +2426,19 @@ api_get_book_positions(struct app *app, const char *book,
 	if (b == NULL)
 		goto out;
 	lc_params_default(&pr);
-	api_qcheck(query, nquery, snames, S_N, v, &ans->err);
+	api_query_check(query, nquery, snames, S_N, NULL, v, &ans->err);
 	if (v[S_SORT] != NULL && strcmp(v[S_SORT], "health_factor") == 0)
 		by_health = 1;
 	else if (v[S_SORT] != NULL &&
 	    strcmp(v[S_SORT], "effective_distance") != 0)
-		api_qerr(&ans->err, "sort",
+		api_query_error(&ans->err, "sort",
 		    "must be effective_distance or health_factor");
-	if (api_qnum(&ans->err, "limit", v[S_LIMIT], &limit) == 0 &&
+	if (api_query_num(&ans->err, "limit", v[S_LIMIT], &limit) == 0 &&
 	    !(limit >= 1 && limit <= 1000 && limit == floor(limit)))
-		api_qerr(&ans->err, "limit", "must be an integer in [1, 1000]");
-	if (api_qnum(&ans->err, "offset", v[S_OFFSET], &offset) == 0 &&
+		api_query_error(&ans->err, "limit", "must be an integer in [1, 1000]");
+	if (api_query_num(&ans->err, "offset", v[S_OFFSET], &offset) == 0 &&
 	    !(offset >= 0 && offset <= 1e15 && offset == floor(offset)))
-		api_qerr(&ans->err, "offset", "must be an integer >= 0");
+		api_query_error(&ans->err, "offset", "must be an integer >= 0");
 	query_horizon(&ans->err, v[S_HORIZON], v[S_DOF], &pr.horizon_days,
 	    &pr.tail_dof);
 	if (query_failed(ans))

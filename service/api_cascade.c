@@ -14,6 +14,9 @@
  * against the asset's price: they lead the order, so they are a prefix);
  * a stale_levels warning counts them.  No depth on the side the cascade
  * eats (bid down, ask up) is a missing_depth warning for a volatile asset.
+ * The snapshot's prebuilt cascade of those levels (lc_asset_market.base)
+ * answers when it fits them (it was built at the same price, so it
+ * does); otherwise the cascade is built here.  Same numbers either way.
  */
 #include <ctype.h>
 #include <math.h>
@@ -41,7 +44,7 @@ struct cascade_query {
 };
 
 void
-api_qerr(struct problem *err, const char *name, const char *detail)
+api_query_error(struct problem *err, const char *name, const char *detail)
 {
 	char ptr[160];
 	size_t n = 0;
@@ -60,10 +63,20 @@ api_qerr(struct problem *err, const char *name, const char *detail)
 	problem_add(err, ptr, "%s", detail);
 }
 
+/* name is one of the NULL-terminated list (NULL: none). */
+static int
+listed(const char *name, const char *const *list)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(name, *list) == 0)
+			return 1;
+	return 0;
+}
+
 void
-api_qcheck(const struct api_param *query, size_t n,
-    const char *const *names, size_t nnames, const char **v,
-    struct problem *err)
+api_query_check(const struct api_param *query, size_t n,
+    const char *const *names, size_t nnames, const char *const *other,
+    const char **v, struct problem *err)
 {
 	unsigned seen = 0;
 	size_t i, k;
@@ -71,13 +84,15 @@ api_qcheck(const struct api_param *query, size_t n,
 	for (k = 0; k < nnames; k++)
 		v[k] = NULL;
 	for (i = 0; i < n; i++) {
+		if (listed(query[i].name, other))
+			continue;
 		for (k = 0; k < nnames; k++)
 			if (strcmp(query[i].name, names[k]) == 0)
 				break;
 		if (k == nnames) {
-			api_qerr(err, query[i].name, "unknown query parameter");
+			api_query_error(err, query[i].name, "unknown query parameter");
 		} else if (seen & (1u << k)) {
-			api_qerr(err, query[i].name, "given more than once");
+			api_query_error(err, query[i].name, "given more than once");
 		} else {
 			seen |= 1u << k;
 			v[k] = query[i].value != NULL ? query[i].value : "";
@@ -85,8 +100,20 @@ api_qcheck(const struct api_param *query, size_t n,
 	}
 }
 
+/*
+ * Every parameter known and given once (errors in request order); the
+ * value of each known one (its first occurrence) in v[], NULL when absent.
+ * The names in `other` are someone else's to check.
+ */
+static void
+qcheck(const struct api_param *query, size_t n, const char *const *other,
+    const char *v[Q_N], struct problem *err)
+{
+	api_query_check(query, n, qnames, Q_N, other, v, err);
+}
+
 int
-api_qnum(struct problem *err, const char *name, const char *s, double *out)
+api_query_num(struct problem *err, const char *name, const char *s, double *out)
 {
 	const char *p;
 	char *end = NULL;
@@ -105,7 +132,7 @@ api_qnum(struct problem *err, const char *name, const char *s, double *out)
 		ok = *end == '\0' && isfinite(v);
 	}
 	if (!ok) {
-		api_qerr(err, name, "must be a number");
+		api_query_error(err, name, "must be a number");
 		return -1;
 	}
 	*out = v;
@@ -115,48 +142,48 @@ api_qnum(struct problem *err, const char *name, const char *s, double *out)
 /* Parse and check the query; 0, or -1 with every error in err. */
 static int
 cascade_query(const struct api_param *query, size_t nquery,
-    struct cascade_query *q, struct problem *err)
+    const char *const *other, struct cascade_query *q, struct problem *err)
 {
 	const char *v[Q_N];
 	double span, ratio, sgn, last;
 	int ok_from, ok_to, ok_step;
 
-	api_qcheck(query, nquery, qnames, Q_N, v, err);
+	qcheck(query, nquery, other, v, err);
 	q->dir = LC_DOWN;
 	if (v[Q_DIR] != NULL && strcmp(v[Q_DIR], "up") == 0)
 		q->dir = LC_UP;
 	else if (v[Q_DIR] != NULL && strcmp(v[Q_DIR], "down") != 0)
-		api_qerr(err, "direction", "must be down or up");
+		api_query_error(err, "direction", "must be down or up");
 	q->from = 0;
 	q->to = q->dir == LC_DOWN ? -0.5 : 0.5;
 	q->step = 0.01;
 	q->threshold = 100;
-	ok_from = api_qnum(err, "from", v[Q_FROM], &q->from) >= 0;
-	ok_to = api_qnum(err, "to", v[Q_TO], &q->to) >= 0;
-	ok_step = api_qnum(err, "step", v[Q_STEP], &q->step) >= 0;
-	if (api_qnum(err, "cascade_threshold_bps", v[Q_THRESH],
+	ok_from = api_query_num(err, "from", v[Q_FROM], &q->from) >= 0;
+	ok_to = api_query_num(err, "to", v[Q_TO], &q->to) >= 0;
+	ok_step = api_query_num(err, "step", v[Q_STEP], &q->step) >= 0;
+	if (api_query_num(err, "cascade_threshold_bps", v[Q_THRESH],
 	        &q->threshold) >= 0 &&
 	    !(q->threshold > 0 && q->threshold <= 1e6))
-		api_qerr(err, "cascade_threshold_bps", "must be in (0, 1e6]");
+		api_query_error(err, "cascade_threshold_bps", "must be in (0, 1e6]");
 	if (ok_step && !(q->step > 0)) {
-		api_qerr(err, "step", "must be > 0");
+		api_query_error(err, "step", "must be > 0");
 		ok_step = 0;
 	}
 	if (ok_from && !(1 + q->from > 0)) {
-		api_qerr(err, "from",
+		api_query_error(err, "from",
 		    "1 + from must be > 0 (a shock of -100% or "
 		    "more has no price)");
 		ok_from = 0;
 	}
 	if (ok_to && !(1 + q->to > 0)) {
-		api_qerr(err, "to",
+		api_query_error(err, "to",
 		    "1 + to must be > 0 (a shock of -100% or "
 		    "more has no price)");
 		ok_to = 0;
 	}
 	if (ok_from && ok_to &&
 	    (q->dir == LC_DOWN ? q->to > q->from : q->to < q->from)) {
-		api_qerr(err, "to",
+		api_query_error(err, "to",
 		    q->dir == LC_DOWN ? "must be <= from for "
 		                        "direction down"
 		                      : "must be >= from for direction up");
@@ -166,7 +193,7 @@ cascade_query(const struct api_param *query, size_t nquery,
 		span = fabs(q->to - q->from);
 		ratio = span / q->step + 1e-9;
 		if (!(ratio < (double)MAX_CASCADE_POINTS)) {
-			api_qerr(err, "step", "gives more than 1001 points");
+			api_query_error(err, "step", "gives more than 1001 points");
 		} else {
 			q->n = (size_t)floor(ratio);
 			sgn = q->to >= q->from ? 1.0 : -1.0;
@@ -174,7 +201,7 @@ cascade_query(const struct api_param *query, size_t nquery,
 			q->append_to = fabs(last - q->to) > 1e-9 * q->step;
 			q->npoints = q->n + 1 + (q->append_to ? 1 : 0);
 			if (q->npoints > MAX_CASCADE_POINTS)
-				api_qerr(err, "step",
+				api_query_error(err, "step",
 				    "gives more than 1001 "
 				    "points");
 		}
@@ -188,49 +215,70 @@ cascade_query(const struct api_param *query, size_t nquery,
 	return 0;
 }
 
-int
-api_get_cascade(struct app *app, const char *asset,
-    const struct api_param *query, size_t nquery, struct api_answer *ans)
+void
+api_cascade_eval_release(struct api_cascade_eval *ev)
 {
-	struct snapshot *snap = api_current(app, ans);
+	free(ev->pts);
+	ev->pts = NULL;
+	lc_cascade_release(&ev->c);
+	codec_warnings_release(&ev->w);
+}
+
+int
+api_cascade_eval(const struct snapshot *snap, const char *asset,
+    const struct api_param *query, size_t nquery, const char *const *other,
+    struct api_cascade_eval *ev, struct api_answer *ans)
+{
 	const struct snapshot_asset *sa;
 	const struct lc_asset_market *am;
 	const struct lc_levels *lv;
 	const struct lc_curve *curve;
 	struct cascade_query q;
-	struct lc_cascade c;
-	struct lc_cascade_point *pts = NULL;
-	struct codec_warnings w;
-	struct codec_cascade out;
+	struct codec_cascade *out = &ev->out;
+	const struct lc_cascade *cp = &ev->c;
+	const struct lc_cascade_base *base;
+	struct lc_cascade_view view;
+	size_t vat[1];
 	double sgn, P;
 	size_t k, nstale;
 	enum lc_status st;
 	long i;
 
-	lc_cascade_init(&c);
-	codec_warnings_init(&w);
+	memset(ev, 0, sizeof(*ev));
+	lc_cascade_init(&ev->c);
+	codec_warnings_init(&ev->w);
 	memset(&q, 0, sizeof(q));
-	if (snap == NULL)
-		goto out;
 	i = api_find_stored(snap, asset);
 	if (i < 0) {
 		api_not_found(ans, asset);
-		goto out;
+		return -1;
 	}
-	if (cascade_query(query, nquery, &q, &ans->err) != 0) {
+	if (cascade_query(query, nquery, other, &q, &ans->err) != 0) {
 		ans->status = ans->err.status;
-		goto out;
+		return -1;
 	}
 	sa = &snap->assets[i];
+	ev->sa = sa;
 	am = &snap->lc_assets[i];
 	P = am->price;
 	lv = &am->levels[q.dir];
 	curve = &am->curve[q.dir == LC_DOWN ? LC_BID : LC_ASK];
+	ev->curve_n = curve->n;
 	/* the stored levels in cascade order: the stale ones lead */
 	nstale = lc_levels_stale(q.dir, lv->price, lv->n, P);
-	st = lc_cascade_build(&c, q.dir, curve, 1.0,
-	    lv->n > nstale ? lv->price + nstale : NULL,
-	    lv->n > nstale ? lv->qty + nstale : NULL, lv->n - nstale);
+	/* the snapshot's prebuilt cascade of these levels, if it fits */
+	base = am->base[q.dir];
+	if (lc_cascade_base_fits(base, q.dir, curve, 1.0, lv->price, lv->n,
+	    P)) {
+		cp = &base->c;
+		lc_view_init(&view, base, NULL, NULL, 0, vat, NULL, NULL);
+		st = LC_OK;
+	} else {
+		st = lc_cascade_build(&ev->c, q.dir, curve, 1.0,
+		    lv->n > nstale ? lv->price + nstale : NULL,
+		    lv->n > nstale ? lv->qty + nstale : NULL,
+		    lv->n - nstale);
+	}
 	if (st == LC_ENOMEM)
 		goto nomem;
 	if (st != LC_OK) {
@@ -238,51 +286,65 @@ api_get_cascade(struct app *app, const char *asset,
 		    "the cascade of %s could not be built (%s)", asset,
 		    lc_status_str(st));
 		ans->status = 500;
-		goto out;
+		return -1;
 	}
 	if (nstale > 0)
-		codec_warnings_add(&w, "stale_levels", sa->symbol, NULL,
+		codec_warnings_add(&ev->w, "stale_levels", sa->symbol, NULL,
 		    (int64_t)nstale, NULL,
 		    "%zu stored %s level(s) have "
 		    "already fired at the price %.17g and are ignored",
 		    nstale, q.dir == LC_DOWN ? "sell" : "buy", P);
 	if (curve->n == 0 && sa->vol > 0)
-		codec_warnings_add(&w, "missing_depth", sa->symbol,
+		codec_warnings_add(&ev->w, "missing_depth", sa->symbol,
 		    q.dir == LC_DOWN ? "bid" : "ask", -1, NULL,
 		    "%s has no %s "
 		    "depth: forced %s move the price by 0 bps",
 		    sa->symbol, q.dir == LC_DOWN ? "bid" : "ask",
 		    q.dir == LC_DOWN ? "sales" : "purchases");
-	pts = malloc(q.npoints * sizeof(*pts));
-	if (pts == NULL)
+	ev->pts = malloc(q.npoints * sizeof(*ev->pts));
+	if (ev->pts == NULL)
 		goto nomem;
 	sgn = q.to >= q.from ? 1.0 : -1.0;
 	for (k = 0; k <= q.n; k++)
-		lc_cascade_point(&c, P, q.from + (double)k * q.step * sgn,
-		    &pts[k]);
+		lc_cascade_point(cp, P, q.from + (double)k * q.step * sgn,
+		    &ev->pts[k]);
 	if (q.append_to)
-		lc_cascade_point(&c, P, q.to, &pts[k]);
-	memset(&out, 0, sizeof(out));
-	out.asset = sa->symbol;
-	out.dir = q.dir;
-	out.price = P;
-	out.threshold_bps = q.threshold;
-	out.has_trigger = lc_cascade_trigger(&c, q.threshold,
-	    &out.trigger_price, &k) == 0;
-	out.nlevels = lv->n - nstale;
-	out.npoints = q.npoints;
-	out.points = pts;
-	out.warn = &w;
-	if (codec_encode_cascade(&out, &ans->body) != 0)
-		goto nomem;
-	ans->status = 200;
-	goto out;
+		lc_cascade_point(cp, P, q.to, &ev->pts[k]);
+	out->asset = sa->symbol;
+	out->dir = q.dir;
+	out->price = P;
+	out->threshold_bps = q.threshold;
+	/* the base: a bisection on its running impact maximum, same k */
+	out->has_trigger = (cp == &ev->c ? lc_cascade_trigger(&ev->c,
+	    q.threshold, &out->trigger_price, &k) : lc_view_trigger(&view,
+	    q.threshold, &out->trigger_price, &k)) == 0;
+	out->nlevels = lv->n - nstale;
+	out->npoints = q.npoints;
+	out->points = ev->pts;
+	out->warn = &ev->w;
+	return 0;
 nomem:
 	api_oom(ans);
-out:
-	free(pts);
-	lc_cascade_release(&c);
-	codec_warnings_release(&w);
+	return -1;
+}
+
+int
+api_get_cascade(struct app *app, const char *asset,
+    const struct api_param *query, size_t nquery, struct api_answer *ans)
+{
+	struct snapshot *snap = api_current(app, ans);
+	struct api_cascade_eval ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (snap == NULL)
+		return ans->status;
+	if (api_cascade_eval(snap, asset, query, nquery, NULL, &ev, ans) == 0) {
+		if (codec_encode_cascade(&ev.out, &ans->body) != 0)
+			api_oom(ans);
+		else
+			ans->status = 200;
+	}
+	api_cascade_eval_release(&ev);
 	snapshot_unref(snap);
 	return ans->status;
 }

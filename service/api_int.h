@@ -12,6 +12,7 @@
 #define CASCADED_API_INT_H
 
 #include "api.h"
+#include "cascade/cascade.h"
 
 /* 404 "unknown asset <asset>". */
 void api_not_found(struct api_answer *a, const char *asset);
@@ -33,13 +34,75 @@ long api_find_stored(const struct snapshot *snap, const char *sym);
  */
 struct snapshot *api_current(struct app *app, struct api_answer *a);
 
+/* ---- queries (api_cascade.c) */
+
+/* One query error at /query/<name> (JSON-pointer escaped). */
+void api_query_error(struct problem *err, const char *name,
+    const char *detail);
+/*
+ * A decimal number (no hex, inf or nan), finite, into *out: 0; s NULL
+ * (absent): 1, *out kept; else -1 with the error at /query/<name>.
+ */
+int api_query_num(struct problem *err, const char *name, const char *s,
+    double *out);
+/* If-None-Match (RFC 9110 13.1.2, weak comparison) names etag. */
+int api_etag_matches(const char *inm, const char *etag);
+
+/*
+ * The cascade curve of GET /v1/markets/{asset}/cascade, evaluated once
+ * for its JSON and its SVG: out is what codec_encode_cascade() takes.
+ */
+struct api_cascade_eval {
+	const struct snapshot_asset *sa;	/* in the snapshot */
+	size_t curve_n;		/* points of the depth side the cascade eats */
+	struct codec_cascade out;
+	struct lc_cascade_point *pts;	/* owned; out.points */
+	struct codec_warnings w;	/* owned; out.warn */
+	struct lc_cascade c;		/* owned */
+};
+
+/*
+ * Parse the query (the names in `other`, NULL-terminated, are left to
+ * the caller) and evaluate the curve of `asset` in snap into *ev (which
+ * the caller releases in every case).  0, or -1 with the answer set
+ * (404, 422, 500, 503).
+ */
+int api_cascade_eval(const struct snapshot *snap, const char *asset,
+    const struct api_param *query, size_t nquery, const char *const *other,
+    struct api_cascade_eval *ev, struct api_answer *ans);
+void api_cascade_eval_release(struct api_cascade_eval *ev);
+
+/* ---- scoring (api_score.c): what POST /v1/score runs, in two steps */
+
+/*
+ * A reference to the current snapshot with body decoded against it into
+ * *req (initialised by the caller, who releases it and unrefs the
+ * snapshot), or NULL with the answer set (400, 422, 503).  *mkt is the
+ * market to score against: the snapshot's, or (positions naming their
+ * copy in a book, 8.1) one without those copies' levels, whose storage
+ * *own the caller frees with api_books_own_free() (NULL when none).
+ */
+struct snapshot *api_score_decode(struct app *app, const char *body,
+    size_t len, struct score_request *req, struct lc_market *mkt,
+    void **own, struct api_answer *ans);
+/* lc_score of a decoded request into *res: 0, or -1 with the answer. */
+int api_score_eval(const struct lc_market *mkt,
+    const struct score_request *req, struct lc_score_result *res,
+    struct api_answer *ans);
+
 struct wtx {
 	struct app *app;
+	const struct api_wcall *call;
 	struct snapshot *snap, *ns;
 	int locked;
 };
 
-void wtx_init(struct wtx *t, struct app *app);
+void wtx_init(struct wtx *t, const struct api_wcall *c);
+/*
+ * The write is decoded and valid: 1 with status 0 when the call is a dry
+ * run (the caller ends the write), else 0 (go on to the store).
+ */
+int wtx_validated(struct wtx *t, struct api_answer *a);
 /* Take the writer mutex; the current snapshot (t->snap, may be NULL). */
 struct snapshot *wtx_lock(struct wtx *t);
 /* The stored asset's index in the locked snapshot; -1 with a 404. */
@@ -59,18 +122,48 @@ void wtx_answer(struct api_answer *a, int ok, int status);
 int wtx_end(struct wtx *t, struct api_answer *a);
 
 /*
- * Query strings (api_cascade.c): an error at /query/<name>; every
- * parameter one of names[0..nnames-1] and given once (errors in request
- * order), the value of each in v[] (NULL when absent); a decimal number
- * (no hex, inf or nan): 1 when s is NULL (absent), 0 and *out, or -1
- * with an error.
+ * Query parameters (api_cascade.c): every one known (names[0..nnames-1],
+ * at most 32) and given once, else an error at /query/<name> (added by
+ * api_query_error); the value of each known one in v[k] (NULL when
+ * absent).  The names in `other` (NULL-terminated, or NULL) are someone
+ * else's to check and are skipped.
  */
-void api_qerr(struct problem *err, const char *name, const char *detail);
-void api_qcheck(const struct api_param *query, size_t n,
-    const char *const *names, size_t nnames, const char **v,
-    struct problem *err);
-int api_qnum(struct problem *err, const char *name, const char *s,
-    double *out);
+void api_query_check(const struct api_param *query, size_t n,
+    const char *const *names, size_t nnames, const char *const *other,
+    const char **v, struct problem *err);
+
+/* ---- price history (api_prices.c) ------------------------------------ */
+
+/*
+ * The estimator state of every asset with price history (struct api_vol,
+ * app->writer->vol), kept under the writer mutex: created empty by
+ * api_vol_open(); api_vol_decorate() brings it up to date with a load of
+ * the store (md: everything when `full`, else the asset `symbol`, NULL
+ * the correlations only; an asset md lacks was deleted) and fills md's
+ * md_vol_hist of each asset and md->hcorr, before a snapshot is built.
+ * 0, or -1 (no memory or a store error: md is then left undecorated).
+ */
+struct api_vol *api_vol_open(const struct config *cfg);
+void api_vol_free(struct api_vol *v);
+int api_vol_decorate(struct app *app, struct market_data *md,
+    const char *symbol, int full);
+
+/* The write use cases of api_writes[] (api.h). */
+int api_w_put_asset(const struct api_wcall *c, struct api_answer *ans);
+int api_w_delete_asset(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_depth(const struct api_wcall *c, struct api_answer *ans);
+int api_w_delete_venue(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_levels(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_levels(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_correlations(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_correlations(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_prices(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_book(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_book_positions(const struct api_wcall *c,
+    struct api_answer *ans);
+int api_w_delete_book_position(const struct api_wcall *c,
+    struct api_answer *ans);
+int api_w_delete_book(const struct api_wcall *c, struct api_answer *ans);
 
 /* ---- books (api_books.c) -------------------------------------------- */
 
@@ -85,6 +178,11 @@ int api_qnum(struct problem *err, const char *name, const char *s,
  * published all the same).
  */
 int api_books_sync(struct app *app, struct snapshot *s, int publish);
+/*
+ * The store was read whole again (a restore, another process's write):
+ * the next api_books_sync() loads the books again (writer mutex held).
+ */
+void api_books_stale(struct app *app);
 void api_books_free(struct app *app);
 
 /*

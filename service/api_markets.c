@@ -111,8 +111,8 @@ out:
 /* ---- reads ---------------------------------------------------------- */
 
 /* If-None-Match (RFC 9110 13.1.2, weak comparison) against etag. */
-static int
-etag_matches(const char *inm, const char *etag)
+int
+api_etag_matches(const char *inm, const char *etag)
 {
 	const char *p = inm, *e;
 	size_t n, elen = strlen(etag);
@@ -155,7 +155,7 @@ api_get_markets(struct app *app, const char *if_none_match,
 		return ans->status;
 	h = hash_fnv_str(HASH_FNV_INIT, snap->etag);
 	hash_etag(hash_fnv_word(h, snap->version), ans->etag);
-	if (etag_matches(if_none_match, ans->etag)) {
+	if (api_etag_matches(if_none_match, ans->etag)) {
 		ans->status = 304;
 	} else if (codec_encode_markets(snap, -1, &ans->body) != 0) {
 		ans->etag[0] = '\0';
@@ -185,7 +185,7 @@ api_get_market(struct app *app, const char *asset, const char *if_none_match,
 		hash_etag(hash_fnv(HASH_FNV_INIT, ans->body,
 		    strlen(ans->body)), ans->etag);
 		ans->status = 200;
-		if (etag_matches(if_none_match, ans->etag)) {
+		if (api_etag_matches(if_none_match, ans->etag)) {
 			free(ans->body);
 			ans->body = NULL;
 			ans->status = 304;
@@ -198,9 +198,10 @@ api_get_market(struct app *app, const char *asset, const char *if_none_match,
 /* ---- writes --------------------------------------------------------- */
 
 int
-api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
-    struct api_answer *ans)
+api_w_put_asset(const struct api_wcall *c, struct api_answer *ans)
 {
+	struct app *app = c->app;
+	const char *asset = c->param[0];
 	struct wtx t;
 	struct codec_asset_put put;
 	struct codec_warnings w;
@@ -210,7 +211,7 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 	int created = 0;
 	size_t nstale;
 
-	wtx_init(&t, app);
+	wtx_init(&t, c);
 	codec_warnings_init(&w);
 	if (!api_valid_symbol(asset)) {
 		api_fail_field(ans, "/path/asset",
@@ -228,13 +229,19 @@ api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
 	i = api_find_stored(t.snap, asset);
 	if (i >= 0)
 		md_asset_of(&t.snap->assets[i], &md);
-	if (codec_decode_asset(body, len, i >= 0 ? &md : NULL, &put,
+	if (codec_decode_asset(c->body, c->len, i >= 0 ? &md : NULL, &put,
 	        &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
 	}
-	st = store_put_asset(app->store, asset, put.price, put.vol, put.as_of,
-	    &created);
+	if (wtx_validated(&t, ans))
+		goto out;
+	/* CODEC_SRC_* are STORE_SRC_KEEP, _EXPLICIT, _PIN, _HISTORY */
+	st = store_put_asset_src(app->store, asset, put.price, put.vol,
+	    put.as_of, put.vol_src == CODEC_SRC_PIN ? STORE_SRC_PIN :
+	    put.vol_src == CODEC_SRC_HISTORY ? STORE_SRC_HISTORY :
+	    put.vol_src == CODEC_SRC_EXPLICIT ? STORE_SRC_EXPLICIT :
+	    STORE_SRC_KEEP, &created);
 	if (wtx_commit(&t, st, asset, asset, SNAPSHOT_LEVELS_KEEP, ans) != 0)
 		goto out;
 	i = api_find_stored(t.ns, asset);
@@ -262,13 +269,15 @@ out:
 }
 
 int
-api_delete_asset(struct app *app, const char *asset, struct api_answer *ans)
+api_w_delete_asset(const struct api_wcall *c, struct api_answer *ans)
 {
+	struct app *app = c->app;
+	const char *asset = c->param[0];
 	struct wtx t;
 
-	wtx_init(&t, app);
+	wtx_init(&t, c);
 	wtx_lock(&t);
-	if (wtx_asset(&t, asset, ans) < 0)
+	if (wtx_asset(&t, asset, ans) < 0 || wtx_validated(&t, ans))
 		goto out;
 	if (wtx_commit(&t, store_delete_asset(app->store, asset), asset,
 	    asset, SNAPSHOT_LEVELS_RELOAD, ans) != 0)
@@ -280,9 +289,10 @@ out:
 }
 
 int
-api_put_depth(struct app *app, const char *asset, const char *venue,
-    const char *body, size_t len, struct api_answer *ans)
+api_w_put_depth(const struct api_wcall *c, struct api_answer *ans)
 {
+	struct app *app = c->app;
+	const char *asset = c->param[0], *venue = c->param[1];
 	struct wtx t;
 	struct codec_depth d;
 	struct md_curve curves[2];
@@ -293,7 +303,7 @@ api_put_depth(struct app *app, const char *asset, const char *venue,
 	long i;
 	int created = 0;
 
-	wtx_init(&t, app);
+	wtx_init(&t, c);
 	codec_depth_init(&d);
 	if (!api_valid_venue(venue)) {
 		api_fail_field(ans, "/path/venue",
@@ -306,10 +316,12 @@ api_put_depth(struct app *app, const char *asset, const char *venue,
 	if (i < 0)
 		goto out;
 	md_asset_of(&t.snap->assets[i], &md);
-	if (codec_decode_depth(body, len, &md, &d, &ans->err) != 0) {
+	if (codec_decode_depth(c->body, c->len, &md, &d, &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
 	}
+	if (wtx_validated(&t, ans))
+		goto out;
 	n = codec_depth_curves(&d, venue, curves);
 	snprintf(what, sizeof(what), "%s/%s", asset, venue);
 	st = store_put_curves(app->store, asset, curves, n, &created);
@@ -326,15 +338,16 @@ out:
 }
 
 int
-api_delete_venue(struct app *app, const char *asset, const char *venue,
-    struct api_answer *ans)
+api_w_delete_venue(const struct api_wcall *c, struct api_answer *ans)
 {
+	struct app *app = c->app;
+	const char *asset = c->param[0], *venue = c->param[1];
 	struct wtx t;
 	char what[128];
 
-	wtx_init(&t, app);
+	wtx_init(&t, c);
 	wtx_lock(&t);
-	if (wtx_asset(&t, asset, ans) < 0)
+	if (wtx_asset(&t, asset, ans) < 0 || wtx_validated(&t, ans))
 		goto out;
 	snprintf(what, sizeof(what), "venue %s of %s",
 	    api_valid_venue(venue) ? venue : "?", asset);
@@ -348,27 +361,30 @@ out:
 	return wtx_end(&t, ans);
 }
 
-int
-api_put_levels(struct app *app, const char *asset, const char *body, size_t len,
-    int append, struct api_answer *ans)
+static int
+levels_write(const struct api_wcall *c, int append, struct api_answer *ans)
 {
+	struct app *app = c->app;
+	const char *asset = c->param[0];
 	struct wtx t;
 	struct codec_levels lv;
 	struct md_asset md;
 	enum store_status st;
 	long i;
 
-	wtx_init(&t, app);
+	wtx_init(&t, c);
 	codec_levels_init(&lv);
 	wtx_lock(&t);
 	i = wtx_asset(&t, asset, ans);
 	if (i < 0)
 		goto out;
 	md_asset_of(&t.snap->assets[i], &md);
-	if (codec_decode_levels(body, len, &md, &lv, &ans->err) != 0) {
+	if (codec_decode_levels(c->body, c->len, &md, &lv, &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
 	}
+	if (wtx_validated(&t, ans))
+		goto out;
 	st = append ? store_append_levels(app->store, asset, lv.levels, lv.n)
 	            : store_replace_levels(app->store, asset, lv.levels, lv.n);
 	if (wtx_commit(&t, st, asset, asset, append ? SNAPSHOT_LEVELS_APPEND :
@@ -380,28 +396,31 @@ out:
 	return wtx_end(&t, ans);
 }
 
-int
-api_put_correlations(struct app *app, const char *body, size_t len, int replace,
-    struct api_answer *ans)
+static int
+corr_write(const struct api_wcall *c, int replace, struct api_answer *ans)
 {
+	struct app *app = c->app;
 	struct wtx t;
-	struct codec_corr c;
+	struct codec_corr cr;
 	struct codec_warnings w;
 	struct json_buf b;
 	enum store_status st;
 
-	wtx_init(&t, app);
-	codec_corr_init(&c);
+	wtx_init(&t, c);
+	codec_corr_init(&cr);
 	codec_warnings_init(&w);
 	if (wtx_lock(&t) == NULL) {
 		api_oom(ans);
 		goto out;
 	}
-	if (codec_decode_correlations(body, len, t.snap, &c, &ans->err) != 0) {
+	if (codec_decode_correlations(c->body, c->len, t.snap, &cr,
+	        &ans->err) != 0) {
 		ans->status = ans->err.status;
 		goto out;
 	}
-	st = store_put_correlations(app->store, c.pairs, c.n, replace);
+	if (wtx_validated(&t, ans))
+		goto out;
+	st = store_put_correlations(app->store, cr.pairs, cr.n, replace);
 	if (wtx_commit(&t, st, "the correlations", NULL,
 	    SNAPSHOT_LEVELS_RELOAD, ans) != 0)
 		goto out;
@@ -410,7 +429,7 @@ api_put_correlations(struct app *app, const char *body, size_t len, int replace,
 	json_buf_key(&b, "mode");
 	json_buf_str(&b, replace ? "replace" : "upsert");
 	json_buf_key(&b, "pairs");
-	json_buf_int(&b, (int64_t)c.n);
+	json_buf_int(&b, (int64_t)cr.n);
 	json_buf_key(&b, "default_correlation");
 	json_buf_num(&b, t.ns->default_rho);
 	codec_buf_warnings(&b, &w);
@@ -419,6 +438,79 @@ api_put_correlations(struct app *app, const char *body, size_t len, int replace,
 	wtx_answer(ans, 1, 200);
 out:
 	codec_warnings_release(&w);
-	codec_corr_release(&c);
+	codec_corr_release(&cr);
 	return wtx_end(&t, ans);
+}
+
+int
+api_w_put_levels(const struct api_wcall *c, struct api_answer *ans)
+{
+	return levels_write(c, 0, ans);
+}
+
+int
+api_w_post_levels(const struct api_wcall *c, struct api_answer *ans)
+{
+	return levels_write(c, 1, ans);
+}
+
+int
+api_w_put_correlations(const struct api_wcall *c, struct api_answer *ans)
+{
+	return corr_write(c, 1, ans);
+}
+
+int
+api_w_post_correlations(const struct api_wcall *c, struct api_answer *ans)
+{
+	return corr_write(c, 0, ans);
+}
+
+/* ---- the public write use cases: api_write() runs or relays them ---- */
+
+int
+api_put_asset(struct app *app, const char *asset, const char *body, size_t len,
+    struct api_answer *ans)
+{
+	return api_write(app, "PUT", "/v1/markets/{asset}", asset, NULL, body,
+	    len, ans);
+}
+
+int
+api_delete_asset(struct app *app, const char *asset, struct api_answer *ans)
+{
+	return api_write(app, "DELETE", "/v1/markets/{asset}", asset, NULL, "",
+	    0, ans);
+}
+
+int
+api_put_depth(struct app *app, const char *asset, const char *venue,
+    const char *body, size_t len, struct api_answer *ans)
+{
+	return api_write(app, "PUT", "/v1/markets/{asset}/depth/{venue}", asset,
+	    venue, body, len, ans);
+}
+
+int
+api_delete_venue(struct app *app, const char *asset, const char *venue,
+    struct api_answer *ans)
+{
+	return api_write(app, "DELETE", "/v1/markets/{asset}/depth/{venue}",
+	    asset, venue, "", 0, ans);
+}
+
+int
+api_put_levels(struct app *app, const char *asset, const char *body, size_t len,
+    int append, struct api_answer *ans)
+{
+	return api_write(app, append ? "POST" : "PUT",
+	    "/v1/markets/{asset}/liquidations", asset, NULL, body, len, ans);
+}
+
+int
+api_put_correlations(struct app *app, const char *body, size_t len, int replace,
+    struct api_answer *ans)
+{
+	return api_write(app, replace ? "PUT" : "POST", "/v1/correlations", NULL,
+	    NULL, body, len, ans);
 }

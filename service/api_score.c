@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "api_int.h"
 #include "cascade/score.h"
 #include "codec.h"
@@ -81,6 +82,10 @@ api_score_limits(const struct config *cfg, struct codec_limits *lim)
 		lim->max_cost = cfg->max_mc_cost;
 	if (cfg->compute_threads > 0 && cfg->compute_threads < lim->threads)
 		lim->threads = cfg->compute_threads;
+	if (cfg->vol_half_life_days > 0)
+		lim->vol_half_life_days = cfg->vol_half_life_days;
+	if (cfg->vol_mean_reversion_days > 0)
+		lim->vol_mean_reversion_days = cfg->vol_mean_reversion_days;
 }
 
 /*
@@ -127,31 +132,27 @@ thread_result(int *owned)
 	return r;
 }
 
-/* lc_score and encode a decoded request into *ans; the HTTP status. */
+/* 503 out of memory (Retry-After: 1) with `what`; returns 503. */
 static int
-score_run(const struct snapshot *snap, const struct lc_market *mkt,
-    struct score_request *req, const struct api_hooks *hooks,
-    struct api_answer *ans)
+score_oom(struct api_answer *ans, const char *what)
 {
-	struct lc_score_result *res;
-	enum lc_status st;
-	int64_t t0 = now_us();
-	int owned;
+	problem_set(&ans->err, 503, "unavailable", "Service unavailable",
+	    "out of memory %s", what);
+	ans->retry_after = 1;
+	ans->status = 503;
+	return 503;
+}
 
-	res = thread_result(&owned);
-	if (res == NULL) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory while scoring");
-		ans->retry_after = 1;
-		ans->status = 503;
-		return 503;
-	}
+int
+api_score_eval(const struct lc_market *mkt, const struct score_request *req,
+    struct lc_score_result *res, struct api_answer *ans)
+{
+	enum lc_status st;
+
 	st = lc_score(mkt, &req->lc, res);
 	if (st == LC_ENOMEM) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory while scoring");
-		ans->retry_after = 1;
-		goto fail;
+		score_oom(ans, "while scoring");
+		return -1;
 	}
 	if (st != LC_OK) {
 		/* the codec validated the request: this is a bug */
@@ -160,23 +161,34 @@ score_run(const struct snapshot *snap, const struct lc_market *mkt,
 		problem_set(&ans->err, 500, "internal", "Internal server error",
 		    "the model rejected a validated request (%s)",
 		    lc_status_str(st));
-		goto fail;
+		ans->status = 500;
+		return -1;
 	}
+	return 0;
+}
+
+/* lc_score and encode a decoded request into *ans; the HTTP status. */
+static int
+score_run(const struct snapshot *snap, const struct lc_market *mkt,
+    struct score_request *req, const struct api_hooks *hooks,
+    struct api_answer *ans)
+{
+	struct lc_score_result *res;
+	int64_t t0 = now_us();
+	int owned;
+
+	res = thread_result(&owned);
+	if (res == NULL)
+		return score_oom(ans, "while scoring");
+	if (api_score_eval(mkt, req, res, ans) != 0)
+		goto out;
 	if (codec_encode_score(req, res, snap, &ans->body) != 0) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory while encoding");
-		ans->retry_after = 1;
-		goto fail;
+		score_oom(ans, "while encoding");
+		goto out;
 	}
 	ans->status = 200;
 	if (hooks != NULL && hooks->scored != NULL)
 		hooks->scored(req->monte_carlo, now_us() - t0);
-	goto out;
-fail:
-	if (ans->err.status == 0)
-		problem_set(&ans->err, 500, "internal", "Internal server error",
-		    "scoring failed");
-	ans->status = ans->err.status;
 out:
 	if (owned)
 		result_free(res);
@@ -216,26 +228,18 @@ api_score_job_run(struct api_score_job *job, unsigned threads,
 	    &job->snap->market, &job->req, job->hooks, ans);
 }
 
-int
-api_score(struct app *app, const char *body, size_t len,
-    const struct api_score_opts *opts, struct api_answer *ans)
+struct snapshot *
+api_score_decode(struct app *app, const char *body, size_t len,
+    struct score_request *req, struct lc_market *mkt, void **own,
+    struct api_answer *ans)
 {
 	struct codec_limits lim;
-	struct api_score_job *job;
+	struct snapshot *snap = NULL;
 	int rc, tries;
 	void *pin;
 
 	api_score_limits(app->cfg, &lim);
-	job = calloc(1, sizeof(*job));
-	if (job == NULL) {
-		problem_set(&ans->err, 503, "unavailable",
-		    "Service unavailable", "out of memory");
-		ans->retry_after = 1;
-		ans->status = 503;
-		return 503;
-	}
-	codec_request_init(&job->req);
-	job->hooks = app->hooks;
+	*own = NULL;
 	/*
 	 * Positions naming their copy in a book (8.1) need the books that
 	 * match the snapshot: when a write came between, decode again with
@@ -244,34 +248,53 @@ api_score(struct app *app, const char *body, size_t len,
 	for (tries = 0;; tries++) {
 		pin = NULL;
 		if (tries == 0)
-			job->snap = app->cell != NULL
+			snap = app->cell != NULL
 			    ? snapshot_cell_get(app->cell) : NULL;
 		else
-			job->snap = api_books_pin(app, &pin);
-		if (job->snap == NULL) {
+			snap = api_books_pin(app, &pin);
+		if (snap == NULL) {
 			no_snapshot(ans);
-			goto out;
+			return NULL;
 		}
-		rc = codec_decode_score(body, len, job->snap, &lim, &job->req,
-		    &ans->err);
+		rc = codec_decode_score(body, len, snap, &lim, req, &ans->err);
 		if (rc == 0)
-			rc = api_books_exclude(app, job->snap, &job->req,
-			    &job->mkt, &job->own, pin != NULL, &ans->err);
+			rc = api_books_exclude(app, snap, req, mkt, own,
+			    pin != NULL, &ans->err);
 		else if (ans->err.status == 0)
 			problem_set(&ans->err, 500, "internal",
 			    "Internal server error", "decoding failed");
 		api_books_unpin(pin);
 		if (rc == 0)
-			break;
+			return snap;
 		if (rc < 0 || tries > 0) {
 			if (rc > 0)
 				no_snapshot(ans);
-			ans->status = ans->err.status;
-			goto out;
+			else
+				ans->status = ans->err.status;
+			snapshot_unref(snap);
+			return NULL;
 		}
-		codec_request_release(&job->req);
-		snapshot_unref(job->snap);
+		codec_request_release(req);
+		codec_request_init(req);
+		snapshot_unref(snap);
 	}
+}
+
+int
+api_score(struct app *app, const char *body, size_t len,
+    const struct api_score_opts *opts, struct api_answer *ans)
+{
+	struct api_score_job *job;
+
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return score_oom(ans, "");
+	codec_request_init(&job->req);
+	job->hooks = app->hooks;
+	job->snap = api_score_decode(app, body, len, &job->req, &job->mkt,
+	    &job->own, ans);
+	if (job->snap == NULL)
+		goto out;
 	if (job->req.monte_carlo && opts != NULL && opts->defer != NULL) {
 		/* the job is defer's from here, answered or not */
 		opts->defer(opts->ctx, job);

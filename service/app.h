@@ -12,7 +12,9 @@
 #include "store.h"
 
 struct api_hooks;
+struct api_relay;
 struct api_writer;
+struct bus;
 struct server;
 
 struct app {
@@ -24,6 +26,9 @@ struct app {
 	struct snapshot_cell *cell;	/* the current market snapshot */
 	struct api_writer *writer;	/* serialises market writes */
 	const struct api_hooks *hooks;	/* observers of the use cases */
+	/* api.h: the bus (bus.c) sets it; NULL: writes go to the store */
+	const struct api_relay *relay;
+	struct bus *bus;		/* bus.h: NULL without --bus */
 };
 
 #endif

@@ -18,7 +18,9 @@
 #include "api.h"
 #include "app.h"
 #include "cli.h"
+#include "cli_backtest.h"
 #include "codec.h"
+#include "codec_import.h"
 #include "config.h"
 #include "log.h"
 #include "snapshot.h"
@@ -37,6 +39,12 @@ struct cli_opts {
 	const char *side; /* "bid" / "ask" */
 	const char *mid; /* as written */
 	const char *form; /* "points" / "levels" / "quotes" */
+	/* import --format (docs/import.md) */
+	const char *book;
+	const char *format;
+	const char *map;
+	int print;
+	int prices;       /* import --prices ASSET FILE.csv */
 };
 
 int
@@ -57,6 +65,11 @@ usage(FILE *out)
 	    "[--db PATH]\n"
 	    "       cascaded import liquidations ASSET FILE|- [--csv] "
 	    "[--append] [--db PATH]\n"
+	    "       cascaded import --format defillama|hyperliquid|"
+	    "aave-v3-subgraph\n"
+	    "                [--book NAME] [--map MAP.json] [--print] "
+	    "[--append] [--db PATH] FILE|-\n"
+	    "       cascaded import --prices ASSET FILE.csv [--db PATH]\n"
 	    "\n"
 	    "score prints what POST /v1/score answers for the body in FILE "
 	    "('-': stdin).\n"
@@ -67,6 +80,15 @@ usage(FILE *out)
 	    "qty,avg_slippage_bps for depth\n"
 	    "and price,qty,side for liquidations; an optional header line "
 	    "names the columns.\n"
+	    "import --format maps another system's positions (docs/import.md): "
+	    "liquidation\n"
+	    "levels are written as PUT (POST with --append) "
+	    "/v1/markets/ASSET/liquidations,\n"
+	    "positions as PUT (POST .../positions with --append) "
+	    "/v1/books/NAME, or printed\n"
+	    "as that body with --print.\n"
+	    "--prices writes candles (CSV header time,open,high,low,close) as "
+	    "POST\n/v1/markets/ASSET/prices does.\n"
 	    "\n"
 	    "options of the server:\n");
 	config_usage(out);
@@ -597,6 +619,197 @@ out:
 	return rc;
 }
 
+/*
+ * import --prices ASSET FILE.csv (or import prices ASSET FILE.csv): the
+ * candles through api_post_candles(), the rules and the answer of POST
+ * /v1/markets/ASSET/prices without its entry cap.
+ */
+static int
+run_import_prices(struct config *cfg, size_t first)
+{
+	struct app app;
+	struct api_answer ans;
+	struct lc_candle *c = NULL;
+	size_t n = 0;
+	char *text = NULL;
+	int rc = 1;
+
+	memset(&app, 0, sizeof(app));
+	api_answer_init(&ans);
+	if (cfg->nargs != first + 2) {
+		fprintf(stderr, "cascaded: import --prices takes ASSET "
+		    "FILE.csv\n");
+		return 2;
+	}
+	if (cli_read_candles("import", cfg->args[first + 1], &c, &n) != 0)
+		goto out;
+	app.cfg = cfg;
+	app.store = open_db(cfg);
+	if (app.store == NULL || api_app_init(&app) != 0)
+		goto out;
+	api_post_candles(&app, cfg->args[first], c, n, &ans);
+	if (ans.status >= 400) {
+		print_problem(&ans, NULL);
+		goto out;
+	}
+	text = api_answer_text(&ans);
+	if (text != NULL) {
+		printf("%s\n", text);
+		rc = fflush(stdout) == 0 ? 0 : 1;
+	}
+out:
+	free(text);
+	free(c);
+	api_answer_release(&ans);
+	api_app_release(&app);
+	store_close(app.store);
+	return rc;
+}
+
+/* ---- import --format (docs/import.md) ------------------------------- */
+
+/*
+ * The book write, PUT /v1/books/{book} (upsert: POST .../positions).
+ * TODO(lead, after merging the "books" branch): set it to api_put_book;
+ * until then a mapping that gives positions needs --print.
+ */
+static int (*const book_write)(struct app *app, const char *book,
+    const char *body, size_t len, int upsert, struct api_answer *ans) = NULL;
+
+/* A book name: 1-64 of a-z, 0-9, '.', '_', '-' (docs/model.md 8). */
+static int
+book_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 64 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* What was read and skipped, on stderr. */
+static void
+import_summary(const struct import_result *r, const char *format)
+{
+	fprintf(stderr,
+	    "cascaded: import %s: %zu records, %zu positions, %zu levels on "
+	    "%zu assets; skipped: %zu unmapped, %zu zero, %zu without debt, "
+	    "%zu null liquidationPx; %zu supplies not collateral\n",
+	    format, r->records, r->npositions, r->nlevels, r->nlevel_assets,
+	    r->unmapped, r->zero, r->no_debt, r->null_liquidation,
+	    r->not_collateral);
+}
+
+/*
+ * cascaded import --format F [--book NAME] [--map MAP] [--print]
+ * [--append] FILE: map FILE (codec_import.h), write its levels per asset
+ * through api_put_levels and its positions through book_write (or print
+ * them: --print).  stdout: the positions body (--print), else the
+ * answers of the writes, one JSON per line.  Exit 0, 1 (rejected input
+ * or write: its problem on stderr), 2 (usage).
+ */
+static int
+run_import_format(struct config *cfg, const struct cli_opts *o)
+{
+	struct app app;
+	struct api_answer ans;
+	struct import_result res;
+	struct problem err;
+	enum import_format f;
+	char *body = NULL, *map = NULL, *text = NULL;
+	size_t len = 0, maplen = 0, i;
+	int rc = 2;
+
+	memset(&app, 0, sizeof(app));
+	api_answer_init(&ans);
+	codec_import_init(&res);
+	problem_init(&err);
+	if (codec_import_format(o->format, &f) != 0) {
+		fprintf(stderr, "cascaded: --format must be defillama, "
+		    "hyperliquid or aave-v3-subgraph\n");
+		goto out;
+	}
+	if (o->csv || o->side != NULL || o->mid != NULL || o->form != NULL) {
+		fprintf(stderr, "cascaded: --csv, --side, --mid and --form "
+		    "are for import depth / liquidations\n");
+		goto out;
+	}
+	if (cfg->nargs != 1) {
+		fprintf(stderr, "cascaded: import --format takes one FILE "
+		    "(or - for stdin)\n");
+		goto out;
+	}
+	if (o->book != NULL && !book_name_valid(o->book)) {
+		fprintf(stderr, "cascaded: --book must be 1-64 of a-z, 0-9, "
+		    ". _ -\n");
+		goto out;
+	}
+	if (f != IMPORT_DEFILLAMA && o->book == NULL && !o->print) {
+		fprintf(stderr, "cascaded: --format %s gives positions: "
+		    "--book NAME (or --print) is needed\n", o->format);
+		goto out;
+	}
+	rc = 1;
+	body = read_input(cfg->args[0], &len);
+	if (body == NULL)
+		goto out;
+	if (o->map != NULL && (map = read_input(o->map, &maplen)) == NULL)
+		goto out;
+	if (codec_import(f, body, len, map, maplen, NULL, &res, &err) != 0) {
+		text = problem_render(&err, NULL);
+		fprintf(stderr, "%s\n", text != NULL ? text : "(no memory)");
+		goto out;
+	}
+	import_summary(&res, o->format);
+	if (res.positions != NULL && !o->print && book_write == NULL) {
+		fprintf(stderr, "cascaded: this build cannot write books yet: "
+		    "use --print and PUT the body to /v1/books/%s\n",
+		    o->book != NULL ? o->book : "NAME");
+		goto out;
+	}
+	if (res.nlevel_assets > 0 || (res.positions != NULL && !o->print)) {
+		app.cfg = cfg;
+		app.store = open_db(cfg);
+		if (app.store == NULL || api_app_init(&app) != 0)
+			goto out;
+	}
+	for (i = 0; i < res.nlevel_assets; i++) {
+		api_put_levels(&app, res.levels[i].asset, res.levels[i].body,
+		    strlen(res.levels[i].body), o->append, &ans);
+		if (ans.status >= 400) {
+			fprintf(stderr, "cascaded: levels of %s:\n",
+			    res.levels[i].asset);
+			print_problem(&ans, NULL);
+			goto out;
+		}
+		if (!o->print)
+			printf("%s\n", ans.body != NULL ? ans.body : "{}");
+		api_answer_release(&ans);
+		api_answer_init(&ans);
+	}
+	if (res.positions != NULL && o->print) {
+		printf("%s\n", res.positions);
+	} else if (res.positions != NULL && book_write != NULL) {
+		book_write(&app, o->book, res.positions,
+		    strlen(res.positions), o->append, &ans);
+		if (ans.status >= 400) {
+			print_problem(&ans, NULL);
+			goto out;
+		}
+		printf("%s\n", ans.body != NULL ? ans.body : "{}");
+	}
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	free(text);
+	free(body);
+	free(map);
+	problem_release(&err);
+	codec_import_release(&res);
+	api_answer_release(&ans);
+	api_app_release(&app);
+	store_close(app.store);
+	return rc;
+}
+
 static int
 run_import(struct config *cfg, const struct cli_opts *o)
 {
@@ -609,10 +822,26 @@ run_import(struct config *cfg, const struct cli_opts *o)
 	size_t len = 0, i, json_len;
 	int liq, is_csv, rc = 2;
 
+	if (o->format != NULL)
+		return run_import_format(cfg, o);
+	if (o->book != NULL || o->map != NULL || o->print) {
+		fprintf(stderr, "cascaded: --book, --map and --print are for "
+		    "import --format\n");
+		return 2;
+	}
 	memset(&app, 0, sizeof(app));
 	memset(&csv, 0, sizeof(csv));
 	api_answer_init(&ans);
+	/* ---- bus: a replica's file follows the bus; never write it aside */
+	if (cfg->nbus_urls > 0) {
+		fprintf(stderr, "cascaded: import writes the database directly; "
+		    "with a bus (--bus, CASCADED_BUS) send the data to a "
+		    "replica's HTTP API instead\n");
+		goto out;
+	}
 	what = cfg->nargs > 0 ? cfg->args[0] : "";
+	if (o->prices || strcmp(what, "prices") == 0)
+		return run_import_prices(cfg, o->prices ? 0 : 1);
 	liq = strcmp(what, "liquidations") == 0;
 	if (!liq && strcmp(what, "depth") != 0) {
 		fprintf(stderr,
@@ -697,8 +926,9 @@ out:
 static int
 own_flags(int argc, char **argv, struct cli_opts *o, char **rest, int *nrest)
 {
-	static const char *const valued[] = { "side", "mid", "form" };
-	const char **dst[3];
+	static const char *const valued[] = { "side", "mid", "form", "book",
+		"format", "map" };
+	const char **dst[6];
 	const char *a, *v;
 	size_t k, n;
 	int i, only_args = 0;
@@ -706,6 +936,9 @@ own_flags(int argc, char **argv, struct cli_opts *o, char **rest, int *nrest)
 	dst[0] = &o->side;
 	dst[1] = &o->mid;
 	dst[2] = &o->form;
+	dst[3] = &o->book;
+	dst[4] = &o->format;
+	dst[5] = &o->map;
 	*nrest = 0;
 	for (i = 0; i < argc; i++) {
 		a = argv[i];
@@ -726,13 +959,21 @@ own_flags(int argc, char **argv, struct cli_opts *o, char **rest, int *nrest)
 			o->append = 1;
 			continue;
 		}
-		for (k = 0; k < 3; k++) {
+		if (strcmp(a, "--prices") == 0) {
+			o->prices = 1;
+			continue;
+		}
+		if (strcmp(a, "--print") == 0) {
+			o->print = 1;
+			continue;
+		}
+		for (k = 0; k < 6; k++) {
 			n = strlen(valued[k]);
 			if (strncmp(a + 2, valued[k], n) == 0 &&
 			    (a[2 + n] == '\0' || a[2 + n] == '='))
 				break;
 		}
-		if (k == 3) {
+		if (k == 6) {
 			rest[(*nrest)++] = argv[i];
 			continue;
 		}
@@ -783,10 +1024,12 @@ cli_main(int argc, char **argv, char *const *envp)
 	config_init(&cfg);
 	if (own_flags(argc - 1, argv + 1, &o, rest, &nrest) != 0)
 		goto out;
-	if (score && (o.csv || o.append || o.side || o.mid || o.form)) {
+	if (score && (o.csv || o.append || o.side || o.mid || o.form ||
+	    o.book || o.format || o.map || o.print)) {
 		fprintf(stderr,
-		    "cascaded: score takes a JSON body; --csv, "
-		    "--append, --side, --mid and --form are for import\n");
+		    "cascaded: score takes a JSON body; --csv, --append, "
+		    "--side, --mid, --form, --book, --format, --map and "
+		    "--print are for import\n");
 		goto out;
 	}
 	switch (config_load(&cfg, nrest, rest, envp, err, sizeof(err))) {

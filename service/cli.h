@@ -19,6 +19,13 @@
  *	and the column order; without one, depth needs --form).  The answer
  *	JSON goes to stdout; a rejected write prints its problem (with CSV
  *	line numbers) to stderr and exits 1.
+ *   cascaded import --format defillama|hyperliquid|aave-v3-subgraph
+ *	[--book NAME] [--map MAP.json] [--print] [--append] FILE|-
+ *	maps another system's positions (codec_import.h, docs/import.md):
+ *	levels through the levels write per asset (PUT, POST with
+ *	--append), positions through the book write to NAME, or printed as
+ *	the PUT /v1/books body with --print.  Exit 0, 1 (rejected input or
+ *	write), 2 (usage).
  *
  * Every other option is the server's (config.h), e.g. --db.  An import
  * into the database of a running server is stored at once, but that

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cascade/backtest.h"
 #include "cascade/vol.h"
 #include "cli_backtest.h"
 #include "json.h"
+#include "store_prices.h"
 
 #define MAX_ASSETS 256
 #define MAX_CANDLES 50000000u
@@ -208,9 +210,14 @@ push_candle(struct bt_file *bf, const struct lc_candle *c)
 	return 0;
 }
 
-/* Read one CSV file; 0 or -1 with a message on stderr. */
+/*
+ * Read one CSV file; 0 or -1 with a message on stderr.  strict: times
+ * must increase and every row be a valid candle (the backtest's rules);
+ * else the rows are taken as they come (cascaded import checks them).
+ */
 static int
-read_csv(const char *path, struct bt_file *bf)
+read_csv_as(const char *who, const char *path, int strict,
+    struct bt_file *bf)
 {
 	static const char *const cols[5] = { "time", "open", "high", "low",
 		"close" };
@@ -221,12 +228,12 @@ read_csv(const char *path, struct bt_file *bf)
 
 	f = fopen(path, "r");
 	if (f == NULL) {
-		fprintf(stderr, "cascaded: backtest: cannot open %s: %s\n",
-		    path, strerror(errno));
+		fprintf(stderr, "cascaded: %s: cannot open %s: %s\n",
+		    who, path, strerror(errno));
 		goto out;
 	}
 	if (getline(&line, &cap, f) < 0) {
-		fprintf(stderr, "cascaded: backtest: %s is empty\n", path);
+		fprintf(stderr, "cascaded: %s: %s is empty\n", who, path);
 		goto out;
 	}
 	lineno = 1;
@@ -237,9 +244,9 @@ read_csv(const char *path, struct bt_file *bf)
 			if (strcmp(fld[i], cols[k]) == 0)
 				col[k] = (int)i;
 		if (col[k] < 0) {
-			fprintf(stderr, "cascaded: backtest: %s:1: the header "
+			fprintf(stderr, "cascaded: %s: %s:1: the header "
 			    "needs the columns time,open,high,low,close "
-			    "(no '%s')\n", path, cols[k]);
+			    "(no '%s')\n", who, path, cols[k]);
 			goto out;
 		}
 	}
@@ -256,13 +263,13 @@ read_csv(const char *path, struct bt_file *bf)
 			    parse_num(fld[col[k]], &v[k]) != 0)
 				break;
 		if (k < 5) {
-			fprintf(stderr, "cascaded: backtest: %s:%zu: column "
-			    "'%s' is not a number\n", path, lineno, cols[k]);
+			fprintf(stderr, "cascaded: %s: %s:%zu: column "
+			    "'%s' is not a number\n", who, path, lineno, cols[k]);
 			goto out;
 		}
 		if (v[0] != floor(v[0]) || fabs(v[0]) > 1e15) {
-			fprintf(stderr, "cascaded: backtest: %s:%zu: time is "
-			    "not whole unix seconds\n", path, lineno);
+			fprintf(stderr, "cascaded: %s: %s:%zu: time is "
+			    "not whole unix seconds\n", who, path, lineno);
 			goto out;
 		}
 		c.t = (int64_t)v[0];
@@ -270,26 +277,26 @@ read_csv(const char *path, struct bt_file *bf)
 		c.high = v[2];
 		c.low = v[3];
 		c.close = v[4];
-		if (bf->n > 0 && c.t <= bf->c[bf->n - 1].t) {
-			fprintf(stderr, "cascaded: backtest: %s:%zu: times "
-			    "must increase strictly\n", path, lineno);
+		if (strict && bf->n > 0 && c.t <= bf->c[bf->n - 1].t) {
+			fprintf(stderr, "cascaded: %s: %s:%zu: times "
+			    "must increase strictly\n", who, path, lineno);
 			goto out;
 		}
-		if (!(c.low > 0.0 && c.low <= fmin(c.open, c.close) &&
+		if (strict && !(c.low > 0.0 && c.low <= fmin(c.open, c.close) &&
 		    fmax(c.open, c.close) <= c.high)) {
-			fprintf(stderr, "cascaded: backtest: %s:%zu: needs 0 < "
+			fprintf(stderr, "cascaded: %s: %s:%zu: needs 0 < "
 			    "low <= min(open, close) <= max(open, close) <= "
-			    "high\n", path, lineno);
+			    "high\n", who, path, lineno);
 			goto out;
 		}
 		if (push_candle(bf, &c) != 0) {
-			fprintf(stderr, "cascaded: backtest: %s: too many "
-			    "rows or out of memory\n", path);
+			fprintf(stderr, "cascaded: %s: %s: too many "
+			    "rows or out of memory\n", who, path);
 			goto out;
 		}
 	}
 	if (ferror(f)) {
-		fprintf(stderr, "cascaded: backtest: %s: read error\n", path);
+		fprintf(stderr, "cascaded: %s: %s: read error\n", who, path);
 		goto out;
 	}
 	rc = 0;
@@ -298,6 +305,30 @@ out:
 	if (f != NULL)
 		fclose(f);
 	return rc;
+}
+
+static int
+read_csv(const char *path, struct bt_file *bf)
+{
+	return read_csv_as("backtest", path, 1, bf);
+}
+
+int
+cli_read_candles(const char *who, const char *path, struct lc_candle **c,
+    size_t *n)
+{
+	struct bt_file bf;
+
+	memset(&bf, 0, sizeof(bf));
+	*c = NULL;
+	*n = 0;
+	if (read_csv_as(who, path, 0, &bf) != 0) {
+		free(bf.c);
+		return -1;
+	}
+	*c = bf.c;
+	*n = bf.n;
+	return 0;
 }
 
 /* ---- JSON ----------------------------------------------------------- */
@@ -443,6 +474,56 @@ out:
 	return text;
 }
 
+/*
+ * --db: every asset with price history in the database, after the CSV
+ * files (by symbol), as if each were a file named after it.
+ */
+static int
+read_db(const char *path, struct bt_file *files, size_t *nfiles)
+{
+	struct store *st;
+	char *err = NULL, (*sym)[MD_SYMBOL_MAX + 1] = NULL;
+	size_t n = 0, i;
+	enum store_status s;
+	int rc = -1;
+
+	/* read only what exists: store_open() would create the file */
+	st = access(path, R_OK) == 0 ? store_open(path, &err) : NULL;
+	if (st == NULL) {
+		fprintf(stderr, "cascaded: backtest: %s: %s\n", path,
+		    err != NULL ? err : strerror(errno));
+		free(err);
+		return -1;
+	}
+	s = store_price_assets(st, &sym, &n);
+	for (i = 0; i < n && s == STORE_OK; i++) {
+		struct bt_file *bf = &files[*nfiles];
+
+		if (*nfiles == MAX_ASSETS) {
+			fprintf(stderr, "cascaded: backtest: at most %d "
+			    "assets\n", MAX_ASSETS);
+			goto out;
+		}
+		bf->name = strdup(sym[i]);
+		if (bf->name == NULL)
+			goto out;
+		(*nfiles)++;
+		s = store_get_prices(st, sym[i], INT64_MIN, INT64_MAX, 0,
+		    &bf->c, &bf->n);
+		bf->cap = bf->n;
+	}
+	if (s != STORE_OK) {
+		fprintf(stderr, "cascaded: backtest: %s: %s\n", path,
+		    store_status_str(s));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(sym);
+	store_close(st);
+	return rc;
+}
+
 /* ---- main ----------------------------------------------------------- */
 
 int
@@ -456,6 +537,7 @@ cli_backtest(int argc, char **argv)
 	char *text = NULL;
 	int rc = 2, a, opts_done = 0;
 	enum lc_status st;
+	const char *db = NULL;
 
 	memset(files, 0, sizeof(files));
 	memset(&rep, 0, sizeof(rep));
@@ -507,7 +589,11 @@ cli_backtest(int argc, char **argv)
 			}
 			val = argv[++a];
 		}
-		if (strcmp(name, "--svg") == 0 || strcmp(name, "--db") == 0) {
+		if (strcmp(name, "--db") == 0) {
+			db = val;
+			continue;
+		}
+		if (strcmp(name, "--svg") == 0) {
 			fprintf(stderr, "cascaded: backtest: %s is not "
 			    "implemented yet\n", name);
 			goto out;
@@ -520,8 +606,16 @@ bad_opt:
 		    "--help)\n", arg);
 		goto out;
 	}
+	if (db != NULL && read_db(db, files, &nfiles) != 0) {
+		rc = 1;
+		goto out;
+	}
 	if (nfiles == 0) {
-		usage(stderr);
+		if (db != NULL)
+			fprintf(stderr, "cascaded: backtest: %s holds no price "
+			    "history\n", db);
+		else
+			usage(stderr);
 		goto out;
 	}
 	if (lc_bt_opts_check(&o) != LC_OK) {

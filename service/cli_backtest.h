@@ -14,13 +14,27 @@
  * to stdout.  Exit status: 0 on success, 1 when a file cannot be read or
  * holds a bad row (the file and line go to stderr), 2 on a usage error or
  * when no forecast could be kept (too little data; a message on stderr).
- * `--svg FILE` and `--db PATH` are accepted but not implemented yet
- * (exit 2).
+ * `--db PATH` adds every asset with price history in that database
+ * (docs/model.md section 9), named by its symbol, read by
+ * store_get_prices() and run exactly like a CSV file.  `--svg FILE` is
+ * accepted but not implemented yet (exit 2).
  */
 #ifndef CASCADED_CLI_BACKTEST_H
 #define CASCADED_CLI_BACKTEST_H
 
+#include <stddef.h>
+
+#include "cascade/backtest.h"
+
 /* argv[0] is "backtest".  Returns the exit status.  Not reentrant. */
 int cli_backtest(int argc, char **argv);
+/*
+ * Read a candle CSV file (the header and columns above) as it is, rows
+ * in file order, unchecked beyond "numbers, whole-second times" (cascaded
+ * import --prices validates through the api).  *c malloc'd.  0, or -1
+ * with a message "cascaded: <who>: ..." on stderr.
+ */
+int cli_read_candles(const char *who, const char *path,
+    struct lc_candle **c, size_t *n);
 
 #endif

@@ -120,6 +120,9 @@ struct codec_limits {
 	double max_cost;      /* paths*steps*(assets+coupled): 4e8 */
 	double stale_depth_s; /* stale_depth warning age: 3600; 0 off */
 	unsigned threads;     /* Monte Carlo threads passed to lc_params */
+	/* price history: H and M of sigma(h) (docs/model.md section 9) */
+	double vol_half_life_days;
+	double vol_mean_reversion_days;
 };
 
 void codec_limits_default(struct codec_limits *l);
@@ -135,11 +138,23 @@ struct score_request {
 	size_t nassets;             /* = snapshot nassets */
 	double *price;              /* effective P per snapshot asset */
 	double *vol;                /* effective sigma per snapshot asset */
+	unsigned char *vol_src;     /* its CODEC_VOL_* source, per asset */
+	double vol_half_life_days;  /* H, M of the history's sigma(h) */
+	double vol_mean_reversion_days;
 	int monte_carlo;            /* the request needs Monte Carlo */
 	struct codec_warnings warn; /* the codec's own warnings */
 	struct lc_request lc;       /* what lc_score() takes */
 	const char **book;          /* per position: `book` (8.1) or NULL */
 };
+
+/*
+ * Where an asset's volatility in a score comes from (echoed per market as
+ * "volatility_source"): the written volatility, sigma(h) of the price
+ * history at the request's horizon, or the request's override.
+ */
+#define CODEC_VOL_EXPLICIT 0
+#define CODEC_VOL_HISTORY 1
+#define CODEC_VOL_REQUEST 2
 
 void codec_request_init(struct score_request *r);
 void codec_request_release(struct score_request *r);
@@ -175,7 +190,19 @@ struct codec_asset_put {
 	double vol;
 	char as_of[MD_TIME_MAX];	/* `as_of` or the time of the write */
 	char source[MD_SOURCE_MAX + 1];	/* `source`, "" when absent */
+	int vol_src;			/* CODEC_SRC_* (price history) */
 };
+
+/*
+ * What a PUT does to the volatility source (docs/model.md section 9):
+ * keep it (neither volatility nor volatility_source given), explicit
+ * (volatility given; a pin stays), pinned explicit ("volatility_source":
+ * "explicit"), history unpinned ("volatility_source": "history").
+ */
+#define CODEC_SRC_KEEP (-1)
+#define CODEC_SRC_EXPLICIT 0
+#define CODEC_SRC_PIN 1
+#define CODEC_SRC_HISTORY 2
 
 int codec_decode_asset(const char *body, size_t len,
     const struct md_asset *existing, struct codec_asset_put *out,
@@ -332,5 +359,53 @@ int codec_decode_positions(const char *json, size_t len,
  */
 void codec_buf_position(struct json_buf *b, const struct score_request *req,
     const struct snapshot *snap, size_t i, const struct lc_pos_result *pr);
+/* ---- price history (codec_prices.c) --------------------------------- */
+
+#include "cascade/backtest.h"
+
+/* Entries per POST /v1/markets/{asset}/prices body; beyond: 422. */
+#define CODEC_MAX_CANDLES 100000
+/* Largest `limit` of GET /v1/markets/{asset}/prices (and its default). */
+#define CODEC_MAX_PRICES_LIMIT 100000
+
+/* A decoded price write: candles by t, strictly increasing. */
+struct codec_prices {
+	size_t n;
+	struct lc_candle *c;
+	size_t received;	/* entries in the body */
+	const char *form;	/* "candles", "points", "binance-klines" */
+};
+
+void codec_prices_init(struct codec_prices *p);
+void codec_prices_release(struct codec_prices *p);
+/* Decode and validate a body (every rule: codec_prices.c). */
+int codec_decode_prices(const char *body, size_t len,
+    struct codec_prices *out, struct problem *err);
+/*
+ * The same rules on candles already in memory (cascaded import): 0, or
+ * -1 with a 422 in err, pointers /candles/i/k (i: index in c).
+ */
+int codec_prices_check(const struct lc_candle *c, size_t n,
+    struct problem *err);
+/* Sort by t, the last of equal times winning; -1 on no memory. */
+int codec_prices_sort(struct lc_candle *c, size_t *n);
+
+/* The answer of a price write. */
+struct codec_prices_put {
+	const char *asset;
+	const char *form;
+	size_t received, stored, deleted;
+	int64_t first, last;	/* of the stored candles */
+	int vol_source;		/* MD_VOL_* after the write */
+	struct md_vol_hist hist;
+};
+
+/* The object {"ewma", "long_run", "returns"} (sigmas; null when short). */
+void codec_buf_vol_history(struct json_buf *b, const struct md_vol_hist *h);
+int codec_encode_prices_put(const struct codec_prices_put *a, char **out);
+/* GET /v1/markets/{asset}/prices: {"asset", "count", "truncated",
+ * "candles": [[t, open, high, low, close], ...]}. */
+int codec_encode_prices(const char *asset, const struct lc_candle *c,
+    size_t n, int truncated, char **out);
 
 #endif

@@ -65,8 +65,8 @@ codec_decode_asset(const char *body, size_t len,
     struct problem *err)
 {
 	static const char *const keys[] = {"price", "volatility", "as_of",
-	    "source", NULL};
-	const cJSON *v[4];
+	    "source", "volatility_source", NULL};
+	const cJSON *v[5];
 	struct codec_ctx c;
 	cJSON *root;
 
@@ -87,8 +87,20 @@ codec_decode_asset(const char *body, size_t len,
 	/* SPEC 7: as_of and source are optional on every write */
 	codec_as_of(&c, v[2], out->as_of);
 	codec_source(&c, v[3], out->source);
-	if (existing != NULL && v[0] == NULL && v[1] == NULL)
-		codec_err(&c, NULL, "give price and/or volatility");
+	/* price history: a written volatility is explicit; pin or unpin */
+	out->vol_src = v[1] != NULL ? CODEC_SRC_EXPLICIT : CODEC_SRC_KEEP;
+	if (v[4] != NULL && cJSON_IsString(v[4]) &&
+	    strcmp(v[4]->valuestring, "explicit") == 0)
+		out->vol_src = CODEC_SRC_PIN;
+	else if (v[4] != NULL && cJSON_IsString(v[4]) &&
+	    strcmp(v[4]->valuestring, "history") == 0)
+		out->vol_src = CODEC_SRC_HISTORY;
+	else if (v[4] != NULL)
+		codec_err(&c, "volatility_source", "must be \"explicit\" (pin "
+		    "the written volatility) or \"history\"");
+	if (existing != NULL && v[0] == NULL && v[1] == NULL && v[4] == NULL)
+		codec_err(&c, NULL, "give price, volatility and/or "
+		    "volatility_source");
 out:
 	cJSON_Delete(root);
 	return finish(&c, err);
@@ -887,15 +899,7 @@ codec_decode_correlations(const char *body, size_t len,
 			const char *sa = snap->assets[a].symbol;
 			const char *sb = snap->assets[b].symbol;
 
-			if (strcmp(sa, sb) > 0) {
-				const char *t = sa;
-
-				sa = sb;
-				sb = t;
-			}
-			snprintf(p->a, sizeof(p->a), "%s", sa);
-			snprintf(p->b, sizeof(p->b), "%s", sb);
-			p->rho = rho;
+			md_corr_set(p, sa, sb, rho);
 			refs[n].p = p;
 			refs[n].idx = i;
 			n++;
@@ -947,6 +951,13 @@ encode_market(struct json_buf *b, const struct snapshot *snap, size_t i)
 	json_buf_num(b, a->price);
 	json_buf_key(b, "volatility");
 	json_buf_num(b, a->vol);
+	json_buf_key(b, "volatility_source");
+	json_buf_str(b, a->vol_source == MD_VOL_HISTORY ? "history"
+	                                                : "explicit");
+	json_buf_key(b, "volatility_pinned");
+	json_buf_bool(b, a->vol_pinned);
+	json_buf_key(b, "volatility_history");
+	codec_buf_vol_history(b, &a->hist);
 	json_buf_key(b, "updated_at");
 	json_buf_str(b, a->updated_at);
 	json_buf_key(b, "depth_as_of");

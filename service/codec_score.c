@@ -19,6 +19,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "codec_calibration.h"
+#include "cascade/vol.h"
 #include "codec_int.h"
 #include "json.h"
 #include "rfc3339.h"
@@ -39,6 +41,8 @@ codec_limits_default(struct codec_limits *l)
 	l->max_cost = CODEC_DEFAULT_MAX_COST;
 	l->stale_depth_s = CODEC_DEFAULT_STALE_DEPTH_S;
 	l->threads = 0;
+	l->vol_half_life_days = LC_VOL_DEFAULT_HALF_LIFE_DAYS;
+	l->vol_mean_reversion_days = LC_VOL_DEFAULT_MEAN_REVERSION_DAYS;
 }
 
 void
@@ -60,6 +64,7 @@ codec_request_release(struct score_request *r)
 	free(r->price);
 	free(r->vol);
 	free(r->book);
+	free(r->vol_src);
 	codec_warnings_release(&r->warn);
 	codec_request_init(r);
 }
@@ -215,9 +220,10 @@ decode_overrides(struct dec *d, const cJSON *obj, int is_vol)
 			    is_vol ? "0" : "1");
 			continue;
 		}
-		if (is_vol)
+		if (is_vol) {
 			d->r->vol[a] = v;
-		else
+			d->r->vol_src[a] = CODEC_VOL_REQUEST;
+		} else
 			d->r->price[a] = v;
 	}
 out:
@@ -904,6 +910,24 @@ enum {
 	T_NKEYS
 };
 
+/*
+ * The volatility of asset i before any override: with volatility_source
+ * history and enough data, sigma(h) = lc_vol_blend at the request's
+ * horizon (docs/model.md section 9); else the written volatility.
+ */
+static void
+history_vol(struct score_request *r, const struct snapshot_asset *sa,
+    size_t i)
+{
+	r->vol[i] = sa->vol;
+	r->vol_src[i] = CODEC_VOL_EXPLICIT;
+	if (sa->vol_source != MD_VOL_HISTORY || !sa->hist.ok)
+		return;
+	r->vol[i] = lc_vol_blend(sa->hist.ewma_var, sa->hist.long_run_var,
+	    r->params.horizon_days, r->vol_mean_reversion_days);
+	r->vol_src[i] = CODEC_VOL_HISTORY;
+}
+
 int
 codec_decode_score(const char *body, size_t len, const struct snapshot *snap,
     const struct codec_limits *limits, struct score_request *out,
@@ -994,11 +1018,14 @@ codec_decode_score(const char *body, size_t len, const struct snapshot *snap,
 	out->nassets = snap->nassets;
 	out->price = malloc(snap->nassets * sizeof(double));
 	out->vol = malloc(snap->nassets * sizeof(double));
-	if (out->price == NULL || out->vol == NULL)
+	out->vol_src = calloc(snap->nassets + 1, 1);
+	if (out->price == NULL || out->vol == NULL || out->vol_src == NULL)
 		goto oom;
+	out->vol_half_life_days = limits->vol_half_life_days;
+	out->vol_mean_reversion_days = limits->vol_mean_reversion_days;
 	for (i = 0; i < snap->nassets; i++) {
 		out->price[i] = snap->assets[i].price;
-		out->vol[i] = snap->assets[i].vol;
+		history_vol(out, &snap->assets[i], i);
 	}
 	if (v[T_PRICES] != NULL)
 		decode_overrides(&d, v[T_PRICES], 0);
@@ -1054,6 +1081,62 @@ out:
 }
 
 /* ---- POST /v1/score: encode ----------------------------------------- */
+
+static const char *
+vol_source_name(unsigned char src)
+{
+	return src == CODEC_VOL_REQUEST ? "request" :
+	    src == CODEC_VOL_HISTORY ? "history" : "explicit";
+}
+
+/*
+ * "calibration": the estimator of the history volatilities, H, M, and
+ * the backtest's pooled O/E at the request's horizon and tail_dof when
+ * codec_calibration.h has them (else null).
+ */
+static void
+encode_calibration(struct json_buf *b, const struct score_request *req)
+{
+	const struct calibration_row *row = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(calibration_rows) / sizeof(*calibration_rows);
+	     i++) {
+		const struct calibration_row *c = &calibration_rows[i];
+
+		if (c->horizon_days == req->params.horizon_days &&
+		    c->tail_dof == req->params.tail_dof &&
+		    c->half_life_days == req->vol_half_life_days &&
+		    c->mean_reversion_days == req->vol_mean_reversion_days)
+			row = c;
+	}
+	json_buf_key(b, "calibration");
+	json_buf_begin(b, '{');
+	json_buf_key(b, "estimator");
+	json_buf_str(b, "blend");
+	json_buf_key(b, "half_life_days");
+	json_buf_num(b, req->vol_half_life_days);
+	json_buf_key(b, "mean_reversion_days");
+	json_buf_num(b, req->vol_mean_reversion_days);
+	json_buf_key(b, "backtest");
+	if (row == NULL) {
+		json_buf_null(b);
+	} else {
+		json_buf_begin(b, '{');
+		json_buf_key(b, "source");
+		json_buf_str(b, calibration_source);
+		json_buf_key(b, "horizon_days");
+		json_buf_num(b, row->horizon_days);
+		json_buf_key(b, "n");
+		json_buf_int(b, (int64_t)row->n);
+		json_buf_key(b, "oe_down");
+		json_buf_num(b, row->oe_down);
+		json_buf_key(b, "oe_up");
+		json_buf_num(b, row->oe_up);
+		json_buf_end(b, '}');
+	}
+	json_buf_end(b, '}');
+}
 
 static const char *
 dir_name(int dir)
@@ -1257,6 +1340,7 @@ codec_encode_score(const struct score_request *req,
 	json_buf_num(&b, req->params.depth_scale);
 	json_buf_key(&b, "include_market_levels");
 	json_buf_bool(&b, req->params.include_market_levels);
+	encode_calibration(&b, req);
 
 	json_buf_key(&b, "positions");
 	json_buf_begin(&b, '[');
@@ -1280,6 +1364,8 @@ codec_encode_score(const struct score_request *req,
 		json_buf_num(&b, req->price[m->asset]);
 		json_buf_key(&b, "volatility");
 		json_buf_num(&b, req->vol[m->asset]);
+		json_buf_key(&b, "volatility_source");
+		json_buf_str(&b, vol_source_name(req->vol_src[m->asset]));
 		json_buf_key(&b, "depth_as_of");
 		if (sa->depth_as_of[0] != '\0')
 			json_buf_str(&b, sa->depth_as_of);

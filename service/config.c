@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cascade/vol.h"
 #include "codec.h"
 #include "config.h"
 
@@ -53,6 +54,13 @@ static const struct opt opts[] = {
 	  "picks a free port; IPv6 as [::1]:8080)" },
 	{ "db", OPT_STR, OFF(db_path), 0, 0, 0, "PATH",
 	  "SQLite database file (default " CONFIG_DEFAULT_DB ")" },
+	/* ---- serve --init (the container's start; seed_init.h) */
+	{ "init", OPT_FLAG, OFF(init), 0, 0, 0, "[=BOOL]",
+	  "serve: first migrate the database, building a new one as "
+	  "PATH.init and renaming it into place, and seed it per --seed" },
+	{ "seed", OPT_STR, OFF(seed), 0, 0, 0, "MODE",
+	  "with --init: auto (seed a new database only; default), always "
+	  "or never" },
 	{ "threads", OPT_UINT, OFF(threads), 0, 0, 256, "N",
 	  "HTTP polling threads (default: number of cores)" },
 	{ "max-body", OPT_SIZE, OFF(max_body), 0, 1, 1073741824.0, "BYTES",
@@ -92,6 +100,36 @@ static const struct opt opts[] = {
 	{ "protect-reads", OPT_FLAG, OFF(protect_reads), 0, 0, 0, "[=BOOL]",
 	  "with API keys, reads under /v1/ (GET, POST /v1/score) need a key "
 	  "too" },
+	/* price history */
+	{ "vol-half-life-days", OPT_DOUBLE, OFF(vol_half_life_days), 0,
+	  0.001, LC_VOL_MAX_DAYS, "DAYS", "EWMA half-life H of the "
+	  "volatility from price history (default "
+	  STR(LC_VOL_DEFAULT_HALF_LIFE_DAYS) ")" },
+	{ "vol-mean-reversion-days", OPT_DOUBLE,
+	  OFF(vol_mean_reversion_days), 0, 0.001, LC_VOL_MAX_DAYS, "DAYS",
+	  "mean-reversion half-life M of the horizon blend (default "
+	  STR(LC_VOL_DEFAULT_MEAN_REVERSION_DAYS) ")" },
+	{ "price-retention-days", OPT_DOUBLE, OFF(price_retention_days), 0,
+	  0, 1e6, "DAYS", "price history kept per asset before its last "
+	  "candle, 0 for all (default "
+	  STR(CONFIG_DEFAULT_PRICE_RETENTION_DAYS) ")" },
+	{ "bus", OPT_LIST, OFF(bus_urls), OFF(nbus_urls), 0, 0, "URL",
+	  "NATS server nats://HOST:PORT (repeatable): replicas share the "
+	  "market data over JetStream (default: none, one process)" },
+	{ "bus-creds", OPT_STR, OFF(bus_creds), 0, 0, 0, "PATH",
+	  "NATS user credentials file (JWT + NKey seed)" },
+	{ "bus-tls-ca", OPT_STR, OFF(bus_tls_ca), 0, 0, 0, "PATH",
+	  "CA certificates to verify tls:// NATS servers" },
+	{ "bus-timeout", OPT_DOUBLE, OFF(bus_timeout), 0, 0.1, 600, "S",
+	  "a write waits this long for the bus and its own apply, else 503 "
+	  "(default 5)" },
+	{ "bus-snapshot-writes", OPT_SIZE, OFF(bus_snapshot_writes), 0, 1,
+	  1e9, "N",
+	  "publish a snapshot of the market data every N writes on the bus "
+	  "(default 1000)" },
+	{ "bus-replicas", OPT_UINT, OFF(bus_replicas), 0, 1, 5, "N",
+	  "copies JetStream keeps of the streams when it creates them: 3 on "
+	  "a 3-node NATS cluster (default 1)" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -128,6 +166,12 @@ config_init(struct config *c)
 	c->compute_threads = 0;
 	c->compute_queue = 64;
 	c->protect_reads = 0;
+	c->vol_half_life_days = LC_VOL_DEFAULT_HALF_LIFE_DAYS;
+	c->vol_mean_reversion_days = LC_VOL_DEFAULT_MEAN_REVERSION_DAYS;
+	c->price_retention_days = CONFIG_DEFAULT_PRICE_RETENTION_DAYS;
+	c->bus_timeout = 5;
+	c->bus_snapshot_writes = 1000;
+	c->bus_replicas = 1;
 }
 
 static void
@@ -150,8 +194,12 @@ config_release(struct config *c)
 	free(c->listen);
 	free(c->db_path);
 	free(c->api_key_file);
+	free(c->seed);
 	list_clear(&c->api_keys, &c->napi_keys);
 	list_clear(&c->cors_origins, &c->ncors_origins);
+	list_clear(&c->bus_urls, &c->nbus_urls);
+	free(c->bus_creds);
+	free(c->bus_tls_ca);
 	free(c->args);
 	memset(c, 0, sizeof(*c));
 }

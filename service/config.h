@@ -21,6 +21,8 @@
 
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
 #define CONFIG_DEFAULT_DB "var/cascaded.db"
+/* --price-retention-days: 3 years of price history per asset */
+#define CONFIG_DEFAULT_PRICE_RETENTION_DAYS 1095
 
 struct config {
 	char *listen;			/* "ADDR:PORT", "[V6]:PORT" */
@@ -44,6 +46,21 @@ struct config {
 	unsigned compute_threads;	/* Monte Carlo pool workers; 0: cores */
 	size_t compute_queue;		/* jobs that may wait; more: 503 */
 	int protect_reads;		/* keys needed on /v1/ reads too */
+	/* price history (docs/model.md section 9) */
+	double vol_half_life_days;	/* EWMA half-life H */
+	double vol_mean_reversion_days;	/* blend mean-reversion M */
+	double price_retention_days;	/* history kept per asset; 0 all */
+	/* ---- serve --init: prepare the database first (seed_init.h) */
+	int init;			/* migrate, seed per seed, then serve */
+	char *seed;			/* auto (NULL), always or never */
+	/* ---- bus (bus.h): replicas sharing one market cache over NATS */
+	char **bus_urls;		/* nats://HOST:PORT...; none: no bus */
+	size_t nbus_urls;
+	char *bus_creds;		/* NATS credentials file, NULL */
+	char *bus_tls_ca;		/* CA file for tls:// servers, NULL */
+	double bus_timeout;		/* seconds a write waits for its apply */
+	size_t bus_snapshot_writes;	/* writes between two snapshots */
+	unsigned bus_replicas;		/* JetStream replicas of the streams */
 	/* positional arguments left after the options (borrowed from argv) */
 	size_t nargs;
 	char **args;

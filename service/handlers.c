@@ -3,6 +3,7 @@
  * shared by every handlers_*.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -27,8 +28,10 @@ handlers_respond(struct api_answer *a, struct server_response *res,
 	if (a->status == 304) {
 		server_respond(res, 304, NULL, NULL, 0);
 	} else {
-		server_respond(res, a->status, "application/json", a->body,
-		    strlen(a->body));
+		server_respond(res, a->status,
+		    a->content_type != NULL ? a->content_type
+		                            : "application/json",
+		    a->body, strlen(a->body));
 		a->body = NULL;
 		if (a->location[0] != '\0')
 			server_add_header(res, "Location", a->location);
@@ -39,4 +42,51 @@ handlers_respond(struct api_answer *a, struct server_response *res,
 	}
 out:
 	api_answer_release(a);
+}
+
+/* ---- the query string as parameters --------------------------------- */
+
+struct query {
+	struct api_param *p;
+	size_t n, cap;
+	int oom;
+};
+
+static int
+query_add(void *cls, const char *name, const char *value)
+{
+	struct query *q = cls;
+	struct api_param *p;
+	size_t cap;
+
+	if (q->n == q->cap) {
+		cap = q->cap > 0 ? 2 * q->cap : 8;
+		p = realloc(q->p, cap * sizeof(*p));
+		if (p == NULL) {
+			q->oom = 1;
+			return 1;
+		}
+		q->p = p;
+		q->cap = cap;
+	}
+	q->p[q->n].name = name;
+	q->p[q->n].value = value;
+	q->n++;
+	return 0;
+}
+
+int
+handlers_query(struct server_request *req, struct api_param **p, size_t *n)
+{
+	struct query q = { NULL, 0, 0, 0 };
+
+	server_query_each(req, query_add, &q);
+	if (q.oom) {
+		free(q.p);
+		q.p = NULL;
+		q.n = 0;
+	}
+	*p = q.p;
+	*n = q.n;
+	return q.oom ? -1 : 0;
 }

@@ -26,6 +26,14 @@
 void handlers_respond(struct api_answer *a, struct server_response *res,
     const char *instance);
 
+/*
+ * The query string as parameters in request order (pointing into req):
+ * *p malloc'd (the caller frees it; NULL when empty), *n their count.
+ * 0, or -1 out of memory.
+ */
+int handlers_query(struct server_request *req, struct api_param **p,
+    size_t *n);
+
 /* Route tables (main.c registers them). */
 extern const struct server_route handlers_score_routes[];
 extern const size_t handlers_score_nroutes;
@@ -37,6 +45,30 @@ extern const size_t handlers_book_nroutes;
 /* handlers_ops.c: /healthz /readyz /version /metrics /openapi.json */
 extern const struct server_route handlers_ops_routes[];
 extern const size_t handlers_ops_nroutes;
+/* ---- charts (handlers_charts.c) and the page (handlers_page.c) */
+extern const struct server_route handlers_chart_routes[];
+extern const size_t handlers_chart_nroutes;
+extern const struct server_route handlers_page_routes[];
+extern const size_t handlers_page_nroutes;
+/*
+ * Accept (NULL: absent) prefers image/svg+xml to JSON: listed with q > 0
+ * and above application/json, application/ * and * / * (a tie: listed
+ * first).
+ */
+int handlers_wants_svg(const char *accept);
+/* The SVG forms of GET .../cascade and POST /v1/score (negotiated). */
+void handlers_cascade_svg(struct server_request *req,
+    struct server_response *res);
+void handlers_score_svg(struct server_request *req,
+    struct server_response *res);
+
+/*
+ * The server's annotate hook (server_set_annotate) with a bus: while the
+ * bus is unreachable every answer gets a Warning header and, in a JSON
+ * object body, a market_data_frozen item in its top-level "warnings"
+ * array (added when absent); it is counted for GET /metrics.
+ */
+void handlers_bus_annotate(void *app, struct server_response *res);
 /*
  * The GET /metrics text: the counters of metrics.c, then the pool and
  * snapshot families (each left out when NULL); malloc'd, NULL on ENOMEM.
@@ -44,5 +76,9 @@ extern const size_t handlers_ops_nroutes;
 struct pool_stats;
 char *handlers_ops_metrics(const struct pool_stats *pool,
     const struct snapshot *snap, int64_t now_epoch);
+
+/* handlers_prices.c: /v1/markets/{asset}/prices */
+extern const struct server_route handlers_prices_routes[];
+extern const size_t handlers_prices_nroutes;
 
 #endif

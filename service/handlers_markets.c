@@ -130,53 +130,26 @@ get_market(struct server_request *req, struct server_response *res)
 	respond_read(&a, req, res);
 }
 
-/* The query string as a list of parameters, in request order. */
-struct query {
-	struct api_param *p;
-	size_t n, cap;
-	int oom;
-};
-
-static int
-query_add(void *cls, const char *name, const char *value)
-{
-	struct query *q = cls;
-	struct api_param *p;
-	size_t cap;
-
-	if (q->n == q->cap) {
-		cap = q->cap > 0 ? 2 * q->cap : 8;
-		p = realloc(q->p, cap * sizeof(*p));
-		if (p == NULL) {
-			q->oom = 1;
-			return 1;
-		}
-		q->p = p;
-		q->cap = cap;
-	}
-	q->p[q->n].name = name;
-	q->p[q->n].value = value;
-	q->n++;
-	return 0;
-}
-
 static void
 get_cascade(struct server_request *req, struct server_response *res)
 {
 	struct api_answer a;
-	struct query q = { NULL, 0, 0, 0 };
+	struct api_param *p;
+	size_t n;
 
+	if (handlers_wants_svg(server_header(req, "Accept"))) {
+		handlers_cascade_svg(req, res); /* cascade.svg */
+		return;
+	}
 	api_answer_init(&a);
-	server_query_each(req, query_add, &q);
-	if (q.oom) {
+	if (handlers_query(req, &p, &n) != 0) {
 		server_respond_error(res, 503, "unavailable", "out of memory");
 		api_answer_release(&a);
 	} else {
-		api_get_cascade(req->app, server_param(req, "asset"), q.p, q.n,
-		    &a);
+		api_get_cascade(req->app, server_param(req, "asset"), p, n, &a);
 		respond_read(&a, req, res);
 	}
-	free(q.p);
+	free(p);
 }
 
 #define W (SERVER_ROUTE_BODY | SERVER_ROUTE_AUTH)

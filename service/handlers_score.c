@@ -53,6 +53,10 @@ post_score(struct server_request *req, struct server_response *res)
 	struct api_score_opts opts = { defer_to_pool, &d };
 	struct api_answer ans;
 
+	if (handlers_wants_svg(server_header(req, "Accept"))) {
+		handlers_score_svg(req, res); /* the position's picture */
+		return;
+	}
 	api_answer_init(&ans);
 	if (api_score(req->app, req->body, req->body_len, &opts, &ans) ==
 	    API_DEFERRED)

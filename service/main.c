@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "app.h"
+#include "bus.h"
 #include "cli.h"
 #include "cli_backtest.h"
 #include "config.h"
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "seed.h"
+#include "seed_init.h"
 #include "server.h"
 #include "store.h"
 
@@ -52,6 +54,9 @@ register_routes(struct server *srv)
 	server_add_routes(srv, handlers_market_routes,
 	    handlers_market_nroutes);
 	server_add_routes(srv, handlers_book_routes, handlers_book_nroutes);
+	server_add_routes(srv, handlers_prices_routes, handlers_prices_nroutes);
+	server_add_routes(srv, handlers_chart_routes, handlers_chart_nroutes);
+	server_add_routes(srv, handlers_page_routes, handlers_page_nroutes);
 }
 
 /* The server counts what the use cases report (GET /metrics). */
@@ -80,6 +85,7 @@ static int
 cmd_serve(struct config *cfg)
 {
 	struct app app;
+	struct bus *bus = NULL;
 	sigset_t set;
 	char addr[128];
 	unsigned port = 0;
@@ -104,10 +110,15 @@ cmd_serve(struct config *cfg)
 	/* the first market snapshot, from the database */
 	if (api_app_init(&app) != 0)
 		goto out;
+	/* --bus: the writes go through NATS JetStream (bus.h) */
+	if (cfg->nbus_urls > 0 && bus_open(&app, &bus) != 0)
+		goto out;
 	app.srv = server_new(cfg, &app);
 	if (app.srv == NULL)
 		goto out;
 	register_routes(app.srv);
+	if (bus != NULL)
+		server_set_annotate(app.srv, handlers_bus_annotate);
 	if (server_start(app.srv, addr, sizeof(addr), &port) != 0)
 		goto out;
 	log_kv(LOG_LVL_INFO, "listening", "listen", addr, "db", cfg->db_path,
@@ -124,6 +135,7 @@ cmd_serve(struct config *cfg)
 	rc = 0;
 out:
 	server_free(app.srv);
+	bus_close(bus);
 	api_app_release(&app);
 	store_close(app.store);
 	if (rc == 0)
@@ -162,8 +174,10 @@ cmd_seed(struct config *cfg)
 		goto out;
 	}
 	printf("%s: seeded %zu assets, %zu curves, %zu liquidation levels, "
-	    "%zu correlation pairs\n", cfg->db_path, stats.assets,
-	    stats.curves, stats.levels, stats.pairs);
+	    "%zu correlation pairs, %zu price candles, %zu books "
+	    "(%zu positions)\n", cfg->db_path, stats.assets, stats.curves,
+	    stats.levels, stats.pairs, stats.candles, stats.books,
+	    stats.book_positions);
 	rc = 0;
 out:
 	store_close(st);
@@ -248,6 +262,46 @@ cmd_version(struct config *cfg)
 	return 0;
 }
 
+/*
+ * ---- serve --init: migrate, and seed per --seed, the database before
+ * serving (seed_init.h): the container's start, with no shell.  Returns
+ * the exit status of a failure (73: the directory is not writable), or 0.
+ */
+static int
+serve_init(const struct config *cfg)
+{
+	struct seed_init_report rep;
+	enum seed_init_mode mode;
+	char err[512], assets[32];
+
+	if (seed_init_parse_mode(cfg->seed, &mode) != 0) {
+		fprintf(stderr, "cascaded: --seed: invalid value '%s' (auto, "
+		    "always or never)\n", cfg->seed);
+		return 2;
+	}
+	if (!cfg->init)
+		return 0;
+	switch (seed_init(cfg->db_path, mode, (const char *)embed_seed.data,
+	    embed_seed.len, &rep, err, sizeof(err))) {
+	case SEED_INIT_OK:
+		break;
+	case SEED_INIT_NOT_WRITABLE:
+		log_kv(LOG_LVL_ERROR, "database directory not writable", "db",
+		    cfg->db_path, "error", err, (const char *)NULL);
+		return 73;
+	case SEED_INIT_FAILED:
+	default:
+		log_kv(LOG_LVL_ERROR, "database init failed", "db",
+		    cfg->db_path, "error", err, (const char *)NULL);
+		return 1;
+	}
+	snprintf(assets, sizeof(assets), "%zu", rep.stats.assets);
+	log_kv(LOG_LVL_INFO, "database ready", "db", cfg->db_path, "created",
+	    rep.created ? "true" : "false", "seeded_assets",
+	    rep.seeded ? assets : "0", (const char *)NULL);
+	return 0;
+}
+
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve the HTTP API (the default)" },
 	{ "migrate", cmd_migrate, "create or upgrade the database (--db)" },
@@ -326,6 +380,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	/* ---- serve --init */
+	if (cmd->run == cmd_serve && (rc = serve_init(&cfg)) != 0) {
+		config_release(&cfg);
+		return rc;
+	}
 	rc = cmd->run(&cfg);
 	config_release(&cfg);
 	return rc;

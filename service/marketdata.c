@@ -4,6 +4,7 @@
  * store loads or a write edits, never the request path (requests read the
  * snapshot, whose symbol index is sorted).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ market_data_release(struct market_data *md)
 		md_asset_release(&md->assets[i]);
 	free(md->assets);
 	free(md->corr);
+	free(md->hcorr);
 	market_data_init(md);
 }
 
@@ -60,4 +62,18 @@ market_data_find(const struct market_data *md, const char *symbol)
 		if (strcmp(md->assets[i].symbol, symbol) == 0)
 			return (long)i;
 	return -1;
+}
+
+void
+md_corr_set(struct md_corr *c, const char *a, const char *b, double rho)
+{
+	if (strcmp(a, b) > 0) {
+		const char *t = a;
+
+		a = b;
+		b = t;
+	}
+	snprintf(c->a, sizeof(c->a), "%s", a);
+	snprintf(c->b, sizeof(c->b), "%s", b);
+	c->rho = rho;
 }

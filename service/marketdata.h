@@ -57,6 +57,23 @@ struct md_level_batch {
 	char source[MD_SOURCE_MAX + 1];
 };
 
+/* ---- price history (docs/model.md section 9) */
+#define MD_VOL_EXPLICIT 0	/* the written volatility */
+#define MD_VOL_HISTORY 1	/* sigma(h) from the price history */
+
+/*
+ * The estimators of an asset's price history at its last candle, as the
+ * api layer's incremental state holds them (not stored: filled before a
+ * snapshot is built).  ok: both the EWMA and the long-run variance have
+ * enough data (the minimum-data rule), and the variances are set.
+ */
+struct md_vol_hist {
+	int ok;
+	double ewma_var, long_run_var;	/* annualised variances */
+	size_t n_returns;
+	int64_t t_last;			/* last candle, 0 none */
+};
+
 struct md_asset {
 	char symbol[MD_SYMBOL_MAX + 1];
 	double price;
@@ -70,6 +87,10 @@ struct md_asset {
 	struct md_packed_level *packed;	/* loaded form, by seq */
 	size_t nbatches;
 	struct md_level_batch *batches;
+	/* price history: the stored source and pin, the api's estimators */
+	int vol_source;			/* MD_VOL_EXPLICIT / MD_VOL_HISTORY */
+	int vol_pinned;
+	struct md_vol_hist hist;
 };
 
 struct md_corr {
@@ -83,12 +104,21 @@ struct market_data {
 	struct md_asset *assets;
 	size_t ncorr;
 	struct md_corr *corr;
+	/*
+	 * Correlations estimated from the price history (not stored; the
+	 * api layer fills them): used for pairs `corr` does not hold.
+	 */
+	size_t nhcorr;
+	struct md_corr *hcorr;
 };
 
 void market_data_init(struct market_data *md);
 void market_data_release(struct market_data *md);
 /* Free what one asset owns (curves, levels, batches); NULL is a no-op. */
 void md_asset_release(struct md_asset *a);
+/* Set a pair with its symbols in the store's order (a < b). */
+void md_corr_set(struct md_corr *c, const char *a, const char *b,
+    double rho);
 /* Index of an asset by symbol, or -1. */
 long market_data_find(const struct market_data *md, const char *symbol);
 

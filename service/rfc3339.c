@@ -153,11 +153,28 @@ rfc3339_format(char *out, size_t cap, const struct rfc3339_time *t)
 	return (size_t)n < cap ? (size_t)n : cap > 0 ? cap - 1 : 0;
 }
 
+/* rfc3339_pin_now(): this thread's fixed "now", when pinned */
+static _Thread_local int pinned;
+static _Thread_local int64_t pinned_sec;
+
+void
+rfc3339_pin_now(const struct rfc3339_time *t)
+{
+	pinned = t != NULL;
+	pinned_sec = t != NULL ? t->sec : 0;
+}
+
 void
 rfc3339_now(struct rfc3339_time *out, int digits)
 {
 	struct timespec ts;
 
+	if (pinned) {
+		out->sec = pinned_sec;
+		out->nsec = 0;
+		out->digits = digits;
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	out->sec = (int64_t)ts.tv_sec;
 	out->nsec = (int32_t)ts.tv_nsec;

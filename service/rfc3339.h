@@ -51,5 +51,12 @@ size_t rfc3339_format(char *out, size_t cap, const struct rfc3339_time *t);
 
 /* The current time, to be printed with `digits` fraction digits (0-9). */
 void rfc3339_now(struct rfc3339_time *out, int digits);
+/*
+ * Pin what rfc3339_now() answers in the calling thread to t's second
+ * (NULL: the clock again).  A write applied from the bus runs with the
+ * time of the replica that took it, so its defaults (as_of) are the same
+ * on every replica.
+ */
+void rfc3339_pin_now(const struct rfc3339_time *t);
 
 #endif

@@ -16,6 +16,7 @@
 #include "cascade/curve.h"
 #include "rfc3339.h"
 #include "seed.h"
+#include "store_prices.h"
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -295,6 +296,258 @@ out:
 	return rc;
 }
 
+/* ---- price history --------------------------------------------------- */
+
+/* One entry [t, o, h, l, c] (points: [t, p]) of numbers into *c. */
+static int
+candle_of(const cJSON *e, int points, struct lc_candle *c)
+{
+	double v[5];
+	const cJSON *x;
+	int k = 0, need = points ? 2 : 5;
+
+	if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != need)
+		return -1;
+	cJSON_ArrayForEach(x, e) {
+		if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
+			return -1;
+		v[k++] = x->valuedouble;
+	}
+	if (v[0] != floor(v[0]) || v[0] < 0 || v[0] > 253402300799.0)
+		return -1;
+	c->t = (int64_t)v[0];
+	c->open = v[1];
+	c->high = points ? v[1] : v[2];
+	c->low = points ? v[1] : v[3];
+	c->close = points ? v[1] : v[4];
+	/* the candle rule of docs/model.md section 9 */
+	return c->low > 0 && c->low <= fmin(c->open, c->close) &&
+	    fmax(c->open, c->close) <= c->high ? 0 : -1;
+}
+
+/*
+ * "prices": [{"asset", "body": {"candles": [...]} | {"points": [...]}}]
+ * (the bodies of POST /v1/markets/{asset}/prices, numbers only, times
+ * strictly increasing): each upserted in one transaction that also sets
+ * the market's volatility_source to history (unless pinned).  No
+ * retention cut: the seed keeps what it ships.
+ */
+static int
+apply_prices(struct store *st, const cJSON *arr, struct seed_stats *stats,
+    char *err, size_t errlen)
+{
+	const cJSON *it, *body, *list, *e;
+	const char *asset;
+	struct lc_candle *c = NULL;
+	size_t n, i;
+	enum store_status s;
+	int points, rc = -1;
+
+	cJSON_ArrayForEach(it, arr) {
+		asset = str_of(it, "asset");
+		body = cJSON_GetObjectItemCaseSensitive(it, "body");
+		list = cJSON_GetObjectItemCaseSensitive(body, "candles");
+		points = list == NULL;
+		if (points)
+			list = cJSON_GetObjectItemCaseSensitive(body, "points");
+		if (asset == NULL || !cJSON_IsArray(list)) {
+			seterr(err, errlen, "seed: bad prices entry %s",
+			    asset ? asset : "(no asset)");
+			goto out;
+		}
+		n = (size_t)cJSON_GetArraySize(list);
+		free(c);
+		c = calloc(n ? n : 1, sizeof(*c));
+		if (c == NULL) {
+			seterr(err, errlen, "seed: out of memory");
+			goto out;
+		}
+		i = 0;
+		cJSON_ArrayForEach(e, list) {
+			if (candle_of(e, points, &c[i]) != 0 ||
+			    (i > 0 && c[i].t <= c[i - 1].t)) {
+				seterr(err, errlen, "seed: %s price %zu is "
+				    "invalid or out of order", asset, i);
+				goto out;
+			}
+			i++;
+		}
+		s = store_put_prices(st, asset, c, n, 0,
+		    STORE_SRC_HISTORY_UNPINNED, NULL);
+		if (s != STORE_OK) {
+			seterr(err, errlen, "seed: prices of %s: %s", asset,
+			    store_status_str(s));
+			goto out;
+		}
+		stats->candles += n;
+	}
+	rc = 0;
+out:
+	free(c);
+	return rc;
+}
+
+/* ---- books ---------------------------------------------------------- */
+
+/*
+ * A book of the seed, ready for the store: each position's JSON text (as
+ * the seed holds it, printed compactly) with its id, in seed order (the
+ * slot is the index).  Texts are back to back in `text`; position i is
+ * text[off[i], off[i + 1]).
+ */
+struct seed_book {
+	const char *name;
+	const char *as_of;
+	const char *source;
+	size_t n;
+	const char **ids;	/* borrowed from the cJSON tree */
+	char *text;
+	size_t *off;		/* [n + 1] */
+};
+
+/*
+ * Write one book.  TODO(lead, after merging the "books" branch): wire it
+ * to the book store, i.e. replace the body by
+ *	struct store_book b;  struct store_book_pos *p;  (store_books.h)
+ *	memset(&b, 0, sizeof(b)); copy name, as_of, source into b;
+ *	copy `now` into b.updated_at; b.next_slot = (int64_t)bk->n;
+ *	p[i] = { bk->ids[i], (int64_t)i, bk->text + bk->off[i],
+ *	         bk->off[i + 1] - bk->off[i] } for each i;
+ *	return store_book_replace(st, &b, p, bk->n, NULL) == STORE_OK ? 0 : -1;
+ * Until then the book is parsed and checked (apply_books) but not stored.
+ */
+static int
+seed_write_book(struct store *st, const struct seed_book *bk,
+    const char *now)
+{
+	(void)st;
+	(void)bk;
+	(void)now;
+	return 0;
+}
+
+/* A book name: 1-64 of a-z, 0-9, '.', '_', '-' (docs/model.md 8). */
+static int
+book_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/*
+ * The positions of one book entry into bk (texts and ids).  The seed is
+ * trusted: only the shape is checked here (an object with an id of 1-128
+ * bytes and a type per position); the position codec validates every
+ * field when the book store takes it, and tests/service/test_import.c
+ * decodes the shipped seed's books with it.
+ */
+static int
+book_texts(const cJSON *positions, struct seed_book *bk, char *err,
+    size_t errlen)
+{
+	const cJSON *p, *id;
+	char *t = NULL, *nb;
+	size_t cap = 0, len = 0, tl, i = 0;
+
+	bk->n = (size_t)cJSON_GetArraySize(positions);
+	bk->ids = calloc(bk->n ? bk->n : 1, sizeof(*bk->ids));
+	bk->off = calloc(bk->n + 1, sizeof(*bk->off));
+	if (bk->ids == NULL || bk->off == NULL)
+		goto nomem;
+	cJSON_ArrayForEach(p, positions) {
+		id = cJSON_GetObjectItemCaseSensitive(p, "id");
+		if (!cJSON_IsObject(p) || !cJSON_IsString(id) ||
+		    id->valuestring[0] == '\0' ||
+		    strlen(id->valuestring) > 128 ||
+		    str_of(p, "type") == NULL) {
+			seterr(err, errlen, "seed: book %s position %zu is "
+			    "invalid", bk->name, i);
+			return -1;
+		}
+		bk->ids[i] = id->valuestring;
+		t = cJSON_PrintUnformatted(p);
+		if (t == NULL)
+			goto nomem;
+		tl = strlen(t);
+		if (len + tl + 1 > cap) {
+			cap = (len + tl + 1) * 2;
+			nb = realloc(bk->text, cap);
+			if (nb == NULL)
+				goto nomem;
+			bk->text = nb;
+		}
+		memcpy(bk->text + len, t, tl);
+		len += tl;
+		bk->text[len] = '\0';
+		cJSON_free(t);
+		t = NULL;
+		bk->off[++i] = len;
+	}
+	return 0;
+nomem:
+	cJSON_free(t);
+	seterr(err, errlen, "seed: out of memory");
+	return -1;
+}
+
+static int
+apply_books(struct store *st, const cJSON *arr, const char *now,
+    struct seed_stats *stats, char *err, size_t errlen)
+{
+	const cJSON *it, *positions;
+	struct seed_book bk;
+	int rc = -1;
+
+	if (!cJSON_IsArray(arr)) {
+		seterr(err, errlen, "seed: books must be an array");
+		return -1;
+	}
+	memset(&bk, 0, sizeof(bk));
+	cJSON_ArrayForEach(it, arr) {
+		memset(&bk, 0, sizeof(bk));
+		bk.name = str_of(it, "name");
+		bk.as_of = str_of(it, "as_of");
+		bk.source = str_of(it, "source");
+		positions = cJSON_GetObjectItemCaseSensitive(it, "positions");
+		if (bk.name == NULL || !book_name_ok(bk.name) ||
+		    !cJSON_IsArray(positions) || (bk.source != NULL &&
+		    strlen(bk.source) > MD_SOURCE_MAX)) {
+			seterr(err, errlen, "seed: bad book entry %s",
+			    bk.name ? bk.name : "(no name)");
+			goto out;
+		}
+		if (bk.as_of == NULL)
+			bk.as_of = now;
+		if (book_texts(positions, &bk, err, errlen) != 0)
+			goto out;
+		if (seed_write_book(st, &bk, now) != 0) {
+			seterr(err, errlen, "seed: book %s: not stored",
+			    bk.name);
+			goto out;
+		}
+		stats->books++;
+		stats->book_positions += bk.n;
+		free(bk.ids);
+		free(bk.text);
+		free(bk.off);
+	}
+	memset(&bk, 0, sizeof(bk));
+	rc = 0;
+out:
+	free(bk.ids);
+	free(bk.text);
+	free(bk.off);
+	return rc;
+}
+
 int
 seed_apply(struct store *st, const char *json, size_t len,
     struct seed_stats *stats, char *err, size_t errlen)
@@ -324,6 +577,12 @@ seed_apply(struct store *st, const char *json, size_t len,
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(root, "correlations");
 	if (v != NULL && apply_corr(st, v, stats, err, errlen))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "prices");
+	if (v != NULL && apply_prices(st, v, stats, err, errlen))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "books");
+	if (v != NULL && apply_books(st, v, now, stats, err, errlen))
 		goto out;
 	rc = 0;
 out:

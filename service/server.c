@@ -88,6 +88,7 @@ struct server {
 	pthread_mutex_t dmu;
 	struct defer *suspended;	/* jobs whose connection is suspended */
 	int stopped;			/* daemon stopped and pool shut */
+	server_annotate_fn annotate;	/* every response passes it, NULL */
 };
 
 /* A job handed to the pool (see the top of the file). */
@@ -590,6 +591,8 @@ queue(struct server *srv, struct MHD_Connection *conn, struct ctx *c,
 		server_respond_error(res, 500, "internal",
 		    "the handler produced no answer");
 	}
+	if (srv->annotate != NULL)
+		srv->annotate(srv->app, res);
 	if (res->body == NULL && res->status >= 400) {
 		/* rendering failed (out of memory): answer bare */
 		res->content_type = NULL;
@@ -1148,6 +1151,12 @@ server_new(const struct config *cfg, void *app)
 		return NULL;
 	}
 	return srv;
+}
+
+void
+server_set_annotate(struct server *srv, server_annotate_fn fn)
+{
+	srv->annotate = fn;
 }
 
 int

@@ -125,6 +125,13 @@ struct server *server_new(const struct config *cfg, void *app);
 int server_add_routes(struct server *srv, const struct server_route *routes,
     size_t n);
 /*
+ * A function every response passes just before it is sent (any thread,
+ * handlers' and early answers alike), with the app of server_new(): it
+ * may rewrite the body or add headers.  Set it before server_start().
+ */
+typedef void (*server_annotate_fn)(void *app, struct server_response *res);
+void server_set_annotate(struct server *srv, server_annotate_fn fn);
+/*
  * Bind and start the MHD daemon.  On success *port receives the port
  * actually bound (for --listen ...:0) and buf (may be NULL) the address as
  * "127.0.0.1:PORT" / "[::1]:PORT".  0 on success, -1 on failure (logged).

@@ -50,6 +50,7 @@ struct lvl {
 	double price;
 	double qty;
 	int64_t seq;
+	uint32_t src;	/* index into the level set's sources */
 };
 
 static int
@@ -203,7 +204,11 @@ levelset_free(struct snapshot_levelset *ls)
 	for (k = 0; k < 2; k++) {
 		free(ls->price[k]);
 		free(ls->qty[k]);
+		free(ls->src[k]);
 	}
+	for (k = 0; k < (int)ls->nsources; k++)
+		free(ls->sources[k]);
+	free(ls->sources);
 	free(ls);
 }
 
@@ -349,8 +354,8 @@ level_at(const struct md_asset *a, size_t k, struct lvl *out, int *side)
  * size; returns the buffer that holds the result.
  */
 static struct lvl *
-gather_side(const struct md_asset *a, int side, struct lvl *v, struct lvl *w,
-    size_t *n)
+gather_side(const struct md_asset *a, int side, const uint32_t *srcmap,
+    struct lvl *v, struct lvl *w, size_t *n)
 {
 	size_t k, m = 0, total = a->nlevels + a->npacked;
 	int sd, sorted = 1, positive = 1;
@@ -364,6 +369,7 @@ gather_side(const struct md_asset *a, int side, struct lvl *v, struct lvl *w,
 			sorted = 0;
 		if (!(x.price > 0 && x.price <= DBL_MAX))
 			positive = 0;
+		x.src = srcmap[k];
 		v[m++] = x;
 	}
 	*n = m;
@@ -398,6 +404,66 @@ levels_hash(uint64_t h, const struct md_asset *a, int64_t *max_seq)
 	return h;
 }
 
+/* ---- level sources (the liquidation map stacks by them) */
+
+/* Index of source s in ls->sources, added when new; -1 on no memory. */
+static long
+source_index(struct snapshot_levelset *ls, const char *s)
+{
+	char **v;
+	size_t k;
+
+	for (k = ls->nsources; k-- > 0;)
+		if (strcmp(ls->sources[k], s) == 0)
+			return (long)k;
+	if (ls->nsources >= SNAPSHOT_MAX_SOURCES)
+		return SNAPSHOT_MAX_SOURCES - 1; /* the last one: "other" */
+	v = realloc(ls->sources, (ls->nsources + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	ls->sources = v;
+	if (ls->nsources == SNAPSHOT_MAX_SOURCES - 1)
+		s = "other";
+	v[ls->nsources] = strdup(s);
+	if (v[ls->nsources] == NULL)
+		return -1;
+	return (long)ls->nsources++;
+}
+
+/*
+ * ls->sources: old's (same indices), then those of a's levels first seen
+ * in stream order; srcmap[k]: the index of a's level k.  0, or -1.
+ */
+static int
+levelset_sources(struct snapshot_levelset *ls,
+    const struct snapshot_levelset *old, const struct md_asset *a,
+    uint32_t *srcmap)
+{
+	const char *s, *last = NULL;
+	long idx = 0;
+	size_t k;
+
+	for (k = 0; old != NULL && k < old->nsources; k++)
+		if (source_index(ls, old->sources[k]) < 0)
+			return -1;
+	for (k = 0; k < a->nlevels + a->npacked; k++) {
+		if (k < a->nlevels)
+			s = a->levels[k].source;
+		else if (a->packed[k - a->nlevels].batch < a->nbatches)
+			s = a->batches[a->packed[k - a->nlevels].batch].source;
+		else
+			s = "";
+		if (last == NULL || strcmp(s, last) != 0) {
+			idx = source_index(ls, s);
+			if (idx < 0)
+				return -1;
+			last = s;
+		}
+		srcmap[k] = (uint32_t)idx;
+	}
+	return 0;
+}
+
 /*
  * The level set of `a` (old NULL), or `old`'s levels followed by those of
  * `a`, all of which come after old's in seq order (an append): the new
@@ -409,6 +475,7 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 {
 	struct snapshot_levelset *ls;
 	struct lvl *tmp = NULL, *scratch = NULL, *res;
+	uint32_t *srcmap = NULL;
 	size_t total = a->nlevels + a->npacked, m, i, j, k, no;
 	int side;
 
@@ -421,19 +488,23 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 	ls->hash = levels_hash(ls->hash, a, &ls->max_seq);
 	tmp = malloc(total * sizeof(*tmp) + 1);
 	scratch = malloc(total * sizeof(*scratch) + 1);
-	if (tmp == NULL || scratch == NULL)
+	srcmap = malloc(total * sizeof(*srcmap) + 1);
+	if (tmp == NULL || scratch == NULL || srcmap == NULL ||
+	    levelset_sources(ls, old, a, srcmap) != 0)
 		goto fail;
 	for (side = 0; side < 2; side++) {
 		int desc = side == LC_DOWN;
 		double sum = 0;
 
-		res = gather_side(a, side, tmp, scratch, &m);
+		res = gather_side(a, side, srcmap, tmp, scratch, &m);
 		no = old != NULL ? old->n[side] : 0;
 		if (m + no == 0)
 			continue;
 		ls->price[side] = malloc((m + no) * sizeof(double));
 		ls->qty[side] = malloc((m + no) * sizeof(double));
-		if (ls->price[side] == NULL || ls->qty[side] == NULL)
+		ls->src[side] = malloc((m + no) * sizeof(uint32_t));
+		if (ls->price[side] == NULL || ls->qty[side] == NULL ||
+		    ls->src[side] == NULL)
 			goto fail;
 		i = j = k = 0;
 		while (i < no || j < m) {
@@ -441,9 +512,11 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 			if (j >= m || (i < no && !BEFORE(res[j].price,
 			    old->price[side][i], desc))) {
 				ls->price[side][k] = old->price[side][i];
+				ls->src[side][k] = old->src[side][i];
 				ls->qty[side][k++] = old->qty[side][i++];
 			} else {
 				ls->price[side][k] = res[j].price;
+				ls->src[side][k] = res[j].src;
 				ls->qty[side][k++] = res[j++].qty;
 			}
 		}
@@ -454,10 +527,12 @@ levelset_build(const struct snapshot_levelset *old, const struct md_asset *a)
 	}
 	free(tmp);
 	free(scratch);
+	free(srcmap);
 	return ls;
 fail:
 	free(tmp);
 	free(scratch);
+	free(srcmap);
 	levelset_free(ls);
 	return NULL;
 }
@@ -471,6 +546,13 @@ asset_hash(const struct md_asset *a, const struct snapshot_levelset *ls)
 	h = hash_fnv_str(h, a->symbol);
 	h = hash_fnv_dbl(h, a->price);
 	h = hash_fnv_dbl(h, a->vol);
+	/* price history: what the answers show of it */
+	h = hash_fnv(h, &a->vol_source, sizeof(a->vol_source));
+	h = hash_fnv(h, &a->vol_pinned, sizeof(a->vol_pinned));
+	if (a->hist.ok) {
+		h = hash_fnv_dbl(h, a->hist.ewma_var);
+		h = hash_fnv_dbl(h, a->hist.long_run_var);
+	}
 	/* as the block keeps it: at most MD_TIME_MAX - 1 bytes */
 	h = hash_fnv(h, a->updated_at,
 	    strnlen(a->updated_at, sizeof(a->updated_at) - 1));
@@ -526,6 +608,9 @@ block_build(const struct md_asset *a, struct snapshot_levelset *ls)
 	sa->symbol[MD_SYMBOL_MAX] = '\0';
 	sa->price = a->price;
 	sa->vol = a->vol;
+	sa->vol_source = a->vol_source;
+	sa->vol_pinned = a->vol_pinned;
+	sa->hist = a->hist;
 	memcpy(sa->updated_at, a->updated_at, sizeof(sa->updated_at));
 	sa->updated_at[MD_TIME_MAX - 1] = '\0';
 	if (build_side(b, a, LC_BID, &strp, &newest) != 0 ||
@@ -538,9 +623,12 @@ block_build(const struct md_asset *a, struct snapshot_levelset *ls)
 		sl->price = ls->price[k];
 		sl->qty = ls->qty[k];
 		sl->total_qty = ls->total_qty[k];
+		sl->src = ls->src[k];
 		sl->nstale = lc_levels_stale((enum lc_dir)k, sl->price, sl->n,
 		    a->price);
 	}
+	sa->nsources = ls->nsources;
+	sa->sources = (const char *const *)ls->sources;
 	b->hash = asset_hash(a, ls);
 	return b;
 fail:
@@ -549,6 +637,16 @@ fail:
 }
 
 /* ---- snapshots -------------------------------------------------------- */
+
+static void
+base_unref(struct snapshot_base *b)
+{
+	if (b != NULL && atomic_fetch_sub_explicit(&b->refs, 1,
+	    memory_order_acq_rel) == 1) {
+		lc_cascade_base_free(b->b);
+		free(b);
+	}
+}
 
 static void
 snapshot_free(struct snapshot *s)
@@ -562,6 +660,15 @@ snapshot_free(struct snapshot *s)
 	for (i = 0; i < 4 * s->nassets && s->own_levels != NULL; i++)
 		free(s->own_levels[i]);
 	free(s->own_levels);
+	for (i = 0; i < 2 * s->nassets && s->own_src != NULL; i++)
+		free(s->own_src[i]);
+	free(s->own_src);
+	for (i = 0; i < s->nassets && s->own_names != NULL; i++)
+		free(s->own_names[i]);
+	free(s->own_names);
+	for (i = 0; i < 2 * s->nassets && s->bases != NULL; i++)
+		base_unref(s->bases[i]);
+	free(s->bases);
 	free(s->blocks);
 	free(s->assets);
 	free(s->lc_assets);
@@ -570,14 +677,35 @@ snapshot_free(struct snapshot *s)
 	free(s);
 }
 
+/* Set the pairs c[0..n-1] in s->rho (bad ones skipped); the hash. */
+static uint64_t
+put_pairs(struct snapshot *s, const struct md_corr *c, size_t nc, uint64_t h)
+{
+	size_t i, n = s->nassets;
+
+	for (i = 0; i < nc; i++) {
+		long a = snapshot_find(s, c[i].a);
+		long b = snapshot_find(s, c[i].b);
+		double r = c[i].rho;
+
+		h = hash_fnv_str(h, c[i].a);
+		h = hash_fnv_str(h, c[i].b);
+		h = hash_fnv_dbl(h, r);
+		if (a < 0 || b < 0 || a == b || !(r >= -1.0 && r <= 1.0))
+			continue;
+		s->rho[(size_t)a * n + (size_t)b] = r;
+		s->rho[(size_t)b * n + (size_t)a] = r;
+	}
+	return h;
+}
+
 /*
  * The snapshot over blk[0..nb-1] (stored assets in store order; each gets
  * a new reference, the caller keeps its own) and the correlations.
  */
 static int
 assemble(struct snapshot_block *const *blk, size_t nb,
-    const struct md_corr *corr, size_t ncorr, double default_rho,
-    struct snapshot **out)
+    const struct market_data *md, double default_rho, struct snapshot **out)
 {
 	struct snapshot *s = NULL;
 	struct symref *refs = NULL;
@@ -653,19 +781,9 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	for (i = 0; i < n; i++)
 		for (k = 0; k < n; k++)
 			s->rho[i * n + k] = i == k ? 1.0 : default_rho;
-	for (i = 0; i < ncorr; i++) {
-		long a = snapshot_find(s, corr[i].a);
-		long b = snapshot_find(s, corr[i].b);
-		double r = corr[i].rho;
-
-		h = hash_fnv_str(h, corr[i].a);
-		h = hash_fnv_str(h, corr[i].b);
-		h = hash_fnv_dbl(h, r);
-		if (a < 0 || b < 0 || a == b || !(r >= -1.0 && r <= 1.0))
-			continue;
-		s->rho[(size_t)a * n + (size_t)b] = r;
-		s->rho[(size_t)b * n + (size_t)a] = r;
-	}
+	/* estimated from the price history, then the written ones win */
+	h = put_pairs(s, md->hcorr, md->nhcorr, h);
+	h = put_pairs(s, md->corr, md->ncorr, h);
 	s->market.nassets = n;
 	s->market.assets = s->lc_assets;
 	s->market.default_rho = default_rho;
@@ -680,6 +798,99 @@ out:
 	free(refs);
 	snapshot_free(s);
 	return rc;
+}
+
+/* ---- prebuilt cascades ------------------------------------------------ */
+
+/*
+ * The base of asset i's levels of direction d in s: old's base of the
+ * same asset when it still fits (the same level and curve arrays, the
+ * same stale prefix), else a new one.  NULL with *nomem 0: the levels
+ * have no base (lc_cascade_build refuses them: lc_score then rebuilds
+ * and reports it).
+ */
+/* old's base of asset i of s, direction d, when it fits: a reference. */
+static struct snapshot_base *
+base_share(const struct snapshot *s, const struct snapshot *old, size_t i,
+    int d)
+{
+	const struct lc_asset_market *la = &s->lc_assets[i];
+	const struct lc_curve *cv = &la->curve[d == LC_DOWN ? LC_BID : LC_ASK];
+	long j = old != NULL ? snapshot_find(old, la->symbol) : -1;
+	struct snapshot_base *sb;
+
+	if (j < 0 || old->bases == NULL)
+		return NULL;
+	sb = old->bases[2 * (size_t)j + (size_t)d];
+	if (sb == NULL || !lc_cascade_base_fits(sb->b, (enum lc_dir)d, cv,
+	    1.0, la->levels[d].price, la->levels[d].n, la->price))
+		return NULL;
+	atomic_fetch_add_explicit(&sb->refs, 1, memory_order_relaxed);
+	return sb;
+}
+
+static struct snapshot_base *
+base_for(const struct snapshot *s, const struct snapshot *old, size_t i,
+    int d, int *nomem)
+{
+	const struct lc_asset_market *la = &s->lc_assets[i];
+	const struct lc_curve *cv = &la->curve[d == LC_DOWN ? LC_BID : LC_ASK];
+	struct snapshot_base *sb;
+	enum lc_status st;
+
+	sb = base_share(s, old, i, d);
+	if (sb != NULL)
+		return sb;
+	sb = calloc(1, sizeof(*sb));
+	if (sb == NULL) {
+		*nomem = 1;
+		return NULL;
+	}
+	atomic_init(&sb->refs, 1);
+	sb->b = lc_cascade_base_build((enum lc_dir)d, cv, 1.0, la->price,
+	    la->levels[d].price, la->levels[d].qty, la->levels[d].n, &st);
+	if (sb->b == NULL) {
+		*nomem = st == LC_ENOMEM;
+		free(sb);
+		return NULL;
+	}
+	return sb;
+}
+
+/*
+ * Give every asset's levels of each direction their prebuilt cascade,
+ * from the final level arrays of *out (at the asset's price, depth_scale
+ * 1), sharing old's where they still fit (old NULL: none), and lend them
+ * to lc_score() through lc_assets.  0, or -1 on no memory (*out is then
+ * freed and NULL).
+ */
+static int
+snapshot_bases(struct snapshot **out, const struct snapshot *old)
+{
+	struct snapshot *s = *out;
+	size_t i;
+	int d, nomem = 0;
+
+	s->bases = calloc(2 * s->nassets, sizeof(*s->bases));
+	if (s->bases == NULL)
+		goto fail;
+	for (i = 0; i < s->nassets; i++)
+		for (d = 0; d < 2; d++) {
+			struct snapshot_base *sb;
+
+			if (s->lc_assets[i].levels[d].n == 0)
+				continue;
+			sb = base_for(s, old, i, d, &nomem);
+			if (nomem)
+				goto fail;
+			s->bases[2 * i + (size_t)d] = sb;
+			s->lc_assets[i].base[d] = sb != NULL ? sb->b : NULL;
+		}
+	return 0;
+fail:
+	snapshot_free(s);
+	*out = NULL;
+	return -1;
 }
 
 int
@@ -702,7 +913,9 @@ snapshot_build(
 		if (blk[nb] == NULL)
 			goto out;
 	}
-	rc = assemble(blk, nb, md->corr, md->ncorr, default_rho, out);
+	rc = assemble(blk, nb, md, default_rho, out);
+	if (rc == 0)
+		rc = snapshot_bases(out, NULL);
 out:
 	for (i = 0; i < nb && blk != NULL; i++)
 		block_unref(blk[i]);
@@ -787,7 +1000,9 @@ snapshot_update(const struct snapshot *old, const char *symbol,
 	}
 	if (!placed && nbk != NULL)
 		blk[nb++] = nbk;
-	rc = assemble(blk, nb, md->corr, md->ncorr, old->default_rho, out);
+	rc = assemble(blk, nb, md, old->default_rho, out);
+	if (rc == 0)
+		rc = snapshot_bases(out, old);
 out:
 	free(blk);
 	block_unref(nbk);
@@ -923,6 +1138,8 @@ snapshot_copy(const struct snapshot *s, struct snapshot **out)
 		if (s->blocks[i] != NULL) {
 			c->assets[i].levels[0] = s->blocks[i]->sa.levels[0];
 			c->assets[i].levels[1] = s->blocks[i]->sa.levels[1];
+			c->assets[i].nsources = s->blocks[i]->sa.nsources;
+			c->assets[i].sources = s->blocks[i]->sa.sources;
 		}
 		c->lc_assets[i].symbol = c->assets[i].symbol;
 		c->lc_assets[i].levels[0].n = c->assets[i].levels[0].n;
@@ -931,6 +1148,21 @@ snapshot_copy(const struct snapshot *s, struct snapshot **out)
 		c->lc_assets[i].levels[1].n = c->assets[i].levels[1].n;
 		c->lc_assets[i].levels[1].price = c->assets[i].levels[1].price;
 		c->lc_assets[i].levels[1].qty = c->assets[i].levels[1].qty;
+	}
+	/* the bases lent through lc_assets: c holds references of its own */
+	if (s->bases != NULL) {
+		c->bases = calloc(2 * n + 1, sizeof(*c->bases));
+		if (c->bases == NULL) {
+			for (i = 0; i < n; i++)
+				c->lc_assets[i].base[0] =
+				    c->lc_assets[i].base[1] = NULL;
+		}
+		for (i = 0; c->bases != NULL && i < 2 * n; i++) {
+			c->bases[i] = s->bases[i];
+			if (c->bases[i] != NULL)
+				atomic_fetch_add_explicit(&c->bases[i]->refs, 1,
+				    memory_order_relaxed);
+		}
 	}
 	c->market.assets = c->lc_assets;
 	c->market.rho = c->rho;
@@ -944,7 +1176,7 @@ snapshot_copy(const struct snapshot *s, struct snapshot **out)
 
 void
 snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
-    double *price, double *qty, size_t n, size_t nstale)
+    double *price, double *qty, uint32_t *src, size_t n, size_t nstale)
 {
 	struct snapshot_levels *sl;
 	uint64_t h = s->hash;
@@ -953,22 +1185,38 @@ snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
 
 	if (s->own_levels == NULL)
 		s->own_levels = calloc(4 * s->nassets + 1, sizeof(double *));
-	if (s->own_levels == NULL || asset >= s->nassets) {
+	if (s->own_src == NULL)
+		s->own_src = calloc(2 * s->nassets + 1, sizeof(uint32_t *));
+	if (s->own_levels == NULL || s->own_src == NULL ||
+	    asset >= s->nassets) {
 		free(price);
 		free(qty);
+		free(src);
 		return;
 	}
 	free(s->own_levels[slot]);
 	free(s->own_levels[slot + 1]);
+	free(s->own_src[slot / 2]);
 	s->own_levels[slot] = price;
 	s->own_levels[slot + 1] = qty;
+	s->own_src[slot / 2] = src;
+	sl = &s->assets[asset].levels[dir];
+	if (price == NULL && s->blocks[asset] != NULL) {
+		/* back to the stored levels */
+		*sl = s->blocks[asset]->sa.levels[dir];
+		n = sl->n;
+		price = sl->price;
+		qty = sl->qty;
+		nstale = sl->nstale;
+	} else {
+		sl->src = src;
+	}
 	h = hash_fnv_word(h, (uint64_t)(4 * asset + (size_t)dir));
 	for (k = 0; k < n; k++) {
 		sum += qty[k];
 		h = hash_fnv_word(h, price_key(price[k], 0));
 		h = hash_fnv_word(h, price_key(qty[k], 0));
 	}
-	sl = &s->assets[asset].levels[dir];
 	sl->n = n;
 	sl->price = price;
 	sl->qty = qty;
@@ -979,4 +1227,69 @@ snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
 	s->lc_assets[asset].levels[dir].qty = qty;
 	s->hash = s->base_hash = h;
 	hash_etag(h, s->etag);
+}
+
+int
+snapshot_set_sources(struct snapshot *s, size_t asset,
+    const char *const *names, size_t n)
+{
+	size_t k, len = 0;
+	char **v, *p;
+
+	if (asset >= s->nassets)
+		return -1;
+	if (s->own_names == NULL)
+		s->own_names = calloc(s->nassets + 1, sizeof(char *));
+	if (s->own_names == NULL)
+		return -1;
+	for (k = 0; k < n; k++)
+		len += strlen(names[k]) + 1;
+	/* the pointers, then the strings, in one block */
+	v = malloc((n + 1) * sizeof(char *) + len + 1);
+	if (v == NULL)
+		return -1;
+	p = (char *)(v + n + 1);
+	for (k = 0; k < n; k++) {
+		size_t l = strlen(names[k]) + 1;
+
+		memcpy(p, names[k], l);
+		v[k] = p;
+		p += l;
+	}
+	v[n] = NULL;
+	free(s->own_names[asset]);
+	s->own_names[asset] = (char *)v;
+	s->assets[asset].sources = (const char *const *)v;
+	s->assets[asset].nsources = n;
+	return 0;
+}
+
+int
+snapshot_rebase(struct snapshot *s, const struct snapshot *old)
+{
+	struct snapshot_base **nb;
+	size_t i;
+	int d, nomem = 0;
+
+	nb = calloc(2 * s->nassets + 1, sizeof(*nb));
+	if (nb == NULL)
+		return -1;
+	for (i = 0; i < s->nassets; i++)
+		for (d = 0; d < 2; d++) {
+			struct snapshot_base *sb = NULL;
+
+			if (s->lc_assets[i].levels[d].n > 0 && !nomem) {
+				/* s's own when its arrays did not change */
+				sb = base_share(s, s, i, d);
+				if (sb == NULL)
+					sb = base_for(s, old, i, d, &nomem);
+			}
+			nb[2 * i + (size_t)d] = sb;
+			s->lc_assets[i].base[d] = sb != NULL ? sb->b : NULL;
+		}
+	for (i = 0; i < 2 * s->nassets && s->bases != NULL; i++)
+		base_unref(s->bases[i]);
+	free(s->bases);
+	s->bases = nb;
+	return nomem ? -1 : 0;
 }

@@ -43,6 +43,8 @@
 
 /* Depth grid of GET /v1/markets: 1, 2, 5, 10 % in bps. */
 #define SNAPSHOT_NDEPTH 4
+/* Distinct level sources kept per asset; the last one is "other". */
+#define SNAPSHOT_MAX_SOURCES 32
 extern const double snapshot_depth_bps[SNAPSHOT_NDEPTH];
 
 struct snapshot_venue {
@@ -67,6 +69,7 @@ struct snapshot_levels {
 	double *qty;
 	double total_qty;
 	size_t nstale; /* stale against the cached price */
+	const uint32_t *src; /* parallel: index into the asset's sources */
 };
 
 struct snapshot_asset {
@@ -78,6 +81,13 @@ struct snapshot_asset {
 	char depth_as_of[MD_TIME_MAX];    /* newest curve as_of, "" none */
 	struct snapshot_side side[2];     /* [LC_BID], [LC_ASK] */
 	struct snapshot_levels levels[2]; /* [LC_DOWN] sell, [LC_UP] buy */
+	/* price history (docs/model.md section 9): see struct md_asset */
+	int vol_source;                   /* MD_VOL_EXPLICIT / _HISTORY */
+	int vol_pinned;
+	struct md_vol_hist hist;
+	/* the distinct `source` strings of the levels ("" none), see src */
+	size_t nsources;
+	const char *const *sources;
 };
 
 /*
@@ -93,6 +103,10 @@ struct snapshot_levelset {
 	double *price[2];
 	double *qty[2];
 	double total_qty[2];
+	/* level sources: distinct, first seen in seq order; src parallel */
+	size_t nsources;
+	char **sources;
+	uint32_t *src[2];
 };
 
 /*
@@ -110,6 +124,12 @@ struct snapshot_block {
 	struct snapshot_levelset *lv; /* one reference */
 };
 
+/* A prebuilt cascade shared by the snapshots that hold it. */
+struct snapshot_base {
+	atomic_size_t refs;
+	struct lc_cascade_base *b;
+};
+
 struct snapshot {
 	atomic_size_t refs;
 	uint64_t version; /* increases with every build */
@@ -125,14 +145,28 @@ struct snapshot {
 	struct snapshot_block **blocks;    /* parallel; NULL: implicit USD */
 	/* books (8.1): merged level arrays this snapshot owns, or NULL */
 	double **own_levels;               /* [4 * nassets] */
+	uint32_t **own_src;                /* [2 * nassets]: their sources */
+	char **own_names;                  /* [nassets]: source name blocks */
 	uint64_t hash;                     /* what etag shows */
 	uint64_t base_hash;                /* hash before merged levels */
+	/* ---- prebuilt cascades */
+	/*
+	 * [2 * asset + dir]: the cascade of the asset's levels of that
+	 * direction on its curve at depth_scale 1 (cascade.h), one reference
+	 * each, lent to lc_score() through lc_assets[a].base[dir]; NULL for
+	 * a side without levels.  snapshot_update() shares the previous
+	 * snapshot's base of an asset whose levels, curve and stale prefix
+	 * did not change (the same arrays).
+	 */
+	struct snapshot_base **bases;
 };
 
 /*
  * Build a snapshot of `md` (borrowed; nothing of it is kept).  Curves must
  * already be valid lc_curves (the codec and the store validate them).
- * default_rho in [-1, 1] fills the correlations of pairs md does not hold.
+ * default_rho in [-1, 1] fills the correlations of pairs md does not hold
+ * (md->corr, the written ones, win over md->hcorr, those estimated from
+ * the price history, which win over default_rho).
  * Returns 0 and *out with one reference, or -1 (no memory, bad rho) with
  * *out NULL.
  */
@@ -200,12 +234,28 @@ void snapshot_cell_publish(struct snapshot_cell *c, struct snapshot *s);
 int snapshot_copy(const struct snapshot *s, struct snapshot **out);
 /*
  * Replace the level arrays of (asset, dir) of an unpublished snapshot by
- * price[0..n-1], qty[0..n-1] (cascade order; the snapshot takes them
- * over, malloc'd, and frees them) with nstale of them stale: what the
- * cascade, the score and GET /v1/markets then use.  The etag takes
- * their content in.  The stored levels stay in the asset's block.
+ * price[0..n-1], qty[0..n-1] and src[0..n-1] (cascade order; src indexes
+ * the asset's sources, see snapshot_set_sources(); the snapshot takes
+ * them over, malloc'd, and frees them) with nstale of them stale: what
+ * the cascade, the score, the liquidation map and GET /v1/markets then
+ * use.  price NULL: back to the stored levels.  The etag takes their
+ * content in.  The stored levels stay in the asset's block.
  */
 void snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
-    double *price, double *qty, size_t n, size_t nstale);
+    double *price, double *qty, uint32_t *src, size_t n, size_t nstale);
+/*
+ * The level sources of asset (names[0..n-1], copied): what the src
+ * arrays of snapshot_set_levels() index.  0, or -1 on no memory.
+ */
+int snapshot_set_sources(struct snapshot *s, size_t asset,
+    const char *const *names, size_t n);
+/*
+ * After snapshot_set_levels(): the prebuilt cascades (bases) of every
+ * asset and direction again from the final level arrays of s, keeping
+ * those of s whose arrays did not change, else sharing old's that still
+ * fit (old NULL: none), else building them.  0, or -1 on no memory (the
+ * sides left without a base are then rebuilt by each lc_score()).
+ */
+int snapshot_rebase(struct snapshot *s, const struct snapshot *old);
 
 #endif

@@ -32,6 +32,8 @@ struct store {
 	pthread_mutex_t mu;
 	int version;		/* user_version after migration */
 	sqlite3_int64 data_version; /* PRAGMA data_version at the last load */
+	uint64_t bus_stamp;	/* store_bus_stamp(): recorded by the next write */
+	int bus_table;		/* bus_state exists */
 };
 
 const char *
@@ -392,8 +394,10 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 	int rc;
 
 	rc = prepare_for(db, "SELECT symbol, price, volatility, "
-	    "updated_at FROM assets ORDER BY symbol", "SELECT symbol, price, "
-	    "volatility, updated_at FROM assets WHERE symbol = ?", sym, &s);
+	    "updated_at, volatility_source = 'history', volatility_pinned "
+	    "FROM assets ORDER BY symbol", "SELECT symbol, price, "
+	    "volatility, updated_at, volatility_source = 'history', "
+	    "volatility_pinned FROM assets WHERE symbol = ?", sym, &s);
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -410,6 +414,9 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 		a->vol = sqlite3_column_double(s, 2);
 		copy_text(a->updated_at, sizeof(a->updated_at),
 		    sqlite3_column_text(s, 3));
+		a->vol_source = sqlite3_column_int(s, 4) ? MD_VOL_HISTORY
+		                                         : MD_VOL_EXPLICIT;
+		a->vol_pinned = sqlite3_column_int(s, 5) != 0;
 	}
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
@@ -698,15 +705,37 @@ store_load_asset(struct store *st, const char *symbol, int64_t levels_after,
  */
 #define RC_NOT_FOUND (-1)
 
+/* UPDATE bus_state to seq (in the open transaction). */
+static int
+bus_seq_write(struct store *st, uint64_t seq)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "UPDATE bus_state SET applied_seq = ? "
+	    "WHERE id = 1", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+		rc = sqlite3_step(s);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 static enum store_status
 finish_tx(struct store *st, int rc, const char *what)
 {
 	enum store_status res;
 
+	if (rc == SQLITE_OK && st->bus_stamp != 0)
+		rc = bus_seq_write(st, st->bus_stamp);
 	if (rc == SQLITE_OK) {
 		rc = exec_sql(st->db, "COMMIT");
-		if (rc == SQLITE_OK)
+		if (rc == SQLITE_OK) {
+			st->bus_stamp = 0;
 			return STORE_OK;
+		}
 	}
 	res = rc == RC_NOT_FOUND ? STORE_NOT_FOUND : map_rc(rc);
 	if (rc != RC_NOT_FOUND)
@@ -768,6 +797,14 @@ enum store_status
 store_put_asset(struct store *st, const char *symbol, double price,
     double vol, const char *updated_at, int *created)
 {
+	return store_put_asset_src(st, symbol, price, vol, updated_at,
+	    STORE_SRC_KEEP, created);
+}
+
+enum store_status
+store_put_asset_src(struct store *st, const char *symbol, double price,
+    double vol, const char *updated_at, int src, int *created)
+{
 	sqlite3_stmt *s = NULL;
 	enum store_status res;
 	int rc, exists = 0;
@@ -798,6 +835,8 @@ store_put_asset(struct store *st, const char *symbol, double price,
 	sqlite3_bind_double(s, 3, vol);
 	sqlite3_bind_text(s, 4, updated_at, -1, SQLITE_STATIC);
 	rc = step_done(s);
+	if (rc == SQLITE_OK && src != STORE_SRC_KEEP)
+		rc = store_set_source_locked(st->db, symbol, src);
 out:
 	sqlite3_finalize(s);
 	res = finish_tx(st, rc, "put_asset");
@@ -1092,33 +1131,217 @@ out:
 	return res;
 }
 
-/* --- sibling stores ---------------------------------------------------- */
+/* ---- shared with the store_*.c files (store.h) ---------------------- */
 
-struct sqlite3 *
-store_lock(struct store *st)
+int
+store_set_source_locked(sqlite3 *db, const char *symbol, int src)
 {
-	if (st == NULL)
-		return NULL;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* STORE_SRC_EXPLICIT and _HISTORY leave a pin as it is */
+	rc = sqlite3_prepare_v2(db, src == STORE_SRC_HISTORY_UNPINNED ?
+	    "UPDATE assets SET volatility_source = 'history' "
+	    "WHERE symbol = ?1 AND volatility_pinned = 0" :
+	    src == STORE_SRC_PIN ?
+	    "UPDATE assets SET volatility_source = 'explicit', "
+	    "volatility_pinned = 1 WHERE symbol = ?1" :
+	    src == STORE_SRC_HISTORY ?
+	    "UPDATE assets SET volatility_source = 'history', "
+	    "volatility_pinned = 0 WHERE symbol = ?1" :
+	    "UPDATE assets SET volatility_source = 'explicit' "
+	    "WHERE symbol = ?1", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+sqlite3 *
+store_tx_begin(struct store *st, int *rc)
+{
 	pthread_mutex_lock(&st->mu);
+	*rc = begin_tx(st);
 	return st->db;
 }
 
-void
-store_unlock(struct store *st)
+enum store_status
+store_tx_end(struct store *st, int rc, const char *what)
 {
-	if (st != NULL)
+	enum store_status res = finish_tx(st, rc, what);
+
+	pthread_mutex_unlock(&st->mu);
+	return res;
+}
+
+sqlite3 *
+store_read_begin(struct store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	if (exec_sql(st->db, "BEGIN") != SQLITE_OK) {
 		pthread_mutex_unlock(&st->mu);
+		return NULL;
+	}
+	return st->db;
 }
 
 enum store_status
-store_finish(struct store *st, int rc, const char *what)
+store_read_end(struct store *st, int rc)
 {
-	return finish_tx(st, rc == STORE_RC_NOT_FOUND ? RC_NOT_FOUND : rc,
-	    what);
-}
-
-enum store_status
-store_sqlite_status(int rc)
-{
+	exec_sql(st->db, "COMMIT");
+	pthread_mutex_unlock(&st->mu);
 	return map_rc(rc);
+}
+
+int
+store_asset_check_locked(sqlite3 *db, const char *symbol)
+{
+	return need_asset(db, symbol);
+}
+
+/* --- bus state (store.h) -------------------------------------------- */
+
+/*
+ * The one-row table of the bus sequence applied, created here rather than
+ * by a migration so that a database without a bus never changes shape.
+ */
+static const char bus_schema[] =
+    "CREATE TABLE IF NOT EXISTS bus_state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " applied_seq INTEGER NOT NULL CHECK (applied_seq >= 0));"
+    "INSERT OR IGNORE INTO bus_state (id, applied_seq) VALUES (1, 0);";
+
+/* Create bus_state once (the caller holds st->mu). */
+static int
+bus_table(struct store *st)
+{
+	int rc = SQLITE_OK;
+
+	if (!st->bus_table) {
+		rc = exec_sql(st->db, bus_schema);
+		st->bus_table = rc == SQLITE_OK;
+	}
+	return rc;
+}
+
+enum store_status
+store_bus_seq(struct store *st, uint64_t *seq)
+{
+	sqlite3_int64 v = 0;
+	int rc;
+
+	*seq = 0;
+	pthread_mutex_lock(&st->mu);
+	rc = bus_table(st);
+	if (rc == SQLITE_OK)
+		rc = pragma_int(st->db, "SELECT applied_seq FROM bus_state "
+		    "WHERE id = 1", &v);
+	pthread_mutex_unlock(&st->mu);
+	if (rc != SQLITE_OK)
+		return map_rc(rc);
+	*seq = (uint64_t)v;
+	return STORE_OK;
+}
+
+void
+store_bus_stamp(struct store *st, uint64_t seq)
+{
+	pthread_mutex_lock(&st->mu);
+	/* a failure shows in the write that records the stamp */
+	bus_table(st);
+	st->bus_stamp = seq;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* Write seq as applied in a transaction of its own (st->mu held). */
+static int
+bus_seq_alone(struct store *st, uint64_t seq)
+{
+	int rc = begin_tx(st);
+
+	if (rc == SQLITE_OK)
+		rc = bus_seq_write(st, seq);
+	if (rc == SQLITE_OK)
+		rc = exec_sql(st->db, "COMMIT");
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(st->db))
+		exec_sql(st->db, "ROLLBACK");
+	return rc;
+}
+
+enum store_status
+store_bus_reset(struct store *st)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->mu);
+	rc = bus_table(st);
+	if (rc == SQLITE_OK)
+		rc = bus_seq_alone(st, 0);
+	st->bus_stamp = 0;
+	pthread_mutex_unlock(&st->mu);
+	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
+}
+
+enum store_status
+store_bus_record(struct store *st)
+{
+	int rc = SQLITE_OK;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->bus_stamp != 0) {
+		rc = bus_seq_alone(st, st->bus_stamp);
+		if (rc == SQLITE_OK)
+			st->bus_stamp = 0;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
+}
+
+enum store_status
+store_copy_to(struct store *st, const char *path)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	pthread_mutex_lock(&st->mu);
+	rc = sqlite3_prepare_v2(st->db, "VACUUM INTO ?", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(s);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->mu);
+	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
+}
+
+enum store_status
+store_restore_from(struct store *st, const char *path)
+{
+	sqlite3 *src = NULL;
+	sqlite3_backup *bk;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	pthread_mutex_lock(&st->mu);
+	bk = sqlite3_backup_init(st->db, "main", src, "main");
+	if (bk == NULL) {
+		rc = sqlite3_errcode(st->db);
+	} else {
+		rc = sqlite3_backup_step(bk, -1);
+		rc = sqlite3_backup_finish(bk) == SQLITE_OK && rc == SQLITE_DONE ?
+		    SQLITE_OK : (rc == SQLITE_DONE ? sqlite3_errcode(st->db) :
+		    rc);
+	}
+	st->bus_stamp = 0;
+	st->bus_table = 0;
+	st->data_version = -1;	/* the next load rebuilds everything */
+	pthread_mutex_unlock(&st->mu);
+out:
+	sqlite3_close(src);
+	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
 }

@@ -83,6 +83,12 @@ void store_want_full_load(struct store *st);
 /* Create or update an asset; *created (may be NULL) says which. */
 enum store_status store_put_asset(struct store *st, const char *symbol,
     double price, double vol, const char *updated_at, int *created);
+/*
+ * The same with the volatility source (docs/model.md section 9) in the
+ * same transaction: src one of STORE_SRC_* below.
+ */
+enum store_status store_put_asset_src(struct store *st, const char *symbol,
+    double price, double vol, const char *updated_at, int src, int *created);
 /* Delete an asset with its curves, levels and correlations. */
 enum store_status store_delete_asset(struct store *st, const char *symbol);
 
@@ -114,20 +120,52 @@ enum store_status store_append_levels(struct store *st, const char *asset,
 enum store_status store_put_correlations(struct store *st,
     const struct md_corr *c, size_t n, int replace);
 
-/* ---- sibling stores (store_books.c) -------------------------------- */
+/* ---- price history: what store_prices.c shares with store.c ---------- */
 
+/* Volatility-source changes (store_put_asset_src, store_prices.c). */
+#define STORE_SRC_KEEP (-1)		/* leave source and pin */
+#define STORE_SRC_EXPLICIT 0		/* 'explicit', pin kept */
+#define STORE_SRC_PIN 1			/* 'explicit' and pinned */
+#define STORE_SRC_HISTORY 2		/* 'history', unpinned */
+#define STORE_SRC_HISTORY_UNPINNED 3	/* 'history' unless pinned */
+
+struct sqlite3;
 /*
- * The connection with the store's lock held (NULL, unlocked, when st is
- * NULL); store_unlock() releases it.  store_finish() ends a write begun
- * with "BEGIN IMMEDIATE" under the lock: COMMIT when rc is SQLITE_OK,
- * else ROLLBACK; STORE_RC_NOT_FOUND as rc gives STORE_NOT_FOUND.
+ * The connection under the store's lock, for the store_*.c files only:
+ * store_tx_begin() locks and runs BEGIN IMMEDIATE (its SQLite code in
+ * *rc); store_tx_end() commits when rc is SQLITE_OK (else rolls back;
+ * rc -1 is "not found"), unlocks and maps the outcome.  The read pair
+ * runs a deferred read transaction (NULL: it could not begin, unlocked).
  */
 #define STORE_RC_NOT_FOUND (-1)
-struct sqlite3;
-struct sqlite3 *store_lock(struct store *st);
-void store_unlock(struct store *st);
-enum store_status store_finish(struct store *st, int rc, const char *what);
-/* The status of an SQLite result code. */
-enum store_status store_sqlite_status(int rc);
+struct sqlite3 *store_tx_begin(struct store *st, int *rc);
+enum store_status store_tx_end(struct store *st, int rc, const char *what);
+struct sqlite3 *store_read_begin(struct store *st);
+enum store_status store_read_end(struct store *st, int rc);
+/* SQLITE_OK when the asset exists, -1 when not, else an SQLite code. */
+int store_asset_check_locked(struct sqlite3 *db, const char *symbol);
+/* Set the volatility source (STORE_SRC_*) inside a write transaction. */
+int store_set_source_locked(struct sqlite3 *db, const char *symbol, int src);
+
+/* ---- bus (bus.h): the bus sequence applied, recorded with the data */
+
+/* The bus sequence the data includes (0: none yet; creates its table). */
+enum store_status store_bus_seq(struct store *st, uint64_t *seq);
+/*
+ * The next write transaction that commits also records seq as applied,
+ * atomically with its data (0: cancel).
+ */
+void store_bus_stamp(struct store *st, uint64_t seq);
+/* Record a stamp no write consumed, in a transaction of its own. */
+enum store_status store_bus_record(struct store *st);
+/* Back to "nothing applied" (the data founds a new, empty bus). */
+enum store_status store_bus_reset(struct store *st);
+/* A consistent copy of the whole database into a new file (VACUUM INTO). */
+enum store_status store_copy_to(struct store *st, const char *path);
+/*
+ * Replace the whole content of the database by the file at path (a copy
+ * made by store_copy_to(), SQLite backup API, one transaction).
+ */
+enum store_status store_restore_from(struct store *st, const char *path);
 
 #endif

@@ -3,7 +3,8 @@
  *
  * Each write: the store's lock, BEGIN IMMEDIATE, the rows through one
  * prepared statement per kind (bound and reset per row), COMMIT, or
- * ROLLBACK on the first failure (store_finish).  A replace deletes the
+ * ROLLBACK on the first failure (store_tx_end, which also records a
+ * bus stamp).  A replace deletes the
  * book's positions and inserts the new ones in the same transaction, so
  * a reader (or a restart after SIGKILL) sees the old book or the new one.
  */
@@ -122,13 +123,10 @@ static enum store_status
 put_book(struct store *st, const struct store_book *b,
     const struct store_book_pos *p, size_t n, int upsert, int *created)
 {
-	sqlite3 *db = store_lock(st);
 	enum store_status res;
 	int rc, fresh = 0;
+	sqlite3 *db = store_tx_begin(st, &rc);
 
-	if (db == NULL)
-		return STORE_IO;
-	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = put_book_row(db, b, &fresh);
 	if (rc == SQLITE_OK && upsert && fresh)
@@ -138,8 +136,7 @@ put_book(struct store *st, const struct store_book *b,
 		    b->name, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = put_positions(db, b->name, p, n, upsert);
-	res = store_finish(st, rc, upsert ? "upsert_book" : "replace_book");
-	store_unlock(st);
+	res = store_tx_end(st, rc, upsert ? "upsert_book" : "replace_book");
 	if (created != NULL)
 		*created = fresh;
 	return res;
@@ -167,22 +164,16 @@ static enum store_status
 delete_rows(struct store *st, const char *del, const char *after,
     const char *a, const char *b, const char *c, const char *what)
 {
-	sqlite3 *db = store_lock(st);
-	enum store_status res;
 	int rc, changes = 0;
+	sqlite3 *db = store_tx_begin(st, &rc);
 
-	if (db == NULL)
-		return STORE_IO;
-	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = exec1(db, del, a, b, &changes);
 	if (rc == SQLITE_OK && changes == 0)
 		rc = STORE_RC_NOT_FOUND;
 	if (rc == SQLITE_OK && after != NULL)
 		rc = exec1(db, after, a, c, NULL);
-	res = store_finish(st, rc, what);
-	store_unlock(st);
-	return res;
+	return store_tx_end(st, rc, what);
 }
 
 enum store_status
@@ -232,14 +223,16 @@ read_book(sqlite3_stmt *s, struct store_book *b)
 enum store_status
 store_books_list(struct store *st, struct store_book **out, size_t *n)
 {
-	sqlite3 *db = store_lock(st);
+	sqlite3 *db;
 	sqlite3_stmt *s = NULL;
 	struct store_book *v = NULL, *t;
 	size_t cap = 0, k = 0;
+	enum store_status res;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
+	db = store_read_begin(st);
 	if (db == NULL)
 		return STORE_IO;
 	rc = sqlite3_prepare_v2(db, BOOK_COLS "ORDER BY name", -1, &s, NULL);
@@ -257,10 +250,10 @@ store_books_list(struct store *st, struct store_book **out, size_t *n)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(s);
-	store_unlock(st);
-	if (rc != SQLITE_DONE) {
+	res = store_read_end(st, rc == SQLITE_OK ? SQLITE_ERROR : rc);
+	if (res != STORE_OK) {
 		free(v);
-		return store_sqlite_status(rc == SQLITE_OK ? SQLITE_ERROR : rc);
+		return res;
 	}
 	*out = v;
 	*n = k;
@@ -303,16 +296,14 @@ enum store_status
 store_books_load(struct store *st, const char *book,
     const struct store_books_sink *sink)
 {
-	sqlite3 *db = store_lock(st);
+	sqlite3 *db = store_read_begin(st);
 	sqlite3_stmt *s = NULL;
 	struct store_book b;
+	enum store_status res;
 	int rc;
 
 	if (db == NULL)
 		return STORE_IO;
-	rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
 	rc = sqlite3_prepare_v2(db, book != NULL
 	    ? BOOK_COLS "WHERE name = ? ORDER BY name"
 	    : BOOK_COLS "ORDER BY name", -1, &s, NULL);
@@ -328,9 +319,6 @@ store_books_load(struct store *st, const char *book,
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
 	sqlite3_finalize(s);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-out:
-	store_unlock(st);
-	return rc == SQLITE_OK ? STORE_OK : rc == SQLITE_ABORT ? STORE_ERROR
-	    : store_sqlite_status(rc);
+	res = store_read_end(st, rc);
+	return rc == SQLITE_ABORT ? STORE_ERROR : res;
 }

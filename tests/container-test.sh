@@ -8,14 +8,20 @@
 # the end); build a local debian:bookworm-slim with
 # ../shared/tools/mkbase.sh when the image is missing and tag it as
 # debian:bookworm for the build stage; then build docker/Dockerfile and
-# check the image and the running container: hardened run (read-only root,
-# no capabilities, no-new-privileges) on an ephemeral loopback port,
-# /healthz, /readyz, /version, POST /v1/score on the seeded data, an
-# authenticated write read back, non-root uid, the server as PID 1, the
-# HEALTHCHECK reaching healthy, exit code 0 on `docker stop`, data kept
-# across a restart and across a new container on the same volume, the same
-# through docker/compose.yaml, and the Kubernetes manifests
-# (tests/k8s-validate.sh).
+# check the image: its size (printed, and under MAX_IMAGE_MB), OCI labels,
+# non-root user, HEALTHCHECK, no shell in it, and the dpkg records of the
+# `FROM scratch` root: every library the image's own loader lists for the
+# binary is a file of a package with a /var/lib/dpkg/status.d entry whose
+# md5sums match the files shipped; then the running container: hardened
+# run (read-only root, no capabilities, no-new-privileges) on an ephemeral
+# loopback port with a named volume for the database, the binary's own
+# migrate-and-seed (`serve --init`) and its exit code 73 on an unwritable
+# database directory, /healthz, /readyz, /version, POST /v1/score on the
+# seeded data, an authenticated write read back, uid 10001, the server as
+# the container's only process (PID 1), the HEALTHCHECK reaching healthy,
+# exit code 0 on `docker stop`, data kept across a restart and across a new
+# container on the same volume, the same through docker/compose.yaml, and
+# the Kubernetes manifests (tests/k8s-validate.sh).
 #
 # Every wait has a timeout; all traffic goes to 127.0.0.1.  Prints
 # `N passed, N failed` alone on the last line; exits 1 on any failure.
@@ -23,7 +29,8 @@
 # Environment: IMAGE (default cascaded:ci), VERSION (default: from the
 # Makefile), SHARED (default ../shared beside the repository),
 # KEEP_DOCKERD=1 (leave a dockerd this script started running),
-# CT_SCORE_ASSET (default ETH: a volatile asset of the seed data).
+# CT_SCORE_ASSET (default ETH: a volatile asset of the seed data),
+# MAX_IMAGE_MB (default 30: the image must be smaller, in 10^6 bytes).
 
 set -uo pipefail
 
@@ -33,6 +40,7 @@ IMAGE=${IMAGE:-cascaded:ci}
 VERSION=${VERSION:-$(sed -n 's/^VERSION *:*= *//p' Makefile | head -1)}
 SHARED=${SHARED:-$ROOT/../shared}
 ASSET=${CT_SCORE_ASSET:-ETH}
+MAX_IMAGE_MB=${MAX_IMAGE_MB:-30}
 API_KEY=ct-$$-$RANDOM$RANDOM
 TAG=ct$$
 CTR=cascaded-$TAG
@@ -66,7 +74,7 @@ finish() {
 		compose down -v --remove-orphans >/dev/null 2>&1
 	fi
 	if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-		docker rm -f "$CTR" "$CTR-2" >/dev/null 2>&1
+		docker rm -f -v "$CTR" "$CTR-2" "$CTR-fs" >/dev/null 2>&1
 		docker volume rm -f "$VOL" >/dev/null 2>&1
 	fi
 	if [ -n "$DOCKERD_PID" ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
@@ -237,7 +245,10 @@ COMPOSE_RC=$?
 # ---------------------------------------------------------------- image
 fmt() { docker image inspect -f "$1" "$IMAGE" 2>/dev/null; }
 size=$(fmt '{{.Size}}')
-say "# image $IMAGE: $(awk -v s="${size:-0}" 'BEGIN { printf "%.1f", s / 1e6 }') MB ($size bytes)"
+size_mb=$(awk -v s="${size:-0}" 'BEGIN { printf "%.1f", s / 1e6 }')
+say "# image $IMAGE: $size_mb MB ($size bytes)"
+check "image size $size_mb MB < $MAX_IMAGE_MB MB" \
+	test "${size:-0}" -gt 0 -a "${size:-0}" -lt $((MAX_IMAGE_MB * 1000000))
 user=$(fmt '{{.Config.User}}')
 check "image runs as a non-root uid ($user)" \
 	test -n "$user" -a "${user%%:*}" != 0 -a "${user%%:*}" != root
@@ -252,9 +263,78 @@ labels_ok() {
 	l=$(fmt '{{json .Config.Labels}}')
 	contains "$l" '"org.opencontainers.image.source"' &&
 		contains "$l" '"org.opencontainers.image.licenses"' &&
+		contains "$l" '"org.opencontainers.image.title":"cascaded"' &&
+		contains "$l" "\"org.opencontainers.image.revision\":\"$REV\"" &&
 		contains "$l" "\"org.opencontainers.image.version\":\"$VERSION\""
 }
-check "OCI labels source, licenses, version=$VERSION" labels_ok
+check "OCI labels title, source, licenses, version=$VERSION, revision=$REV" \
+	labels_ok
+
+# The image's files, exported from a container that never runs.
+ROOTFS=$WORK/rootfs
+mkdir -p "$ROOTFS"
+if docker create --name "$CTR-fs" "$IMAGE" >/dev/null &&
+	docker export "$CTR-fs" | tar -x -C "$ROOTFS" 2>"$WORK/export.err"; then
+	ok "docker export of the image's root file system"
+else
+	bad "docker export of the image's root file system"
+fi
+docker rm -f -v "$CTR-fs" >/dev/null 2>&1
+no_shell() {
+	local f
+	for f in bin/sh usr/bin/sh bin/bash usr/bin/dpkg usr/bin/apt-get; do
+		[ -e "$ROOTFS/$f" ] || [ -L "$ROOTFS/$f" ] || continue
+		say "#   the image has /$f"
+		return 1
+	done
+}
+check "no shell and no package manager in the image" no_shell
+STATUSD=$ROOTFS/var/lib/dpkg/status.d
+# The libraries the binary loads, listed by the image's own loader.
+docker run --rm --read-only --entrypoint /lib64/ld-linux-x86-64.so.2 \
+	"$IMAGE" --list /usr/local/bin/cascaded >"$WORK/ldd" 2>&1
+LIBS=$(awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }' "$WORK/ldd")
+# Every library is a file of a package with a status.d entry: its md5sums
+# list the library (the soname, or the file the soname links to,
+# soname.N.N), and its status paragraph says installed.
+status_covers_libs() {
+	local lib b sums pkg n=0 pkgs=()
+	[ -n "$LIBS" ] || { say "#   no libraries listed: $(head -3 "$WORK/ldd")"; return 1; }
+	for lib in $LIBS; do
+		b=$(basename "$lib")
+		b=${b//./\\.}
+		sums=$(grep -lE "/$b(\.[0-9]+)*\$" "$STATUSD"/*.md5sums 2>/dev/null | head -1)
+		if [ -z "$sums" ]; then
+			say "#   $lib: no status.d/*.md5sums lists it"
+			return 1
+		fi
+		pkg=$(basename "$sums" .md5sums)
+		if ! grep -qx 'Status: install ok installed' "$STATUSD/$pkg" ||
+			! grep -q '^Version: ' "$STATUSD/$pkg"; then
+			say "#   $lib: status.d/$pkg is not an installed package's status"
+			return 1
+		fi
+		n=$((n + 1))
+		pkgs+=("$pkg")
+	done
+	say "#   $n libraries from $(printf '%s\n' "${pkgs[@]}" | sort -u | tr '\n' ' ')"
+}
+check "dpkg status.d entry for each library the binary loads" status_covers_libs
+# The files the status.d md5sums record are all there, unmodified.
+md5sums_ok() {
+	local f
+	for f in "$STATUSD"/*.md5sums; do
+		(cd "$ROOTFS" && md5sum -c --quiet "$f") >"$WORK/md5.log" 2>&1 ||
+			{ say "#   $(basename "$f"): $(head -2 "$WORK/md5.log")"; return 1; }
+	done
+}
+check "status.d md5sums match the files in the image" md5sums_ok
+tls_ok() {
+	test -s "$ROOTFS/etc/ssl/certs/ca-certificates.crt" &&
+		grep -qx 'Status: install ok installed' "$STATUSD/ca-certificates" &&
+		grep -q '^ID=debian' "$ROOTFS/etc/os-release"
+}
+check "CA certificates (with their status entry) and /etc/os-release" tls_ok
 
 # ---------------------------------------------------------------- run
 docker volume create "$VOL" >/dev/null
@@ -273,6 +353,12 @@ fi
 wait_for 10 test -n "$(host_port "$CTR")"
 PORT=$(host_port "$CTR")
 say "# container $CTR on 127.0.0.1:$PORT"
+# No volume where the database should go, on a read-only root: the
+# binary refuses to start with exit code 73 before it serves.
+rc=$(timeout 60 docker run --rm --read-only -e CASCADED_DB=/srv/db/x.db \
+	"$IMAGE" 2>"$WORK/ro.err" >/dev/null; echo $?)
+check "an unwritable database directory: exit code 73 (got $rc)" \
+	test "$rc" = 73
 # The first connections can be reset before the server listens.
 if wait_for 45 up_200 "$PORT" /healthz; then
 	ok "GET /healthz 200 ($(elapsed) s so far)"
@@ -284,12 +370,25 @@ check "GET /readyz 200" wait_for 20 up_200 "$PORT" /readyz
 version_ok() { http_is 200 GET "$PORT" /version && contains "$BODY_OUT" "\"$VERSION\""; }
 check "GET /version 200 names $VERSION" version_ok
 check "GET /openapi.json 200 (compiled in)" http_is 200 GET "$PORT" /openapi.json
-check "the server runs as uid 10001" \
-	test "$(docker exec "$CTR" id -u 2>/dev/null)" = 10001
-check "the server is PID 1 (exec from the entrypoint)" \
-	test "$(docker exec "$CTR" cat /proc/1/comm 2>/dev/null)" = cascaded
-check "the database is on the volume (/var/lib/cascaded/cascaded.db)" \
-	docker exec "$CTR" test -s /var/lib/cascaded/cascaded.db
+# The image has no shell for `docker exec`: ask the engine (docker top,
+# docker cp) instead.
+only_server() { # one process: cascaded, uid 10001, the container's PID 1
+	local top pid
+	top=$(docker top "$CTR" -o pid,uid,comm 2>/dev/null | tail -n +2)
+	pid=$(docker inspect -f '{{.State.Pid}}' "$CTR")
+	[ "$(wc -l <<<"$top")" = 1 ] && [ "$(awk '{ print $1 }' <<<"$top")" = "$pid" ] &&
+		[ "$(awk '{ print $2, $3 }' <<<"$top")" = "10001 cascaded" ] && return 0
+	say "#   processes: $top (init pid $pid)"
+	return 1
+}
+check "the server is the only process, PID 1, as uid 10001" only_server
+db_on_volume() {
+	docker cp "$CTR:/var/lib/cascaded/cascaded.db" - 2>/dev/null |
+		tar -tvf - 2>/dev/null | awk '$3 > 0 { ok = 1 } END { exit !ok }'
+}
+check "serve --init created the database on the volume" db_on_volume
+check "the log says the database was created and seeded" \
+	contains "$(docker logs "$CTR" 2>&1)" '"database ready".*"created":"true"'
 
 SCORE='{"positions": [{"id": "ct-perp", "type": "perp", "asset": "'$ASSET'",
  "side": "long", "size": 5, "entry_price": 2000, "leverage": 10}],
@@ -323,7 +422,8 @@ else
 	docker inspect -f '{{json .State.Health}}' "$CTR" | head -c 600
 	echo
 fi
-say "# server memory: $(docker exec "$CTR" grep -E '^(VmRSS|VmHWM)' /proc/1/status 2>/dev/null | tr -s '\t\n ' ' ')"
+SPID=$(docker inspect -f '{{.State.Pid}}' "$CTR")
+say "# server memory: $(grep -E '^(VmRSS|VmHWM)' "/proc/$SPID/status" 2>/dev/null | tr -s '\t\n ' ' ')"
 
 stop_zero() { # stop_zero NAME: SIGTERM, drained, exit 0 (not 137)
 	local t0 rc
@@ -365,13 +465,16 @@ if docker start "$CTR" >/dev/null && wait_for 10 test -n "$(host_port "$CTR")"; 
 else
 	bad "docker start after stop"
 fi
-# A new container on the same volume (an upgrade): migrate, no re-seed.
+# A new container on the same volume (an upgrade): migrate, no re-seed
+# (the write above stays, and the log says the database was not created).
 docker rm -f "$CTR" >/dev/null 2>&1
 if run_ctr "$CTR-2" && wait_for 10 test -n "$(host_port "$CTR-2")"; then
 	PORT=$(host_port "$CTR-2")
 	wait_for 45 up_200 "$PORT" /readyz
 	check "a new container on the same volume reads the write back" \
 		read_back "$PORT"
+	check "the new container migrated the database, did not create it" \
+		contains "$(docker logs "$CTR-2" 2>&1)" '"database ready".*"created":"false"' 
 	check "docker stop of the new container: exit code 0" stop_zero "$CTR-2"
 else
 	logs_tail "$CTR-2"

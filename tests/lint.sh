@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # lint.sh - project lint: banned C functions in service/, SQL built by
-# string formatting, locale changes, and shell syntax of the scripts.
+# string formatting, locale changes, the layering of the sources
+# (tests/layers.sh), and shell syntax of the scripts.
 # Exit 1 with one line per finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +37,9 @@ if out=$(grep -rnE '\bsetlocale[[:space:]]*\(' --include='*.c' service/); then
 	while IFS= read -r l; do report "setlocale: $l"; done <<<"$out"
 fi
 
-# The pure model must not do I/O or use the adapters' libraries.
-if out=$(grep -rnE '#include[[:space:]]*[<"](stdio|microhttpd|sqlite3|cjson/cJSON|syslog)\.h' service/model/ include/); then
-	while IFS= read -r l; do report "model includes an adapter/I/O header: $l"; done <<<"$out"
-fi
+# The layers: no include and no call runs back up (tests/layers.sh has the
+# order; it also keeps the model free of I/O and adapter headers).
+tests/layers.sh || fail=1
 
 for s in tests/*.sh .ci/run tools/*.sh; do
 	[ -f "$s" ] || continue

@@ -24,3 +24,6 @@ tests/lint.sh
 
 echo "== OpenAPI document (swagger-parser)"
 tests/openapi-validate.sh
+
+echo "== the page at / in chromium (tests/browser-test.sh)"
+tests/browser-test.sh "$BIN"

@@ -102,4 +102,91 @@ struct lc_cascade_point {
 void lc_cascade_point(const struct lc_cascade *c, double p0, double shock,
     struct lc_cascade_point *out);
 
+/* ---- prebuilt cascade of the stored levels (cascade_base.c) ---------- */
+
+/*
+ * The cascade of one asset's stored levels of one direction, built once
+ * (per market snapshot) and shared read-only by any number of threads;
+ * lc_view_*() answer what a request's cascade (these levels merged with
+ * the request's few ladder steps, SPEC 4.1 order) needs without walking
+ * the levels again.  See cascade_base.c for the equations.
+ *
+ * Ownership: lc_cascade_base_build() returns a base the caller owns and
+ * frees with lc_cascade_base_free(); it copies the levels and the curve's
+ * struct, borrows the curve's arrays (which must outlive it), and
+ * remembers the identity (pointers, n) of the level and curve arrays it
+ * was built from, so that a user can check that the base still describes
+ * the levels and curve it holds (lc_cascade_base_fits), wherever the
+ * struct lc_curve itself lives.
+ */
+struct lc_cascade_base {
+	const double *src_price;	/* identity of the source levels */
+	size_t src_n;
+	struct lc_curve curve;	/* shallow copy: c.curve points here */
+	size_t skip;		/* stale levels at p0 left out */
+	double p0;		/* the price they are stale against */
+	struct lc_cascade c;	/* levels [skip, src_n): l, x, B_k, m_k */
+	double *imax;		/* max(impact(B_1..B_k)), k = 0..n */
+	size_t nblk;
+	double *blk;		/* per block of t_j: min (down) / max (up) */
+};
+
+/*
+ * Build the base of the n levels (price, qty in cascade order for dir),
+ * leaving out the stale prefix at p0, on `curve` (NULL or empty: no depth)
+ * at depth_scale `scale`.  NULL on bad input or no memory (*st says).
+ */
+struct lc_cascade_base *lc_cascade_base_build(enum lc_dir dir,
+    const struct lc_curve *curve, double scale, double p0,
+    const double *price, const double *qty, size_t n, enum lc_status *st);
+void lc_cascade_base_free(struct lc_cascade_base *b);
+
+/*
+ * Does `b` give the cascade of these levels (the same arrays), at the
+ * price p (same stale prefix), curve (the same arrays, or both without
+ * depth) and scale?  NULL b: no.
+ */
+int lc_cascade_base_fits(const struct lc_cascade_base *b, enum lc_dir dir,
+    const struct lc_curve *curve, double scale, const double *price,
+    size_t n, double p);
+
+/*
+ * A base merged with r request triggers (price, qty in cascade order for
+ * the base's direction; ties among them kept in their order and after the
+ * base's levels).  The caller provides the arrays: at and xs of r + 1
+ * entries, ss and ms of r; price/qty are borrowed.  Nothing is copied
+ * from the base.  The queries extend the view's memo of S and m at its
+ * request triggers: a view is used by one thread at a time.
+ */
+struct lc_cascade_view {
+	const struct lc_cascade_base *b;
+	size_t r;
+	const double *price;	/* request triggers, cascade order */
+	const double *qty;
+	size_t *at;		/* a_i: base levels before trigger i */
+	double *ss;		/* S just before request trigger i, i < nm */
+	double *ms;		/* m just after request trigger i, i < nm */
+	size_t nm;
+};
+
+/* O(r log n).  at: r + 1 entries, ss, ms: r entries (r may be 0). */
+void lc_view_init(struct lc_cascade_view *v, const struct lc_cascade_base *b,
+    const double *price, const double *qty, size_t r, size_t *at,
+    double *ss, double *ms);
+/* Number of triggers n + r. */
+size_t lc_view_n(const struct lc_cascade_view *v);
+/* Index in the merged order of request trigger i (a_i + i). */
+size_t lc_view_index(const struct lc_cascade_view *v, size_t i);
+/* S_k of the merged cascade, k = 0..n + r. */
+double lc_view_cum(struct lc_cascade_view *v, size_t k);
+/* S_{n+r} > q (mostly without the sum itself). */
+int lc_view_total_above(struct lc_cascade_view *v, double q);
+/* m_k of the merged cascade, k = 0..n + r. */
+double lc_view_m(struct lc_cascade_view *v, size_t k);
+/* Number of merged triggers at or before price x in cascade order. */
+size_t lc_view_count_to(const struct lc_cascade_view *v, double x);
+/* lc_cascade_trigger() of the merged cascade. */
+int lc_view_trigger(struct lc_cascade_view *v, double threshold_bps,
+    double *price, size_t *kstar);
+
 #endif

@@ -39,6 +39,14 @@ struct lc_asset_market {
 	double vol;
 	struct lc_curve curve[2];	/* aggregated, [LC_BID], [LC_ASK] */
 	struct lc_levels levels[2];	/* [LC_DOWN] sell, [LC_UP] buy */
+	/*
+	 * Optional, borrowed: the prebuilt cascade of levels[d] on
+	 * curve[side of d] (cascade.h).  lc_score() uses it when it fits
+	 * the request (lc_cascade_base_fits: same level arrays, stale prefix,
+	 * curve and depth_scale) and the request needs no Monte Carlo; else,
+	 * or when NULL, it merges and rebuilds the cascade itself.
+	 */
+	const struct lc_cascade_base *base[2];
 };
 
 struct lc_market {

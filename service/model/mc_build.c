@@ -14,7 +14,7 @@
  *
  * Cholesky: a zero pivot with a residual above 1e-6 below it is not PSD
  * either (else rows 1 = 2 with different rho to 3 would pass): a reading
- * of SPEC 5.2 (tell the lead before changing).
+ * of SPEC 5.2.
  *
  * Coupled loans.  Entries of the same asset on one side are merged
  * (amounts add, LT becomes the amount-weighted mean); each loan lists its

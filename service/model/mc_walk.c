@@ -109,7 +109,7 @@
  * first round of the step, in one pass with the loan's first judgment
  * while the loan is untouched (judge_both).
  *
- * Readings of SPEC where it is terse (tell the lead before changing):
+ * Readings of SPEC where it is terse:
  * - "while its HF there is <= 1 + 1e-12": after each ladder step the loan
  *   is judged again on the same bridge with its new amounts (its health
  *   at its worst moment), and steps go on while y_min <= ln(1 + 1e-12).

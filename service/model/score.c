@@ -20,6 +20,14 @@
  *    bisection and the runs of levels between steps are block copies.
  *    lc_cascade_build gives m_k and S_k on the curve of the direction
  *    (the one O(n) pass over the levels).
+ *    Prebuilt: when the asset carries a base of these levels
+ *    (lc_asset_market.base, built once per snapshot) that fits the
+ *    request (same level arrays and stale prefix, curve, depth_scale) and
+ *    no Monte Carlo pass follows (it borrows the rebuilt cascades), the
+ *    bucket is a view instead (cascade_base.c): S_k, m_k, k* and the
+ *    counts come from the base and the steps, the levels are not copied
+ *    and only those between a step and a point asked beyond it are
+ *    walked (one loan: O(steps log n)).  The same bits as the rebuild.
  * 4. A position whose first step is trigger j: effective price m_j (P when
  *    liquidatable now), p_liquidation = barrier probability at m_j,
  *    p_liquidation_static at the static price, expected slippage of the
@@ -104,6 +112,13 @@ struct score_ws {
 	size_t ks_cap;
 	size_t *kstar;		/* [2 * market + dir]: k*, SIZE_MAX none */
 	size_t nmk;		/* markets of the current call */
+	/* prebuilt bases (lc_asset_market.base): [2 * market + dir] */
+	size_t vw_cap;
+	struct lc_cascade_view *view;	/* .b NULL: w->cas[] is used */
+	size_t vp_cap, vq_cap, vss_cap, vms_cap, vat_cap;
+	double *vp, *vq;	/* request triggers, by bucket (idx order) */
+	double *vss, *vms;	/* the views' memos, like vp */
+	size_t *vat;		/* a_i, ns + nb entries */
 };
 
 void
@@ -152,6 +167,12 @@ ws_free(struct score_ws *w)
 	free(w->cas);
 	free(w->exhausted);
 	free(w->kstar);
+	free(w->view);
+	free(w->vp);
+	free(w->vq);
+	free(w->vss);
+	free(w->vms);
+	free(w->vat);
 	free(w);
 }
 
@@ -210,6 +231,23 @@ static enum lc_side
 side_of(enum lc_dir d)
 {
 	return d == LC_DOWN ? LC_BID : LC_ASK;
+}
+
+/* S_k and m_k of bucket b's cascade, prebuilt (view) or rebuilt. */
+static double
+bucket_cum(struct score_ws *w, size_t b, size_t k)
+{
+	if (w->view[b].b != NULL)
+		return lc_view_cum(&w->view[b], k);
+	return w->cas[b].cum[k];
+}
+
+static double
+bucket_m(struct score_ws *w, size_t b, size_t k)
+{
+	if (w->view[b].b != NULL)
+		return lc_view_m(&w->view[b], k);
+	return w->cas[b].m[k];
 }
 
 /* a strictly before b in cascade order of d. */
@@ -500,9 +538,38 @@ stale_prefix(const struct lc_levels *lv, enum lc_dir d, double p0)
  * Pass 2: bucket the steps by (market, dir), sort each bucket stably,
  * merge it with the stored levels and build the cascades.
  */
+/*
+ * Bucket b's steps idx[s0..s1) against the prebuilt base: the view
+ * (cascade_base.c) answers from the base and the steps alone.  The steps
+ * are checked as lc_cascade_build would check them.
+ */
+static enum lc_status
+view_bucket(struct score_ws *w, size_t b, const struct lc_cascade_base *base,
+    size_t s0, size_t s1)
+{
+	struct lc_cascade_view *v = &w->view[b];
+	size_t k;
+
+	for (k = s0; k < s1; k++) {
+		const struct step *s = &w->steps[w->idx[k]];
+
+		if (!isfinite(s->price) || !(s->price > 0.0) ||
+		    !isfinite(s->qty) || !(s->qty >= 0.0))
+			return LC_EINVAL;
+		w->vp[k] = s->price;
+		w->vq[k] = s->qty;
+	}
+	lc_view_init(v, base, w->vp + s0, w->vq + s0, s1 - s0,
+	    w->vat + s0 + b, w->vss + s0, w->vms + s0);
+	for (k = s0; k < s1; k++)
+		w->steps[w->idx[k]].comb = lc_view_index(v, k - s0);
+	return LC_OK;
+}
+
 static enum lc_status
 build_cascades(const struct lc_market *m, const struct lc_request *req,
-    struct score_ws *w, size_t nm, size_t ns, struct lc_score_result *out)
+    struct score_ws *w, size_t nm, size_t ns, int use_base,
+    struct lc_score_result *out)
 {
 	size_t nb = 2 * nm, b, i;
 	int inc = req->params.include_market_levels;
@@ -510,7 +577,13 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 
 	if (grow(&w->off, &w->off_cap, nb + 1, sizeof(*w->off)) != 0 ||
 	    grow(&w->idx, &w->idx_cap, ns, sizeof(*w->idx)) != 0 ||
-	    grow_cascades(w, nb) != 0)
+	    grow_cascades(w, nb) != 0 ||
+	    grow(&w->view, &w->vw_cap, nb, sizeof(*w->view)) != 0 ||
+	    grow(&w->vp, &w->vp_cap, ns, sizeof(*w->vp)) != 0 ||
+	    grow(&w->vq, &w->vq_cap, ns, sizeof(*w->vq)) != 0 ||
+	    grow(&w->vss, &w->vss_cap, ns, sizeof(*w->vss)) != 0 ||
+	    grow(&w->vms, &w->vms_cap, ns, sizeof(*w->vms)) != 0 ||
+	    grow(&w->vat, &w->vat_cap, ns + nb, sizeof(*w->vat)) != 0)
 		return LC_ENOMEM;
 	/* tmp doubles as the per-bucket fill counters: nb entries. */
 	if (grow(&w->tmp, &w->tmp_cap, ns > nb ? ns : nb,
@@ -545,9 +618,10 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		const struct lc_levels *lv;
 		struct lc_dir_result *dr;
 		size_t s0, s1;
-		double p0, sigma_h, tp;
+		double p0, sigma_h, tp, bound;
 		enum lc_status st;
-		size_t ks;
+		size_t ks, k10;
+		int trig;
 
 		a = out->markets[mk].asset;
 		am = &m->assets[a];
@@ -558,6 +632,16 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		/* no step here (idx may still be NULL): nothing to sort */
 		if (s1 > s0)
 			sort_steps(w->steps, d, w->idx + s0, w->tmp, s1 - s0);
+		w->view[b].b = NULL;
+		if (use_base && inc && lv->price != NULL &&
+		    lc_cascade_base_fits(am->base[d], d,
+		    &am->curve[side_of(d)], scale, lv->price, lv->n, p0)) {
+			st = view_bucket(w, b, am->base[d], s0, s1);
+			if (st != LC_OK)
+				return st;
+			ntrig = lc_view_n(&w->view[b]);
+			goto figures;
+		}
 		is = inc ? stale_prefix(lv, d, p0) : 0;
 		nst = inc && lv->price != NULL ? lv->n - is : 0;
 		ntrig = nst + (s1 - s0);
@@ -600,12 +684,22 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		if (st != LC_OK)
 			return st;
 
+figures:
 		/* Market figures of this direction. */
 		dr = &out->markets[mk].dir[d];
 		sigma_h = lc_sigma_h(req->vol[a], req->params.horizon_days);
 		w->kstar[b] = SIZE_MAX;
-		if (lc_cascade_trigger(&w->cas[b], req->params.threshold_bps,
-		    &tp, &ks) == 0) {
+		bound = d == LC_DOWN ? 0.9 * p0 : 1.1 * p0;
+		if (w->view[b].b != NULL) {
+			trig = lc_view_trigger(&w->view[b],
+			    req->params.threshold_bps, &tp, &ks);
+			k10 = lc_view_count_to(&w->view[b], bound);
+		} else {
+			trig = lc_cascade_trigger(&w->cas[b],
+			    req->params.threshold_bps, &tp, &ks);
+			k10 = level_run_end(w->tp, 0, ntrig, d, bound);
+		}
+		if (trig == 0) {
 			w->kstar[b] = ks;
 			dr->trigger_price = tp;
 			dr->cascade_prob = lc_barrier_prob(d, p0, tp, sigma_h,
@@ -619,13 +713,17 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		 * order, and cum sums them in that order: the same bits as
 		 * adding them up one by one.
 		 */
-		dr->qty_to_10pct = w->cas[b].cum[level_run_end(w->tp, 0,
-		    ntrig, d, d == LC_DOWN ? 0.9 * p0 : 1.1 * p0)];
+		dr->qty_to_10pct = bucket_cum(w, b, k10);
 		dr->depth_2pct = lc_curve_depth(&am->curve[side_of(d)], 200.0,
 		    scale);
-		w->exhausted[b] = am->curve[side_of(d)].n > 0 &&
-		    w->cas[b].cum[ntrig] >
-		    lc_curve_max_qty(&am->curve[side_of(d)], scale);
+		if (w->view[b].b != NULL)
+			w->exhausted[b] = am->curve[side_of(d)].n > 0 &&
+			    lc_view_total_above(&w->view[b], lc_curve_max_qty(
+			    &am->curve[side_of(d)], scale));
+		else
+			w->exhausted[b] = am->curve[side_of(d)].n > 0 &&
+			    w->cas[b].cum[ntrig] >
+			    lc_curve_max_qty(&am->curve[side_of(d)], scale);
 	}
 	return LC_OK;
 }
@@ -760,12 +858,12 @@ position_results(const struct lc_market *m, const struct lc_request *req,
 			lr->effective_price = p0;
 			r->p_liq = 1.0;
 		} else {
-			lr->effective_price = w->cas[b].m[s0->comb + 1];
+			lr->effective_price = bucket_m(w, b, s0->comb + 1);
 			r->p_liq = lc_barrier_prob(pi->dir, p0,
 			    lr->effective_price, sigma_h, pp->tail_dof);
 		}
 		{
-			double v0 = w->cas[b].cum[s0->comb];
+			double v0 = bucket_cum(w, b, s0->comb);
 			enum lc_side sd = side_of(pi->dir);
 
 			r->exp_slip_bps = lc_fill_slippage_bps(
@@ -775,6 +873,37 @@ position_results(const struct lc_market *m, const struct lc_request *req,
 			    (pi->now ? p0 : sp);
 		}
 	}
+}
+
+/*
+ * Will the Monte Carlo pass run?  The classification of portfolio()
+ * before the cascades are built: that pass borrows the rebuilt cascades
+ * (pre_cascade), so the prebuilt bases are used only without it.
+ */
+static int
+mc_ahead(const struct lc_request *req, const struct score_ws *w)
+{
+	size_t i, n = 0;
+	uint32_t asset = 0;
+	enum lc_dir dir = LC_DOWN;
+
+	for (i = 0; i < req->npos; i++) {
+		const struct pos_info *pi = &w->pi[i];
+
+		if (req->pos[i].type == LC_POS_LOAN &&
+		    pi->kind == LC_LOAN_COUPLED)
+			return 1;
+		if (!pi->has_ladder)
+			continue;
+		if (n == 0) {
+			asset = pi->asset;
+			dir = pi->dir;
+		} else if (pi->asset != asset || pi->dir != dir) {
+			return 1;
+		}
+		n++;
+	}
+	return 0;
 }
 
 /* Pass 4: portfolio figures (SPEC 5.3). */
@@ -944,7 +1073,8 @@ lc_score(const struct lc_market *m, const struct lc_request *req,
 		if (w->mkt_of[a] >= 0)
 			out->markets[w->mkt_of[a]].asset = (uint32_t)a;
 	out->nmarkets = nm;
-	st = build_cascades(m, req, w, nm, ns, out);
+	st = build_cascades(m, req, w, nm, ns,
+	    req->params.paths == 0 || !mc_ahead(req, w), out);
 	if (st != LC_OK)
 		return st;
 	out->npos = req->npos;

@@ -11,7 +11,11 @@
 //  3. policy: what this deployment promises (2 replicas, probes on
 //     /readyz and /healthz, resources, non-root read-only hardening, the
 //     database on an emptyDir, selectors that match, an autoscaling/v2 CPU
-//     HPA, a PDB), cross-checked against docker/Dockerfile.
+//     HPA, a PDB), cross-checked against docker/Dockerfile; and for the
+//     message bus (objects labelled app.kubernetes.io/name: nats): a
+//     3-node JetStream StatefulSet on persistent volumes behind a headless
+//     Service, a quorum-keeping PDB, and cascaded pointed at its client
+//     Service with as many stream replicas as nodes.
 // Two negative tests show that layers 1 and 2 do reject bad input.
 //
 // usage: node tests/k8s/validate.mjs [DIR]   (default docker/k8s)
@@ -189,7 +193,10 @@ if (typed.length > 0) {
 }
 
 // ------------------------------------------------------------- 3. policy
-const byKind = (k) => docs.filter((d) => d.obj.kind === k).map((d) => d.obj);
+const appOf = (o) => o.metadata?.labels?.["app.kubernetes.io/name"];
+const byKind = (k, app = "cascaded") => docs
+	.filter((d) => d.obj.kind === k && appOf(d.obj) === app)
+	.map((d) => d.obj);
 const dockerfile = fs.readFileSync(path.join(root, "docker/Dockerfile"), "utf8");
 const dfUser = Number((dockerfile.match(/^USER\s+(\d+)/m) ?? [])[1]);
 const dfPort = Number((dockerfile.match(/^EXPOSE\s+(\d+)/m) ?? [])[1]);
@@ -308,6 +315,67 @@ if (dep) {
 		check("PDB: minAvailable leaves room to evict one pod",
 			typeof p.spec.minAvailable === "number" &&
 			p.spec.minAvailable >= 1 && p.spec.minAvailable < dep.spec.replicas);
+	}
+}
+
+// ------------------------------------------------------------- the bus
+{
+	const sts = byKind("StatefulSet", "nats");
+	check("one NATS StatefulSet", sts.length === 1, `${sts.length}`);
+	const ss = sts[0];
+	if (ss) {
+		const pod = ss.spec.template.spec;
+		const podLabels = ss.spec.template.metadata?.labels;
+		const c = pod.containers[0] ?? {};
+		const ports = c.ports ?? [];
+		const portOf = (p) => ports.find((cp) => cp.name === p || cp.containerPort === p);
+		const svcs = byKind("Service", "nats");
+		const headless = svcs.find((s) => s.metadata.name === ss.spec.serviceName);
+		const mounts = c.volumeMounts ?? [];
+		const claims = (ss.spec.volumeClaimTemplates ?? []).map((v) => v.metadata.name);
+		const cms = byKind("ConfigMap", "nats");
+		const conf = cms.map((m) => Object.values(m.data ?? {}).join("\n")).join("\n");
+		const store = (conf.match(/store_dir:\s*"?([^\s"]+)/) ?? [])[1];
+		check("NATS: 3 replicas (a JetStream quorum survives one loss)",
+			ss.spec.replicas === 3, `${ss.spec.replicas}`);
+		check("NATS: selector matches the pod labels",
+			matches(ss.spec.selector.matchLabels, podLabels));
+		check("NATS: serviceName is a headless Service selecting its pods",
+			headless && headless.spec.clusterIP === "None" &&
+			matches(headless.spec.selector, podLabels));
+		check("NATS: the configuration enables JetStream with a store_dir",
+			/jetstream\s*\{/.test(conf) && store !== undefined);
+		check("NATS: the JetStream store is on a volumeClaimTemplate",
+			mounts.some((m) => claims.includes(m.name) && m.mountPath === store),
+			`store ${store}, claims ${claims}`);
+		check("NATS: cluster routes name every pod of the StatefulSet",
+			[...Array(ss.spec.replicas).keys()].every((i) =>
+				conf.includes(`${ss.metadata.name}-${i}.${ss.spec.serviceName}:`)));
+		check("NATS: readiness and liveness probes on the monitoring port",
+			c.readinessProbe?.httpGet && c.livenessProbe?.httpGet &&
+			portOf(c.readinessProbe.httpGet.port) !== undefined);
+		check("NATS: non-root, read-only root file system",
+			(pod.securityContext?.runAsNonRoot || c.securityContext?.runAsNonRoot) === true &&
+			c.securityContext?.readOnlyRootFilesystem === true);
+		const pdb = byKind("PodDisruptionBudget", "nats");
+		check("NATS: a PDB that keeps the quorum (maxUnavailable 1)",
+			pdb.length === 1 && pdb[0].spec.maxUnavailable === 1 &&
+			matches(pdb[0].spec.selector?.matchLabels, podLabels));
+		// cascaded -> the bus
+		const dc = dep?.spec.template.spec.containers[0] ?? {};
+		const env = Object.fromEntries((dc.env ?? []).map((e) => [e.name, e.value]));
+		const m = (env.CASCADED_BUS ?? "").match(/^nats:\/\/([^:/,]+):(\d+)$/);
+		const client = m && svcs.find((s) => s.metadata.name === m[1]);
+		check("cascaded: CASCADED_BUS names the NATS client Service and port",
+			client && matches(client.spec.selector, podLabels) &&
+			client.spec.ports.some((p) => p.port === Number(m[2]) &&
+				portOf(p.targetPort ?? p.port) !== undefined),
+			env.CASCADED_BUS);
+		check("cascaded: CASCADED_BUS_REPLICAS equals the NATS replicas",
+			Number(env.CASCADED_BUS_REPLICAS) === ss.spec.replicas,
+			env.CASCADED_BUS_REPLICAS);
+		check("cascaded: no headless Service fans writes out to the pods",
+			byKind("Service").every((s) => s.spec.clusterIP !== "None"));
 	}
 }
 

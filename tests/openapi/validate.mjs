@@ -60,6 +60,10 @@ const routes = [
 	["put", "/v1/correlations"], ["post", "/v1/correlations"],
 	["get", "/healthz"], ["get", "/readyz"], ["get", "/version"],
 	["get", "/openapi.json"], ["get", "/metrics"],
+	["get", "/v1/markets/{asset}/cascade.svg"],
+	["get", "/v1/markets/{asset}/liquidations.svg"],
+	["get", "/"], ["get", "/app.js"], ["get", "/app.css"],
+	["get", "/favicon.svg"],
 ];
 for (const [m, p] of routes) {
 	const op = raw.paths?.[p]?.[m];

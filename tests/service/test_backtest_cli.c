@@ -315,10 +315,9 @@ START_TEST(test_cli_usage_errors)
 	const char *bad_h[] = { "--horizons", "1,0.5", p, NULL };
 	const char *bad_dof[] = { "--tail-dof", "2", p, NULL };
 	const char *svg[] = { "--svg", "x.svg", p, NULL };
-	const char *db[] = { "--db", "x.db", NULL };
+	const char *db[] = { "--db", "/nonexistent/x.db", NULL };
 	const char *missing[] = { "/nonexistent/X.csv", NULL };
-	const char *const *usage[] = { none, bad_est, bad_h, bad_dof, svg,
-		db };
+	const char *const *usage[] = { none, bad_est, bad_h, bad_dof, svg };
 	struct run r;
 	size_t i;
 	FILE *f;
@@ -337,6 +336,11 @@ START_TEST(test_cli_usage_errors)
 	}
 	run_backtest(dir, missing, &r);
 	ck_assert_int_eq(r.status, 1);
+	run_free(&r);
+	/* --db of a database that does not exist: not created, exit 1 */
+	run_backtest(dir, db, &r);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert(strstr(r.err, "/nonexistent/x.db") != NULL);
 	run_free(&r);
 	/* a bad row: its file and line */
 	f = fopen(p, "w");
