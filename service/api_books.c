@@ -926,10 +926,16 @@ merge_sources(const struct api_books *bs, struct snapshot *s, size_t a,
 
 		if (b->cache[a].lv[0].n + b->cache[a].lv[1].n == 0)
 			continue;
+		if (n >= SNAPSHOT_MAX_SOURCES) {
+			/* pooled like the stored ones (snapshot.h) */
+			bsrc[k] = SNAPSHOT_MAX_SOURCES - 1;
+			continue;
+		}
 		bsrc[k] = (uint32_t)n;
 		names[n] = text + k * (STORE_BOOK_NAME_MAX + 6);
-		snprintf(names[n], STORE_BOOK_NAME_MAX + 6, "book:%s",
-		    b->meta.name);
+		snprintf(names[n], STORE_BOOK_NAME_MAX + 6, "%s%s",
+		    n == SNAPSHOT_MAX_SOURCES - 1 ? "other" : "book:",
+		    n == SNAPSHOT_MAX_SOURCES - 1 ? "" : b->meta.name);
 		n++;
 	}
 	rc = n == sa->nsources ? 0 : snapshot_set_sources(s, a,

@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "cascade/book.h"
+#include "cascade/cascade.h"
 #include "config.h"
 #include "snapshot.h"
 #include "store.h"
@@ -231,6 +232,16 @@ START_TEST(one_position_levels_are_its_ladder)
 		    lad.qty[k], 1e-12));
 		i++;
 	}
+	/* the liquidation map's source of each level is the book */
+	ck_assert_uint_eq(s->assets[eth].nsources, 1);
+	ck_assert_str_eq(s->assets[eth].sources[0], "book:one");
+	ck_assert_ptr_nonnull(s->assets[eth].levels[LC_DOWN].src);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(s->assets[eth].levels[LC_DOWN].src[i], 0);
+	/* the prebuilt cascade is the one of the merged arrays */
+	ck_assert(lc_cascade_base_fits(s->lc_assets[eth].base[LC_DOWN], LC_DOWN,
+	    &s->lc_assets[eth].curve[LC_BID], 1.0,
+	    s->lc_assets[eth].levels[LC_DOWN].price, n, price[eth]));
 	snapshot_unref(s);
 	/* the market view counts them */
 	BK_CALL(200, api_get_market(&app, "ETH", NULL, &a_));
