@@ -1981,19 +1981,6 @@ enum { R_ASSET, R_DIR, R_FROM, R_TO, R_STEP, R_THRESH, R_HORIZON, R_DOF,
 static const char *const rnames[R_N] = { "asset", "direction", "from", "to",
 	"step", "cascade_threshold_bps", "horizon_days", "tail_dof" };
 
-/* The query's errors, if any, as a 422: 1, else 0. */
-static int
-query_failed(struct api_answer *ans)
-{
-	if (ans->err.nerrors == 0)
-		return 0;
-	problem_set(&ans->err, 422, "validation", "Unprocessable request",
-	    "%zu query parameter(s) break the contract (see errors)",
-	    ans->err.nerrors);
-	ans->status = 422;
-	return 1;
-}
-
 /* horizon_days and tail_dof of a query (7's ranges); -1 with errors. */
 static int
 query_horizon(struct problem *err, const char *h, const char *nu,
@@ -2168,7 +2155,7 @@ api_get_book_risk(struct app *app, const char *book,
 		    !(1 + ra.to > 0) ? "to" : "step",
 		    "breaks the grid rule (step > 0, to on the direction's "
 		    "side of from, 1 + shock > 0, at most 1001 points)");
-	if (query_failed(ans))
+	if (api_query_failed(ans))
 		goto out;
 	books = malloc((bs->n + 1) * sizeof(*books));
 	if (books == NULL)
@@ -2447,7 +2434,7 @@ api_get_book_positions(struct app *app, const char *book,
 		api_query_error(&ans->err, "offset", "must be an integer >= 0");
 	query_horizon(&ans->err, v[S_HORIZON], v[S_DOF], &pr.horizon_days,
 	    &pr.tail_dof);
-	if (query_failed(ans))
+	if (api_query_failed(ans))
 		goto out;
 	rk = malloc((b->npos + 1) * sizeof(*rk));
 	o = own_new(s);

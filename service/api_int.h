@@ -45,6 +45,8 @@ void api_query_error(struct problem *err, const char *name,
  */
 int api_query_num(struct problem *err, const char *name, const char *s,
     double *out);
+/* The query errors gathered in ans->err, if any, as its 422: -1, else 0. */
+int api_query_failed(struct api_answer *ans);
 /* If-None-Match (RFC 9110 13.1.2, weak comparison) names etag. */
 int api_etag_matches(const char *inm, const char *etag);
 
