@@ -200,10 +200,12 @@ load_snapshot(struct app *app, int publish, uint64_t version,
 		*st = STORE_NOMEM;
 		goto out;
 	}
+	api_books_stale(app);	/* the books are read again too */
 	if (version != 0)
 		s->version = version;
-	if (publish)
-		snapshot_cell_publish(app->cell, snapshot_ref(s));
+	/* books: their derived levels merged in, then published */
+	if (api_books_sync(app, s, publish) != 0)
+		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
 out:
 	market_data_release(&md);
 	return s;
@@ -254,6 +256,7 @@ api_app_release(struct app *app)
 {
 	if (app == NULL || app->writer == NULL)
 		return;
+	api_books_free(app);
 	snapshot_cell_release(&app->writer->cell);
 	api_vol_free(app->writer->vol);
 	pthread_mutex_destroy(&app->writer->mu);
@@ -307,9 +310,13 @@ republish(struct app *app, const char *symbol, enum snapshot_level_mode lv,
 		st = STORE_NOMEM;
 		goto out;
 	}
+	if (full)
+		api_books_stale(app);
 	if (version != 0)
 		s->version = version;
-	snapshot_cell_publish(app->cell, snapshot_ref(s));
+	/* books: re-derive what the new prices moved, merge, publish */
+	if (api_books_sync(app, s, 1) != 0)
+		log_msg(LOG_LVL_ERROR, "books: derived levels not merged");
 out:
 	market_data_release(&md);
 	snapshot_unref(cur);
@@ -380,6 +387,16 @@ wtx_commit(struct wtx *t, enum store_status st, const char *what,
 	return t->ns != NULL ? 0 : -1;
 }
 
+int
+wtx_commit_store(struct wtx *t, enum store_status st, const char *what,
+    struct api_answer *a)
+{
+	if (st == STORE_OK)
+		return 0;
+	store_problem(t->app, a, st, what);
+	return -1;
+}
+
 void
 wtx_answer(struct api_answer *a, int ok, int status)
 {
@@ -412,6 +429,11 @@ const struct api_write api_writes[] = {
 	{ "PUT", "/v1/correlations", api_w_put_correlations },
 	{ "POST", "/v1/correlations", api_w_post_correlations },
 	{ "POST", "/v1/markets/{asset}/prices", api_w_post_prices },
+	{ "PUT", "/v1/books/{book}", api_w_put_book },
+	{ "POST", "/v1/books/{book}/positions", api_w_post_book_positions },
+	{ "DELETE", "/v1/books/{book}/positions/{id}",
+	    api_w_delete_book_position },
+	{ "DELETE", "/v1/books/{book}", api_w_delete_book },
 };
 const size_t api_nwrites = sizeof(api_writes) / sizeof(api_writes[0]);
 

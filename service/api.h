@@ -35,10 +35,13 @@
 #include "problem.h"
 #include "snapshot.h"
 
+struct api_books;
+
 /* Writer state of an app: the snapshot cell and the writer mutex. */
 struct api_writer {
 	pthread_mutex_t mu;
 	struct snapshot_cell cell;
+	struct api_books *books;	/* api_books.c; NULL until loaded */
 	struct api_vol *vol;	/* price-history estimators (api_prices.c) */
 };
 
@@ -198,6 +201,31 @@ int api_put_levels(struct app *app, const char *asset, const char *body,
     size_t len, int append, struct api_answer *ans);
 int api_put_correlations(struct app *app, const char *body, size_t len,
     int replace, struct api_answer *ans);
+
+/* ---- books ------------------------------------------------------------ */
+
+/*
+ * docs/model.md section 8.  book is the path segment (1-64 of a-z 0-9 .
+ * _ -, else 422 at /path/book).  PUT replaces (201 when it creates),
+ * upsert (POST .../positions) inserts or updates by id (404 unknown
+ * book); the deletes 404 when there is nothing to delete.  The reads:
+ * the listing, one book's summary, the book under a shock (query:
+ * asset, direction, from, to, step, cascade_threshold_bps, horizon_days,
+ * tail_dof) and its positions by risk (sort, limit, offset,
+ * horizon_days, tail_dof).
+ */
+int api_put_book(struct app *app, const char *book, const char *body,
+    size_t len, int upsert, struct api_answer *ans);
+int api_delete_book_position(struct app *app, const char *book,
+    const char *id, struct api_answer *ans);
+int api_delete_book(struct app *app, const char *book,
+    struct api_answer *ans);
+int api_get_books(struct app *app, struct api_answer *ans);
+int api_get_book(struct app *app, const char *book, struct api_answer *ans);
+int api_get_book_risk(struct app *app, const char *book,
+    const struct api_param *query, size_t n, struct api_answer *ans);
+int api_get_book_positions(struct app *app, const char *book,
+    const struct api_param *query, size_t n, struct api_answer *ans);
 
 /* ---- price history (api_prices.c) ------------------------------------ */
 

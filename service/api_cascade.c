@@ -112,6 +112,18 @@ qcheck(const struct api_param *query, size_t n, const char *const *other,
 	api_query_check(query, n, qnames, Q_N, other, v, err);
 }
 
+/* The 422 of the query errors gathered in err: -1, else 0. */
+static int
+query_problem(struct problem *err)
+{
+	if (err->nerrors == 0)
+		return 0;
+	problem_set(err, 422, "validation", "Unprocessable request",
+	    "%zu query parameter(s) break the contract (see errors)",
+	    err->nerrors);
+	return -1;
+}
+
 int
 api_query_num(struct problem *err, const char *name, const char *s, double *out)
 {
@@ -206,13 +218,16 @@ cascade_query(const struct api_param *query, size_t nquery,
 				    "points");
 		}
 	}
-	if (err->nerrors > 0) {
-		problem_set(err, 422, "validation", "Unprocessable request",
-		    "%zu query parameter(s) break the contract (see errors)",
-		    err->nerrors);
-		return -1;
-	}
-	return 0;
+	return query_problem(err);
+}
+
+int
+api_query_failed(struct api_answer *ans)
+{
+	if (query_problem(&ans->err) == 0)
+		return 0;
+	ans->status = 422;
+	return -1;
 }
 
 void

@@ -135,19 +135,6 @@ chart_query(const struct api_param *query, size_t n,
 		api_query_error(err, "theme", "must be light or dark");
 }
 
-/* The 422 of the errors gathered so far: -1, else 0. */
-static int
-query_failed(struct api_answer *ans)
-{
-	if (ans->err.nerrors == 0)
-		return 0;
-	problem_set(&ans->err, 422, "validation", "Unprocessable request",
-	    "%zu query parameter(s) break the contract (see errors)",
-	    ans->err.nerrors);
-	ans->status = 422;
-	return -1;
-}
-
 /* A rendered document (owned from here) as the answer, or 304. */
 static int
 svg_answer(struct api_answer *ans, enum chart_status st, char *doc,
@@ -200,7 +187,7 @@ api_get_cascade_svg(struct app *app, const char *asset,
 		return ans->status;
 	chart_query(query, n, NULL, NULL, CHART_MIN_SIZE, &o, &ans->err);
 	if (api_cascade_eval(snap, asset, query, n, chart_names, &ev,
-	    ans) != 0 || query_failed(ans) != 0)
+	    ans) != 0 || api_query_failed(ans) != 0)
 		goto out;
 	sym = ev.sa->symbol;
 	side = cc->dir == LC_DOWN ? "bid" : "ask";
@@ -427,7 +414,7 @@ api_get_liquidations_svg(struct app *app, const char *asset,
 	}
 	chart_query(query, n, liq_names, v, CHART_MIN_SIZE, &o, &ans->err);
 	liq_query(v, &range, &bins, &ans->err);
-	if (query_failed(ans) != 0)
+	if (api_query_failed(ans) != 0)
 		goto out;
 	sa = &snap->assets[i];
 	if (liqmap_build(sa, range, (size_t)bins, &m) != 0) {
@@ -589,6 +576,8 @@ api_score_svg(struct app *app, const char *body, size_t len,
 	struct snapshot *snap = NULL;
 	struct score_request req;
 	struct lc_score_result res;
+	struct lc_market mkt;
+	void *own = NULL;
 	const struct lc_liq_result *lp = NULL;
 	const struct snapshot_asset *sa;
 	struct chart_opts o, oa, ob;
@@ -605,9 +594,9 @@ api_score_svg(struct app *app, const char *body, size_t len,
 	lc_score_result_init(&res);
 	chart_query(query, n, (const char *const[]){ NULL }, NULL,
 	    2 * CHART_MIN_SIZE, &o, &ans->err);
-	if (query_failed(ans) != 0)
+	if (api_query_failed(ans) != 0)
 		goto out;
-	snap = api_score_decode(app, body, len, &req, ans);
+	snap = api_score_decode(app, body, len, &req, &mkt, &own, ans);
 	if (snap == NULL)
 		goto out;
 	if (req.npos != 1) {
@@ -632,7 +621,7 @@ api_score_svg(struct app *app, const char *body, size_t len,
 	}
 	for (k = 0; k < nh; k++) {
 		req.lc.params.horizon_days = h[k];
-		if (api_score_eval(snap, &req, &res, ans) != 0)
+		if (api_score_eval(&mkt, &req, &res, ans) != 0)
 			goto out;
 		p[k] = 100 * res.pos[0].p_liq;
 		ps[k] = 100 * res.pos[0].p_liq_static;
@@ -685,6 +674,7 @@ out:
 	free(db);
 	lc_score_result_release(&res);
 	codec_request_release(&req);
+	api_books_own_free(own);
 	snapshot_unref(snap);
 	return ans->status;
 }

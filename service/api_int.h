@@ -45,6 +45,8 @@ void api_query_error(struct problem *err, const char *name,
  */
 int api_query_num(struct problem *err, const char *name, const char *s,
     double *out);
+/* The query errors gathered in ans->err, if any, as its 422: -1, else 0. */
+int api_query_failed(struct api_answer *ans);
 /* If-None-Match (RFC 9110 13.1.2, weak comparison) names etag. */
 int api_etag_matches(const char *inm, const char *etag);
 
@@ -77,13 +79,18 @@ void api_cascade_eval_release(struct api_cascade_eval *ev);
 /*
  * A reference to the current snapshot with body decoded against it into
  * *req (initialised by the caller, who releases it and unrefs the
- * snapshot), or NULL with the answer set (400, 422, 503).
+ * snapshot), or NULL with the answer set (400, 422, 503).  *mkt is the
+ * market to score against: the snapshot's, or (positions naming their
+ * copy in a book, 8.1) one without those copies' levels, whose storage
+ * *own the caller frees with api_books_own_free() (NULL when none).
  */
 struct snapshot *api_score_decode(struct app *app, const char *body,
-    size_t len, struct score_request *req, struct api_answer *ans);
+    size_t len, struct score_request *req, struct lc_market *mkt,
+    void **own, struct api_answer *ans);
 /* lc_score of a decoded request into *res: 0, or -1 with the answer. */
-int api_score_eval(const struct snapshot *snap, const struct score_request *req,
-    struct lc_score_result *res, struct api_answer *ans);
+int api_score_eval(const struct lc_market *mkt,
+    const struct score_request *req, struct lc_score_result *res,
+    struct api_answer *ans);
 
 struct wtx {
 	struct app *app;
@@ -109,6 +116,9 @@ long wtx_asset(struct wtx *t, const char *asset, struct api_answer *a);
  */
 int wtx_commit(struct wtx *t, enum store_status st, const char *what,
     const char *symbol, enum snapshot_level_mode lv, struct api_answer *a);
+/* The store's write only (st): 0, or -1 with its problem. */
+int wtx_commit_store(struct wtx *t, enum store_status st, const char *what,
+    struct api_answer *a);
 /* The answer's body is built (ok and a->body set): status; else 503. */
 void wtx_answer(struct api_answer *a, int ok, int status);
 int wtx_end(struct wtx *t, struct api_answer *a);
@@ -150,5 +160,51 @@ int api_w_post_levels(const struct api_wcall *c, struct api_answer *ans);
 int api_w_put_correlations(const struct api_wcall *c, struct api_answer *ans);
 int api_w_post_correlations(const struct api_wcall *c, struct api_answer *ans);
 int api_w_post_prices(const struct api_wcall *c, struct api_answer *ans);
+int api_w_put_book(const struct api_wcall *c, struct api_answer *ans);
+int api_w_post_book_positions(const struct api_wcall *c,
+    struct api_answer *ans);
+int api_w_delete_book_position(const struct api_wcall *c,
+    struct api_answer *ans);
+int api_w_delete_book(const struct api_wcall *c, struct api_answer *ans);
+
+/* ---- books (api_books.c) -------------------------------------------- */
+
+/*
+ * A snapshot s built from the store by a market write or at startup (not
+ * yet published), under the writer mutex: load the books when they are
+ * not loaded (or the asset set changed), re-derive the positions holding
+ * an asset whose price or volatility changed, set the merged levels
+ * (stored + every book's derived) on s, and (publish) publish s while
+ * the books are still locked, so that readers never see books newer than
+ * the snapshot.  0, or -1 (no memory; s keeps its stored levels and is
+ * published all the same).
+ */
+int api_books_sync(struct app *app, struct snapshot *s, int publish);
+/*
+ * The store was read whole again (a restore, another process's write):
+ * the next api_books_sync() loads the books again (writer mutex held).
+ */
+void api_books_stale(struct app *app);
+void api_books_free(struct app *app);
+
+/*
+ * A score request naming book copies (req->book): the market of snap
+ * with each named position's derived levels left out, in *mkt (its
+ * storage in *own: api_books_own_free).  0: done or nothing to leave out
+ * (*own NULL, *mkt = snap->market); 1: snap is no longer current (decode
+ * again, pinned); -1 with err (422 unknown book or id, 503).  pinned:
+ * snap came from api_books_pin() and the pin is still held.
+ */
+int api_books_exclude(struct app *app, const struct snapshot *snap,
+    const struct score_request *req, struct lc_market *mkt, void **own,
+    int pinned, struct problem *err);
+/*
+ * The current snapshot (a new reference) with the books read-locked so
+ * that they match it until api_books_unpin(*pin); NULL when the books
+ * are not loaded.  Writers wait meanwhile: hold it briefly.
+ */
+struct snapshot *api_books_pin(struct app *app, void **pin);
+void api_books_unpin(void *pin);
+void api_books_own_free(void *own);
 
 #endif

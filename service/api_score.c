@@ -34,6 +34,9 @@ struct api_score_job {
 	struct snapshot *snap;		/* one reference */
 	struct score_request req;
 	const struct api_hooks *hooks;
+	/* books (8.1): the market without the named own copies, or NULL */
+	void *own;
+	struct lc_market mkt;
 };
 
 static int64_t
@@ -141,12 +144,12 @@ score_oom(struct api_answer *ans, const char *what)
 }
 
 int
-api_score_eval(const struct snapshot *snap, const struct score_request *req,
+api_score_eval(const struct lc_market *mkt, const struct score_request *req,
     struct lc_score_result *res, struct api_answer *ans)
 {
 	enum lc_status st;
 
-	st = lc_score(&snap->market, &req->lc, res);
+	st = lc_score(mkt, &req->lc, res);
 	if (st == LC_ENOMEM) {
 		score_oom(ans, "while scoring");
 		return -1;
@@ -166,8 +169,9 @@ api_score_eval(const struct snapshot *snap, const struct score_request *req,
 
 /* lc_score and encode a decoded request into *ans; the HTTP status. */
 static int
-score_run(const struct snapshot *snap, struct score_request *req,
-    const struct api_hooks *hooks, struct api_answer *ans)
+score_run(const struct snapshot *snap, const struct lc_market *mkt,
+    struct score_request *req, const struct api_hooks *hooks,
+    struct api_answer *ans)
 {
 	struct lc_score_result *res;
 	int64_t t0 = now_us();
@@ -176,7 +180,7 @@ score_run(const struct snapshot *snap, struct score_request *req,
 	res = thread_result(&owned);
 	if (res == NULL)
 		return score_oom(ans, "while scoring");
-	if (api_score_eval(snap, req, res, ans) != 0)
+	if (api_score_eval(mkt, req, res, ans) != 0)
 		goto out;
 	if (codec_encode_score(req, res, snap, &ans->body) != 0) {
 		score_oom(ans, "while encoding");
@@ -207,6 +211,7 @@ api_score_job_free(struct api_score_job *job)
 	if (job == NULL)
 		return;
 	codec_request_release(&job->req);
+	api_books_own_free(job->own);
 	snapshot_unref(job->snap);
 	free(job);
 }
@@ -219,31 +224,60 @@ api_score_job_run(struct api_score_job *job, unsigned threads,
 		job->req.params.threads = threads;
 		job->req.lc.params.threads = threads;
 	}
-	return score_run(job->snap, &job->req, job->hooks, ans);
+	return score_run(job->snap, job->own != NULL ? &job->mkt :
+	    &job->snap->market, &job->req, job->hooks, ans);
 }
 
 struct snapshot *
 api_score_decode(struct app *app, const char *body, size_t len,
-    struct score_request *req, struct api_answer *ans)
+    struct score_request *req, struct lc_market *mkt, void **own,
+    struct api_answer *ans)
 {
 	struct codec_limits lim;
-	struct snapshot *snap;
+	struct snapshot *snap = NULL;
+	int rc, tries;
+	void *pin;
 
 	api_score_limits(app->cfg, &lim);
-	snap = app->cell != NULL ? snapshot_cell_get(app->cell) : NULL;
-	if (snap == NULL) {
-		no_snapshot(ans);
-		return NULL;
-	}
-	if (codec_decode_score(body, len, snap, &lim, req, &ans->err) != 0) {
-		if (ans->err.status == 0)
+	*own = NULL;
+	/*
+	 * Positions naming their copy in a book (8.1) need the books that
+	 * match the snapshot: when a write came between, decode again with
+	 * the books pinned to the current snapshot.
+	 */
+	for (tries = 0;; tries++) {
+		pin = NULL;
+		if (tries == 0)
+			snap = app->cell != NULL
+			    ? snapshot_cell_get(app->cell) : NULL;
+		else
+			snap = api_books_pin(app, &pin);
+		if (snap == NULL) {
+			no_snapshot(ans);
+			return NULL;
+		}
+		rc = codec_decode_score(body, len, snap, &lim, req, &ans->err);
+		if (rc == 0)
+			rc = api_books_exclude(app, snap, req, mkt, own,
+			    pin != NULL, &ans->err);
+		else if (ans->err.status == 0)
 			problem_set(&ans->err, 500, "internal",
 			    "Internal server error", "decoding failed");
-		ans->status = ans->err.status;
+		api_books_unpin(pin);
+		if (rc == 0)
+			return snap;
+		if (rc < 0 || tries > 0) {
+			if (rc > 0)
+				no_snapshot(ans);
+			else
+				ans->status = ans->err.status;
+			snapshot_unref(snap);
+			return NULL;
+		}
+		codec_request_release(req);
+		codec_request_init(req);
 		snapshot_unref(snap);
-		return NULL;
 	}
-	return snap;
 }
 
 int
@@ -257,7 +291,8 @@ api_score(struct app *app, const char *body, size_t len,
 		return score_oom(ans, "");
 	codec_request_init(&job->req);
 	job->hooks = app->hooks;
-	job->snap = api_score_decode(app, body, len, &job->req, ans);
+	job->snap = api_score_decode(app, body, len, &job->req, &job->mkt,
+	    &job->own, ans);
 	if (job->snap == NULL)
 		goto out;
 	if (job->req.monte_carlo && opts != NULL && opts->defer != NULL) {
@@ -265,7 +300,8 @@ api_score(struct app *app, const char *body, size_t len,
 		opts->defer(opts->ctx, job);
 		return API_DEFERRED;
 	}
-	score_run(job->snap, &job->req, job->hooks, ans);
+	score_run(job->snap, job->own != NULL ? &job->mkt :
+	    &job->snap->market, &job->req, job->hooks, ans);
 out:
 	api_score_job_free(job);
 	return ans->status;

@@ -668,14 +668,6 @@ out:
 
 /* ---- import --format (docs/import.md) ------------------------------- */
 
-/*
- * The book write, PUT /v1/books/{book} (upsert: POST .../positions).
- * TODO(lead, after merging the "books" branch): set it to api_put_book;
- * until then a mapping that gives positions needs --print.
- */
-static int (*const book_write)(struct app *app, const char *book,
-    const char *body, size_t len, int upsert, struct api_answer *ans) = NULL;
-
 /* A book name: 1-64 of a-z, 0-9, '.', '_', '-' (docs/model.md 8). */
 static int
 book_name_valid(const char *s)
@@ -702,7 +694,7 @@ import_summary(const struct import_result *r, const char *format)
 /*
  * cascaded import --format F [--book NAME] [--map MAP] [--print]
  * [--append] FILE: map FILE (codec_import.h), write its levels per asset
- * through api_put_levels and its positions through book_write (or print
+ * through api_put_levels and its positions through api_put_book (or print
  * them: --print).  stdout: the positions body (--print), else the
  * answers of the writes, one JSON per line.  Exit 0, 1 (rejected input
  * or write: its problem on stderr), 2 (usage).
@@ -760,12 +752,6 @@ run_import_format(struct config *cfg, const struct cli_opts *o)
 		goto out;
 	}
 	import_summary(&res, o->format);
-	if (res.positions != NULL && !o->print && book_write == NULL) {
-		fprintf(stderr, "cascaded: this build cannot write books yet: "
-		    "use --print and PUT the body to /v1/books/%s\n",
-		    o->book != NULL ? o->book : "NAME");
-		goto out;
-	}
 	if (res.nlevel_assets > 0 || (res.positions != NULL && !o->print)) {
 		app.cfg = cfg;
 		app.store = open_db(cfg);
@@ -788,8 +774,8 @@ run_import_format(struct config *cfg, const struct cli_opts *o)
 	}
 	if (res.positions != NULL && o->print) {
 		printf("%s\n", res.positions);
-	} else if (res.positions != NULL && book_write != NULL) {
-		book_write(&app, o->book, res.positions,
+	} else if (res.positions != NULL) {
+		api_put_book(&app, o->book, res.positions,
 		    strlen(res.positions), o->append, &ans);
 		if (ans.status >= 400) {
 			print_problem(&ans, NULL);

@@ -144,6 +144,7 @@ struct score_request {
 	int monte_carlo;            /* the request needs Monte Carlo */
 	struct codec_warnings warn; /* the codec's own warnings */
 	struct lc_request lc;       /* what lc_score() takes */
+	const char **book;          /* per position: `book` (8.1) or NULL */
 };
 
 /*
@@ -313,6 +314,51 @@ struct codec_cascade {
 int codec_encode_cascade(const struct codec_cascade *c, char **out);
 
 
+/* ---- books (codec_books.c) ------------------------------------------ */
+
+/* 1 when s is a book name: 1-64 of a-z, 0-9, '.', '_', '-' (8). */
+int codec_book_name_valid(const char *s);
+
+/*
+ * A book write, PUT /v1/books/{book} ({"positions", "as_of", "source"})
+ * or POST /v1/books/{book}/positions (the same body): the positions
+ * decoded and validated by the /v1/score position code against the
+ * snapshot's assets and prices (pos.price, pos.vol are the snapshot's),
+ * with each position's JSON text for the store.
+ */
+struct codec_book_put {
+	struct score_request pos;	/* npos, pos[], their storage */
+	char *text;		/* the positions' JSON texts */
+	size_t *text_off;	/* position i is text[off[i], end[i]) */
+	size_t *text_end;
+	char as_of[MD_TIME_MAX];
+	char source[MD_SOURCE_MAX + 1];
+};
+
+void codec_book_put_init(struct codec_book_put *b);
+void codec_book_put_release(struct codec_book_put *b);
+/*
+ * 0, or -1 with err (400 bad JSON, 422 with pointers such as
+ * /positions/3/collateral/0/asset; a duplicate id at its later
+ * occurrence; at most max_positions).
+ */
+int codec_decode_book_put(const char *body, size_t len,
+    const struct snapshot *snap, size_t max_positions,
+    struct codec_book_put *out, struct problem *err);
+/*
+ * Stored position texts joined as one JSON array: decoded into out as a
+ * book write's positions (no as_of).  0, or -1 with err.
+ */
+int codec_decode_positions(const char *json, size_t len,
+    const struct snapshot *snap, struct score_request *out,
+    struct problem *err);
+
+/*
+ * The answer object of position i of req (7), as POST /v1/score writes
+ * it (codec_score.c): for the book routes that answer per position.
+ */
+void codec_buf_position(struct json_buf *b, const struct score_request *req,
+    const struct snapshot *snap, size_t i, const struct lc_pos_result *pr);
 /* ---- price history (codec_prices.c) --------------------------------- */
 
 #include "cascade/backtest.h"

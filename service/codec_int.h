@@ -82,4 +82,13 @@ int codec_qty_text(struct codec_ctx *c, const char *member,
 int codec_as_of(struct codec_ctx *c, const struct cJSON *item, char *out);
 int codec_source(struct codec_ctx *c, const struct cJSON *item, char *out);
 
+/*
+ * The positions array `arr` (the /v1/score schema; a `book` member is an
+ * error) at /positions of the cursor into r, whose price and vol are
+ * set: the code that decodes a score request's positions.  0, or -1 on
+ * no memory; validation errors are added to c.
+ */
+int codec_positions(struct codec_ctx *c, const struct cJSON *arr,
+    const struct snapshot *snap, struct score_request *r);
+
 #endif

@@ -63,6 +63,7 @@ codec_request_release(struct score_request *r)
 	free(r->tiers);
 	free(r->price);
 	free(r->vol);
+	free(r->book);
 	free(r->vol_src);
 	codec_warnings_release(&r->warn);
 	codec_request_init(r);
@@ -77,6 +78,7 @@ struct dec {
 	size_t ntiers; /* used of r->tiers */
 	size_t idlen; /* used of r->ids */
 	int64_t now;
+	int in_book; /* decoding a book's positions: no `book` member */
 };
 
 /* Number in a range given as bounds and openness; -1 with an error. */
@@ -324,6 +326,7 @@ enum {
 	L_BONUS,
 	L_CF,
 	L_FULL,
+	L_BOOK,
 	L_NKEYS
 };
 
@@ -332,7 +335,7 @@ decode_loan(struct dec *d, const cJSON *obj, struct lc_position *p)
 {
 	static const char *const keys[] = { "id", "type", "protocol",
 		"collateral", "debt", "liquidation_bonus", "close_factor",
-		"full_liquidation_below", NULL };
+		"full_liquidation_below", "book", NULL };
 	const cJSON *v[L_NKEYS + 1];
 	struct lc_loan *l = &p->u.loan;
 	struct lc_entry *coll, *debt;
@@ -512,6 +515,7 @@ enum {
 	P_MMR,
 	P_MMA,
 	P_TIERS,
+	P_BOOK,
 	P_NKEYS
 };
 
@@ -521,7 +525,7 @@ decode_perp(struct dec *d, const cJSON *obj, struct lc_position *p)
 	static const char *const keys[] = { "id", "type", "asset", "side",
 		"size", "entry_price", "margin", "leverage",
 		"maintenance_margin_rate", "maintenance_amount",
-		"maintenance_tiers", NULL };
+		"maintenance_tiers", "book", NULL };
 	const cJSON *v[P_NKEYS + 1];
 	struct lc_perp *pp = &p->u.perp;
 	size_t nerr0 = d->ctx.nerr;
@@ -602,6 +606,31 @@ decode_perp(struct dec *d, const cJSON *obj, struct lc_position *p)
 	return 0;
 }
 
+/* `book` (8.1): the book holding this position's copy, into ids. */
+static void
+decode_book_member(struct dec *d, const cJSON *obj, size_t i)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(obj, "book");
+	size_t n;
+
+	if (b == NULL)
+		return;
+	if (d->in_book) {
+		codec_err(&d->ctx, "book",
+		    "a position of a book cannot name a book");
+		return;
+	}
+	if (!cJSON_IsString(b) || !codec_book_name_valid(b->valuestring)) {
+		codec_err(&d->ctx, "book",
+		    "must be a book name: 1 to 64 of a-z 0-9 . _ -");
+		return;
+	}
+	n = strlen(b->valuestring) + 1;
+	memcpy(d->r->ids + d->idlen, b->valuestring, n);
+	d->r->book[i] = d->r->ids + d->idlen;
+	d->idlen += n;
+}
+
 static void
 decode_position(struct dec *d, const cJSON *obj, size_t i)
 {
@@ -630,6 +659,7 @@ decode_position(struct dec *d, const cJSON *obj, size_t i)
 		p->id = d->r->ids + d->idlen;
 		d->idlen += n;
 	}
+	decode_book_member(d, obj, i);
 	if (type == NULL)
 		codec_err(&d->ctx, "type", "is required");
 	else if (cJSON_IsString(type) && strcmp(type->valuestring, "loan") == 0)
@@ -656,7 +686,8 @@ count_storage(const cJSON *positions, size_t max_entries, size_t *nentries,
 
 			if (m->string == NULL)
 				continue;
-			if (cJSON_IsString(m) && strcmp(m->string, "id") == 0)
+			if (cJSON_IsString(m) && (strcmp(m->string, "id") == 0
+			    || strcmp(m->string, "book") == 0))
 				*idbytes += strlen(m->valuestring) + 1;
 			if (!cJSON_IsArray(m))
 				continue;
@@ -718,6 +749,56 @@ check_duplicate_ids(struct dec *d)
 	}
 	free(ids);
 	return 0;
+}
+
+/*
+ * The array `arr` of positions into d->r (whose price and vol are set):
+ * storage sized in one pass, each position at /positions/i, then the
+ * duplicate ids.  0, or -1 on no memory (validation errors in d->ctx).
+ */
+static int
+decode_positions(struct dec *d, const cJSON *arr)
+{
+	struct score_request *r = d->r;
+	size_t i, n, nent, ntier, idb, old;
+	const cJSON *it;
+
+	n = (size_t)cJSON_GetArraySize(arr);
+	count_storage(arr, d->lim->max_entries, &nent, &ntier, &idb);
+	r->pos = calloc(n + 1, sizeof(*r->pos));
+	r->book = calloc(n + 1, sizeof(*r->book));
+	r->entries = malloc((nent + 1) * sizeof(*r->entries));
+	r->tiers = malloc((ntier + 1) * sizeof(*r->tiers));
+	r->ids = malloc(idb + 1);
+	if (r->pos == NULL || r->book == NULL || r->entries == NULL ||
+	    r->tiers == NULL || r->ids == NULL)
+		return -1;
+	r->npos = n;
+	old = codec_ptr_key(&d->ctx, "positions");
+	for (i = 0, it = arr->child; it != NULL; it = it->next, i++)
+		decode_position(d, it, i);
+	codec_ptr_pop(&d->ctx, old);
+	return check_duplicate_ids(d);
+}
+
+int
+codec_positions(struct codec_ctx *c, const cJSON *arr,
+    const struct snapshot *snap, struct score_request *r)
+{
+	struct codec_limits lim;
+	struct dec d;
+	int rc;
+
+	codec_limits_default(&lim);
+	memset(&d, 0, sizeof(d));
+	d.ctx = *c;
+	d.snap = snap;
+	d.lim = &lim;
+	d.r = r;
+	d.in_book = 1;
+	rc = decode_positions(&d, arr);
+	*c = d.ctx;
+	return rc;
 }
 
 /*
@@ -857,12 +938,12 @@ codec_decode_score(const char *body, size_t len, const struct snapshot *snap,
 		"depth_scale", "include_market_levels", "prices", "volatility",
 		NULL };
 	struct codec_limits deflim;
-	const cJSON *v[T_NKEYS + 1], *it;
+	const cJSON *v[T_NKEYS + 1];
 	struct lc_params *pr;
 	struct rfc3339_time now;
 	struct dec d;
 	cJSON *root = NULL;
-	size_t i, n = 0, nent, ntier, idb, old;
+	size_t i, n = 0;
 	double x;
 	int rc = -1;
 
@@ -966,20 +1047,7 @@ codec_decode_score(const char *body, size_t len, const struct snapshot *snap,
 		    limits->max_positions);
 		goto done;
 	}
-	count_storage(v[T_POS], limits->max_entries, &nent, &ntier, &idb);
-	out->pos = calloc(n, sizeof(*out->pos));
-	out->entries = malloc((nent + 1) * sizeof(*out->entries));
-	out->tiers = malloc((ntier + 1) * sizeof(*out->tiers));
-	out->ids = malloc(idb + 1);
-	if (out->pos == NULL || out->entries == NULL || out->tiers == NULL ||
-	    out->ids == NULL)
-		goto oom;
-	out->npos = n;
-	old = codec_ptr_key(&d.ctx, "positions");
-	for (i = 0, it = v[T_POS]->child; it != NULL; it = it->next, i++)
-		decode_position(&d, it, i);
-	codec_ptr_pop(&d.ctx, old);
-	if (check_duplicate_ids(&d) != 0)
+	if (decode_positions(&d, v[T_POS]) != 0)
 		goto oom;
 	if (d.ctx.nerr == 0 && classify(&d) != 0)
 		goto oom;
@@ -1144,6 +1212,13 @@ encode_position(struct json_buf *b, const struct score_request *req,
 	json_buf_key(b, "unwind_slippage_quote");
 	json_buf_num(b, pr->unwind_quote);
 	json_buf_end(b, '}');
+}
+
+void
+codec_buf_position(struct json_buf *b, const struct score_request *req,
+    const struct snapshot *snap, size_t i, const struct lc_pos_result *pr)
+{
+	encode_position(b, req, snap, i, pr);
 }
 
 static void

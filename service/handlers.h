@@ -39,6 +39,9 @@ extern const struct server_route handlers_score_routes[];
 extern const size_t handlers_score_nroutes;
 extern const struct server_route handlers_market_routes[];
 extern const size_t handlers_market_nroutes;
+/* handlers_books.c: the books of docs/model.md section 8 */
+extern const struct server_route handlers_book_routes[];
+extern const size_t handlers_book_nroutes;
 /* handlers_ops.c: /healthz /readyz /version /metrics /openapi.json */
 extern const struct server_route handlers_ops_routes[];
 extern const size_t handlers_ops_nroutes;

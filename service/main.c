@@ -53,6 +53,7 @@ register_routes(struct server *srv)
 	server_add_routes(srv, handlers_score_routes, handlers_score_nroutes);
 	server_add_routes(srv, handlers_market_routes,
 	    handlers_market_nroutes);
+	server_add_routes(srv, handlers_book_routes, handlers_book_nroutes);
 	server_add_routes(srv, handlers_prices_routes, handlers_prices_nroutes);
 	server_add_routes(srv, handlers_chart_routes, handlers_chart_nroutes);
 	server_add_routes(srv, handlers_page_routes, handlers_page_nroutes);

@@ -16,6 +16,7 @@
 #include "cascade/curve.h"
 #include "rfc3339.h"
 #include "seed.h"
+#include "store_books.h"
 #include "store_prices.h"
 
 static void
@@ -405,25 +406,35 @@ struct seed_book {
 	size_t *off;		/* [n + 1] */
 };
 
-/*
- * Write one book.  TODO(lead, after merging the "books" branch): wire it
- * to the book store, i.e. replace the body by
- *	struct store_book b;  struct store_book_pos *p;  (store_books.h)
- *	memset(&b, 0, sizeof(b)); copy name, as_of, source into b;
- *	copy `now` into b.updated_at; b.next_slot = (int64_t)bk->n;
- *	p[i] = { bk->ids[i], (int64_t)i, bk->text + bk->off[i],
- *	         bk->off[i + 1] - bk->off[i] } for each i;
- *	return store_book_replace(st, &b, p, bk->n, NULL) == STORE_OK ? 0 : -1;
- * Until then the book is parsed and checked (apply_books) but not stored.
- */
+/* Write one book: a replace, one transaction (store_books.h). */
 static int
 seed_write_book(struct store *st, const struct seed_book *bk,
     const char *now)
 {
-	(void)st;
-	(void)bk;
-	(void)now;
-	return 0;
+	struct store_book b;
+	struct store_book_pos *p;
+	enum store_status res;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	snprintf(b.name, sizeof(b.name), "%s", bk->name);
+	snprintf(b.as_of, sizeof(b.as_of), "%s", bk->as_of);
+	snprintf(b.source, sizeof(b.source), "%s",
+	    bk->source != NULL ? bk->source : "");
+	snprintf(b.updated_at, sizeof(b.updated_at), "%s", now);
+	b.next_slot = (int64_t)bk->n;
+	p = malloc((bk->n + 1) * sizeof(*p));
+	if (p == NULL)
+		return -1;
+	for (i = 0; i < bk->n; i++) {
+		p[i].id = bk->ids[i];
+		p[i].slot = (int64_t)i;
+		p[i].body = bk->text + bk->off[i];
+		p[i].len = bk->off[i + 1] - bk->off[i];
+	}
+	res = store_book_replace(st, &b, p, bk->n, NULL);
+	free(p);
+	return res == STORE_OK ? 0 : -1;
 }
 
 /* A book name: 1-64 of a-z, 0-9, '.', '_', '-' (docs/model.md 8). */

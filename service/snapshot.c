@@ -657,6 +657,15 @@ snapshot_free(struct snapshot *s)
 		return;
 	for (i = 0; i < s->nassets && s->blocks != NULL; i++)
 		block_unref(s->blocks[i]);
+	for (i = 0; i < 4 * s->nassets && s->own_levels != NULL; i++)
+		free(s->own_levels[i]);
+	free(s->own_levels);
+	for (i = 0; i < 2 * s->nassets && s->own_src != NULL; i++)
+		free(s->own_src[i]);
+	free(s->own_src);
+	for (i = 0; i < s->nassets && s->own_names != NULL; i++)
+		free(s->own_names[i]);
+	free(s->own_names);
 	for (i = 0; i < 2 * s->nassets && s->bases != NULL; i++)
 		base_unref(s->bases[i]);
 	free(s->bases);
@@ -780,6 +789,7 @@ assemble(struct snapshot_block *const *blk, size_t nb,
 	s->market.default_rho = default_rho;
 	s->market.rho = s->rho;
 	s->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
+	s->hash = s->base_hash = h;
 	hash_etag(h, s->etag);
 	*out = s;
 	s = NULL;
@@ -799,26 +809,38 @@ out:
  * have no base (lc_cascade_build refuses them: lc_score then rebuilds
  * and reports it).
  */
+/* old's base of asset i of s, direction d, when it fits: a reference. */
+static struct snapshot_base *
+base_share(const struct snapshot *s, const struct snapshot *old, size_t i,
+    int d)
+{
+	const struct lc_asset_market *la = &s->lc_assets[i];
+	const struct lc_curve *cv = &la->curve[d == LC_DOWN ? LC_BID : LC_ASK];
+	long j = old != NULL ? snapshot_find(old, la->symbol) : -1;
+	struct snapshot_base *sb;
+
+	if (j < 0 || old->bases == NULL)
+		return NULL;
+	sb = old->bases[2 * (size_t)j + (size_t)d];
+	if (sb == NULL || !lc_cascade_base_fits(sb->b, (enum lc_dir)d, cv,
+	    1.0, la->levels[d].price, la->levels[d].n, la->price))
+		return NULL;
+	atomic_fetch_add_explicit(&sb->refs, 1, memory_order_relaxed);
+	return sb;
+}
+
 static struct snapshot_base *
 base_for(const struct snapshot *s, const struct snapshot *old, size_t i,
     int d, int *nomem)
 {
 	const struct lc_asset_market *la = &s->lc_assets[i];
 	const struct lc_curve *cv = &la->curve[d == LC_DOWN ? LC_BID : LC_ASK];
-	long j = old != NULL ? snapshot_find(old, la->symbol) : -1;
 	struct snapshot_base *sb;
 	enum lc_status st;
 
-	if (j >= 0 && old->bases != NULL) {
-		sb = old->bases[2 * (size_t)j + (size_t)d];
-		if (sb != NULL && lc_cascade_base_fits(sb->b, (enum lc_dir)d,
-		    cv, 1.0, la->levels[d].price, la->levels[d].n,
-		    la->price)) {
-			atomic_fetch_add_explicit(&sb->refs, 1,
-			    memory_order_relaxed);
-			return sb;
-		}
-	}
+	sb = base_share(s, old, i, d);
+	if (sb != NULL)
+		return sb;
 	sb = calloc(1, sizeof(*sb));
 	if (sb == NULL) {
 		*nomem = 1;
@@ -1075,4 +1097,199 @@ snapshot_cell_publish(struct snapshot_cell *c, struct snapshot *s)
 	c->cur = s;
 	pthread_mutex_unlock(&c->mu);
 	snapshot_unref(old);
+}
+
+/* ---- books: derived levels ------------------------------------------- */
+
+int
+snapshot_copy(const struct snapshot *s, struct snapshot **out)
+{
+	struct snapshot *c;
+	size_t n = s->nassets, i;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -1;
+	/* member by member: s->refs moves under other threads */
+	atomic_init(&c->refs, 1);
+	c->default_rho = s->default_rho;
+	c->nassets = n;
+	c->usd = s->usd;
+	c->market = s->market;
+	c->assets = malloc(n * sizeof(*c->assets));
+	c->lc_assets = malloc(n * sizeof(*c->lc_assets));
+	c->blocks = malloc(n * sizeof(*c->blocks));
+	c->rho = malloc(n * n * sizeof(double));
+	c->by_symbol = malloc(n * sizeof(uint32_t));
+	if (c->assets == NULL || c->lc_assets == NULL || c->blocks == NULL ||
+	    c->rho == NULL || c->by_symbol == NULL) {
+		c->nassets = 0;
+		snapshot_free(c);
+		return -1;
+	}
+	memcpy(c->assets, s->assets, n * sizeof(*c->assets));
+	memcpy(c->lc_assets, s->lc_assets, n * sizeof(*c->lc_assets));
+	memcpy(c->rho, s->rho, n * n * sizeof(double));
+	memcpy(c->by_symbol, s->by_symbol, n * sizeof(uint32_t));
+	for (i = 0; i < n; i++) {
+		c->blocks[i] = block_ref(s->blocks[i]);
+		/* the level arrays are the blocks' (s's own ones are s's) */
+		if (s->blocks[i] != NULL) {
+			c->assets[i].levels[0] = s->blocks[i]->sa.levels[0];
+			c->assets[i].levels[1] = s->blocks[i]->sa.levels[1];
+			c->assets[i].nsources = s->blocks[i]->sa.nsources;
+			c->assets[i].sources = s->blocks[i]->sa.sources;
+		}
+		c->lc_assets[i].symbol = c->assets[i].symbol;
+		c->lc_assets[i].levels[0].n = c->assets[i].levels[0].n;
+		c->lc_assets[i].levels[0].price = c->assets[i].levels[0].price;
+		c->lc_assets[i].levels[0].qty = c->assets[i].levels[0].qty;
+		c->lc_assets[i].levels[1].n = c->assets[i].levels[1].n;
+		c->lc_assets[i].levels[1].price = c->assets[i].levels[1].price;
+		c->lc_assets[i].levels[1].qty = c->assets[i].levels[1].qty;
+	}
+	/* the bases lent through lc_assets: c holds references of its own */
+	if (s->bases != NULL) {
+		c->bases = calloc(2 * n + 1, sizeof(*c->bases));
+		if (c->bases == NULL) {
+			for (i = 0; i < n; i++)
+				c->lc_assets[i].base[0] =
+				    c->lc_assets[i].base[1] = NULL;
+		}
+		for (i = 0; c->bases != NULL && i < 2 * n; i++) {
+			c->bases[i] = s->bases[i];
+			if (c->bases[i] != NULL)
+				atomic_fetch_add_explicit(&c->bases[i]->refs, 1,
+				    memory_order_relaxed);
+		}
+	}
+	c->market.assets = c->lc_assets;
+	c->market.rho = c->rho;
+	/* the tag of the content: the merges are hashed in again */
+	c->hash = c->base_hash = s->base_hash;
+	hash_etag(c->hash, c->etag);
+	c->version = atomic_fetch_add(&snapshot_counter, 1) + 1;
+	*out = c;
+	return 0;
+}
+
+void
+snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
+    double *price, double *qty, uint32_t *src, size_t n, size_t nstale)
+{
+	struct snapshot_levels *sl;
+	uint64_t h = s->hash;
+	double sum = 0;
+	size_t k, slot = 4 * asset + 2 * (size_t)dir;
+
+	if (s->own_levels == NULL)
+		s->own_levels = calloc(4 * s->nassets + 1, sizeof(double *));
+	if (s->own_src == NULL)
+		s->own_src = calloc(2 * s->nassets + 1, sizeof(uint32_t *));
+	if (s->own_levels == NULL || s->own_src == NULL ||
+	    asset >= s->nassets) {
+		free(price);
+		free(qty);
+		free(src);
+		return;
+	}
+	free(s->own_levels[slot]);
+	free(s->own_levels[slot + 1]);
+	free(s->own_src[slot / 2]);
+	s->own_levels[slot] = price;
+	s->own_levels[slot + 1] = qty;
+	s->own_src[slot / 2] = src;
+	sl = &s->assets[asset].levels[dir];
+	if (price == NULL && s->blocks[asset] != NULL) {
+		/* back to the stored levels */
+		*sl = s->blocks[asset]->sa.levels[dir];
+		n = sl->n;
+		price = sl->price;
+		qty = sl->qty;
+		nstale = sl->nstale;
+	} else {
+		sl->src = src;
+	}
+	h = hash_fnv_word(h, (uint64_t)(4 * asset + (size_t)dir));
+	for (k = 0; k < n; k++) {
+		sum += qty[k];
+		h = hash_fnv_word(h, price_key(price[k], 0));
+		h = hash_fnv_word(h, price_key(qty[k], 0));
+	}
+	sl->n = n;
+	sl->price = price;
+	sl->qty = qty;
+	sl->total_qty = sum;
+	sl->nstale = nstale;
+	s->lc_assets[asset].levels[dir].n = n;
+	s->lc_assets[asset].levels[dir].price = price;
+	s->lc_assets[asset].levels[dir].qty = qty;
+	s->hash = s->base_hash = h;
+	hash_etag(h, s->etag);
+}
+
+int
+snapshot_set_sources(struct snapshot *s, size_t asset,
+    const char *const *names, size_t n)
+{
+	size_t k, len = 0;
+	char **v, *p;
+
+	if (asset >= s->nassets)
+		return -1;
+	if (s->own_names == NULL)
+		s->own_names = calloc(s->nassets + 1, sizeof(char *));
+	if (s->own_names == NULL)
+		return -1;
+	for (k = 0; k < n; k++)
+		len += strlen(names[k]) + 1;
+	/* the pointers, then the strings, in one block */
+	v = malloc((n + 1) * sizeof(char *) + len + 1);
+	if (v == NULL)
+		return -1;
+	p = (char *)(v + n + 1);
+	for (k = 0; k < n; k++) {
+		size_t l = strlen(names[k]) + 1;
+
+		memcpy(p, names[k], l);
+		v[k] = p;
+		p += l;
+	}
+	v[n] = NULL;
+	free(s->own_names[asset]);
+	s->own_names[asset] = (char *)v;
+	s->assets[asset].sources = (const char *const *)v;
+	s->assets[asset].nsources = n;
+	return 0;
+}
+
+int
+snapshot_rebase(struct snapshot *s, const struct snapshot *old)
+{
+	struct snapshot_base **nb;
+	size_t i;
+	int d, nomem = 0;
+
+	nb = calloc(2 * s->nassets + 1, sizeof(*nb));
+	if (nb == NULL)
+		return -1;
+	for (i = 0; i < s->nassets; i++)
+		for (d = 0; d < 2; d++) {
+			struct snapshot_base *sb = NULL;
+
+			if (s->lc_assets[i].levels[d].n > 0 && !nomem) {
+				/* s's own when its arrays did not change */
+				sb = base_share(s, s, i, d);
+				if (sb == NULL)
+					sb = base_for(s, old, i, d, &nomem);
+			}
+			nb[2 * i + (size_t)d] = sb;
+			s->lc_assets[i].base[d] = sb != NULL ? sb->b : NULL;
+		}
+	for (i = 0; i < 2 * s->nassets && s->bases != NULL; i++)
+		base_unref(s->bases[i]);
+	free(s->bases);
+	s->bases = nb;
+	return nomem ? -1 : 0;
 }

@@ -143,6 +143,12 @@ struct snapshot {
 	uint32_t *by_symbol;               /* indices sorted by symbol */
 	uint32_t usd;                      /* index of USD */
 	struct snapshot_block **blocks;    /* parallel; NULL: implicit USD */
+	/* books (8.1): merged level arrays this snapshot owns, or NULL */
+	double **own_levels;               /* [4 * nassets] */
+	uint32_t **own_src;                /* [2 * nassets]: their sources */
+	char **own_names;                  /* [nassets]: source name blocks */
+	uint64_t hash;                     /* what etag shows */
+	uint64_t base_hash;                /* hash before merged levels */
 	/* ---- prebuilt cascades */
 	/*
 	 * [2 * asset + dir]: the cascade of the asset's levels of that
@@ -217,5 +223,39 @@ void snapshot_cell_release(struct snapshot_cell *c);
 struct snapshot *snapshot_cell_get(struct snapshot_cell *c);
 /* Make `s` current; takes over the caller's reference to `s`. */
 void snapshot_cell_publish(struct snapshot_cell *c, struct snapshot *s);
+
+/* ---- books: derived levels (docs/model.md 8.1) --------------------- */
+
+/*
+ * A new snapshot with the same content as s (blocks shared, tables
+ * copied, a new version): the books layer sets its merged levels on it
+ * before publishing.  0 and *out with one reference, or -1.
+ */
+int snapshot_copy(const struct snapshot *s, struct snapshot **out);
+/*
+ * Replace the level arrays of (asset, dir) of an unpublished snapshot by
+ * price[0..n-1], qty[0..n-1] and src[0..n-1] (cascade order; src indexes
+ * the asset's sources, see snapshot_set_sources(); the snapshot takes
+ * them over, malloc'd, and frees them) with nstale of them stale: what
+ * the cascade, the score, the liquidation map and GET /v1/markets then
+ * use.  price NULL: back to the stored levels.  The etag takes their
+ * content in.  The stored levels stay in the asset's block.
+ */
+void snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
+    double *price, double *qty, uint32_t *src, size_t n, size_t nstale);
+/*
+ * The level sources of asset (names[0..n-1], copied): what the src
+ * arrays of snapshot_set_levels() index.  0, or -1 on no memory.
+ */
+int snapshot_set_sources(struct snapshot *s, size_t asset,
+    const char *const *names, size_t n);
+/*
+ * After snapshot_set_levels(): the prebuilt cascades (bases) of every
+ * asset and direction again from the final level arrays of s, keeping
+ * those of s whose arrays did not change, else sharing old's that still
+ * fit (old NULL: none), else building them.  0, or -1 on no memory (the
+ * sides left without a base are then rebuilt by each lc_score()).
+ */
+int snapshot_rebase(struct snapshot *s, const struct snapshot *old);
 
 #endif

@@ -137,6 +137,7 @@ struct sqlite3;
  * rc -1 is "not found"), unlocks and maps the outcome.  The read pair
  * runs a deferred read transaction (NULL: it could not begin, unlocked).
  */
+#define STORE_RC_NOT_FOUND (-1)
 struct sqlite3 *store_tx_begin(struct store *st, int *rc);
 enum store_status store_tx_end(struct store *st, int rc, const char *what);
 struct sqlite3 *store_read_begin(struct store *st);

@@ -25,6 +25,7 @@
 #include "seed.h"
 #include "snapshot.h"
 #include "store.h"
+#include "store_books.h"
 #include "store_fixture.h"
 #include "testlib.h"
 
@@ -482,7 +483,8 @@ START_TEST(seed_books_decode)
 	struct problem err;
 	char dir_db[512], errs[256], *dir = NULL, *serr = NULL, *body;
 	cJSON *root, *books, *b, *wrap;
-	size_t nbooks = 0;
+	struct store_book *list = NULL;
+	size_t nbooks = 0, nlist = 0, k;
 
 	st = store_fixture_open(&dir, dir_db, sizeof(dir_db), "s.db", &serr);
 	ck_assert_msg(st != NULL, "%s", serr ? serr : "store");
@@ -491,6 +493,8 @@ START_TEST(seed_books_decode)
 	market_data_init(&md);
 	ck_assert_int_eq(store_load(st, &md), STORE_OK);
 	ck_assert_int_eq(snapshot_build(&md, 0.0, &snap), 0);
+	/* the seed stored its books, every position */
+	ck_assert_int_eq(store_books_list(st, &list, &nlist), STORE_OK);
 	root = cJSON_ParseWithLength((const char *)embed_seed.data,
 	    embed_seed.len);
 	ck_assert(root != NULL);
@@ -516,13 +520,20 @@ START_TEST(seed_books_decode)
 		    err.nerrors ? err.errors[0].pointer : "?");
 		ck_assert_uint_eq(req.npos, (size_t)n);
 		ck_assert_int_gt(n, 0);
+		for (k = 0; k < nlist; k++)
+			if (strcmp(list[k].name, str(b, "name")) == 0)
+				break;
+		ck_assert_msg(k < nlist, "book %s not stored", str(b, "name"));
+		ck_assert_int_eq(list[k].npositions, n);
 		codec_request_release(&req);
 		problem_release(&err);
 		cJSON_free(body);
 		nbooks++;
 	}
 	ck_assert_uint_eq(stats.books, nbooks);
+	ck_assert_uint_eq(nlist, nbooks);
 	ck_assert_uint_ge(nbooks, 1);
+	free(list);
 	cJSON_Delete(root);
 	snapshot_unref(snap);
 	market_data_release(&md);
