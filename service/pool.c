@@ -54,6 +54,18 @@ online_cpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* Take the job at the head of the ring (p->mu held, p->n > 0). */
+static struct job
+pop_locked(struct pool *p)
+{
+	struct job j = p->ring[p->head];
+
+	p->head = (p->head + 1) % p->cap;
+	p->n--;
+	atomic_store(&p->queued, p->n);
+	return j;
+}
+
 static void *
 worker(void *arg)
 {
@@ -76,10 +88,7 @@ worker(void *arg)
 			pthread_cond_wait(&p->more, &p->mu);
 		if (p->n == 0)
 			break;	/* stopping and nothing left */
-		j = p->ring[p->head];
-		p->head = (p->head + 1) % p->cap;
-		p->n--;
-		atomic_store(&p->queued, p->n);
+		j = pop_locked(p);
 		atomic_fetch_add(&p->running, 1);
 		pthread_mutex_unlock(&p->mu);
 		j.fn(j.arg, 0);
@@ -229,10 +238,7 @@ pool_cancel_queued(struct pool *p)
 		return 0;
 	pthread_mutex_lock(&p->mu);
 	while (p->n > 0) {
-		j = p->ring[p->head];
-		p->head = (p->head + 1) % p->cap;
-		p->n--;
-		atomic_store(&p->queued, p->n);
+		j = pop_locked(p);
 		atomic_fetch_add(&p->cancelled, 1);
 		/* the job may take locks of its own: call it unlocked */
 		pthread_mutex_unlock(&p->mu);

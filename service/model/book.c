@@ -1106,15 +1106,22 @@ lc_book_levels_init(struct lc_book_levels *l)
 	l->rank = NULL;
 }
 
+/* Free the four arrays of l, leaving its other members as they are. */
+static void
+levels_free(struct lc_book_levels *l)
+{
+	free(l->price);
+	free(l->qty);
+	free(l->slot);
+	free(l->rank);
+}
+
 void
 lc_book_levels_release(struct lc_book_levels *l)
 {
 	if (l == NULL)
 		return;
-	free(l->price);
-	free(l->qty);
-	free(l->slot);
-	free(l->rank);
+	levels_free(l);
 	lc_book_levels_init(l);
 }
 
@@ -1125,10 +1132,7 @@ levels_reserve(struct lc_book_levels *l, size_t n)
 
 	if (n <= l->cap && l->price != NULL)
 		return LC_OK;
-	free(l->price);
-	free(l->qty);
-	free(l->slot);
-	free(l->rank);
+	levels_free(l);
 	l->price = malloc(cap * sizeof(double));
 	l->qty = malloc(cap * sizeof(double));
 	l->slot = malloc(cap * sizeof(size_t));
