@@ -54,6 +54,18 @@ online_cpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* Destroy p's locks and free it (no worker left using it). */
+static void
+pool_destroy(struct pool *p)
+{
+	pthread_cond_destroy(&p->idle);
+	pthread_cond_destroy(&p->more);
+	pthread_mutex_destroy(&p->mu);
+	free(p->ring);
+	free(p->threads);
+	free(p);
+}
+
 /* Take the job at the head of the ring (p->mu held, p->n > 0). */
 static struct job
 pop_locked(struct pool *p)
@@ -137,12 +149,7 @@ pool_new(unsigned nthreads, size_t capacity)
 			break;
 	}
 	if (i == 0) {
-		pthread_cond_destroy(&p->idle);
-		pthread_cond_destroy(&p->more);
-		pthread_mutex_destroy(&p->mu);
-		free(p->ring);
-		free(p->threads);
-		free(p);
+		pool_destroy(p);
 		return NULL;
 	}
 	p->nthreads = i;
@@ -307,11 +314,6 @@ pool_free(struct pool *p, double grace_seconds)
 	}
 	for (i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	pthread_cond_destroy(&p->idle);
-	pthread_cond_destroy(&p->more);
-	pthread_mutex_destroy(&p->mu);
-	free(p->ring);
-	free(p->threads);
-	free(p);
+	pool_destroy(p);
 	return 0;
 }

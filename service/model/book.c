@@ -255,6 +255,28 @@ order_entries(struct acct *ac, const struct lc_entry *e, size_t n)
 }
 
 /*
+ * Take what *rem (value still to take) allows of an entry of `amount`
+ * units at px worth *val: all of it when *val <= *rem, else *rem of
+ * value.  Returns the units taken; *val becomes the value taken and
+ * *rem drops by it.
+ */
+static double
+take_entry(double amount, double px, double *val, double *rem)
+{
+	double qty;
+
+	if (*val <= *rem) {
+		qty = amount;
+		*rem -= *val;
+	} else {
+		qty = *rem / px;
+		*val = *rem;
+		*rem = 0.0;
+	}
+	return qty;
+}
+
+/*
  * Take `value` off collateral: volatile entries by decreasing value, then
  * stable pro rata.  Units of asset a taken are added to *units_a.
  */
@@ -277,13 +299,7 @@ take_collateral(struct acct *ac, double value, uint32_t a, double *units_a)
 		}
 		if (!(rem > 0.0) || !(val > 0.0))
 			continue;
-		if (val <= rem) {
-			qty = e->amount;
-			rem -= val;
-		} else {
-			qty = rem / px;
-			rem = 0.0;
-		}
+		qty = take_entry(e->amount, px, &val, &rem);
 		e->amount -= qty;
 		if (e->asset == a)
 			*units_a += qty;
@@ -312,14 +328,7 @@ repay_debt(struct acct *ac, double value, uint32_t a, double *units_a,
 
 		if (!(val > 0.0))
 			continue;
-		if (val <= rem) {
-			qty = e->amount;
-			rem -= val;
-		} else {
-			qty = rem / px;
-			val = rem;
-			rem = 0.0;
-		}
+		qty = take_entry(e->amount, px, &val, &rem);
 		e->amount -= qty;
 		if (ac->vol[e->asset] > 0.0)
 			*vdebt += val;
