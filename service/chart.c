@@ -610,6 +610,16 @@ left_margin(const struct axis *a, const struct axis *b)
 	return PAD + LABEL_PX + 8 + w + 6;
 }
 
+/* Open the group of one axis's tick labels, anchored at `anchor`. */
+static void
+tick_group(struct draw *d, const char *anchor)
+{
+	svg_group(d->s);
+	svg_attr_num(d->s, "font-size", TICK_PX, 1);
+	svg_attr(d->s, "fill", d->pal->muted);
+	svg_attr(d->s, "text-anchor", anchor);
+}
+
 /*
  * Grid, axis lines and labels of one plot box.  The x tick labels and
  * the x axis label only when xlabels (the lowest box).
@@ -645,10 +655,7 @@ plot_axes(struct draw *d, const struct box *b, const struct axis *ax,
 	svg_end(d->s);
 	svg_end(d->s);
 
-	svg_group(d->s);
-	svg_attr_num(d->s, "font-size", TICK_PX, 1);
-	svg_attr(d->s, "fill", d->pal->muted);
-	svg_attr(d->s, "text-anchor", "end");
+	tick_group(d, "end");
 	for (i = 0; i < ay->nticks; i++) {
 		axis_label(ay, ay->ticks[i], lb, sizeof(lb));
 		svg_text(d->s, b->x - 6, map_y(b, ay, ay->ticks[i]) + 4);
@@ -673,10 +680,7 @@ plot_axes(struct draw *d, const struct box *b, const struct axis *ax,
 	if (!xlabels)
 		return;
 
-	svg_group(d->s);
-	svg_attr_num(d->s, "font-size", TICK_PX, 1);
-	svg_attr(d->s, "fill", d->pal->muted);
-	svg_attr(d->s, "text-anchor", "middle");
+	tick_group(d, "middle");
 	for (i = 0; i < ax->nticks; i++) {
 		axis_label(ax, ax->ticks[i], lb, sizeof(lb));
 		svg_text(d->s, map_x(b, ax, ax->ticks[i]),

@@ -54,6 +54,30 @@ online_cpus(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* Destroy p's locks and free it (no worker left using it). */
+static void
+pool_destroy(struct pool *p)
+{
+	pthread_cond_destroy(&p->idle);
+	pthread_cond_destroy(&p->more);
+	pthread_mutex_destroy(&p->mu);
+	free(p->ring);
+	free(p->threads);
+	free(p);
+}
+
+/* Take the job at the head of the ring (p->mu held, p->n > 0). */
+static struct job
+pop_locked(struct pool *p)
+{
+	struct job j = p->ring[p->head];
+
+	p->head = (p->head + 1) % p->cap;
+	p->n--;
+	atomic_store(&p->queued, p->n);
+	return j;
+}
+
 static void *
 worker(void *arg)
 {
@@ -76,10 +100,7 @@ worker(void *arg)
 			pthread_cond_wait(&p->more, &p->mu);
 		if (p->n == 0)
 			break;	/* stopping and nothing left */
-		j = p->ring[p->head];
-		p->head = (p->head + 1) % p->cap;
-		p->n--;
-		atomic_store(&p->queued, p->n);
+		j = pop_locked(p);
 		atomic_fetch_add(&p->running, 1);
 		pthread_mutex_unlock(&p->mu);
 		j.fn(j.arg, 0);
@@ -128,12 +149,7 @@ pool_new(unsigned nthreads, size_t capacity)
 			break;
 	}
 	if (i == 0) {
-		pthread_cond_destroy(&p->idle);
-		pthread_cond_destroy(&p->more);
-		pthread_mutex_destroy(&p->mu);
-		free(p->ring);
-		free(p->threads);
-		free(p);
+		pool_destroy(p);
 		return NULL;
 	}
 	p->nthreads = i;
@@ -229,10 +245,7 @@ pool_cancel_queued(struct pool *p)
 		return 0;
 	pthread_mutex_lock(&p->mu);
 	while (p->n > 0) {
-		j = p->ring[p->head];
-		p->head = (p->head + 1) % p->cap;
-		p->n--;
-		atomic_store(&p->queued, p->n);
+		j = pop_locked(p);
 		atomic_fetch_add(&p->cancelled, 1);
 		/* the job may take locks of its own: call it unlocked */
 		pthread_mutex_unlock(&p->mu);
@@ -301,11 +314,6 @@ pool_free(struct pool *p, double grace_seconds)
 	}
 	for (i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	pthread_cond_destroy(&p->idle);
-	pthread_cond_destroy(&p->more);
-	pthread_mutex_destroy(&p->mu);
-	free(p->ring);
-	free(p->threads);
-	free(p);
+	pool_destroy(p);
 	return 0;
 }

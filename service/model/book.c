@@ -255,6 +255,28 @@ order_entries(struct acct *ac, const struct lc_entry *e, size_t n)
 }
 
 /*
+ * Take what *rem (value still to take) allows of an entry of `amount`
+ * units at px worth *val: all of it when *val <= *rem, else *rem of
+ * value.  Returns the units taken; *val becomes the value taken and
+ * *rem drops by it.
+ */
+static double
+take_entry(double amount, double px, double *val, double *rem)
+{
+	double qty;
+
+	if (*val <= *rem) {
+		qty = amount;
+		*rem -= *val;
+	} else {
+		qty = *rem / px;
+		*val = *rem;
+		*rem = 0.0;
+	}
+	return qty;
+}
+
+/*
  * Take `value` off collateral: volatile entries by decreasing value, then
  * stable pro rata.  Units of asset a taken are added to *units_a.
  */
@@ -277,13 +299,7 @@ take_collateral(struct acct *ac, double value, uint32_t a, double *units_a)
 		}
 		if (!(rem > 0.0) || !(val > 0.0))
 			continue;
-		if (val <= rem) {
-			qty = e->amount;
-			rem -= val;
-		} else {
-			qty = rem / px;
-			rem = 0.0;
-		}
+		qty = take_entry(e->amount, px, &val, &rem);
 		e->amount -= qty;
 		if (e->asset == a)
 			*units_a += qty;
@@ -312,14 +328,7 @@ repay_debt(struct acct *ac, double value, uint32_t a, double *units_a,
 
 		if (!(val > 0.0))
 			continue;
-		if (val <= rem) {
-			qty = e->amount;
-			rem -= val;
-		} else {
-			qty = rem / px;
-			val = rem;
-			rem = 0.0;
-		}
+		qty = take_entry(e->amount, px, &val, &rem);
 		e->amount -= qty;
 		if (ac->vol[e->asset] > 0.0)
 			*vdebt += val;
@@ -1106,15 +1115,22 @@ lc_book_levels_init(struct lc_book_levels *l)
 	l->rank = NULL;
 }
 
+/* Free the four arrays of l, leaving its other members as they are. */
+static void
+levels_free(struct lc_book_levels *l)
+{
+	free(l->price);
+	free(l->qty);
+	free(l->slot);
+	free(l->rank);
+}
+
 void
 lc_book_levels_release(struct lc_book_levels *l)
 {
 	if (l == NULL)
 		return;
-	free(l->price);
-	free(l->qty);
-	free(l->slot);
-	free(l->rank);
+	levels_free(l);
 	lc_book_levels_init(l);
 }
 
@@ -1125,10 +1141,7 @@ levels_reserve(struct lc_book_levels *l, size_t n)
 
 	if (n <= l->cap && l->price != NULL)
 		return LC_OK;
-	free(l->price);
-	free(l->qty);
-	free(l->slot);
-	free(l->rank);
+	levels_free(l);
 	l->price = malloc(cap * sizeof(double));
 	l->qty = malloc(cap * sizeof(double));
 	l->slot = malloc(cap * sizeof(size_t));

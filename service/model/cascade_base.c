@@ -396,6 +396,7 @@ walk_after(struct lc_cascade_view *v, size_t r)
 	return w;
 }
 
+/* mirror of lc_view_m() in cascade_base.c (sums, not levels): keep in step */
 double
 lc_view_cum(struct lc_cascade_view *v, size_t k)
 {
@@ -414,6 +415,7 @@ lc_view_cum(struct lc_cascade_view *v, size_t k)
 	return w.s;
 }
 
+/* mirror of lc_view_cum() in cascade_base.c (levels, not sums): keep in step */
 double
 lc_view_m(struct lc_cascade_view *v, size_t k)
 {

@@ -444,25 +444,30 @@ out:
 	return st;
 }
 
-double
-lc_curve_depth(const struct lc_curve *c, double d_bps, double scale)
+/* First k < n with a[k] >= x (n when none), by binary search. */
+static inline size_t
+first_at_least(const double *a, size_t n, double x)
 {
-	size_t lo, hi;
+	size_t lo = 0, hi = n;
 
-	if (c == NULL || c->n == 0 || !(d_bps > 0.0))
-		return 0.0;
-	/* First k with bps[k] >= d. */
-	lo = 0;
-	hi = c->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (c->bps[mid] < d_bps)
+		if (a[mid] < x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return depth_at(c, d_bps, lo) * scale;
+	return lo;
+}
+
+double
+lc_curve_depth(const struct lc_curve *c, double d_bps, double scale)
+{
+	if (c == NULL || c->n == 0 || !(d_bps > 0.0))
+		return 0.0;
+	return depth_at(c, d_bps, first_at_least(c->bps, c->n, d_bps)) *
+	    scale;
 }
 
 size_t
@@ -477,17 +482,7 @@ lc_curve_seek(const struct lc_curve *c, double u, size_t k)
 static size_t
 curve_find(const struct lc_curve *c, double u)
 {
-	size_t lo = 0, hi = c->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->qty[mid] < u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_at_least(c->qty, c->n, u);
 }
 
 /* Linear impact on segment k (k < n) at u in [q_{k-1}, q_k], q_{k-1}<q_k. */

@@ -274,6 +274,7 @@ bridge_max(double x0, double x1, double s, double z)
 	return 0.5 * (x0 + x1 + sqrt(d * d - 2.0 * s * s * ln_phi(z)));
 }
 
+/* mirror of flush_hi() in mc_walk.c (upper tail): keep in step */
 static void
 flush_lo(const struct mc_model *md, struct mc_ws *w, size_t a)
 {
@@ -294,6 +295,7 @@ flush_lo(const struct mc_model *md, struct mc_ws *w, size_t a)
 		w->curlo[a] = ST_DONE;
 }
 
+/* mirror of flush_lo() in mc_walk.c (lower tail): keep in step */
 static void
 flush_hi(const struct mc_model *md, struct mc_ws *w, size_t a)
 {
@@ -314,6 +316,7 @@ flush_hi(const struct mc_model *md, struct mc_ws *w, size_t a)
 		w->curhi[a] = ST_DONE;
 }
 
+/* mirror of above() in mc_walk.c: keep in step */
 /* Is the running minimum of asset a (so far, this step included) <= b? */
 static int
 below(const struct mc_model *md, struct mc_ws *w, size_t a, double b)
@@ -347,6 +350,7 @@ below(const struct mc_model *md, struct mc_ws *w, size_t a, double b)
 	return w->lo[a] <= b;
 }
 
+/* mirror of below() in mc_walk.c: keep in step */
 /* Is the running maximum of asset a >= b? */
 static int
 above(const struct mc_model *md, struct mc_ws *w, size_t a, double b)
@@ -601,6 +605,7 @@ may_fire(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
 
 	if (w->k[i] >= md->ntrig[i])
 		return 0;
+	/* the down branch and the up one mirror each other: keep in step */
 	if (dir == LC_DOWN) {
 		if (w->lo[a] <= b || b > w->certlo[a])
 			return 1;
@@ -816,6 +821,10 @@ judge_tail(const struct mc_model *md, struct mc_ws *w, const struct mc_loan *l,
 }
 
 /*
+ * mirror of judge_both() in mc_walk.c (its js and jg sums are two
+ * copies of this loop, fused for speed): keep in step.
+ */
+/*
  * One judgment: the sums, then judge_tail().  ag: the loan's amounts
  * folded per volatile asset (loan_fold()); gamma: apply the current
  * impact factors (else every Gamma = 1).
@@ -853,6 +862,10 @@ judge(const struct mc_model *md, struct mc_ws *w, const struct mc_loan *l,
 	judge_tail(md, w, l, &js, ca, da, barrier, j);
 }
 
+/*
+ * mirror of judge() in mc_walk.c: both sums here (js with Gamma = 1,
+ * jg with Gamma) repeat its loop body, fused into one pass: keep in step.
+ */
 /*
  * The static judgment (original amounts, every Gamma = 1) and the first
  * judgment of the step with the current Gamma, for a loan still holding

@@ -432,6 +432,7 @@ seize_stable(struct single *s, double v)
 		s->cs = s->ws = 0.0;
 }
 
+/* mirror of ladder_up() in position.c (the other direction): keep in step */
 static void
 ladder_down(const struct lc_loan *l, double p0, double cf0, double bonus,
     int now, struct single *s, struct lc_ladder *out)
@@ -485,6 +486,7 @@ ladder_down(const struct lc_loan *l, double p0, double cf0, double bonus,
 	}
 }
 
+/* mirror of ladder_down() in position.c (the other direction): keep in step */
 static void
 ladder_up(const struct lc_loan *l, double p0, double cf0, double bonus,
     int now, struct single *s, struct lc_ladder *out)

@@ -39,16 +39,35 @@
 #define CF_TINY 1e-300
 #define CF_MAXIT 100000
 
+/* mirror of lc_norm_sf() in stats.c: keep in step */
 double
 lc_norm_cdf(double x)
 {
 	return 0.5 * erfc(-x * INV_SQRT2);
 }
 
+/* mirror of lc_norm_cdf() in stats.c: keep in step */
 double
 lc_norm_sf(double x)
 {
 	return 0.5 * erfc(x * INV_SQRT2);
+}
+
+/*
+ * One modified-Lentz update of the continued fraction's C and D with the
+ * partial numerator aa (each kept clear of 0 by CF_TINY); the caller then
+ * multiplies h by C * D.
+ */
+static inline void
+cf_step(double aa, double *c, double *d)
+{
+	*d = 1.0 + aa * *d;
+	if (fabs(*d) < CF_TINY)
+		*d = CF_TINY;
+	*c = 1.0 + aa / *c;
+	if (fabs(*c) < CF_TINY)
+		*c = CF_TINY;
+	*d = 1.0 / *d;
 }
 
 /* Continued fraction of I_x(a, b) (modified Lentz). */
@@ -67,22 +86,10 @@ betacf(double a, double b, double x)
 		double dm = (double)m, m2 = 2.0 * dm, aa, del;
 
 		aa = dm * (b - dm) * x / ((qam + m2) * (a + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < CF_TINY)
-			d = CF_TINY;
-		c = 1.0 + aa / c;
-		if (fabs(c) < CF_TINY)
-			c = CF_TINY;
-		d = 1.0 / d;
+		cf_step(aa, &c, &d);
 		h *= d * c;
 		aa = -(a + dm) * (qab + dm) * x / ((a + m2) * (qap + m2));
-		d = 1.0 + aa * d;
-		if (fabs(d) < CF_TINY)
-			d = CF_TINY;
-		c = 1.0 + aa / c;
-		if (fabs(c) < CF_TINY)
-			c = CF_TINY;
-		d = 1.0 / d;
+		cf_step(aa, &c, &d);
 		del = d * c;
 		h *= del;
 		if (fabs(del - 1.0) < CF_EPS)
@@ -160,6 +167,7 @@ t_tail(double t, double nu)
 	return 0.5 * betainc_xy(0.5 * nu, 0.5, x, y);
 }
 
+/* mirror of lc_t_sf() in stats.c (each tail computed directly): keep in step */
 double
 lc_t_cdf(double t, double nu)
 {
@@ -171,6 +179,7 @@ lc_t_cdf(double t, double nu)
 	return t <= 0.0 ? tail : 1.0 - tail;
 }
 
+/* mirror of lc_t_cdf() in stats.c: keep in step */
 double
 lc_t_sf(double t, double nu)
 {
@@ -193,6 +202,7 @@ logret_arg(double x, double sigma_h, double nu)
 	return x / sigma_h * sqrt(nu / (nu - 2.0));
 }
 
+/* mirror of lc_logret_sf() in stats.c: keep in step */
 double
 lc_logret_cdf(double x, double sigma_h, double nu)
 {
@@ -206,6 +216,7 @@ lc_logret_cdf(double x, double sigma_h, double nu)
 	return nu == 0.0 ? lc_norm_cdf(z) : lc_t_cdf(z, nu);
 }
 
+/* mirror of lc_logret_cdf() in stats.c: keep in step */
 double
 lc_logret_sf(double x, double sigma_h, double nu)
 {
