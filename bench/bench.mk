@@ -1,4 +1,4 @@
-# bench/bench.mk - build rules of the benchmarks (issue 8), included by the
+# bench/bench.mk - build rules of the benchmarks, included by the
 # Makefile.  `make bench` runs bench/run.sh (which builds these itself).
 
 BENCH_ENGINE := $(BUILD)/bench/bench_engine

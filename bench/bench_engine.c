@@ -1,6 +1,6 @@
 /*
  * bench_engine.c - in-process benchmarks of the model library and the
- * JSON codec (issue 8, part 2), and the engine side of the numpy
+ * JSON codec, and the engine side of the numpy
  * cross-checks (part 3).
  *
  *   bench_engine              every engine benchmark, one JSON object per

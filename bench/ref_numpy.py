@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Straightforward numpy references of the model (issue 8, part 3).
+"""Straightforward numpy references of the model.
 
-What a risk engineer would write instead of cascaded, from SPEC.md alone:
+What a risk engineer would write instead of cascaded, from docs/model.md alone:
 
-- exact: single-asset aave-v3 loans on one asset (SPEC 3.1 ladder, 4.1
+- exact: single-asset aave-v3 loans on one asset (docs/model.md 3.1 ladder, 4.1
   sequential cascade, 5.1 probabilities, 6 slippage) with np.interp for the
   curve, cumsum, minimum.accumulate, argsort, and scipy's Student-t;
-- mc: a vectorised Monte Carlo of one coupled loan (SPEC 5.2: Student-t as
+- mc: a vectorised Monte Carlo of one coupled loan (docs/model.md 5.2: Student-t as
   a chi-square variance mixture, Cholesky-correlated steps, the Brownian
   bridge minimum of the loan's log health of 4.2 step 2).
 
@@ -30,7 +30,7 @@ CAP = 1e4
 # ---- exact ----------------------------------------------------------------
 
 def impact(bps, qty, v):
-    """impact(V) in bps (SPEC 2): generalized inverse of D, sqrt law beyond
+    """impact(V) in bps (docs/model.md 2): generalized inverse of D, sqrt law beyond
     the last point, bid cap.  qty strictly increasing."""
     v = np.asarray(v, dtype=float)
     d = np.interp(v, np.concatenate(([0.0], qty)), np.concatenate(([0.0], bps)))
@@ -41,7 +41,7 @@ def impact(bps, qty, v):
 
 def impact_integral(bps, qty, v0, v1):
     """Integral of impact over [V0, V1], piece by piece over [V0, V1] only
-    (SPEC 2): trapezoids on the linear segments it overlaps, the sqrt law's
+    (docs/model.md 2): trapezoids on the linear segments it overlaps, the sqrt law's
     closed form beyond the last point, 1e4 per unit at the cap."""
     v0 = np.asarray(v0, dtype=float)[:, None]
     v1 = np.asarray(v1, dtype=float)[:, None]
@@ -183,7 +183,7 @@ def check_exact(inp, out):
 # ---- Monte Carlo ----------------------------------------------------------
 
 def mc_coupled(inp, seed=12345):
-    """Share of paths on which the loan's health reaches 1 (SPEC 4.2 step 2
+    """Share of paths on which the loan's health reaches 1 (docs/model.md 4.2 step 2
     with every Gamma = 1; 5.2 paths)."""
     rng = np.random.default_rng(seed)
     P = np.array(inp["P"])

@@ -1,4 +1,4 @@
--- 0001_market_data.sql - the market-data cache of SPEC section 1.
+-- 0001_market_data.sql - the market-data cache of docs/model.md section 1.
 --
 -- Assets own everything else (ON DELETE CASCADE).  A venue's curve of one
 -- side is one depth_curves row plus its points; replacing it deletes the

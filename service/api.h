@@ -83,7 +83,7 @@ char *api_answer_text(const struct api_answer *a);
 
 /* ---- scoring -------------------------------------------------------- */
 
-/* Score limits of SPEC 7 from the configuration (cfg may be NULL). */
+/* Score limits of docs/model.md 7 from the configuration (cfg may be NULL). */
 void api_score_limits(const struct config *cfg, struct codec_limits *lim);
 
 /* A decoded score request that needs Monte Carlo, with its snapshot. */

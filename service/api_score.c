@@ -1,5 +1,5 @@
 /*
- * api_score.c - POST /v1/score (SPEC 7) as a use case (api.h): a
+ * api_score.c - POST /v1/score (docs/model.md 7) as a use case (api.h): a
  * reference to the current snapshot, codec_decode_score, lc_score,
  * codec_encode_score, unref.
  *

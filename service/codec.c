@@ -7,7 +7,7 @@
  *
  * Decoders walk the cJSON tree once, check every member against the
  * contract and keep going after an error so that one 422 lists them all,
- * each with its JSON pointer.  See codec.h for the readings of the SPEC
+ * each with its JSON pointer.  See codec.h for the readings of the contract (docs/model.md)
  * made here.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * codec.h - the JSON codecs: request bytes -> validated structs, result
- * structs -> answer bytes (SPEC sections 3 and 7).  codec_score.c holds
+ * structs -> answer bytes (docs/model.md sections 3 and 7).  codec_score.c holds
  * POST /v1/score, codec_market.c the market writes and reads, codec.c the
  * pieces they share (warnings, the decoding context of codec_int.h).
  * They write through the JSON base (json.h) and take times from
@@ -12,7 +12,7 @@
  * problem with a JSON pointer each: malformed JSON (including nesting
  * deeper than 1000) is status 400, a valid JSON body that breaks the
  * contract is 422.  Unknown members are 422 everywhere except in the
- * exchange order-book depth forms (SPEC 7).  Numbers must be finite and
+ * exchange order-book depth forms (docs/model.md 7).  Numbers must be finite and
  * at most 1e15 in magnitude (volatility at most 100).  The cJSON tree
  * never outlives a decoder call.
  *
@@ -21,7 +21,7 @@
  * Encoders return a malloc'd NUL-terminated string through *out (NULL on
  * failure) and return 0 or -1 (no memory).  Inputs are borrowed.
  *
- * Readings of the SPEC made here (also in docs/):
+ * Readings of the contract (docs/model.md) made here (also in docs/):
  * - USD: the snapshot always holds a USD asset (snapshot.h), so the
  *   request's price/vol arrays simply cover every snapshot asset.  USD may
  *   not be overridden to anything but price 1 / volatility 0 (it is the
@@ -73,7 +73,7 @@
 
 /* ---- common pieces -------------------------------------------------- */
 
-/* One warning of an answer (SPEC 7): code and detail, the rest optional. */
+/* One warning of an answer (docs/model.md 7): code and detail, the rest optional. */
 struct codec_warning {
 	const char *code;              /* static string */
 	char *detail;                  /* malloc'd */
@@ -98,7 +98,7 @@ void codec_warnings_add(struct codec_warnings *w, const char *code,
 /* The member "warnings": [...] of an answer (b: json.h). */
 void codec_buf_warnings(struct json_buf *b, const struct codec_warnings *w);
 
-/* 1 when s is an asset symbol: 1-16 of A-Z, 0-9, '.', '_', '-' (SPEC 1). */
+/* 1 when s is an asset symbol: 1-16 of A-Z, 0-9, '.', '_', '-' (docs/model.md 1). */
 int codec_symbol_valid(const char *s);
 
 /* ---- POST /v1/score ------------------------------------------------- */
@@ -170,7 +170,7 @@ int codec_decode_score(const char *body, size_t len,
     struct score_request *out, struct problem *err);
 
 /*
- * Encode the answer of SPEC 7 (model "cascade-1", as_of now, assumptions
+ * Encode the answer of docs/model.md 7 (model "cascade-1", as_of now, assumptions
  * echoed, positions, markets, portfolio, warnings = the codec's then the
  * model's).  Returns 0 with *out malloc'd, -1 on ENOMEM.
  */

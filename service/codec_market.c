@@ -1,5 +1,5 @@
 /*
- * codec_market.c - the market-data writes (SPEC 1 and 7): decoders for
+ * codec_market.c - the market-data writes (docs/model.md 1 and 7): decoders for
  * PUT /v1/markets/{asset}, .../depth/{venue}, .../liquidations and
  * /v1/correlations, the answers of those writes, and the GET /v1/markets
  * listing from a snapshot.
@@ -9,7 +9,7 @@
  * constant-product reserves); an error names the offending element by its
  * JSON pointer.  The exchange order-book forms (Binance-like bids/asks,
  * Bybit's result.b/result.a, OKX's data[0].bids/asks) ignore members they
- * do not use, as SPEC 7 asks; the one-side form is strict.
+ * do not use, as docs/model.md 7 asks; the one-side form is strict.
  */
 #include <math.h>
 #include <stdio.h>
@@ -84,7 +84,7 @@ codec_decode_asset(const char *body, size_t len,
 		codec_err(&c, "price", "is required when creating an asset");
 	if (v[1] != NULL)
 		range(&c, "volatility", v[1], 0, 0, LC_MAX_VOL, &out->vol);
-	/* SPEC 7: as_of and source are optional on every write */
+	/* docs/model.md 7: as_of and source are optional on every write */
 	codec_as_of(&c, v[2], out->as_of);
 	codec_source(&c, v[3], out->source);
 	/* price history: a written volatility is explicit; pin or unpin */

@@ -1,7 +1,7 @@
 /*
  * codec_score.c - POST /v1/score: decode and validate the request body
  * into the model's structs, encode lc_score()'s result as the answer of
- * SPEC 7.
+ * docs/model.md 7.
  *
  * Decoding walks the cJSON tree once, checks every member against the
  * contract and keeps going after an error so that one 422 lists them all,
@@ -10,7 +10,7 @@
  * arrays the request owns.  The answer is written by hand through the
  * JSON emitter (json.h; cJSON's printing of doubles costs more than the
  * parse), numbers in their shortest round-trip form.  See codec.h for the
- * readings of the SPEC made here.
+ * readings of the contract (docs/model.md) made here.
  */
 #include <math.h>
 #include <stdio.h>
@@ -413,7 +413,7 @@ decode_loan(struct dec *d, const cJSON *obj, struct lc_position *p)
 		    "aave-v3 only");
 		codec_ptr_pop(&d->ctx, old);
 	}
-	/* merge same-asset entries, drop zero amounts (SPEC 3) */
+	/* merge same-asset entries, drop zero amounts (docs/model.md 3) */
 	lc_entries_normalize(coll, &l->ncoll);
 	lc_entries_normalize(debt, &l->ndebt);
 	if (l->ncoll + l->ndebt == 0) {
@@ -802,7 +802,7 @@ codec_positions(struct codec_ctx *c, const cJSON *arr,
 }
 
 /*
- * Which positions need Monte Carlo (SPEC 5.2) and the cost bound; the
+ * Which positions need Monte Carlo (docs/model.md 5.2) and the cost bound; the
  * stale_depth warnings of the volatile assets involved.
  */
 static int

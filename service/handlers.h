@@ -1,5 +1,5 @@
 /*
- * handlers.h - the HTTP side of the REST API of SPEC 7: route tables whose
+ * handlers.h - the HTTP side of the REST API of docs/model.md 7: route tables whose
  * handlers turn a request into one use-case call (api.h) and its answer
  * into the response.  Everything the endpoints decide lives in api*.c;
  * what is HTTP's stays here: path parameters, query strings, headers

@@ -1,5 +1,5 @@
 /*
- * handlers_markets.c - the market-data endpoints of SPEC 7 over HTTP: each
+ * handlers_markets.c - the market-data endpoints of docs/model.md 7 over HTTP: each
  * handler reads the path parameters, the body, If-None-Match or the query
  * string, makes one call into the use-case layer (api_markets.c,
  * api_cascade.c) and sends its answer (handlers_respond).

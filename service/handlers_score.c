@@ -1,8 +1,8 @@
 /*
- * handlers_score.c - POST /v1/score (SPEC 7) over HTTP: api_score() with
+ * handlers_score.c - POST /v1/score (docs/model.md 7) over HTTP: api_score() with
  * the compute pool as its place for Monte Carlo.
  *
- * Where the work runs (SPEC 5.2): the body is decoded and validated on the
+ * Where the work runs (docs/model.md 5.2): the body is decoded and validated on the
  * HTTP polling thread (microseconds to a few milliseconds, and every
  * malformed request is answered there).  A request that needs no Monte
  * Carlo is scored and encoded inline too.  One that needs Monte Carlo is
@@ -67,7 +67,7 @@ post_score(struct server_request *req, struct server_response *res)
 
 /*
  * Scoring stores nothing: open unless --protect-reads (server.h) asks for
- * a key on reads too (SPEC 7).
+ * a key on reads too (docs/model.md 7).
  */
 const struct server_route handlers_score_routes[] = {
 	{ "POST", "/v1/score", post_score, SERVER_ROUTE_BODY },

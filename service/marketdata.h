@@ -1,5 +1,5 @@
 /*
- * marketdata.h - the raw market data set as stored (SPEC section 1): what
+ * marketdata.h - the raw market data set as stored (docs/model.md section 1): what
  * the SQLite store loads and writes, and what a snapshot is built from.
  *
  * Liquidation levels come in two forms.  struct md_level is the write

@@ -1,5 +1,5 @@
 /*
- * pool.h - the bounded compute pool (SPEC 5.2): a fixed set of worker
+ * pool.h - the bounded compute pool (docs/model.md 5.2): a fixed set of worker
  * threads and a bounded FIFO queue of jobs, so Monte Carlo work never runs
  * on the HTTP polling threads and an overload is refused at once (503)
  * instead of piling up.

@@ -18,7 +18,7 @@
  * each asset's levels replaced, correlation pairs upserted, each book
  * replaced (the book write is wired to the book store in seed.c).  Depth is
  * converted with the model library (lc_curve_from_points / _from_quotes),
- * i.e. by the SPEC's rules.
+ * i.e. by the contract's (docs/model.md) rules.
  */
 #ifndef CASCADED_SEED_H
 #define CASCADED_SEED_H

@@ -180,7 +180,7 @@ int server_add_header(struct server_response *res, const char *name,
 void server_response_release(struct server_response *res);
 
 /*
- * Deferred work: the compute pool (SPEC 5.2).
+ * Deferred work: the compute pool (docs/model.md 5.2).
  *
  * A handler that calls server_defer() and gets 0 leaves `res` empty and
  * returns at once: the connection is suspended, work(arg, threads, wres)

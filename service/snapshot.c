@@ -3,7 +3,7 @@
  * (snapshot.h).
  *
  * Building does all the work a request would otherwise repeat: the venues'
- * curves of each side are summed into one aggregated curve (SPEC 1), the
+ * curves of each side are summed into one aggregated curve (docs/model.md 1), the
  * stored levels are split by side and sorted into cascade order (sell by
  * price descending, buy ascending, ties by insertion seq), the correlation
  * matrix is filled (1 on the diagonal, stored pairs symmetric, default_rho

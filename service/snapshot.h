@@ -14,7 +14,7 @@
  * the struct lc_market that lc_score() takes, the correlation matrix, a
  * symbol index, and the figures GET /v1/markets shows.
  *
- * USD: the snapshot always contains an asset "USD" (SPEC 1: USD exists
+ * USD: the snapshot always contains an asset "USD" (docs/model.md 1: USD exists
  * implicitly with price 1 and volatility 0).  When the market data has no
  * USD row, one is appended with `implicit` set (no curves, no levels);
  * listings skip implicit assets and writes cannot refer to them.  A stored

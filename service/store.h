@@ -1,5 +1,5 @@
 /*
- * store.h - the SQLite market-data store (SPEC section 1).
+ * store.h - the SQLite market-data store (docs/model.md section 1).
  *
  * One connection, used by one thread at a time (an internal mutex
  * serialises callers), opened in WAL mode with a busy timeout and foreign

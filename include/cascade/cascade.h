@@ -1,9 +1,9 @@
 /*
  * cascade.h - the exact sequential cascade of one asset and direction
- * (SPEC section 4.1).
+ * (docs/model.md section 4.1).
  *
  * Triggers (price l_j, quantity x_j) are given already in cascade order:
- * down: price descending, up: ascending, ties in the SPEC's order (stored
+ * down: price descending, up: ascending, ties in the contract's (docs/model.md) order (stored
  * levels first in price then insertion order, then request positions in
  * request order, each position's steps in ladder order).  lc_trigger_sort()
  * does that ordering with a stable sort for callers that need it.
@@ -64,7 +64,7 @@ double lc_cascade_factor(const struct lc_cascade *c, size_t k);
 double lc_cascade_final_price(const struct lc_cascade *c, double p);
 
 /*
- * Cascade trigger price (SPEC 4.1): m_{k*}, k* the smallest k >= 1 with
+ * Cascade trigger price (docs/model.md 4.1): m_{k*}, k* the smallest k >= 1 with
  * impact(S_k) >= threshold_bps.  Returns 0 and sets *kstar when it exists,
  * -1 when there is none.
  */
@@ -87,7 +87,7 @@ int lc_level_is_stale(enum lc_dir dir, double level, double p);
 size_t lc_levels_stale(enum lc_dir dir, const double *price, size_t n,
     double p);
 
-/* One point of the cascade curve (SPEC 7). */
+/* One point of the cascade curve (docs/model.md 7). */
 struct lc_cascade_point {
 	double shock;
 	double shocked_price;
@@ -108,7 +108,7 @@ void lc_cascade_point(const struct lc_cascade *c, double p0, double shock,
  * The cascade of one asset's stored levels of one direction, built once
  * (per market snapshot) and shared read-only by any number of threads;
  * lc_view_*() answer what a request's cascade (these levels merged with
- * the request's few ladder steps, SPEC 4.1 order) needs without walking
+ * the request's few ladder steps, docs/model.md 4.1 order) needs without walking
  * the levels again.  See cascade_base.c for the equations.
  *
  * Ownership: lc_cascade_base_build() returns a base the caller owns and

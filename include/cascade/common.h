@@ -33,11 +33,11 @@ enum lc_dir {
 	LC_UP = 1
 };
 
-/* Largest magnitude accepted for prices, amounts and quantities (SPEC 1). */
+/* Largest magnitude accepted for prices, amounts and quantities (docs/model.md 1). */
 #define LC_MAX_VALUE 1e15
-/* Largest accepted volatility (SPEC 1). */
+/* Largest accepted volatility (docs/model.md 1). */
 #define LC_MAX_VOL 100.0
-/* Most ladder steps per loan (SPEC 3.1). */
+/* Most ladder steps per loan (docs/model.md 3.1). */
 #define LC_MAX_STEPS 64
 
 const char *lc_status_str(enum lc_status st);

@@ -1,5 +1,5 @@
 /*
- * curve.h - depth curves and price impact (SPEC sections 1 and 2).
+ * curve.h - depth curves and price impact (docs/model.md sections 1 and 2).
  *
  * A curve holds n points (bps[k], qty[k]), k = 0..n-1, after the implicit
  * (0, 0): bps strictly increasing (bid: 0 < bps < 10000; ask: bps > 0),
@@ -19,7 +19,7 @@
 #include "cascade/common.h"
 
 #define LC_BID_CAP_BPS 10000.0
-/* Points of the constant-product grid (SPEC 1). */
+/* Points of the constant-product grid (docs/model.md 1). */
 #define LC_CP_POINTS 64
 
 struct lc_curve {
@@ -51,7 +51,7 @@ enum lc_status lc_curve_from_levels(struct lc_curve *out, enum lc_side side,
     size_t *bad);
 
 /*
- * From an average-slippage table (SPEC 1 `quotes`): trade_qty > 0 strictly
+ * From an average-slippage table (docs/model.md 1 `quotes`): trade_qty > 0 strictly
  * ascending, avg_bps >= 0.  Quotes whose rebuilt point does not increase are
  * skipped.  *max_dev_bps receives the largest |quoted - rebuilt| average
  * slippage over all quotes.  A kept bid point at >= 10000 bps, or no kept
@@ -61,7 +61,7 @@ enum lc_status lc_curve_from_quotes(struct lc_curve *out, enum lc_side side,
     const double *trade_qty, const double *avg_bps, size_t n,
     double *max_dev_bps, size_t *bad);
 
-/* Exact x*y=k pool curve on the 64-point grid of SPEC 1. */
+/* Exact x*y=k pool curve on the 64-point grid of docs/model.md 1. */
 enum lc_status lc_curve_from_constant_product(struct lc_curve *out,
     enum lc_side side, double base_reserve, double quote_reserve);
 
@@ -90,7 +90,7 @@ double lc_impact_integral(const struct lc_curve *c, enum lc_side side,
 
 /*
  * Slippage in bps of a fill of volume v0..v1 relative to the price at which
- * it starts (SPEC 2).  0 when v1 <= v0.  10000 for a bid fill starting at
+ * it starts (docs/model.md 2).  0 when v1 <= v0.  10000 for a bid fill starting at
  * the cap.
  */
 double lc_fill_slippage_bps(const struct lc_curve *c, enum lc_side side,

@@ -1,6 +1,6 @@
 /*
  * mc.h - the Monte Carlo engine: coupled loans and portfolio-wide figures
- * over correlated price paths (SPEC 3.1 coupled mechanics, 4.2, 5.2, 5.3,
+ * over correlated price paths (docs/model.md 3.1 coupled mechanics, 4.2, 5.2, 5.3,
  * 6 coupled slippage).
  *
  * lc_mc_score() is what lc_score() calls, after the exact path has filled
@@ -84,7 +84,7 @@ void lc_mc_stats_init(struct lc_mc_stats *s);
 void lc_mc_stats_release(struct lc_mc_stats *s);
 
 /*
- * Run the simulation of SPEC 4.2 / 5.2 for req against m and write the
+ * Run the simulation of docs/model.md 4.2 / 5.2 for req against m and write the
  * estimates to *st (its arrays are (re)allocated to req->npos and
  * m->nassets).  LC_EINVAL on a precondition violation (asset index out of
  * range, paths or steps 0, nu in (0, 2]), LC_ENOMEM.
@@ -100,7 +100,7 @@ enum lc_status lc_mc_score(const struct lc_market *m,
     const struct lc_request *req, struct lc_score_result *out);
 
 /*
- * Cholesky factor of a correlation matrix with the SPEC 5.2 rule: pivots
+ * Cholesky factor of a correlation matrix with docs/model.md 5.2 rule: pivots
  * below 1e-12 count as zero, a pivot below -1e-9 (or a residual above 1e-6
  * against a zero pivot) means not PSD, and then every off-diagonal entry
  * of r is multiplied by 0.9, at most 200 times.  r (n x n, row-major,

@@ -1,5 +1,5 @@
 /*
- * position.h - loans and perps (SPEC section 3): health, liquidation
+ * position.h - loans and perps (docs/model.md section 3): health, liquidation
  * prices, common move, and the liquidation ladder.
  *
  * Assets are indices into the caller's price and volatility arrays
@@ -73,14 +73,14 @@ enum lc_loan_kind {
 	LC_LOAN_COUPLED
 };
 
-/* Per-asset static liquidation price of a loan or perp (SPEC 3). */
+/* Per-asset static liquidation price of a loan or perp (docs/model.md 3). */
 struct lc_liq_price {
 	uint32_t asset;
 	enum lc_dir dir;
 	double price;		/* NAN: null (no positive price gives HF = 1) */
 };
 
-/* One single-asset liquidation ladder (SPEC 3.1 / 3.2). */
+/* One single-asset liquidation ladder (docs/model.md 3.1 / 3.2). */
 struct lc_ladder {
 	uint32_t asset;
 	enum lc_dir dir;
@@ -101,7 +101,7 @@ void lc_entries_normalize(struct lc_entry *e, size_t *n);
 double lc_loan_health(const struct lc_loan *l, const double *price);
 
 /*
- * Resolved bonus and close factor of the protocol (SPEC 3.1 defaults).
+ * Resolved bonus and close factor of the protocol (docs/model.md 3.1 defaults).
  * compound-v3 ignores both: bonus 0, close factor 1.  The aave-v3 close
  * factor returned is the one in effect above full_liq_below (the ladder
  * switches to 1 per step).
@@ -120,14 +120,14 @@ enum lc_status lc_loan_check(const struct lc_loan *l, const double *price,
     size_t *bad_coll);
 
 /*
- * Classify (SPEC 3.1).  For LC_LOAN_SINGLE *asset and *dir (down when the
+ * Classify (docs/model.md 3.1).  For LC_LOAN_SINGLE *asset and *dir (down when the
  * volatile asset is collateral, up when debt) are set.
  */
 enum lc_loan_kind lc_loan_classify(const struct lc_loan *l, const double *vol,
     uint32_t *asset, enum lc_dir *dir);
 
 /*
- * Per-asset liquidation prices, one per volatile asset in the SPEC's order
+ * Per-asset liquidation prices, one per volatile asset in the contract's (docs/model.md) order
  * (collateral entries first in array order, then debt entries; an asset on
  * both sides appears once, at its first occurrence).  Writes at most cap
  * entries, *n receives the count written; LC_ELIMIT when more exist.
@@ -138,12 +138,12 @@ enum lc_loan_kind lc_loan_classify(const struct lc_loan *l, const double *vol,
 enum lc_status lc_loan_liq_prices(const struct lc_loan *l, const double *price,
     const double *vol, struct lc_liq_price *out, size_t cap, size_t *n);
 
-/* common_move_pct (SPEC 3.1); NAN when no move m > -1 gives HF = 1. */
+/* common_move_pct (docs/model.md 3.1); NAN when no move m > -1 gives HF = 1. */
 double lc_loan_common_move(const struct lc_loan *l, const double *price,
     const double *vol);
 
 /*
- * Ladder of a single-asset loan (SPEC 3.1 mechanics), with the "liquidated
+ * Ladder of a single-asset loan (docs/model.md 3.1 mechanics), with the "liquidated
  * now" rule applied (liquidatable_now is lc_loan_health() <= 1).  LC_EINVAL
  * when the loan is not single-asset.  A loan that is never liquidated gives
  * n == 0; so does a volatile-debt loan without collateral (nothing to
@@ -154,7 +154,7 @@ double lc_loan_common_move(const struct lc_loan *l, const double *price,
 enum lc_status lc_loan_ladder(const struct lc_loan *l, const double *price,
     const double *vol, struct lc_ladder *out);
 
-/* Perp: static liquidation price (SPEC 3.2, tiers resolved). */
+/* Perp: static liquidation price (docs/model.md 3.2, tiers resolved). */
 struct lc_perp_liq {
 	double price;		/* NAN: null */
 	int always;		/* liquidatable at every price (short) */

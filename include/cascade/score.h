@@ -1,7 +1,7 @@
 /*
  * score.h - the scoring entry point: a validated portfolio against a market
  * snapshot gives per-position, per-market and portfolio results
- * (SPEC sections 4.1, 5, 6; POST /v1/score).
+ * (docs/model.md sections 4.1, 5, 6; POST /v1/score).
  *
  * The market is an immutable snapshot the caller owns and may share between
  * threads (lc_score only reads it).  Asset indices are positions in
@@ -186,7 +186,7 @@ void lc_score_result_release(struct lc_score_result *r);
  * a perp on a stable asset, stored levels not in cascade order); LC_ENOMEM.
  * Loan entries should be normalized (lc_entries_normalize) beforehand.
  *
- * Conventions where SPEC is silent:
+ * Conventions where docs/model.md is silent:
  * - stale_levels: one warning per market asset (side -1) whose count is
  *   its stale sell plus stale buy levels; none with include_market_levels
  *   0 (the stored levels are not used at all then).

@@ -1,5 +1,5 @@
 /*
- * stats.h - distributions and barrier probabilities (SPEC section 5).
+ * stats.h - distributions and barrier probabilities (docs/model.md section 5).
  *
  * Log return over the horizon: r = sigma_h * z, z a Student-t with nu
  * degrees of freedom scaled to unit variance (z = t sqrt((nu-2)/nu)), or a

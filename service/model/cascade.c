@@ -1,6 +1,6 @@
 /*
  * cascade.c - the exact sequential liquidation cascade of one asset and
- * direction (SPEC 4.1).
+ * direction (docs/model.md 4.1).
  *
  * Design
  * ------

@@ -1,6 +1,6 @@
 /*
  * curve.c - depth curves: validation, the input-form converters, venue
- * aggregation, price impact, its integral and fill slippage (SPEC 1-2).
+ * aggregation, price impact, its integral and fill slippage (docs/model.md 1-2).
  *
  * Design
  * ------
@@ -35,7 +35,7 @@
  *   slippage = 1e4 (avg - s) / (1e4 - s)   bid
  *            = 1e4 (avg - s) / (1e4 + s)   ask
  *
- * Converters (SPEC 1):
+ * Converters (docs/model.md 1):
  *   levels:   d = |1 - price/mid| * 1e4 after sorting best first and
  *             merging equal prices (prices whose d rounds equal merge too),
  *             q = running sum;

@@ -2,7 +2,7 @@
  * mc.c - the entry points of the Monte Carlo engine (mc.h): compile the
  * model (mc_build.c), run its chunks of paths on the workers
  * (mc_thread.c, mc_walk.c), and turn the counts into the estimates and
- * the scoring figures (SPEC 4.2, 5.2, 5.3, 6).
+ * the scoring figures (docs/model.md 4.2, 5.2, 5.3, 6).
  *
  * Determinism.  Paths are cut into chunks of LC_MC_CHUNK; chunk c uses
  * stream (seed, c).  Counts are integers (summed per worker, exact);
@@ -11,7 +11,7 @@
  * Estimates.  p = count / paths, standard error sqrt(p (1 - p) / paths);
  * a coupled loan's expected slippage is the mean of its first step's
  * fills over the paths that liquidate it (NAN when none does).  The exact
- * unwind slippage of a coupled loan (SPEC 6) sells (buys) the net
+ * unwind slippage of a coupled loan (docs/model.md 6) sells (buys) the net
  * volatile exposure per asset on the bid (ask) from V0 = 0.
  */
 #include "model/mc_int.h"
@@ -186,7 +186,7 @@ push_warning(struct lc_score_result *out, enum lc_warning_code code)
 }
 
 /*
- * Exact unwind slippage of a coupled loan (SPEC 6): net volatile exposure
+ * Exact unwind slippage of a coupled loan (docs/model.md 6): net volatile exposure
  * per asset, sold on the bid or bought on the ask from V0 = 0.
  */
 static void

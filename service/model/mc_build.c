@@ -2,7 +2,7 @@
  * mc_build.c - the cold part of the Monte Carlo engine, once per call:
  * the model compiled from a request (involved assets, correlation and its
  * Cholesky factor, coupled loans, cascades with the per-path tables of
- * mc_walk.c) and the per-worker workspaces (SPEC 4.2, 5.2).
+ * mc_walk.c) and the per-worker workspaces (docs/model.md 4.2, 5.2).
  *
  * Design
  * ------
@@ -14,7 +14,7 @@
  *
  * Cholesky: a zero pivot with a residual above 1e-6 below it is not PSD
  * either (else rows 1 = 2 with different rho to 3 would pass): a reading
- * of SPEC 5.2.
+ * of docs/model.md 5.2.
  *
  * Coupled loans.  Entries of the same asset on one side are merged
  * (amounts add, LT becomes the amount-weighted mean); each loan lists its
@@ -26,7 +26,7 @@
  *
  * Setup.  Called from lc_score() the engine borrows the cascades its exact
  * pass has just built for the same request (mc_int.h, struct
- * lc_mc_prebuilt): the SPEC 4.1 triggers are the same, so only the
+ * lc_mc_prebuilt): docs/model.md 4.1 triggers are the same, so only the
  * per-path tables (ln(m_k / P), g(S_k) by a monotone curve cursor, the
  * bucket index) are made here.  Called directly it builds them itself.
  * e' (e'') is not drawn when nothing reads a minimum (maximum): no
@@ -483,7 +483,7 @@ single_ladder(const struct lc_request *req, size_t i, struct lc_ladder *ld)
 
 /*
  * Triggers of every involved (asset, direction): stored non-stale levels
- * then the request's ladder steps, merged in SPEC 4.1 order, and the
+ * then the request's ladder steps, merged in docs/model.md 4.1 order, and the
  * cascades built on them.
  */
 static enum lc_status

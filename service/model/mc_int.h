@@ -35,7 +35,7 @@
 
 /*
  * lc_score() runs the Monte Carlo pass with the cascades its exact pass
- * has just built for the same (market, request): the triggers of SPEC 4.1
+ * has just built for the same (market, request): the triggers of docs/model.md 4.1
  * are the same, so the engine borrows them instead of rebuilding them
  * (O(levels) per asset and direction saved on every call).  pre->cascade
  * returns the cascade of (asset, dir), or NULL when it has none (then

@@ -1,6 +1,6 @@
 /*
  * mc_walk.c - the hot path of the Monte Carlo engine: one correlated price
- * path at a time, its cascades and coupled loans (SPEC 3.1 coupled
+ * path at a time, its cascades and coupled loans (docs/model.md 3.1 coupled
  * mechanics, 4.2, 5.3, 6).  Everything the paths read is compiled
  * beforehand by mc_build.c (mc_int.h): the involved assets and the
  * Cholesky factor L of their correlations, the coupled loans, the
@@ -19,7 +19,7 @@
  * U clamped into [1e-300, 1).  Conditionally on W the running minimum of
  * x is then exactly that of a Brownian motion, whose law given W is
  * P(min <= b) = 2 Phi(b / (sigma_h f)); mixing over W gives 2 F_r(b) of
- * SPEC 5 for every number of steps.
+ * docs/model.md 5 for every number of steps.
  *
  * Paths that need no walk.  A path is drawn whole first (draw_path(): the
  * normals of every step in the order a step-by-step walk draws them, so
@@ -60,7 +60,7 @@
  * reads their cascade during the path: their fired counts are settled
  * once at the path's end (settle()).
  *
- * Cascades (SPEC 4.2 step 1).  Per asset and direction: the 4.1 triggers
+ * Cascades (docs/model.md 4.2 step 1).  Per asset and direction: the 4.1 triggers
  * (stored non-stale levels then single-asset ladder steps, stable order),
  * fired count k (only grows), extra volume E from coupled loans.  Fire the
  * next trigger while l_{k+1} >= P exp(runmin) g(E + S_k), i.e. runmin <= b.
@@ -73,7 +73,7 @@
  * volume), so a galloping search over the prices jumps them
  * (fire_with_volume()).
  * Gamma_a = g_bid(E_down + S_down) g_ask(E_up + S_up) (both directions, as
- * SPEC 4.2 says), kept as the product of the two cached factors.
+ * docs/model.md 4.2 says), kept as the product of the two cached factors.
  *
  * Coupled loans (4.2 step 2), with p_a = P_a exp(x_a) Gamma_a:
  *   y = ln(sum_i c_i p_i LT_i) - ln(sum_j d_j p_j)  (y0 step start, y1 end)
@@ -87,7 +87,7 @@
  * p_a exp(k_a (y_c - y1)), y_c = max(y_min, min(y0, 0)).  The loan is then
  * judged again with its new amounts (its new liquidation price: the next
  * ladder step) while y_min <= ln(1 + 1e-12), at most 64 steps per path
- * step.  A step in value terms (SPEC 3.1): R = cf * debt value (aave-v3:
+ * step.  A step in value terms (docs/model.md 3.1): R = cf * debt value (aave-v3:
  * cf = 1 below full_liquidation_below), seize R (1 + bonus): volatile
  * collateral by decreasing value (sold: E_down), then stable pro rata; all
  * collateral when too small (repay = seized / (1 + bonus), the rest is bad
@@ -109,7 +109,7 @@
  * first round of the step, in one pass with the loan's first judgment
  * while the loan is untouched (judge_both).
  *
- * Readings of SPEC where it is terse:
+ * Readings of docs/model.md where it is terse:
  * - "while its HF there is <= 1 + 1e-12": after each ladder step the loan
  *   is judged again on the same bridge with its new amounts (its health
  *   at its worst moment), and steps go on while y_min <= ln(1 + 1e-12).
@@ -135,7 +135,7 @@
  * impact(E + S_k) >= threshold at the end of the path (E and S only grow,
  * impact is monotone).  Single-asset positions are liquidated when their
  * first ladder step has fired.  The first ladder step's fills of each
- * coupled loan give its slippage (SPEC 6).
+ * coupled loan give its slippage (docs/model.md 6).
  *
  * Determinism.  Chunk c of LC_MC_CHUNK paths draws from stream (seed, c)
  * (mc_chunk_run()); its slippage sums go to its own slot, which mc.c adds
@@ -682,7 +682,7 @@ struct jsum {
 };
 
 /*
- * Worst moment of loan l in this step (SPEC 4.2 step 2), second half:
+ * Worst moment of loan l in this step (docs/model.md 4.2 step 2), second half:
  * from the sums, with ca / da the collateral and debt terms at the end
  * prices per volatile asset.  The first half is in judge() and
  * judge_both().  ymin is exact when <= barrier, otherwise only
@@ -998,7 +998,7 @@ loan_values(const struct mc_model *md, const struct mc_ws *w,
  * Take `value` (quote units) off one side of a loan, entries [off,
  * off + n): volatile entries by decreasing value at q, each traded at
  * market on (asset, dir) (collateral sold: LC_DOWN; debt bought: LC_UP),
- * then the stable entries pro rata (SPEC 3.1).
+ * then the stable entries pro rata (docs/model.md 3.1).
  */
 static void
 reduce_side(const struct mc_model *md, struct mc_ws *w, size_t off,
@@ -1038,7 +1038,7 @@ reduce_side(const struct mc_model *md, struct mc_ws *w, size_t off,
 	}
 }
 
-/* One ladder step of loan li at prices q (SPEC 3.1 in value terms). */
+/* One ladder step of loan li at prices q (docs/model.md 3.1 in value terms). */
 static void
 loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
     const double *q, int first)
@@ -1365,7 +1365,7 @@ loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 /* ------------------------------------------------------------------ */
 /* One path */
 
-/* SPEC 4.2 steps 1-3 for the current step: rounds until nothing moves. */
+/* docs/model.md 4.2 steps 1-3 for the current step: rounds until nothing moves. */
 static void
 step_rounds(const struct mc_model *md, struct mc_ws *w, double *slip)
 {
@@ -1574,7 +1574,7 @@ tight_bounds(const struct mc_model *md, struct mc_ws *w)
 }
 
 /*
- * The drawn path walked step by step (SPEC 4.2 with its coupled loans):
+ * The drawn path walked step by step (docs/model.md 4.2 with its coupled loans):
  * what a path costs when loans_safe() cannot rule the loans out.
  */
 static void

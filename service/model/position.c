@@ -1,5 +1,5 @@
 /*
- * position.c - loans and perps (SPEC section 3): entry normalization,
+ * position.c - loans and perps (docs/model.md section 3): entry normalization,
  * health factor, classification, static liquidation prices, the common
  * move, protocol defaults and the liquidation ladder.
  *
@@ -25,7 +25,7 @@
  * for a rise) with its threshold, the stable collateral value Cs and its
  * LT-weighted value Ws, and the stable debt value Ds.  Stable collateral
  * is seized pro rata, which scales Cs and Ws by the same factor, so the
- * scalars stay exact.  One step at price p (SPEC 3.1):
+ * scalars stay exact.  One step at price p (docs/model.md 3.1):
  *
  *     R = cf * (total debt value at p),   seized value V = R (1 + bonus),
  *
@@ -702,7 +702,7 @@ lc_perp_check_tiers(const struct lc_tier *t, size_t n, size_t *bad)
 		int ok = t[k].mmr >= 0.0 && t[k].mmr < 1.0 &&
 		    t[k].amount >= 0.0 && isfinite(t[k].amount);
 
-		/* The last tier's max_notional is ignored (SPEC 3.2). */
+		/* The last tier's max_notional is ignored (docs/model.md 3.2). */
 		if (k + 1 < n)
 			ok = ok && t[k].max_notional > 0.0 &&
 			    isfinite(t[k].max_notional) &&

@@ -1,5 +1,5 @@
 /*
- * score.c - the exact path of POST /v1/score (SPEC 4.1, 5.1, 5.3, 6):
+ * score.c - the exact path of POST /v1/score (docs/model.md 4.1, 5.1, 5.3, 6):
  * per-position liquidation prices and probabilities, per-market cascade
  * figures, and the portfolio figures when they are exact.
  *
@@ -10,7 +10,7 @@
  *    liquidatable, else 0); coupled loans need Monte Carlo.
  * 2. Markets: each volatile asset of the request, in order of first
  *    appearance (loan collateral entries, then debt entries; perp asset).
- * 3. Triggers of an asset and direction (SPEC 4.1): the stored levels of
+ * 3. Triggers of an asset and direction (docs/model.md 4.1): the stored levels of
  *    that side, already sorted in cascade order, minus their stale prefix
  *    (sell >= P, buy <= P: lc_level_is_stale(); omitted with
  *    include_market_levels 0), merged with the request's ladder steps
@@ -31,7 +31,7 @@
  * 4. A position whose first step is trigger j: effective price m_j (P when
  *    liquidatable now), p_liquidation = barrier probability at m_j,
  *    p_liquidation_static at the static price, expected slippage of the
- *    fill S_{j-1} .. S_{j-1} + x_j (SPEC 6), its quote amount at the
+ *    fill S_{j-1} .. S_{j-1} + x_j (docs/model.md 6), its quote amount at the
  *    static price (P when liquidatable now).  unwind_slippage closes the
  *    whole volatile exposure on today's curves from V0 = 0.
  * 5. Per market and direction: cascade trigger price m_{k*} and its
@@ -44,7 +44,7 @@
  *    (mc.c) fills them at the end unless params.paths is 0 (score.h),
  *    borrowing the cascades built here (mc_int.h, lc_mc_score_prebuilt).
  *
- * Decisions where SPEC is silent (also in score.h):
+ * Decisions where docs/model.md is silent (also in score.h):
  * - stale_levels: one warning per asset (side -1), count = stale sell
  *   levels + stale buy levels; none when include_market_levels is 0.
  * - missing_depth: one warning per missing side of each market asset,
@@ -336,7 +336,7 @@ unwind_side(const struct lc_asset_market *am, double net, double scale,
 
 /*
  * Unwind of a loan: net each volatile asset (collateral - debt) and close
- * it on today's curves from V0 = 0 (SPEC 6).  *has: any volatile asset.
+ * it on today's curves from V0 = 0 (docs/model.md 6).  *has: any volatile asset.
  */
 static void
 loan_unwind(const struct lc_market *m, const struct lc_request *req,
@@ -906,7 +906,7 @@ mc_ahead(const struct lc_request *req, const struct score_ws *w)
 	return 0;
 }
 
-/* Pass 4: portfolio figures (SPEC 5.3). */
+/* Pass 4: portfolio figures (docs/model.md 5.3). */
 static void
 portfolio(const struct lc_request *req, const struct score_ws *w,
     struct lc_score_result *out)
@@ -1004,7 +1004,7 @@ warnings(const struct lc_market *m, const struct lc_request *req,
 /*
  * The exact pass's cascades, lent to the Monte Carlo pass of the same
  * lc_score() call (mc_int.h, struct lc_mc_prebuilt): the triggers are the
- * same (stored non-stale levels and single-asset ladder steps, SPEC 4.1
+ * same (stored non-stale levels and single-asset ladder steps, docs/model.md 4.1
  * order).
  */
 static const struct lc_cascade *

@@ -1,6 +1,6 @@
 /*
  * stats.c - normal and Student-t distributions, the standardized log
- * return of SPEC 5 and the barrier (running min / max) probability.
+ * return of docs/model.md 5 and the barrier (running min / max) probability.
  *
  * Design
  * ------
@@ -24,7 +24,7 @@
  * tiny probability is a product of accurate factors (relative error well
  * under 1e-10 for nu <= 1000).
  *
- * Log return (SPEC 5): r = sigma_h z, z = t sqrt((nu - 2)/nu), so
+ * Log return (docs/model.md 5): r = sigma_h z, z = t sqrt((nu - 2)/nu), so
  *   F_r(x) = T_nu(x / sigma_h * sqrt(nu / (nu - 2))),  nu == 0: N(x/sigma_h).
  * Barrier (reflection principle, conditionally on the variance draw):
  *   P(min <= x) = min(1, 2 F_r(x)), x < 0;  P(max >= x) = min(1, 2 S_r(x)).

@@ -1,6 +1,6 @@
 /*
  * test_cascade.c - Check suite of cascade.c: the exact sequential cascade
- * (SPEC 4.1) against a round-by-round least-fixed-point simulator on
+ * (docs/model.md 4.1) against a round-by-round least-fixed-point simulator on
  * seeded random markets, the four-level worked example, the up mirror,
  * ordering, the cascade trigger, monotonicity properties, build speed, and
  * each allocation of the build and the sort failing in turn.

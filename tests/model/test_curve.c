@@ -1,5 +1,5 @@
 /*
- * test_curve.c - Check suite of curve.c: validation, the SPEC 1 input
+ * test_curve.c - Check suite of curve.c: validation, docs/model.md 1 input
  * forms (points, levels, quotes, constant product), venue aggregation,
  * impact as the generalized inverse of D (against bisection), and the
  * closed-form integral and fill slippage (against Gauss-Legendre numeric
@@ -352,7 +352,7 @@ cp_exact(enum lc_side side, double x, double q)
 START_TEST(test_constant_product_example)
 {
 	/*
-	 * SPEC 1 constant_product: pool of 10000 ETH / 20M USDC (price
+	 * docs/model.md 1 constant_product: pool of 10000 ETH / 20M USDC (price
 	 * 2000).  Selling 500 ETH leaves 10500 ETH and 2e11/10500 USDC: spot
 	 * 2e11/10500^2 = 1814.06.
 	 */

@@ -600,10 +600,10 @@ START_TEST(test_coupled_fills)
 END_TEST
 
 /*
- * One volatile asset on both sides (coupled by SPEC 3.1): its health is a
+ * One volatile asset on both sides (coupled by docs/model.md 3.1): its health is a
  * monotone function of that one price, so with no stored levels it is
  * liquidated exactly when the price touches its static liquidation price
- * D / (c LT - d) (D the stable debt): the barrier probability of SPEC 5.
+ * D / (c LT - d) (D the stable debt): the barrier probability of docs/model.md 5.
  */
 START_TEST(test_both_sides)
 {

@@ -1,5 +1,5 @@
 /*
- * test_position.c - Check suite of position.c (SPEC section 3): published
+ * test_position.c - Check suite of position.c (docs/model.md section 3): published
  * worked examples, hand-checked ladders of every protocol, and seeded
  * brute-force checks that every ladder step sits where HF = 1.
  */
@@ -69,7 +69,7 @@ perp(uint32_t asset, int is_short, double size, double entry, double margin,
 /*
  * Binance BTCUSDT maintenance brackets 2021, rows copied from Binance's
  * published table (mmr in percent there); the last row's max is ignored
- * by SPEC 3.2.
+ * by docs/model.md 3.2.
  */
 static const struct lc_tier binance_btc_2021[] = {
 	{ 50000, 0.004, 0 },
@@ -132,7 +132,7 @@ START_TEST(aave_liquidation_price)
 END_TEST
 
 /*
- * Binance 2021 BTCUSDT brackets (the table above, SPEC 3.2): long 1 BTC at
+ * Binance 2021 BTCUSDT brackets (the table above, docs/model.md 3.2): long 1 BTC at
  * 50000, 20x: 47690.76 (tier 1); short: 52288.56 (tier 2); long 100 BTC:
  * 48550.77 (tier 4).
  */

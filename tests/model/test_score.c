@@ -19,7 +19,7 @@
 /* "not in the example": field not checked. */
 #define SKIP (-1.0e300)
 
-/* Relative 1e-9 (SPEC examples' "compare"), NAN means JSON null. */
+/* Relative 1e-9 (docs/model.md examples' "compare"), NAN means JSON null. */
 static void
 chk(const char *what, double got, double want, double tol_rel,
     double tol_abs)

@@ -1,7 +1,7 @@
 /*
  * test_stats.c - Check suite of stats.c: normal and Student-t CDF/SF
  * against closed forms and high-precision references (deep tails compared
- * relatively), the SPEC 5 log-return standardization and the barrier
+ * relatively), docs/model.md 5 log-return standardization and the barrier
  * probability.
  */
 #include <check.h>
@@ -36,7 +36,7 @@ END_TEST
 START_TEST(test_norm_one_day_drop)
 {
 	/*
-	 * Source: the model brief's worked figure for SPEC 5 with nu = 0: a
+	 * Source: the model brief's worked figure for docs/model.md 5 with nu = 0: a
 	 * 10% one-day drop at 80% annual volatility has probability
 	 * 2 N(ln(0.9) / (0.8 sqrt(1/365))) = 0.011865 (1.1865%).
 	 */
@@ -235,7 +235,7 @@ START_TEST(test_betainc_identities)
 				ck_rel(lc_betainc(a, 1.0, x), pow(x, a), 1e-12);
 			/*
 			 * lgamma of a + b ~ 500 carries ~1e-13 absolute
-			 * error into the prefactor: well inside SPEC's 1e-10.
+			 * error into the prefactor: well inside docs/model.md 1e-10.
 			 */
 			ck_rel(lc_betainc(1.0, a, x), -expm1(a * log1p(-x)),
 			    1e-12);

@@ -1,5 +1,5 @@
 /*
- * test_api.c - integration of the REST API (SPEC 7) against the real
+ * test_api.c - integration of the REST API (docs/model.md 7) against the real
  * build/cascaded ($CASCADED_BIN) on 127.0.0.1:0 with a temporary
  * database: every endpoint's status codes, Location, ETag/304, writes read
  * back, the score of the worked example 01 after applying its writes over

@@ -1,7 +1,7 @@
 /*
  * test_badinput.c - table-driven hostile and malformed requests against
  * the real build/cascaded: malformed JSON, wrong types, every range of
- * SPEC 3 and 7, limits, unknown fields, unknown assets, duplicate ids,
+ * docs/model.md 3 and 7, limits, unknown fields, unknown assets, duplicate ids,
  * auth, CORS preflight, 404/405/413/415.  Each row names the expected
  * status, problem type and (for validation failures) the JSON pointer;
  * after every row the stored data must be unchanged: GET /v1/markets
