@@ -374,15 +374,28 @@ find_asset(const struct market_data *md, const unsigned char *sym)
  * The loaders below read everything (sym NULL) or one asset's rows (the
  * incremental reload after a write to that asset).
  */
+/*
+ * Prepare sql into *s and bind the text parameters a (?1) and b (?2);
+ * a NULL one is left unbound.  The caller finalizes *s.
+ */
+static int
+prepare_text(sqlite3 *db, const char *sql, const char *a, const char *b,
+    sqlite3_stmt **s)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, s, NULL);
+
+	if (rc == SQLITE_OK && a != NULL)
+		rc = sqlite3_bind_text(*s, 1, a, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && b != NULL)
+		rc = sqlite3_bind_text(*s, 2, b, -1, SQLITE_STATIC);
+	return rc;
+}
+
 static int
 prepare_for(sqlite3 *db, const char *all, const char *one, const char *sym,
     sqlite3_stmt **s)
 {
-	int rc = sqlite3_prepare_v2(db, sym != NULL ? one : all, -1, s, NULL);
-
-	if (rc == SQLITE_OK && sym != NULL)
-		rc = sqlite3_bind_text(*s, 1, sym, -1, SQLITE_STATIC);
-	return rc;
+	return prepare_text(db, sym != NULL ? one : all, sym, NULL, s);
 }
 
 static int
@@ -760,10 +773,8 @@ asset_exists(sqlite3 *db, const char *symbol)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM assets WHERE symbol = ?",
-	    -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
+	rc = prepare_text(db, "SELECT 1 FROM assets WHERE symbol = ?", symbol,
+	    NULL, &s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	sqlite3_finalize(s);
@@ -791,6 +802,43 @@ step_done(sqlite3_stmt *s)
 
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* prepare_text(), step to completion, finalize; SQLITE_OK on success. */
+static int
+exec_text(sqlite3 *db, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = prepare_text(db, sql, a, b, &s);
+
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * One DELETE (text parameters a, b) in its own transaction; a statement
+ * that removes no row is STORE_NOT_FOUND.
+ */
+static enum store_status
+delete_where(struct store *st, const char *sql, const char *a,
+    const char *b, const char *what)
+{
+	enum store_status res;
+	int rc;
+
+	if (st == NULL)
+		return STORE_IO;
+	pthread_mutex_lock(&st->mu);
+	rc = begin_tx(st);
+	if (rc == SQLITE_OK)
+		rc = exec_text(st->db, sql, a, b);
+	if (rc == SQLITE_OK && sqlite3_changes(st->db) == 0)
+		rc = RC_NOT_FOUND;
+	res = finish_tx(st, rc, what);
+	pthread_mutex_unlock(&st->mu);
+	return res;
 }
 
 enum store_status
@@ -849,29 +897,8 @@ out:
 enum store_status
 store_delete_asset(struct store *st, const char *symbol)
 {
-	sqlite3_stmt *s = NULL;
-	enum store_status res;
-	int rc;
-
-	if (st == NULL)
-		return STORE_IO;
-	pthread_mutex_lock(&st->mu);
-	rc = begin_tx(st);
-	if (rc != SQLITE_OK)
-		goto out;
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM assets WHERE symbol = ?",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
-	rc = step_done(s);
-	if (rc == SQLITE_OK && sqlite3_changes(st->db) == 0)
-		rc = RC_NOT_FOUND;
-out:
-	sqlite3_finalize(s);
-	res = finish_tx(st, rc, "delete_asset");
-	pthread_mutex_unlock(&st->mu);
-	return res;
+	return delete_where(st, "DELETE FROM assets WHERE symbol = ?",
+	    symbol, NULL, "delete_asset");
 }
 
 static int
@@ -934,12 +961,10 @@ venue_exists(sqlite3 *db, const char *asset, const char *venue, int *exists)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM depth_curves WHERE asset = ? "
-	    "AND venue = ?", -1, &s, NULL);
+	rc = prepare_text(db, "SELECT 1 FROM depth_curves WHERE asset = ? "
+	    "AND venue = ?", asset, venue, &s);
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, venue, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 		*exists = rc == SQLITE_ROW;
@@ -985,30 +1010,8 @@ out:
 enum store_status
 store_delete_venue(struct store *st, const char *asset, const char *venue)
 {
-	sqlite3_stmt *s = NULL;
-	enum store_status res;
-	int rc;
-
-	if (st == NULL)
-		return STORE_IO;
-	pthread_mutex_lock(&st->mu);
-	rc = begin_tx(st);
-	if (rc != SQLITE_OK)
-		goto out;
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM depth_curves WHERE "
-	    "asset = ? AND venue = ?", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, venue, -1, SQLITE_STATIC);
-	rc = step_done(s);
-	if (rc == SQLITE_OK && sqlite3_changes(st->db) == 0)
-		rc = RC_NOT_FOUND;
-out:
-	sqlite3_finalize(s);
-	res = finish_tx(st, rc, "delete_venue");
-	pthread_mutex_unlock(&st->mu);
-	return res;
+	return delete_where(st, "DELETE FROM depth_curves WHERE asset = ? "
+	    "AND venue = ?", asset, venue, "delete_venue");
 }
 
 static enum store_status
@@ -1136,11 +1139,8 @@ out:
 int
 store_set_source_locked(sqlite3 *db, const char *symbol, int src)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
 	/* STORE_SRC_EXPLICIT and _HISTORY leave a pin as it is */
-	rc = sqlite3_prepare_v2(db, src == STORE_SRC_HISTORY_UNPINNED ?
+	return exec_text(db, src == STORE_SRC_HISTORY_UNPINNED ?
 	    "UPDATE assets SET volatility_source = 'history' "
 	    "WHERE symbol = ?1 AND volatility_pinned = 0" :
 	    src == STORE_SRC_PIN ?
@@ -1150,13 +1150,7 @@ store_set_source_locked(sqlite3 *db, const char *symbol, int src)
 	    "UPDATE assets SET volatility_source = 'history', "
 	    "volatility_pinned = 0 WHERE symbol = ?1" :
 	    "UPDATE assets SET volatility_source = 'explicit' "
-	    "WHERE symbol = ?1", -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = step_done(s);
-	sqlite3_finalize(s);
-	return rc;
+	    "WHERE symbol = ?1", symbol, NULL);
 }
 
 sqlite3 *
