@@ -351,6 +351,23 @@ grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/*
+ * Append one zeroed element to *arr (*n in use, *cap allocated) and
+ * return it; NULL when out of memory (nothing changed).
+ */
+static void *
+push_zeroed(void **arr, size_t *cap, size_t *n, size_t elem)
+{
+	char *p;
+
+	if (grow(arr, cap, *n + 1, elem))
+		return NULL;
+	p = (char *)*arr + *n * elem;
+	(*n)++;
+	memset(p, 0, elem);
+	return p;
+}
+
 static long
 find_asset(const struct market_data *md, const unsigned char *sym)
 {
@@ -414,13 +431,12 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (grow((void **)&md->assets, &cap, md->nassets + 1,
-		    sizeof(*md->assets))) {
+		a = push_zeroed((void **)&md->assets, &cap, &md->nassets,
+		    sizeof(*md->assets));
+		if (a == NULL) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
-		a = &md->assets[md->nassets++];
-		memset(a, 0, sizeof(*a));
 		copy_text(a->symbol, sizeof(a->symbol),
 		    sqlite3_column_text(s, 0));
 		a->price = sqlite3_column_double(s, 1);
@@ -470,13 +486,12 @@ load_curves(sqlite3 *db, struct market_data *md, const char *sym)
 				a = &md->assets[ai];
 				ccap = 0;
 			}
-			if (grow((void **)&a->curves, &ccap, a->ncurves + 1,
-			    sizeof(*a->curves))) {
+			c = push_zeroed((void **)&a->curves, &ccap,
+			    &a->ncurves, sizeof(*a->curves));
+			if (c == NULL) {
 				rc = SQLITE_NOMEM;
 				goto out;
 			}
-			c = &a->curves[a->ncurves++];
-			memset(c, 0, sizeof(*c));
 			copy_text(c->venue, sizeof(c->venue),
 			    sqlite3_column_text(s, 2));
 			c->side = sqlite3_column_int(s, 3);
@@ -572,12 +587,12 @@ load_levels(sqlite3 *db, struct market_data *md, const char *sym,
 		source = sqlite3_column_text(s, 6);
 		if (a->nbatches == 0 ||
 		    !same_batch(&a->batches[a->nbatches - 1], as_of, source)) {
-			if (grow((void **)&a->batches, &bcap, a->nbatches + 1,
-			    sizeof(*a->batches))) {
+			b = push_zeroed((void **)&a->batches, &bcap,
+			    &a->nbatches, sizeof(*a->batches));
+			if (b == NULL) {
 				rc = SQLITE_NOMEM;
 				goto out;
 			}
-			b = &a->batches[a->nbatches++];
 			copy_text(b->as_of, sizeof(b->as_of), as_of);
 			copy_text(b->source, sizeof(b->source), source);
 		}
@@ -608,12 +623,12 @@ load_corr(sqlite3 *db, struct market_data *md)
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (grow((void **)&md->corr, &cap, md->ncorr + 1,
-		    sizeof(*md->corr))) {
+		c = push_zeroed((void **)&md->corr, &cap, &md->ncorr,
+		    sizeof(*md->corr));
+		if (c == NULL) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
-		c = &md->corr[md->ncorr++];
 		copy_text(c->a, sizeof(c->a), sqlite3_column_text(s, 0));
 		copy_text(c->b, sizeof(c->b), sqlite3_column_text(s, 1));
 		c->rho = sqlite3_column_double(s, 2);
