@@ -415,6 +415,14 @@ prepare_for(sqlite3 *db, const char *all, const char *one, const char *sym,
 	return prepare_text(db, sym != NULL ? one : all, sym, NULL, s);
 }
 
+/* Finalize a row loop's statement; a loop run to its end is SQLITE_OK. */
+static int
+rows_done(sqlite3_stmt *s, int rc)
+{
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static int
 load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 {
@@ -447,11 +455,8 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 		                                         : MD_VOL_EXPLICIT;
 		a->vol_pinned = sqlite3_column_int(s, 5) != 0;
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 static int
@@ -522,11 +527,8 @@ load_curves(sqlite3 *db, struct market_data *md, const char *sym)
 		c->curve.qty[c->curve.n] = sqlite3_column_double(s, 6);
 		c->curve.n++;
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 /* Does the batch hold `as_of` and `source` (as copy_text would cut them)? */
@@ -603,11 +605,8 @@ load_levels(sqlite3 *db, struct market_data *md, const char *sym,
 		l->seq = sqlite3_column_int64(s, 4);
 		l->batch = (uint32_t)(a->nbatches - 1);
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 static int
@@ -633,11 +632,8 @@ load_corr(sqlite3 *db, struct market_data *md)
 		copy_text(c->b, sizeof(c->b), sqlite3_column_text(s, 1));
 		c->rho = sqlite3_column_double(s, 2);
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 /*
@@ -1311,17 +1307,10 @@ store_bus_record(struct store *st)
 enum store_status
 store_copy_to(struct store *st, const char *path)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	pthread_mutex_lock(&st->mu);
-	rc = sqlite3_prepare_v2(st->db, "VACUUM INTO ?", -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(s);
-		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-	}
-	sqlite3_finalize(s);
+	rc = exec_text(st->db, "VACUUM INTO ?", path, NULL);
 	pthread_mutex_unlock(&st->mu);
 	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
 }
