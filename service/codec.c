@@ -367,6 +367,41 @@ codec_members(struct codec_ctx *c, const struct cJSON *obj,
 }
 
 int
+codec_open(struct codec_ctx *c, const char *body, size_t len,
+    const char *const *keys, const cJSON **vals, cJSON **root,
+    struct problem *err)
+{
+	codec_ctx_init(c, err);
+	*root = codec_parse(body, len, err);
+	if (*root == NULL)
+		return -1;
+	if (codec_members(c, *root, keys, vals, 0) != 0 &&
+	    !cJSON_IsObject(*root))
+		return 1;
+	return 0;
+}
+
+int
+codec_batch_array(struct codec_ctx *c, const cJSON *item, const char *name,
+    size_t max, size_t *n)
+{
+	if (item == NULL) {
+		codec_err(c, name, "is required");
+		return -1;
+	}
+	if (!cJSON_IsArray(item)) {
+		codec_err(c, name, "must be an array");
+		return -1;
+	}
+	*n = (size_t)cJSON_GetArraySize(item);
+	if (*n > max) {
+		codec_err(c, name, "at most %zu %s per write", max, name);
+		return -1;
+	}
+	return 0;
+}
+
+int
 codec_number(struct codec_ctx *c, const char *member, const struct cJSON *item,
     double *out)
 {
