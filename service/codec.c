@@ -401,6 +401,20 @@ codec_batch_array(struct codec_ctx *c, const cJSON *item, const char *name,
 	return 0;
 }
 
+/* v finite and |v| <= LC_MAX_VALUE: 0 and *out, else an error at member. */
+static int
+bounded_value(struct codec_ctx *c, const char *member, double v, double *out)
+{
+	if (!isfinite(v) || fabs(v) > LC_MAX_VALUE) {
+		codec_err(c, member,
+		    "must be finite and at most 1e15 in "
+		    "magnitude");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int
 codec_number(struct codec_ctx *c, const char *member, const struct cJSON *item,
     double *out)
@@ -412,14 +426,7 @@ codec_number(struct codec_ctx *c, const char *member, const struct cJSON *item,
 		return -1;
 	}
 	v = item->valuedouble;
-	if (!isfinite(v) || fabs(v) > LC_MAX_VALUE) {
-		codec_err(c, member,
-		    "must be finite and at most 1e15 in "
-		    "magnitude");
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return bounded_value(c, member, v, out);
 }
 
 /* A JSON-style decimal: -?digits[.digits][(e|E)[+-]digits]. */
@@ -467,14 +474,7 @@ codec_qty_text(struct codec_ctx *c, const char *member,
 	}
 	errno = 0;
 	v = strtod(item->valuestring, NULL);
-	if (!isfinite(v) || fabs(v) > LC_MAX_VALUE) {
-		codec_err(c, member,
-		    "must be finite and at most 1e15 in "
-		    "magnitude");
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return bounded_value(c, member, v, out);
 }
 
 int
