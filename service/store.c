@@ -395,8 +395,8 @@ find_asset(const struct market_data *md, const unsigned char *sym)
  * Prepare sql into *s and bind the text parameters a (?1) and b (?2);
  * a NULL one is left unbound.  The caller finalizes *s.
  */
-static int
-prepare_text(sqlite3 *db, const char *sql, const char *a, const char *b,
+int
+store_prepare_text(sqlite3 *db, const char *sql, const char *a, const char *b,
     sqlite3_stmt **s)
 {
 	int rc = sqlite3_prepare_v2(db, sql, -1, s, NULL);
@@ -412,7 +412,7 @@ static int
 prepare_for(sqlite3 *db, const char *all, const char *one, const char *sym,
     sqlite3_stmt **s)
 {
-	return prepare_text(db, sym != NULL ? one : all, sym, NULL, s);
+	return store_prepare_text(db, sym != NULL ? one : all, sym, NULL, s);
 }
 
 /* Finalize a row loop's statement; a loop run to its end is SQLITE_OK. */
@@ -784,8 +784,8 @@ asset_exists(sqlite3 *db, const char *symbol)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = prepare_text(db, "SELECT 1 FROM assets WHERE symbol = ?", symbol,
-	    NULL, &s);
+	rc = store_prepare_text(db, "SELECT 1 FROM assets WHERE symbol = ?",
+	    symbol, NULL, &s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	sqlite3_finalize(s);
@@ -815,12 +815,12 @@ step_done(sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* prepare_text(), step to completion, finalize; SQLITE_OK on success. */
+/* store_prepare_text(), step to completion, finalize; SQLITE_OK on success. */
 static int
 exec_text(sqlite3 *db, const char *sql, const char *a, const char *b)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = prepare_text(db, sql, a, b, &s);
+	int rc = store_prepare_text(db, sql, a, b, &s);
 
 	if (rc == SQLITE_OK)
 		rc = step_done(s);
@@ -972,7 +972,7 @@ venue_exists(sqlite3 *db, const char *asset, const char *venue, int *exists)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = prepare_text(db, "SELECT 1 FROM depth_curves WHERE asset = ? "
+	rc = store_prepare_text(db, "SELECT 1 FROM depth_curves WHERE asset = ? "
 	    "AND venue = ?", asset, venue, &s);
 	if (rc != SQLITE_OK)
 		goto out;
