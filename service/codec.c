@@ -367,6 +367,55 @@ codec_members(struct codec_ctx *c, const struct cJSON *obj,
 }
 
 int
+codec_open(struct codec_ctx *c, const char *body, size_t len,
+    const char *const *keys, const cJSON **vals, cJSON **root,
+    struct problem *err)
+{
+	codec_ctx_init(c, err);
+	*root = codec_parse(body, len, err);
+	if (*root == NULL)
+		return -1;
+	if (codec_members(c, *root, keys, vals, 0) != 0 &&
+	    !cJSON_IsObject(*root))
+		return 1;
+	return 0;
+}
+
+int
+codec_batch_array(struct codec_ctx *c, const cJSON *item, const char *name,
+    size_t max, size_t *n)
+{
+	if (item == NULL) {
+		codec_err(c, name, "is required");
+		return -1;
+	}
+	if (!cJSON_IsArray(item)) {
+		codec_err(c, name, "must be an array");
+		return -1;
+	}
+	*n = (size_t)cJSON_GetArraySize(item);
+	if (*n > max) {
+		codec_err(c, name, "at most %zu %s per write", max, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* v finite and |v| <= LC_MAX_VALUE: 0 and *out, else an error at member. */
+static int
+bounded_value(struct codec_ctx *c, const char *member, double v, double *out)
+{
+	if (!isfinite(v) || fabs(v) > LC_MAX_VALUE) {
+		codec_err(c, member,
+		    "must be finite and at most 1e15 in "
+		    "magnitude");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
 codec_number(struct codec_ctx *c, const char *member, const struct cJSON *item,
     double *out)
 {
@@ -377,14 +426,7 @@ codec_number(struct codec_ctx *c, const char *member, const struct cJSON *item,
 		return -1;
 	}
 	v = item->valuedouble;
-	if (!isfinite(v) || fabs(v) > LC_MAX_VALUE) {
-		codec_err(c, member,
-		    "must be finite and at most 1e15 in "
-		    "magnitude");
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return bounded_value(c, member, v, out);
 }
 
 /* A JSON-style decimal: -?digits[.digits][(e|E)[+-]digits]. */
@@ -432,14 +474,7 @@ codec_qty_text(struct codec_ctx *c, const char *member,
 	}
 	errno = 0;
 	v = strtod(item->valuestring, NULL);
-	if (!isfinite(v) || fabs(v) > LC_MAX_VALUE) {
-		codec_err(c, member,
-		    "must be finite and at most 1e15 in "
-		    "magnitude");
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return bounded_value(c, member, v, out);
 }
 
 int

@@ -144,28 +144,15 @@ codec_decode_book_put(const char *body, size_t len,
 	int rc = -1;
 
 	codec_book_put_release(out);
-	codec_ctx_init(&c, err);
-	root = codec_parse(body, len, err);
-	if (root == NULL)
-		return -1;
-	if (codec_members(&c, root, keys, v, 0) != 0 && !cJSON_IsObject(root))
+	if (codec_open(&c, body, len, keys, v, &root, err) != 0) {
+		if (root == NULL)
+			return -1;
 		goto out;
+	}
 	codec_as_of(&c, v[1], out->as_of);
 	codec_source(&c, v[2], out->source);
-	if (v[0] == NULL) {
-		codec_err(&c, "positions", "is required");
+	if (codec_batch_array(&c, v[0], "positions", max_positions, &n) != 0)
 		goto out;
-	}
-	if (!cJSON_IsArray(v[0])) {
-		codec_err(&c, "positions", "must be an array");
-		goto out;
-	}
-	n = (size_t)cJSON_GetArraySize(v[0]);
-	if (n > max_positions) {
-		codec_err(&c, "positions", "at most %zu positions per write",
-		    max_positions);
-		goto out;
-	}
 	if (market_prices(snap, &out->pos) != 0 ||
 	    codec_positions(&c, v[0], snap, &out->pos) != 0)
 		goto oom;

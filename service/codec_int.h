@@ -65,6 +65,25 @@ int codec_members(struct codec_ctx *c, const struct cJSON *obj,
     const char *const *keys, const struct cJSON **vals, int allow_unknown);
 
 /*
+ * The opening of a request decoder: codec_ctx_init(c), parse body into
+ * *root (the caller's, cJSON_Delete) and read its members keys into vals
+ * (codec_members, unknown members refused).  Returns 0 to go on (member
+ * errors, if any, are in c); 1 when the body is not an object (the error
+ * is in c: clean up); -1 when it does not parse (*root NULL, err set:
+ * return at once).
+ */
+int codec_open(struct codec_ctx *c, const char *body, size_t len,
+    const char *const *keys, const struct cJSON **vals, struct cJSON **root,
+    struct problem *err);
+
+/*
+ * The required array member `name` (item, maybe NULL) of a batch write,
+ * with at most max entries: 0 and *n, else -1 after an error in c.
+ */
+int codec_batch_array(struct codec_ctx *c, const struct cJSON *item,
+    const char *name, size_t max, size_t *n);
+
+/*
  * A JSON number, finite, |v| <= LC_MAX_VALUE: 0 and *out, else an error at
  * cursor/member and -1.  codec_qty_text also accepts a decimal string (as
  * exchanges publish prices).

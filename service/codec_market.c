@@ -661,28 +661,15 @@ codec_decode_levels(const char *body, size_t len, const struct md_asset *asset,
 	size_t i = 0, m, old;
 
 	codec_levels_release(out);
-	codec_ctx_init(&c, err);
-	root = codec_parse(body, len, err);
-	if (root == NULL)
-		return -1;
-	if (codec_members(&c, root, keys, v, 0) != 0 && !cJSON_IsObject(root))
+	if (codec_open(&c, body, len, keys, v, &root, err) != 0) {
+		if (root == NULL)
+			return -1;
 		goto out;
+	}
 	codec_as_of(&c, v[1], out->as_of);
 	codec_source(&c, v[2], out->source);
-	if (v[0] == NULL) {
-		codec_err(&c, "levels", "is required");
+	if (codec_batch_array(&c, v[0], "levels", CODEC_MAX_LEVELS, &m) != 0)
 		goto out;
-	}
-	if (!cJSON_IsArray(v[0])) {
-		codec_err(&c, "levels", "must be an array");
-		goto out;
-	}
-	m = (size_t)cJSON_GetArraySize(v[0]);
-	if (m > CODEC_MAX_LEVELS) {
-		codec_err(&c, "levels", "at most %d levels per write",
-		    CODEC_MAX_LEVELS);
-		goto out;
-	}
 	out->levels = calloc(m + 1, sizeof(*out->levels));
 	if (out->levels == NULL) {
 		problem_set(err, 500, "internal", "Internal server error",
@@ -840,12 +827,11 @@ codec_decode_correlations(const char *body, size_t len,
 	size_t i = 0, m, old, n = 0;
 
 	codec_corr_release(out);
-	codec_ctx_init(&c, err);
-	root = codec_parse(body, len, err);
-	if (root == NULL)
-		return -1;
-	if (codec_members(&c, root, keys, v, 0) != 0 && !cJSON_IsObject(root))
+	if (codec_open(&c, body, len, keys, v, &root, err) != 0) {
+		if (root == NULL)
+			return -1;
 		goto out;
+	}
 	if (v[0] == NULL || !cJSON_IsArray(v[0])) {
 		codec_err(&c, "pairs",
 		    v[0] == NULL ? "is required"

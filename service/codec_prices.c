@@ -260,12 +260,11 @@ codec_decode_prices(const char *body, size_t len, struct codec_prices *out,
 	int kind = -1;
 
 	codec_prices_release(out);
-	codec_ctx_init(&c, err);
-	root = codec_parse(body, len, err);
-	if (root == NULL)
-		return -1;
-	if (codec_members(&c, root, keys, v, 0) != 0 && !cJSON_IsObject(root))
+	if (codec_open(&c, body, len, keys, v, &root, err) != 0) {
+		if (root == NULL)
+			return -1;
 		goto out;
+	}
 	nforms = (v[0] != NULL) + (v[1] != NULL) + (v[3] != NULL);
 	if (nforms != 1) {
 		codec_err(&c, NULL, "give exactly one of candles, points or "

@@ -351,6 +351,23 @@ grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/*
+ * Append one zeroed element to *arr (*n in use, *cap allocated) and
+ * return it; NULL when out of memory (nothing changed).
+ */
+static void *
+push_zeroed(void **arr, size_t *cap, size_t *n, size_t elem)
+{
+	char *p;
+
+	if (grow(arr, cap, *n + 1, elem))
+		return NULL;
+	p = (char *)*arr + *n * elem;
+	(*n)++;
+	memset(p, 0, elem);
+	return p;
+}
+
 static long
 find_asset(const struct market_data *md, const unsigned char *sym)
 {
@@ -374,15 +391,36 @@ find_asset(const struct market_data *md, const unsigned char *sym)
  * The loaders below read everything (sym NULL) or one asset's rows (the
  * incremental reload after a write to that asset).
  */
+/*
+ * Prepare sql into *s and bind the text parameters a (?1) and b (?2);
+ * a NULL one is left unbound.  The caller finalizes *s.
+ */
+int
+store_prepare_text(sqlite3 *db, const char *sql, const char *a, const char *b,
+    sqlite3_stmt **s)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, s, NULL);
+
+	if (rc == SQLITE_OK && a != NULL)
+		rc = sqlite3_bind_text(*s, 1, a, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && b != NULL)
+		rc = sqlite3_bind_text(*s, 2, b, -1, SQLITE_STATIC);
+	return rc;
+}
+
 static int
 prepare_for(sqlite3 *db, const char *all, const char *one, const char *sym,
     sqlite3_stmt **s)
 {
-	int rc = sqlite3_prepare_v2(db, sym != NULL ? one : all, -1, s, NULL);
+	return store_prepare_text(db, sym != NULL ? one : all, sym, NULL, s);
+}
 
-	if (rc == SQLITE_OK && sym != NULL)
-		rc = sqlite3_bind_text(*s, 1, sym, -1, SQLITE_STATIC);
-	return rc;
+/* Finalize a row loop's statement; a loop run to its end is SQLITE_OK. */
+static int
+rows_done(sqlite3_stmt *s, int rc)
+{
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static int
@@ -401,13 +439,12 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (grow((void **)&md->assets, &cap, md->nassets + 1,
-		    sizeof(*md->assets))) {
+		a = push_zeroed((void **)&md->assets, &cap, &md->nassets,
+		    sizeof(*md->assets));
+		if (a == NULL) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
-		a = &md->assets[md->nassets++];
-		memset(a, 0, sizeof(*a));
 		copy_text(a->symbol, sizeof(a->symbol),
 		    sqlite3_column_text(s, 0));
 		a->price = sqlite3_column_double(s, 1);
@@ -418,11 +455,8 @@ load_assets(sqlite3 *db, struct market_data *md, const char *sym)
 		                                         : MD_VOL_EXPLICIT;
 		a->vol_pinned = sqlite3_column_int(s, 5) != 0;
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 static int
@@ -457,13 +491,12 @@ load_curves(sqlite3 *db, struct market_data *md, const char *sym)
 				a = &md->assets[ai];
 				ccap = 0;
 			}
-			if (grow((void **)&a->curves, &ccap, a->ncurves + 1,
-			    sizeof(*a->curves))) {
+			c = push_zeroed((void **)&a->curves, &ccap,
+			    &a->ncurves, sizeof(*a->curves));
+			if (c == NULL) {
 				rc = SQLITE_NOMEM;
 				goto out;
 			}
-			c = &a->curves[a->ncurves++];
-			memset(c, 0, sizeof(*c));
 			copy_text(c->venue, sizeof(c->venue),
 			    sqlite3_column_text(s, 2));
 			c->side = sqlite3_column_int(s, 3);
@@ -494,11 +527,8 @@ load_curves(sqlite3 *db, struct market_data *md, const char *sym)
 		c->curve.qty[c->curve.n] = sqlite3_column_double(s, 6);
 		c->curve.n++;
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 /* Does the batch hold `as_of` and `source` (as copy_text would cut them)? */
@@ -559,12 +589,12 @@ load_levels(sqlite3 *db, struct market_data *md, const char *sym,
 		source = sqlite3_column_text(s, 6);
 		if (a->nbatches == 0 ||
 		    !same_batch(&a->batches[a->nbatches - 1], as_of, source)) {
-			if (grow((void **)&a->batches, &bcap, a->nbatches + 1,
-			    sizeof(*a->batches))) {
+			b = push_zeroed((void **)&a->batches, &bcap,
+			    &a->nbatches, sizeof(*a->batches));
+			if (b == NULL) {
 				rc = SQLITE_NOMEM;
 				goto out;
 			}
-			b = &a->batches[a->nbatches++];
 			copy_text(b->as_of, sizeof(b->as_of), as_of);
 			copy_text(b->source, sizeof(b->source), source);
 		}
@@ -575,11 +605,8 @@ load_levels(sqlite3 *db, struct market_data *md, const char *sym,
 		l->seq = sqlite3_column_int64(s, 4);
 		l->batch = (uint32_t)(a->nbatches - 1);
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 static int
@@ -595,21 +622,18 @@ load_corr(sqlite3 *db, struct market_data *md)
 	if (rc != SQLITE_OK)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (grow((void **)&md->corr, &cap, md->ncorr + 1,
-		    sizeof(*md->corr))) {
+		c = push_zeroed((void **)&md->corr, &cap, &md->ncorr,
+		    sizeof(*md->corr));
+		if (c == NULL) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
-		c = &md->corr[md->ncorr++];
 		copy_text(c->a, sizeof(c->a), sqlite3_column_text(s, 0));
 		copy_text(c->b, sizeof(c->b), sqlite3_column_text(s, 1));
 		c->rho = sqlite3_column_double(s, 2);
 	}
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
 out:
-	sqlite3_finalize(s);
-	return rc;
+	return rows_done(s, rc);
 }
 
 /*
@@ -760,10 +784,8 @@ asset_exists(sqlite3 *db, const char *symbol)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM assets WHERE symbol = ?",
-	    -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
+	rc = store_prepare_text(db, "SELECT 1 FROM assets WHERE symbol = ?",
+	    symbol, NULL, &s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	sqlite3_finalize(s);
@@ -791,6 +813,43 @@ step_done(sqlite3_stmt *s)
 
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* store_prepare_text(), step to completion, finalize; SQLITE_OK on success. */
+static int
+exec_text(sqlite3 *db, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = store_prepare_text(db, sql, a, b, &s);
+
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * One DELETE (text parameters a, b) in its own transaction; a statement
+ * that removes no row is STORE_NOT_FOUND.
+ */
+static enum store_status
+delete_where(struct store *st, const char *sql, const char *a,
+    const char *b, const char *what)
+{
+	enum store_status res;
+	int rc;
+
+	if (st == NULL)
+		return STORE_IO;
+	pthread_mutex_lock(&st->mu);
+	rc = begin_tx(st);
+	if (rc == SQLITE_OK)
+		rc = exec_text(st->db, sql, a, b);
+	if (rc == SQLITE_OK && sqlite3_changes(st->db) == 0)
+		rc = RC_NOT_FOUND;
+	res = finish_tx(st, rc, what);
+	pthread_mutex_unlock(&st->mu);
+	return res;
 }
 
 enum store_status
@@ -849,29 +908,8 @@ out:
 enum store_status
 store_delete_asset(struct store *st, const char *symbol)
 {
-	sqlite3_stmt *s = NULL;
-	enum store_status res;
-	int rc;
-
-	if (st == NULL)
-		return STORE_IO;
-	pthread_mutex_lock(&st->mu);
-	rc = begin_tx(st);
-	if (rc != SQLITE_OK)
-		goto out;
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM assets WHERE symbol = ?",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
-	rc = step_done(s);
-	if (rc == SQLITE_OK && sqlite3_changes(st->db) == 0)
-		rc = RC_NOT_FOUND;
-out:
-	sqlite3_finalize(s);
-	res = finish_tx(st, rc, "delete_asset");
-	pthread_mutex_unlock(&st->mu);
-	return res;
+	return delete_where(st, "DELETE FROM assets WHERE symbol = ?",
+	    symbol, NULL, "delete_asset");
 }
 
 static int
@@ -934,12 +972,10 @@ venue_exists(sqlite3 *db, const char *asset, const char *venue, int *exists)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM depth_curves WHERE asset = ? "
-	    "AND venue = ?", -1, &s, NULL);
+	rc = store_prepare_text(db, "SELECT 1 FROM depth_curves WHERE asset = ? "
+	    "AND venue = ?", asset, venue, &s);
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, venue, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 		*exists = rc == SQLITE_ROW;
@@ -985,30 +1021,8 @@ out:
 enum store_status
 store_delete_venue(struct store *st, const char *asset, const char *venue)
 {
-	sqlite3_stmt *s = NULL;
-	enum store_status res;
-	int rc;
-
-	if (st == NULL)
-		return STORE_IO;
-	pthread_mutex_lock(&st->mu);
-	rc = begin_tx(st);
-	if (rc != SQLITE_OK)
-		goto out;
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM depth_curves WHERE "
-	    "asset = ? AND venue = ?", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, venue, -1, SQLITE_STATIC);
-	rc = step_done(s);
-	if (rc == SQLITE_OK && sqlite3_changes(st->db) == 0)
-		rc = RC_NOT_FOUND;
-out:
-	sqlite3_finalize(s);
-	res = finish_tx(st, rc, "delete_venue");
-	pthread_mutex_unlock(&st->mu);
-	return res;
+	return delete_where(st, "DELETE FROM depth_curves WHERE asset = ? "
+	    "AND venue = ?", asset, venue, "delete_venue");
 }
 
 static enum store_status
@@ -1136,11 +1150,8 @@ out:
 int
 store_set_source_locked(sqlite3 *db, const char *symbol, int src)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
 	/* STORE_SRC_EXPLICIT and _HISTORY leave a pin as it is */
-	rc = sqlite3_prepare_v2(db, src == STORE_SRC_HISTORY_UNPINNED ?
+	return exec_text(db, src == STORE_SRC_HISTORY_UNPINNED ?
 	    "UPDATE assets SET volatility_source = 'history' "
 	    "WHERE symbol = ?1 AND volatility_pinned = 0" :
 	    src == STORE_SRC_PIN ?
@@ -1150,13 +1161,7 @@ store_set_source_locked(sqlite3 *db, const char *symbol, int src)
 	    "UPDATE assets SET volatility_source = 'history', "
 	    "volatility_pinned = 0 WHERE symbol = ?1" :
 	    "UPDATE assets SET volatility_source = 'explicit' "
-	    "WHERE symbol = ?1", -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 1, symbol, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = step_done(s);
-	sqlite3_finalize(s);
-	return rc;
+	    "WHERE symbol = ?1", symbol, NULL);
 }
 
 sqlite3 *
@@ -1302,17 +1307,10 @@ store_bus_record(struct store *st)
 enum store_status
 store_copy_to(struct store *st, const char *path)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	pthread_mutex_lock(&st->mu);
-	rc = sqlite3_prepare_v2(st->db, "VACUUM INTO ?", -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(s);
-		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-	}
-	sqlite3_finalize(s);
+	rc = exec_text(st->db, "VACUUM INTO ?", path, NULL);
 	pthread_mutex_unlock(&st->mu);
 	return rc == SQLITE_OK ? STORE_OK : map_rc(rc);
 }

@@ -130,6 +130,7 @@ enum store_status store_put_correlations(struct store *st,
 #define STORE_SRC_HISTORY_UNPINNED 3	/* 'history' unless pinned */
 
 struct sqlite3;
+struct sqlite3_stmt;
 /*
  * The connection under the store's lock, for the store_*.c files only:
  * store_tx_begin() locks and runs BEGIN IMMEDIATE (its SQLite code in
@@ -146,6 +147,12 @@ enum store_status store_read_end(struct store *st, int rc);
 int store_asset_check_locked(struct sqlite3 *db, const char *symbol);
 /* Set the volatility source (STORE_SRC_*) inside a write transaction. */
 int store_set_source_locked(struct sqlite3 *db, const char *symbol, int src);
+/*
+ * Prepare sql into *s (the caller's, sqlite3_finalize) and bind the text
+ * parameters a (?1) and b (?2), each left unbound when NULL; an SQLite code.
+ */
+int store_prepare_text(struct sqlite3 *db, const char *sql, const char *a,
+    const char *b, struct sqlite3_stmt **s);
 
 /* ---- bus (bus.h): the bus sequence applied, recorded with the data */
 

@@ -31,11 +31,10 @@ put_book_row(sqlite3 *db, const struct store_book *b, int *created)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM books WHERE name = ?", -1,
-	    &s, NULL);
+	rc = store_prepare_text(db, "SELECT 1 FROM books WHERE name = ?",
+	    b->name, NULL, &s);
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, b->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		goto out;
@@ -101,12 +100,9 @@ exec1(sqlite3 *db, const char *sql, const char *a, const char *b,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	rc = store_prepare_text(db, sql, a, b, &s);
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
-	if (b != NULL)
-		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
 	rc = step_reset(s);
 	if (changes != NULL)
 		*changes = sqlite3_changes(db);
@@ -268,11 +264,12 @@ load_positions(sqlite3 *db, const char *book,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT id, slot, body FROM "
-	    "book_positions WHERE book = ? ORDER BY slot", -1, &s, NULL);
-	if (rc != SQLITE_OK)
+	rc = store_prepare_text(db, "SELECT id, slot, body FROM "
+	    "book_positions WHERE book = ? ORDER BY slot", book, NULL, &s);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(s);
 		return rc;
-	sqlite3_bind_text(s, 1, book, -1, SQLITE_STATIC);
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0);
 		const char *body = (const char *)sqlite3_column_text(s, 2);
@@ -304,11 +301,9 @@ store_books_load(struct store *st, const char *book,
 
 	if (db == NULL)
 		return STORE_IO;
-	rc = sqlite3_prepare_v2(db, book != NULL
+	rc = store_prepare_text(db, book != NULL
 	    ? BOOK_COLS "WHERE name = ? ORDER BY name"
-	    : BOOK_COLS "ORDER BY name", -1, &s, NULL);
-	if (rc == SQLITE_OK && book != NULL)
-		sqlite3_bind_text(s, 1, book, -1, SQLITE_STATIC);
+	    : BOOK_COLS "ORDER BY name", book, NULL, &s);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		read_book(s, &b);
 		if (sink->book_fn != NULL && sink->book_fn(sink->ctx, &b) != 0)

@@ -22,12 +22,10 @@ upsert(sqlite3 *db, const char *asset, const struct lc_candle *c, size_t n)
 	size_t i;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "INSERT INTO prices (asset, t, open, high, "
+	rc = store_prepare_text(db, "INSERT INTO prices (asset, t, open, high, "
 	    "low, close) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (asset, "
 	    "t) DO UPDATE SET open = excluded.open, high = excluded.high, "
-	    "low = excluded.low, close = excluded.close", -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
+	    "low = excluded.low, close = excluded.close", asset, NULL, &s);
 	for (i = 0; i < n && rc == SQLITE_OK; i++) {
 		sqlite3_bind_int64(s, 2, c[i].t);
 		sqlite3_bind_double(s, 3, c[i].open);
@@ -50,11 +48,9 @@ retain(sqlite3 *db, const char *asset, double days, size_t *n)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "DELETE FROM prices WHERE asset = ?1 AND "
-	    "t < (SELECT max(t) FROM prices WHERE asset = ?1) - ?2", -1, &s,
-	    NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
+	rc = store_prepare_text(db, "DELETE FROM prices WHERE asset = ?1 AND "
+	    "t < (SELECT max(t) FROM prices WHERE asset = ?1) - ?2", asset,
+	    NULL, &s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 2, (sqlite3_int64)(days *
 		    DAY_SECONDS));
@@ -115,12 +111,11 @@ store_get_prices(struct store *st, const char *asset, int64_t from,
 	rc = store_asset_check_locked(db, asset);
 	if (rc != SQLITE_OK)
 		goto out;
-	rc = sqlite3_prepare_v2(db, "SELECT t, open, high, low, close FROM "
+	rc = store_prepare_text(db, "SELECT t, open, high, low, close FROM "
 	    "prices WHERE asset = ?1 AND t >= ?2 AND t <= ?3 ORDER BY t "
-	    "LIMIT ?4", -1, &s, NULL);
+	    "LIMIT ?4", asset, NULL, &s);
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, from);
 	sqlite3_bind_int64(s, 3, to);
 	sqlite3_bind_int64(s, 4, limit > 0 ? (sqlite3_int64)limit : -1);
