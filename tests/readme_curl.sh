@@ -20,17 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" migrate --db "$tmp/db" >/dev/null
-"$BIN" seed --db "$tmp/db" >/dev/null
-"$BIN" serve --listen 127.0.0.1:0 --db "$tmp/db" 2>"$tmp/log" &
-pid=$!
-port=
-for _ in $(seq 1 100); do
-	port=$(grep -o '"listen":"127\.0\.0\.1:[0-9]*"' "$tmp/log" 2>/dev/null | head -1 | sed 's/.*://; s/"//') || true
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || { echo "readme_curl: server did not start" >&2; cat "$tmp/log" >&2; exit 1; }
+. tools/serve-seeded.sh
+serve_seeded "$BIN" "$tmp" || { echo "readme_curl: server did not start" >&2; exit 1; }
 base="http://127.0.0.1:$port"
 
 # Extract the curl commands of ```sh blocks, one per line.
