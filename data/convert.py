@@ -247,7 +247,8 @@ SEED_HOUR = "2023-03-27 13:00"
 SEED_AS_OF = "2023-03-27T13:00:00Z"
 COMP_PRICES = "repo_hourly_prices_2023-02-24_to_2023-03-27.csv"
 COMP_VOL_DAYS = 30
-# Compound v2 collateral factors in March 2023, by cToken address.
+# Compound v2 collateral factors in March 2023, by cToken address (sources
+# per row in data/README.md "Collateral factors").
 COLLATERAL_FACTOR = {
     "0x4ddc2d193948926d02f9b1fe9e1daa0718270ed5": 0.825,  # cETH
     "0xccf4429db6322d5c611ee964527d42e5d685dd6a": 0.70,   # cWBTC2
@@ -256,10 +257,10 @@ COLLATERAL_FACTOR = {
     "0xf650c3d88d12db855b8bf7d11be6c55a4e07dcc9": 0.0,    # cUSDT
     "0x35a18000230da775cac24873d00ff85bccded550": 0.75,   # cUNI
     "0xface851a4921ce59e912d19329929ce6da6eb0c7": 0.79,   # cLINK
-    "0x70e36f6bf80a52b3b46b3af8e106cc0ed743e8e4": 0.65,   # cCOMP
+    "0x70e36f6bf80a52b3b46b3af8e106cc0ed743e8e4": 0.60,   # cCOMP
     "0x6c8c6b02e7b2be14d4fa6022dfd6d75921d90e4e": 0.65,   # cBAT
     "0xb3319f5d18bc0d84dd1b4825dcde5d5f7266d407": 0.65,   # cZRX
-    "0x4b0181102a0112a2ef11abee5563bb4a3176c9d7": 0.73,   # cSUSHI
+    "0x4b0181102a0112a2ef11abee5563bb4a3176c9d7": 0.67,   # cSUSHI
     "0x80a2ae356fc9ef4305676f7a3e2ed04e12c33946": 0.75,   # cYFI
     "0xe65cdb6479bac1e22340e4e755fae7e509ecd06c": 0.73,   # cAAVE
     "0x12392f67bdf24fae0af363c24ac620a2f67dad86": 0.80,   # cTUSD
