@@ -4,12 +4,15 @@
  *
  *   GET  /v1/markets/{asset}/cascade.svg       the cascade curve
  *   GET  /v1/markets/{asset}/liquidations.svg  the liquidation map
+ *   GET  /v1/books/{book}/risk.svg             the book under a shock
  *   POST /v1/score, Accept: image/svg+xml      a position's picture
  *   GET  /v1/markets/{asset}/cascade, Accept: image/svg+xml  cascade.svg
+ *   GET  /v1/books/{book}/risk, Accept: image/svg+xml        risk.svg
  *
  * The position picture runs on the compute pool (it scores the request
- * once per horizon).  The last two are negotiated: handlers_score.c and handlers_markets.c ask
- * handlers_wants_svg() and hand the request to the functions here.  The
+ * once per horizon).  The last three are negotiated: handlers_score.c,
+ * handlers_markets.c and handlers_books.c ask handlers_wants_svg() and
+ * hand the request to the functions here.  The
  * query string goes to the use case as a list in request order; the
  * answer is the SVG (ETag, 304 with If-None-Match) or a problem+json.
  */
@@ -88,7 +91,7 @@ handlers_wants_svg(const char *accept)
 	return q_svg > 0 && (q_svg > q_json || (q_svg == q_json && svg_first));
 }
 
-enum chart_kind { K_CASCADE, K_LIQ };
+enum chart_kind { K_CASCADE, K_LIQ, K_BOOK };
 
 /* One chart request: query, use case, response. */
 static void
@@ -109,8 +112,11 @@ chart(struct server_request *req, struct server_response *res,
 	}
 	if (kind == K_CASCADE)
 		api_get_cascade_svg(req->app, asset, p, n, inm, &a);
-	else
+	else if (kind == K_LIQ)
 		api_get_liquidations_svg(req->app, asset, p, n, inm, &a);
+	else
+		api_get_book_risk_svg(req->app, server_param(req, "book"), p,
+		    n, inm, &a);
 	handlers_respond(&a, res, a.status == 422 ? req->path : NULL);
 out:
 	free(p);
@@ -126,6 +132,13 @@ static void
 liquidations_svg(struct server_request *req, struct server_response *res)
 {
 	chart(req, res, K_LIQ);
+}
+
+void
+handlers_book_risk_svg(struct server_request *req,
+    struct server_response *res)
+{
+	chart(req, res, K_BOOK);
 }
 
 /*
@@ -218,6 +231,7 @@ const struct server_route handlers_chart_routes[] = {
 	{ "GET", "/v1/markets/{asset}/cascade.svg", handlers_cascade_svg, 0 },
 	{ "GET", "/v1/markets/{asset}/liquidations.svg", liquidations_svg,
 	    0 },
+	{ "GET", "/v1/books/{book}/risk.svg", handlers_book_risk_svg, 0 },
 };
 const size_t handlers_chart_nroutes =
     sizeof(handlers_chart_routes) / sizeof(handlers_chart_routes[0]);
