@@ -9,8 +9,9 @@
  *   GET  /v1/markets/{asset}/cascade, Accept: image/svg+xml  cascade.svg
  *   GET  /v1/books/{book}/risk, Accept: image/svg+xml        risk.svg
  *
- * The position picture runs on the compute pool (it scores the request
- * once per horizon).  The last three are negotiated: handlers_score.c,
+ * The position picture and the book risk chart run on the compute pool
+ * (one scores the request once per horizon, the other the book at every
+ * shock).  The last three are negotiated: handlers_score.c,
  * handlers_markets.c and handlers_books.c ask handlers_wants_svg() and
  * hand the request to the functions here.  The
  * query string goes to the use case as a list in request order; the
@@ -91,7 +92,7 @@ handlers_wants_svg(const char *accept)
 	return q_svg > 0 && (q_svg > q_json || (q_svg == q_json && svg_first));
 }
 
-enum chart_kind { K_CASCADE, K_LIQ, K_BOOK };
+enum chart_kind { K_CASCADE, K_LIQ };
 
 /* One chart request: query, use case, response. */
 static void
@@ -112,11 +113,8 @@ chart(struct server_request *req, struct server_response *res,
 	}
 	if (kind == K_CASCADE)
 		api_get_cascade_svg(req->app, asset, p, n, inm, &a);
-	else if (kind == K_LIQ)
-		api_get_liquidations_svg(req->app, asset, p, n, inm, &a);
 	else
-		api_get_book_risk_svg(req->app, server_param(req, "book"), p,
-		    n, inm, &a);
+		api_get_liquidations_svg(req->app, asset, p, n, inm, &a);
 	handlers_respond(&a, res, a.status == 422 ? req->path : NULL);
 out:
 	free(p);
@@ -134,24 +132,20 @@ liquidations_svg(struct server_request *req, struct server_response *res)
 	chart(req, res, K_LIQ);
 }
 
-void
-handlers_book_risk_svg(struct server_request *req,
-    struct server_response *res)
-{
-	chart(req, res, K_BOOK);
-}
-
 /*
- * The position picture scores the request once per horizon: it runs on
- * the compute pool (server_defer), never on the polling thread, with a
- * copy of what it needs from the request (body, query, If-None-Match)
- * in one block.
+ * The position picture scores the request once per horizon, the book
+ * risk chart evaluates the book at every shock: both run on the compute
+ * pool (server_defer), never on the polling thread, with a copy of what
+ * they need from the request (body, query, If-None-Match, the book and
+ * the path) in one block.
  */
 struct picture_job {
 	void *app;
 	char *body;		/* into blob */
 	size_t body_len;
 	char *inm;		/* into blob; NULL absent */
+	char *book;		/* into blob; NULL: the position picture */
+	char *path;		/* into blob: the problem's instance */
 	struct api_param *p;	/* names and values into blob */
 	size_t n;
 	char blob[];
@@ -165,6 +159,11 @@ picture_work(void *arg, unsigned threads, struct server_response *res)
 
 	(void)threads; /* the answer does not depend on it */
 	api_answer_init(&a);
+	if (j->book != NULL) {
+		api_get_book_risk_svg(j->app, j->book, j->p, j->n, j->inm, &a);
+		handlers_respond(&a, res, a.status == 422 ? j->path : NULL);
+		return;
+	}
 	api_score_svg(j->app, j->body, j->body_len, j->p, j->n, j->inm, &a);
 	handlers_respond(&a, res, "/v1/score");
 }
@@ -187,8 +186,10 @@ put_str(char **w, const char *s, size_t len)
 	return c;
 }
 
-void
-handlers_score_svg(struct server_request *req, struct server_response *res)
+/* The job of the request (book: the book risk chart's, else NULL). */
+static void
+defer_picture(struct server_request *req, struct server_response *res,
+    const char *book)
 {
 	const char *inm = server_header(req, "If-None-Match");
 	struct picture_job *j = NULL;
@@ -199,6 +200,7 @@ handlers_score_svg(struct server_request *req, struct server_response *res)
 	if (handlers_query(req, &p, &n) != 0)
 		goto oom;
 	size = req->body_len + 1 + (inm != NULL ? strlen(inm) + 1 : 0) +
+	    (book != NULL ? strlen(book) + strlen(req->path) + 2 : 0) +
 	    n * sizeof(struct api_param) + sizeof(struct api_param);
 	for (k = 0; k < n; k++)
 		size += strlen(p[k].name) + strlen(p[k].value) + 2;
@@ -218,6 +220,9 @@ handlers_score_svg(struct server_request *req, struct server_response *res)
 	j->body = put_str(&w, req->body != NULL ? req->body : "",
 	    req->body_len);
 	j->inm = inm != NULL ? put_str(&w, inm, strlen(inm)) : NULL;
+	j->book = book != NULL ? put_str(&w, book, strlen(book)) : NULL;
+	j->path = book != NULL ? put_str(&w, req->path, strlen(req->path))
+	                       : NULL;
 	free(p);
 	/* on failure the server has answered (503) and freed the job */
 	server_defer(req, res, picture_work, picture_free, j);
@@ -225,6 +230,21 @@ handlers_score_svg(struct server_request *req, struct server_response *res)
 oom:
 	free(p);
 	server_respond_error(res, 503, "unavailable", "out of memory");
+}
+
+void
+handlers_score_svg(struct server_request *req, struct server_response *res)
+{
+	defer_picture(req, res, NULL);
+}
+
+void
+handlers_book_risk_svg(struct server_request *req,
+    struct server_response *res)
+{
+	const char *book = server_param(req, "book");
+
+	defer_picture(req, res, book != NULL ? book : "");
 }
 
 const struct server_route handlers_chart_routes[] = {
