@@ -1,7 +1,8 @@
 // page_timing.mjs - the page's first score, end to end in a real browser
 // (bench/page.py runs it for `make bench`): Debian's chromium driven by
-// playwright-core, the same setup as tests/browser-test.sh (the package
-// is tests/browser's, installed there by `npm ci`; no browser download).
+// playwright-core, launched as tests/browser-test.sh does it
+// (tests/browser/launch.mjs: the package of tests/browser, installed
+// there by `npm ci`; no browser download).
 //
 // Each repetition opens / afresh, waits until the page is idle (market
 // list, market and book charts loaded: no request for 500 ms), adds the
@@ -16,26 +17,13 @@
 // usage: node page_timing.mjs BASE_URL CHROMIUM REPS
 // stdout: one JSON object {"reps", "dom_ms": [...], "painted_ms": [...],
 // "browser"}; a failure: exit 1 with the reason on stderr.
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { launchChromium } from '../tests/browser/launch.mjs';
 
 const base = process.argv[2];
 const exe = process.argv[3] || '/usr/bin/chromium';
 const reps = Number(process.argv[4] || 20);
-const root = resolve(new URL('..', import.meta.url).pathname);
-const require = createRequire(join(root, 'tests', 'browser', 'package.json'));
-const { chromium } = require('playwright-core');
 
-const profile = mkdtempSync(join(tmpdir(), 'cascaded-bench-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: exe,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1200, height: 900 },
-});
+const { ctx, close } = await launchChromium(exe, 'cascaded-bench-chromium-');
 const out = { reps, dom_ms: [], painted_ms: [], browser: ctx.browser() ? ctx.browser().version() : '' };
 let code = 0;
 try {
@@ -77,7 +65,6 @@ try {
   console.error('page_timing: ' + (e && e.message ? e.message : e));
   code = 1;
 } finally {
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 process.exit(code);

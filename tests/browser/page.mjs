@@ -14,7 +14,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const bin = resolve(process.argv[2] || 'build/cascaded');
 const exe = process.argv[3] || '/usr/bin/chromium';
@@ -53,14 +53,7 @@ const port = await new Promise((res, rej) => {
 });
 const base = 'http://127.0.0.1:' + port;
 
-const profile = mkdtempSync(join(tmpdir(), 'cascaded-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: exe,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1200, height: 900 },
-});
+const { ctx, close } = await launchChromium(exe, 'cascaded-chromium-');
 let code = 1;
 try {
   const page = ctx.pages()[0] || await ctx.newPage();
@@ -211,9 +204,8 @@ try {
   console.log('FAIL ' + (e && e.stack ? e.stack : e));
   failed++;
 } finally {
-  await ctx.close();
+  await close();
   srv.kill('SIGTERM');
-  rmSync(profile, { recursive: true, force: true });
   rmSync(tmp, { recursive: true, force: true });
 }
 console.log(passed + ' passed, ' + failed + ' failed');

@@ -624,86 +624,78 @@ START_TEST(test_book_risk_svg)
 }
 END_TEST
 
-START_TEST(test_book_risk_bad_parameters)
+/* A request that fails: its status, and an error at each pointer. */
+struct bad_case {
+	enum route r;
+	const char *target;	/* asset or book */
+	const char *query;
+	const char *body;
+	int status;
+	const char *ptr[5];	/* up to 5, NULL after the last */
+	size_t nerrors;		/* exactly this many (0: not checked) */
+};
+
+static void
+check_bad(const struct bad_case *c, size_t n)
 {
 	struct api_answer a;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(chart(c[i].r, c[i].target, c[i].query, NULL,
+		    c[i].body, &a) == c[i].status, "case %zu: %d", i,
+		    a.status);
+		for (k = 0; k < 5 && c[i].ptr[k] != NULL; k++)
+			has_pointer(&a, c[i].ptr[k]);
+		if (c[i].nerrors > 0)
+			ck_assert_uint_eq(a.err.nerrors, c[i].nerrors);
+		ck_assert_ptr_null(a.body);
+		api_answer_release(&a);
+	}
+}
+
+START_TEST(test_book_risk_bad_parameters)
+{
+	static const struct bad_case c[] = {
+		/* the chart's and the risk's parameters checked together */
+		{ R_BOOK, "desk", "asset=ETH&width=4001&theme=blue&foo=1&"
+		    "horizon_days=400", NULL, 422, { "/query/width",
+		    "/query/theme", "/query/foo", "/query/horizon_days" }, 4 },
+		{ R_BOOK, "desk", "asset=ETH&step=0&width=640", NULL, 422,
+		    { "/query/step" }, 1 },
+		{ R_BOOK, "desk", "height=199", NULL, 422, { "/query/height",
+		    "/query/asset" }, 2 },
+		{ R_BOOK, "desk", "asset=ETH&width=300&width=400", NULL, 422,
+		    { "/query/width" }, 1 },
+		{ R_BOOK, "nope", "asset=ETH", NULL, 404, { NULL }, 0 },
+		{ R_BOOK, "desk", "asset=NOPE&width=1", NULL, 404, { NULL }, 0 },
+		{ R_BOOK, "Bad!", "asset=ETH", NULL, 422, { "/path/book" }, 0 },
+	};
 
 	put_desk();
-	/* the chart's and the risk's parameters checked together */
-	ck_assert_int_eq(chart(R_BOOK, "desk", "asset=ETH&width=4001&"
-	    "theme=blue&foo=1&horizon_days=400", NULL, NULL, &a), 422);
-	has_pointer(&a, "/query/width");
-	has_pointer(&a, "/query/theme");
-	has_pointer(&a, "/query/foo");
-	has_pointer(&a, "/query/horizon_days");
-	ck_assert_ptr_null(a.body);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_BOOK, "desk", "asset=ETH&step=0&width=640",
-	    NULL, NULL, &a), 422);
-	has_pointer(&a, "/query/step");
-	ck_assert_uint_eq(a.err.nerrors, 1);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_BOOK, "desk", "height=199", NULL, NULL, &a),
-	    422);
-	has_pointer(&a, "/query/height");
-	has_pointer(&a, "/query/asset");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_BOOK, "desk", "asset=ETH&width=300&width=400",
-	    NULL, NULL, &a), 422);
-	has_pointer(&a, "/query/width");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_BOOK, "desk", "asset=ETH", NULL, NULL, &a),
-	    200);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_BOOK, "nope", "asset=ETH", NULL, NULL, &a),
-	    404);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_BOOK, "desk", "asset=NOPE&width=1", NULL,
-	    NULL, &a), 404);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_BOOK, "Bad!", "asset=ETH", NULL, NULL, &a),
-	    422);
-	has_pointer(&a, "/path/book");
-	api_answer_release(&a);
+	check_bad(c, sizeof(c) / sizeof(c[0]));
 }
 END_TEST
 
 START_TEST(test_bad_parameters)
 {
-	struct api_answer a;
+	static const struct bad_case c[] = {
+		{ R_LIQ, "ETH", "width=4001&bins=501&theme=blue&range=0&foo=1",
+		    NULL, 422, { "/query/width", "/query/bins", "/query/theme",
+		    "/query/range", "/query/foo" }, 0 },
+		{ R_CASCADE, "ETH", "height=199&step=0&x=1", NULL, 422,
+		    { "/query/height", "/query/step", "/query/x" }, 0 },
+		{ R_CASCADE, "ETH", "width=300&width=400", NULL, 422,
+		    { "/query/width" }, 0 },
+		{ R_SCORE, NULL, "height=300", loan, 422, { "/query/height" },
+		    0 },
+		{ R_SCORE, NULL, NULL, two, 422, { "/positions" }, 0 },
+		{ R_SCORE, NULL, NULL, "{", 400, { NULL }, 0 },
+		{ R_LIQ, "NOPE", NULL, NULL, 404, { NULL }, 0 },
+		{ R_CASCADE, "NOPE", NULL, NULL, 404, { NULL }, 0 },
+	};
 
-	ck_assert_int_eq(chart(R_LIQ, "ETH", "width=4001&bins=501&theme=blue"
-	    "&range=0&foo=1", NULL, NULL, &a), 422);
-	has_pointer(&a, "/query/width");
-	has_pointer(&a, "/query/bins");
-	has_pointer(&a, "/query/theme");
-	has_pointer(&a, "/query/range");
-	has_pointer(&a, "/query/foo");
-	ck_assert_ptr_null(a.body);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_CASCADE, "ETH", "height=199&step=0&x=1",
-	    NULL, NULL, &a), 422);
-	has_pointer(&a, "/query/height");
-	has_pointer(&a, "/query/step");
-	has_pointer(&a, "/query/x");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_CASCADE, "ETH", "width=300&width=400", NULL,
-	    NULL, &a), 422);
-	has_pointer(&a, "/query/width");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_SCORE, NULL, "height=300", NULL, loan, &a),
-	    422);
-	has_pointer(&a, "/query/height");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_SCORE, NULL, NULL, NULL, two, &a), 422);
-	has_pointer(&a, "/positions");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_SCORE, NULL, NULL, NULL, "{", &a), 400);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_LIQ, "NOPE", NULL, NULL, NULL, &a), 404);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_CASCADE, "NOPE", NULL, NULL, NULL, &a), 404);
-	api_answer_release(&a);
+	check_bad(c, sizeof(c) / sizeof(c[0]));
 }
 END_TEST
 
