@@ -833,16 +833,38 @@ book_exposed(struct app *app, const char *book, const char *asset, int up,
 	return exposed;
 }
 
-/* " VaR 95%: shock -12.3%, liquidated value 1 (no cascade 2), ..." */
+/*
+ * "<what>liquidated value 1 USD (without the cascade 2), <what>bad debt
+ * 3 USD (without 4)" of the figures of o ("none" for null).
+ */
+static size_t
+figs_text(char *buf, size_t cap, const char *what, const cJSON *o)
+{
+	static const char *const k[4] = { "liquidated_value",
+		"liquidated_value_static", "bad_debt", "bad_debt_static" };
+	char f[4][32];
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		fmt_price(f[i], sizeof(f[i]), jnum(o, k[i]));
+	return (size_t)snprintf(buf, cap, "%sliquidated value %s USD "
+	    "(without the cascade %s), %sbad debt %s USD (without %s)", what,
+	    f[0], f[1], what, f[2], f[3]);
+}
+
+/* "; VaR 95%: shock -12.3%, <figures>" of one var entry. */
 static size_t
 var_text(char *buf, size_t cap, const cJSON *v, int drawn)
 {
-	return (size_t)snprintf(buf, cap, "; VaR %.10g%%: shock %.10g%%%s, "
-	    "liquidated value %.10g USD (without the cascade %.10g), bad "
-	    "debt %.10g USD (without %.10g)", 100 * jnum(v, "q"),
-	    100 * jnum(v, "shock"), drawn ? "" : " (off the grid, not marked)",
-	    jnum(v, "liquidated_value"), jnum(v, "liquidated_value_static"),
-	    jnum(v, "bad_debt"), jnum(v, "bad_debt_static"));
+	char sh[32];
+	size_t n;
+
+	fmt_price(sh, sizeof(sh), 100 * jnum(v, "shock"));
+	n = (size_t)snprintf(buf, cap, "; VaR %.10g%%: shock %s%%%s, ",
+	    100 * jnum(v, "q"), sh, drawn ? "" : " (off the grid, not marked)");
+	if (n < cap)
+		n += figs_text(buf + n, cap - n, "", v);
+	return n;
 }
 
 /* The series (upper: value, lower: bad debt) from the answer's points. */
@@ -981,17 +1003,15 @@ api_get_book_risk_svg(struct app *app, const char *book,
 		if (dl < sizeof(desc))
 			dl += var_text(desc + dl, sizeof(desc) - dl, v, drawn);
 	}
+	if (dl + 2 < sizeof(desc)) {
+		memcpy(desc + dl, "; ", 3);
+		dl += 2;
+		dl += figs_text(desc + dl, sizeof(desc) - dl, "expected ",
+		    cJSON_GetObjectItemCaseSensitive(root, "expected"));
+	}
 	if (dl < sizeof(desc))
-		snprintf(desc + dl, sizeof(desc) - dl, "; expected liquidated "
-		    "value %.10g USD (without the cascade %.10g), expected bad "
-		    "debt %.10g USD (without %.10g)%s%s.",
-		    jnum(cJSON_GetObjectItem(root, "expected"),
-		    "liquidated_value"),
-		    jnum(cJSON_GetObjectItem(root, "expected"),
-		    "liquidated_value_static"),
-		    jnum(cJSON_GetObjectItem(root, "expected"), "bad_debt"),
-		    jnum(cJSON_GetObjectItem(root, "expected"),
-		    "bad_debt_static"), reason[0] != '\0' ? "; " : "", reason);
+		snprintf(desc + dl, sizeof(desc) - dl, "%s%s.",
+		    reason[0] != '\0' ? "; " : "", reason);
 	c.frame = (struct chart_frame){ title, desc, as_of, "shock (%)",
 		"liquidated value (USD)", reason };
 	c.y2_label = "bad debt (USD)";
