@@ -11,6 +11,7 @@ Runs, on this machine, in this order:
      comparison a ratio within the same round;
   4. memory (VmHWM / VmRSS of the server idle, under wrk, after loading
      1e6 liquidation levels) and the depth-write visibility latency.
+  5. the page's first score in chromium (bench/page.py).
 Writes bench/results.json and prints the table (--table FILE reprints it;
 --markdown FILE prints the README table).
 
@@ -34,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import page as bench_page  # bench/page.py: the page in chromium
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
@@ -663,6 +666,7 @@ def targets(res):
         add("20000 paths x 16 steps, 5-asset loan, 10 000 levels/asset, "
             "2 threads", r2["median_ns"] / 1e6, None, "ms", "< 25",
             lambda v: v < 25)
+    bench_page.targets(add, res)
     # Not a target: the same loan at health 1.05, where most paths cannot
     # be proved safe up front and are walked step by step (a finding).
     for th in (1, 2):
@@ -867,6 +871,7 @@ def main():
         run_engine(res)
         run_numpy(res, tmp)
         run_http(res, tmp)
+        bench_page.run(res, tmp)
     except BaseException as e:
         res["failures"].append("bench aborted: %r" % (e,))
         raise

@@ -178,6 +178,15 @@ int api_get_cascade_svg(struct app *app, const char *asset,
 int api_get_liquidations_svg(struct app *app, const char *asset,
     const struct api_param *query, size_t n, const char *if_none_match,
     struct api_answer *ans);
+/*
+ * risk.svg: api_get_book_risk's query and answer (read back from its
+ * JSON, the book's as_of from api_get_books) plus the chart's; its 404s
+ * and 422s as it gives them.  A book with no position exposed to the
+ * asset in the direction renders that reason.
+ */
+int api_get_book_risk_svg(struct app *app, const char *book,
+    const struct api_param *query, size_t n, const char *if_none_match,
+    struct api_answer *ans);
 int api_score_svg(struct app *app, const char *body, size_t len,
     const struct api_param *query, size_t n, const char *if_none_match,
     struct api_answer *ans);

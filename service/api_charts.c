@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "api_int.h"
 #include "cascade/score.h"
 #include "chart.h"
@@ -210,11 +212,11 @@ api_get_cascade_svg(struct app *app, const char *asset,
 	memset(s, 0, sizeof(s));
 	memset(m, 0, sizeof(m));
 	s[0] = (struct chart_series){ "final price", x, fin, cc->npoints, 0,
-		0, 0 };
+		0, 0, 0 };
 	s[1] = (struct chart_series){ "shocked price (no cascade)", x, x,
-		cc->npoints, 0, 0, 1 };
+		cc->npoints, 0, 0, 1, 0 };
 	s[2] = (struct chart_series){ "fired volume", x, vol, cc->npoints, 1,
-		0, 0 };
+		0, 0, 0 };
 	m[0] = (struct chart_marker){ CHART_MARK_X, cc->price, "price", 0 };
 	c.nmarkers = 1;
 	if (cc->has_trigger) {
@@ -553,9 +555,9 @@ position_curve(const double *h, const double *p, const double *ps,
 
 	memset(&c, 0, sizeof(c));
 	s[0] = (struct chart_series){ "p_liquidation (with the cascade)", h,
-		p, n, 0, 1, 0 };
+		p, n, 0, 1, 0, 0 };
 	s[1] = (struct chart_series){ "p_liquidation_static", h, ps, n, 0, 1,
-		1 };
+		1, 0 };
 	mk = (struct chart_marker){ CHART_MARK_X, horizon, "horizon", 0 };
 	c.frame = (struct chart_frame){ "Probability of liquidation",
 		"p_liquidation and p_liquidation_static of the position "
@@ -676,5 +678,355 @@ out:
 	codec_request_release(&req);
 	api_books_own_free(own);
 	snapshot_unref(snap);
+	return ans->status;
+}
+
+/* ---- risk.svg --------------------------------------------------------- */
+
+/*
+ * The book under a shock (8.2) as api_get_book_risk answers it: its JSON
+ * is read back (the numbers are written to round-trip exactly), so the
+ * chart is that answer drawn, never a second evaluation.  Upper panel:
+ * liquidated value, lower panel: bad debt, both in USD against the
+ * shock in %; with the cascade solid, without (the _static figures)
+ * dashed; the VaR 95 and 99 shocks of the same answer marked when on the
+ * grid.
+ */
+
+/* A number member of o (NaN when absent or null). */
+static double
+jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : (double)NAN;
+}
+
+/* A string member of o ("" when absent or not a string). */
+static const char *
+jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The query without the chart's own parameters (the risk's to check). */
+static struct api_param *
+risk_params(const struct api_param *query, size_t n, size_t *nout)
+{
+	struct api_param *p = malloc((n + 1) * sizeof(*p));
+	size_t i, k;
+
+	*nout = 0;
+	if (p == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		for (k = 0; chart_names[k] != NULL; k++)
+			if (strcmp(query[i].name, chart_names[k]) == 0)
+				break;
+		if (chart_names[k] == NULL)
+			p[(*nout)++] = query[i];
+	}
+	return p;
+}
+
+/* The field errors of src after those of dst (the status stays dst's). */
+static void
+merge_errors(struct problem *dst, const struct problem *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->nerrors; i++)
+		problem_add(dst, src->errors[i].pointer, "%s",
+		    src->errors[i].detail);
+}
+
+/*
+ * The risk answer and the book's meta (GET /v1/books) of one snapshot
+ * version: the two reads are repeated (3 times at most) while a write
+ * comes between them.  The risk's status, its answer in *risk (its
+ * problem on failure) and the book's object in *books (a parse of the
+ * listing, NULL unless 200).
+ */
+static int
+risk_read(struct app *app, const char *book, const struct api_param *p,
+    size_t np, struct api_answer *risk, cJSON **books,
+    struct snapshot **snap)
+{
+	struct api_answer l;
+	struct snapshot *after;
+	int tries;
+
+	*books = NULL;
+	*snap = NULL;
+	for (tries = 0; tries < 3; tries++) {
+		cJSON_Delete(*books);
+		*books = NULL;
+		snapshot_unref(*snap);
+		api_answer_release(risk);
+		api_answer_init(risk);
+		*snap = api_current(app, risk);
+		if (*snap == NULL)
+			return risk->status;
+		if (api_get_book_risk(app, book, p, np, risk) != 200)
+			return risk->status;
+		api_answer_init(&l);
+		if (api_get_books(app, &l) == 200)
+			*books = cJSON_Parse(l.body);
+		api_answer_release(&l);
+		api_answer_init(&l);
+		after = api_current(app, &l);
+		api_answer_release(&l);
+		if (after != NULL && after->version == (*snap)->version) {
+			snapshot_unref(after);
+			break;
+		}
+		snapshot_unref(after);
+	}
+	if (*books == NULL)
+		return api_oom(risk);
+	return 200;
+}
+
+/* The book's entry of the listing, NULL when absent. */
+static const cJSON *
+book_meta(const cJSON *listing, const char *book)
+{
+	const cJSON *b;
+
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(listing,
+	    "books"))
+		if (strcmp(jstr(b, "book"), book) == 0)
+			return b;
+	return NULL;
+}
+
+/*
+ * Whether the book holds a position exposed to asset in the direction
+ * (8.2: collateral or a long perp going down, debt or a short perp going
+ * up), from GET /v1/books/{book}: 1, 0, or -1 with *ans failed.
+ */
+static int
+book_exposed(struct app *app, const char *book, const char *asset, int up,
+    struct api_answer *ans)
+{
+	struct api_answer g;
+	const cJSON *a;
+	cJSON *root = NULL;
+	int exposed = 0;
+
+	api_answer_init(&g);
+	if (api_get_book(app, book, &g) != 200 ||
+	    (root = cJSON_Parse(g.body)) == NULL) {
+		api_answer_release(&g);
+		api_oom(ans);
+		return -1;
+	}
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(root,
+	    "assets"))
+		if (strcmp(jstr(a, "asset"), asset) == 0)
+			exposed = jnum(a, up ? "debt" : "collateral") > 0 ||
+			    jnum(a, up ? "perp_short" : "perp_long") > 0;
+	cJSON_Delete(root);
+	api_answer_release(&g);
+	return exposed;
+}
+
+/*
+ * "<what>liquidated value 1 USD (without the cascade 2), <what>bad debt
+ * 3 USD (without 4)" of the figures of o ("none" for null).
+ */
+static size_t
+figs_text(char *buf, size_t cap, const char *what, const cJSON *o)
+{
+	static const char *const k[4] = { "liquidated_value",
+		"liquidated_value_static", "bad_debt", "bad_debt_static" };
+	char f[4][32];
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		fmt_price(f[i], sizeof(f[i]), jnum(o, k[i]));
+	return (size_t)snprintf(buf, cap, "%sliquidated value %s USD "
+	    "(without the cascade %s), %sbad debt %s USD (without %s)", what,
+	    f[0], f[1], what, f[2], f[3]);
+}
+
+/* "; VaR 95%: shock -12.3%, <figures>" of one var entry. */
+static size_t
+var_text(char *buf, size_t cap, const cJSON *v, int drawn)
+{
+	char sh[32];
+	size_t n;
+
+	fmt_price(sh, sizeof(sh), 100 * jnum(v, "shock"));
+	n = (size_t)snprintf(buf, cap, "; VaR %.10g%%: shock %s%%%s, ",
+	    100 * jnum(v, "q"), sh, drawn ? "" : " (off the grid, not marked)");
+	if (n < cap)
+		n += figs_text(buf + n, cap - n, "", v);
+	return n;
+}
+
+/* The series (upper: value, lower: bad debt) from the answer's points. */
+enum { RK_X, RK_V, RK_VS, RK_D, RK_DS, RK_N };
+
+int
+api_get_book_risk_svg(struct app *app, const char *book,
+    const struct api_param *query, size_t n, const char *inm,
+    struct api_answer *ans)
+{
+	static const char *const labels[2] = { "VaR 95%", "VaR 99%" };
+	struct api_answer r;
+	struct api_param *p = NULL;
+	struct snapshot *snap = NULL;
+	struct chart_opts o;
+	struct chart_line c;
+	struct chart_series s[4];
+	struct chart_marker m[2];
+	cJSON *root = NULL, *listing = NULL;
+	const cJSON *pts, *pt, *var, *meta;
+	const char *sym, *dir, *as_of;
+	double *col = NULL, xlo = INFINITY, xhi = -INFINITY;
+	char title[160], desc[1600], reason[256], mkt_as_of[64];
+	char *doc = NULL;
+	size_t np = 0, npts, k, len = 0, dl;
+	int q, nothing = 1, up, exposed;
+	long ia;
+	enum chart_status st;
+
+	api_answer_init(&r);
+	chart_query(query, n, NULL, NULL, CHART_MIN_SIZE, &o, &ans->err);
+	p = risk_params(query, n, &np);
+	if (p == NULL) {
+		api_oom(ans);
+		goto out;
+	}
+	if (risk_read(app, book, p, np, &r, &listing, &snap) != 200) {
+		/* its 404 alone; its 422 with the chart's */
+		if (r.status == 422 && ans->err.nerrors > 0) {
+			merge_errors(&ans->err, &r.err);
+			api_query_failed(ans);
+			goto out;
+		}
+		problem_release(&ans->err);
+		ans->err = r.err;
+		problem_init(&r.err);
+		ans->status = r.status;
+		ans->retry_after = r.retry_after;
+		goto out;
+	}
+	if (api_query_failed(ans) != 0)
+		goto out;
+	root = cJSON_Parse(r.body);
+	if (root == NULL) {
+		api_oom(ans);
+		goto out;
+	}
+	pts = cJSON_GetObjectItemCaseSensitive(root, "points");
+	npts = (size_t)cJSON_GetArraySize(pts);
+	col = malloc((RK_N * npts + 1) * sizeof(*col));
+	if (col == NULL) {
+		api_oom(ans);
+		goto out;
+	}
+	k = 0;
+	cJSON_ArrayForEach(pt, pts) {
+		double x = 100 * jnum(pt, "shock");
+
+		col[RK_X * npts + k] = x;
+		col[RK_V * npts + k] = jnum(pt, "liquidated_value");
+		col[RK_VS * npts + k] = jnum(pt, "liquidated_value_static");
+		col[RK_D * npts + k] = jnum(pt, "bad_debt");
+		col[RK_DS * npts + k] = jnum(pt, "bad_debt_static");
+		if (jnum(pt, "liquidated_positions") > 0 ||
+		    jnum(pt, "liquidated_positions_static") > 0)
+			nothing = 0;
+		xlo = fmin(xlo, x);
+		xhi = fmax(xhi, x);
+		k++;
+	}
+	sym = jstr(root, "asset");
+	dir = jstr(root, "direction");
+	up = strcmp(dir, "up") == 0;
+	meta = book_meta(listing, book);
+	as_of = jstr(meta, "as_of");
+	if (as_of[0] == '\0')
+		as_of = jstr(meta, "updated_at");
+	ia = api_find_stored(snap, sym);
+	snprintf(mkt_as_of, sizeof(mkt_as_of), "%s",
+	    ia >= 0 ? snap->assets[ia].updated_at : "");
+	reason[0] = '\0';
+	exposed = 1;
+	if (nothing) {
+		exposed = book_exposed(app, book, sym, up, ans);
+		if (exposed < 0)
+			goto out;
+	}
+	if (!exposed)
+		snprintf(reason, sizeof(reason), "book %s holds no position "
+		    "exposed to %s going %s", book, sym, dir);
+	memset(s, 0, sizeof(s));
+	memset(m, 0, sizeof(m));
+	memset(&c, 0, sizeof(c));
+	s[0] = (struct chart_series){ "with the cascade", col, col + RK_V *
+		npts, npts, 0, 0, 0, 1 };
+	s[1] = (struct chart_series){ "without the cascade (static)", col,
+		col + RK_VS * npts, npts, 0, 0, 1, 2 };
+	s[2] = (struct chart_series){ NULL, col, col + RK_D * npts, npts, 1,
+		0, 0, 1 };
+	s[3] = (struct chart_series){ NULL, col, col + RK_DS * npts, npts, 1,
+		0, 1, 2 };
+	snprintf(title, sizeof(title), "Book %s under a shock of %s (%s)",
+	    book, sym, dir);
+	dl = (size_t)snprintf(desc, sizeof(desc),
+	    "Liquidated value (upper panel) and bad debt (lower panel) of "
+	    "the positions of book %s exposed to %s going %s, in USD against "
+	    "the shock s of its price P = %.10g (shocked price P (1 + s)), "
+	    "with the cascade (solid) and without it (dashed), over %zu "
+	    "shock(s) from %.10g%% to %.10g%%; horizon %.10g day(s), tail dof "
+	    "%.10g; prices of %s as of %s", book, sym, dir,
+	    jnum(root, "price"), npts,
+	    npts > 0 ? col[0] : 0.0, npts > 0 ? col[npts - 1] : 0.0,
+	    jnum(root, "horizon_days"), jnum(root, "tail_dof"), sym,
+	    mkt_as_of);
+	var = cJSON_GetObjectItemCaseSensitive(root, "var");
+	for (q = 0; q < 2; q++) {
+		const cJSON *v = cJSON_GetArrayItem(var, q);
+		double x = 100 * jnum(v, "shock");
+		int drawn = isfinite(x) && x >= xlo && x <= xhi;
+
+		if (v == NULL)
+			continue;
+		if (drawn)
+			m[c.nmarkers++] = (struct chart_marker){ CHART_MARK_X,
+				x, labels[q], 0 };
+		if (dl < sizeof(desc))
+			dl += var_text(desc + dl, sizeof(desc) - dl, v, drawn);
+	}
+	if (dl + 2 < sizeof(desc)) {
+		memcpy(desc + dl, "; ", 3);
+		dl += 2;
+		dl += figs_text(desc + dl, sizeof(desc) - dl, "expected ",
+		    cJSON_GetObjectItemCaseSensitive(root, "expected"));
+	}
+	if (dl < sizeof(desc))
+		snprintf(desc + dl, sizeof(desc) - dl, "%s%s.",
+		    reason[0] != '\0' ? "; " : "", reason);
+	c.frame = (struct chart_frame){ title, desc, as_of, "shock (%)",
+		"liquidated value (USD)", reason };
+	c.y2_label = "bad debt (USD)";
+	c.series = s;
+	c.nseries = reason[0] != '\0' ? 0 : 4;
+	c.markers = m;
+	c.y_zero = 1;
+	st = chart_line_svg(&c, &o, &doc, &len);
+	svg_answer(ans, st, doc, len, inm);
+out:
+	free(col);
+	free(p);
+	cJSON_Delete(root);
+	cJSON_Delete(listing);
+	snapshot_unref(snap);
+	api_answer_release(&r);
 	return ans->status;
 }

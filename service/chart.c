@@ -871,11 +871,20 @@ span_default(double *lo, double *hi)
 	}
 }
 
+/* The colour of series s at position i of its list. */
+static const char *
+series_colour(const struct draw *d, const struct chart_series *s, size_t i)
+{
+	size_t k = s->colour > 0 ? (size_t)(s->colour - 1) : i;
+
+	return d->pal->series[k % CHART_NCOLOURS];
+}
+
 static enum chart_status
 draw_series(struct draw *d, const struct chart_series *s, size_t i,
     const struct box *b, const struct axis *ax, const struct axis *ay)
 {
-	const char *colour = d->pal->series[i % CHART_NCOLOURS];
+	const char *colour = series_colour(d, s, i);
 	double *px = NULL, *py = NULL;
 	enum chart_status st = CHART_OK;
 	size_t j;
@@ -922,14 +931,16 @@ static void
 legend_series(struct draw *d, const struct chart_series *s, size_t n)
 {
 	struct legend_item it[CHART_MAX_SERIES];
-	size_t i;
+	size_t i, k = 0;
 
 	for (i = 0; i < n; i++) {
-		it[i].name = s[i].name != NULL ? s[i].name : "";
-		it[i].colour = d->pal->series[i % CHART_NCOLOURS];
-		it[i].kind = s[i].dashed ? SW_DASHED : SW_LINE;
+		if (s[i].name == NULL)
+			continue;
+		it[k].name = s[i].name;
+		it[k].colour = series_colour(d, &s[i], i);
+		it[k++].kind = s[i].dashed ? SW_DASHED : SW_LINE;
 	}
-	legend(d, it, n);
+	legend(d, it, k);
 }
 
 enum chart_status
@@ -964,6 +975,10 @@ chart_line_svg(const struct chart_line *c, const struct chart_opts *o,
 		markers_span(c->markers, c->nmarkers, CHART_MARK_Y, (int)i,
 		    &ylo[i], &yhi[i]);
 		span_default(&ylo[i], &yhi[i]);
+		if (c->y_zero && ylo[i] > 0)
+			ylo[i] = 0;
+		if (c->y_zero && !(yhi[i] > ylo[i]))
+			yhi[i] = ylo[i] + 1;
 	}
 	bottom = d.height - bottom_margin();
 	total = bottom - d.top;

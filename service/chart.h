@@ -103,16 +103,20 @@ struct chart_marker {
  * One line: n points (x[i], y[i]); a non-finite x or y leaves a gap.
  * panel 1 draws it in a lower panel with its own y axis (y2_label),
  * under the same x axis.  points: mark every point with a dot.  dashed:
- * a dashed line (for example "without the cascade").
+ * a dashed line (for example "without the cascade").  colour: 0 takes
+ * the series' own position in the list, k > 0 the colour of position
+ * k - 1 (the same figure in two panels shares its colour).  A series
+ * without a name has no legend entry (another one names its look).
  */
 struct chart_series {
-	const char *name;	/* legend entry */
+	const char *name;	/* legend entry; NULL: none */
 	const double *x;
 	const double *y;
 	size_t n;
 	int panel;		/* 0 or 1 */
 	int points;
 	int dashed;
+	int colour;		/* 0, or 1 + the position whose colour */
 };
 
 struct chart_line {
@@ -122,6 +126,8 @@ struct chart_line {
 	size_t nseries;		/* <= CHART_MAX_SERIES */
 	const struct chart_marker *markers;
 	size_t nmarkers;	/* <= CHART_MAX_MARKERS */
+	/* each y axis starts at 0 (values >= 0: amounts) and reaches 1 */
+	int y_zero;
 };
 
 /* One layer of the stacked bars: nbins quantities, finite and >= 0. */

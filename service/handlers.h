@@ -61,6 +61,9 @@ void handlers_cascade_svg(struct server_request *req,
     struct server_response *res);
 void handlers_score_svg(struct server_request *req,
     struct server_response *res);
+/* The SVG form of GET /v1/books/{book}/risk (risk.svg, negotiated). */
+void handlers_book_risk_svg(struct server_request *req,
+    struct server_response *res);
 
 /*
  * The server's annotate hook (server_set_annotate) with a bus: while the

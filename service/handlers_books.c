@@ -125,6 +125,10 @@ book_query(struct server_request *req, struct server_response *res,
 static void
 get_risk(struct server_request *req, struct server_response *res)
 {
+	if (handlers_wants_svg(server_header(req, "Accept"))) {
+		handlers_book_risk_svg(req, res); /* risk.svg */
+		return;
+	}
 	book_query(req, res, 1);
 }
 

@@ -4,12 +4,16 @@
  *
  *   GET  /v1/markets/{asset}/cascade.svg       the cascade curve
  *   GET  /v1/markets/{asset}/liquidations.svg  the liquidation map
+ *   GET  /v1/books/{book}/risk.svg             the book under a shock
  *   POST /v1/score, Accept: image/svg+xml      a position's picture
  *   GET  /v1/markets/{asset}/cascade, Accept: image/svg+xml  cascade.svg
+ *   GET  /v1/books/{book}/risk, Accept: image/svg+xml        risk.svg
  *
- * The position picture runs on the compute pool (it scores the request
- * once per horizon).  The last two are negotiated: handlers_score.c and handlers_markets.c ask
- * handlers_wants_svg() and hand the request to the functions here.  The
+ * The position picture and the book risk chart run on the compute pool
+ * (one scores the request once per horizon, the other the book at every
+ * shock).  The last three are negotiated: handlers_score.c,
+ * handlers_markets.c and handlers_books.c ask handlers_wants_svg() and
+ * hand the request to the functions here.  The
  * query string goes to the use case as a list in request order; the
  * answer is the SVG (ETag, 304 with If-None-Match) or a problem+json.
  */
@@ -129,16 +133,19 @@ liquidations_svg(struct server_request *req, struct server_response *res)
 }
 
 /*
- * The position picture scores the request once per horizon: it runs on
- * the compute pool (server_defer), never on the polling thread, with a
- * copy of what it needs from the request (body, query, If-None-Match)
- * in one block.
+ * The position picture scores the request once per horizon, the book
+ * risk chart evaluates the book at every shock: both run on the compute
+ * pool (server_defer), never on the polling thread, with a copy of what
+ * they need from the request (body, query, If-None-Match, the book and
+ * the path) in one block.
  */
 struct picture_job {
 	void *app;
 	char *body;		/* into blob */
 	size_t body_len;
 	char *inm;		/* into blob; NULL absent */
+	char *book;		/* into blob; NULL: the position picture */
+	char *path;		/* into blob: the problem's instance */
 	struct api_param *p;	/* names and values into blob */
 	size_t n;
 	char blob[];
@@ -152,6 +159,11 @@ picture_work(void *arg, unsigned threads, struct server_response *res)
 
 	(void)threads; /* the answer does not depend on it */
 	api_answer_init(&a);
+	if (j->book != NULL) {
+		api_get_book_risk_svg(j->app, j->book, j->p, j->n, j->inm, &a);
+		handlers_respond(&a, res, a.status == 422 ? j->path : NULL);
+		return;
+	}
 	api_score_svg(j->app, j->body, j->body_len, j->p, j->n, j->inm, &a);
 	handlers_respond(&a, res, "/v1/score");
 }
@@ -174,8 +186,10 @@ put_str(char **w, const char *s, size_t len)
 	return c;
 }
 
-void
-handlers_score_svg(struct server_request *req, struct server_response *res)
+/* The job of the request (book: the book risk chart's, else NULL). */
+static void
+defer_picture(struct server_request *req, struct server_response *res,
+    const char *book)
 {
 	const char *inm = server_header(req, "If-None-Match");
 	struct picture_job *j = NULL;
@@ -186,6 +200,7 @@ handlers_score_svg(struct server_request *req, struct server_response *res)
 	if (handlers_query(req, &p, &n) != 0)
 		goto oom;
 	size = req->body_len + 1 + (inm != NULL ? strlen(inm) + 1 : 0) +
+	    (book != NULL ? strlen(book) + strlen(req->path) + 2 : 0) +
 	    n * sizeof(struct api_param) + sizeof(struct api_param);
 	for (k = 0; k < n; k++)
 		size += strlen(p[k].name) + strlen(p[k].value) + 2;
@@ -205,6 +220,9 @@ handlers_score_svg(struct server_request *req, struct server_response *res)
 	j->body = put_str(&w, req->body != NULL ? req->body : "",
 	    req->body_len);
 	j->inm = inm != NULL ? put_str(&w, inm, strlen(inm)) : NULL;
+	j->book = book != NULL ? put_str(&w, book, strlen(book)) : NULL;
+	j->path = book != NULL ? put_str(&w, req->path, strlen(req->path))
+	                       : NULL;
 	free(p);
 	/* on failure the server has answered (503) and freed the job */
 	server_defer(req, res, picture_work, picture_free, j);
@@ -214,10 +232,26 @@ oom:
 	server_respond_error(res, 503, "unavailable", "out of memory");
 }
 
+void
+handlers_score_svg(struct server_request *req, struct server_response *res)
+{
+	defer_picture(req, res, NULL);
+}
+
+void
+handlers_book_risk_svg(struct server_request *req,
+    struct server_response *res)
+{
+	const char *book = server_param(req, "book");
+
+	defer_picture(req, res, book != NULL ? book : "");
+}
+
 const struct server_route handlers_chart_routes[] = {
 	{ "GET", "/v1/markets/{asset}/cascade.svg", handlers_cascade_svg, 0 },
 	{ "GET", "/v1/markets/{asset}/liquidations.svg", liquidations_svg,
 	    0 },
+	{ "GET", "/v1/books/{book}/risk.svg", handlers_book_risk_svg, 0 },
 };
 const size_t handlers_chart_nroutes =
     sizeof(handlers_chart_routes) / sizeof(handlers_chart_routes[0]);

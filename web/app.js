@@ -19,6 +19,8 @@ const PRESETS = {
 
 const $ = (id) => document.getElementById(id);
 let markets = [];
+let books = [];
+const MAX_BOOKS = 10;
 const blobUrls = [];
 
 function el(tag, attrs, text) {
@@ -260,6 +262,56 @@ async function loadMarkets() {
   if (first) showMarketCharts(first.asset);
 }
 
+// The volatile asset the book is most exposed to, in USD at the current
+// price: collateral and long perps fall with it (down), debt and short
+// perps rise (up).  null when the book holds none.
+function largestAsset(detail) {
+  let best = null;
+  for (const a of detail.assets || []) {
+    const m = markets.find((x) => x.asset === a.asset);
+    if (!m || !(m.volatility > 0)) continue;
+    const down = (a.collateral + a.perp_long) * m.price;
+    const up = (a.debt + a.perp_short) * m.price;
+    const value = Math.max(down, up);
+    if (value > 0 && (!best || value > best.value)) best = { asset: a.asset, direction: down >= up ? 'down' : 'up', value };
+  }
+  return best;
+}
+
+function showBooks() {
+  const theme = $('theme').value;
+  $('book-list').querySelector('tbody').replaceChildren(...books.map((b) => {
+    const tr = el('tr', { 'data-book': b.meta.book });
+    tr.append(el('th', { scope: 'row' }, b.meta.book), numCell(b.meta.positions), el('td', {}, b.meta.as_of || '\u2014'),
+      el('td', {}, b.pick ? b.pick.asset + ' ' + b.pick.direction : 'none'));
+    return tr;
+  }));
+  $('book-charts').replaceChildren(...books.map((b) => {
+    if (!b.pick) return el('p', { class: 'muted' }, 'Book ' + b.meta.book + ' holds no position on a volatile asset.');
+    const src = '/v1/books/' + encodeURIComponent(b.meta.book) + '/risk.svg?asset=' + encodeURIComponent(b.pick.asset) +
+      '&direction=' + b.pick.direction + '&theme=' + theme;
+    const fig = chartFigure(src, 'Liquidated value and bad debt of book ' + b.meta.book + ' against a shock of ' +
+      b.pick.asset + ' (' + b.pick.direction + '), with and without the cascade',
+    'Book ' + b.meta.book + ': a shock of ' + b.pick.asset + ' (' + b.pick.direction + ')');
+    fig.querySelector('img').setAttribute('data-book', b.meta.book);
+    return fig;
+  }));
+}
+
+async function loadBooks() {
+  const res = await fetch('/v1/books', { headers: { Accept: 'application/json' } });
+  if (!res.ok) {
+    $('book-status').textContent = 'The book list is unavailable (' + res.status + ').';
+    return;
+  }
+  const list = ((await res.json()).books || []).slice(0, MAX_BOOKS);
+  const details = await Promise.all(list.map((b) => fetch('/v1/books/' + encodeURIComponent(b.book),
+    { headers: { Accept: 'application/json' } }).then((r) => (r.ok ? r.json() : {}))));
+  books = list.map((meta, k) => ({ meta, pick: largestAsset(details[k]) }));
+  $('book-status').textContent = books.length ? '' : 'No book is loaded (PUT /v1/books/{book} writes one).';
+  showBooks();
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('b-type').addEventListener('change', fillPresets);
   $('b-preset').addEventListener('change', presetChanged);
@@ -271,8 +323,9 @@ document.addEventListener('DOMContentLoaded', () => {
   $('theme').addEventListener('change', () => {
     const h = $('market-charts').querySelector('h3');
     if (h) showMarketCharts(h.textContent);
+    showBooks();
   });
   fillPresets();
   writePortfolio({ positions: [] });
-  loadMarkets().catch((e) => setStatus('Failed: ' + e.message, true));
+  loadMarkets().then(loadBooks).catch((e) => setStatus('Failed: ' + e.message, true));
 });

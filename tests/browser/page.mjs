@@ -3,8 +3,10 @@
 // loopback with a seeded temporary database, builds a portfolio with the
 // page's own controls (a loan and a perp from the presets), submits it
 // from the keyboard, and checks that the numbers shown are those of
-// POST /v1/score for the same body, that every chart rendered, and that
-// the page logged no error and broke no Content-Security-Policy rule.
+// POST /v1/score for the same body, that every chart rendered (the
+// books' risk charts too, each for the asset the book is most exposed
+// to), and that the page logged no error and broke no
+// Content-Security-Policy rule.
 // Screenshots go to build/browser/.
 //
 // usage: node page.mjs BIN [CHROMIUM]
@@ -12,7 +14,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const bin = resolve(process.argv[2] || 'build/cascaded');
 const exe = process.argv[3] || '/usr/bin/chromium';
@@ -51,14 +53,7 @@ const port = await new Promise((res, rej) => {
 });
 const base = 'http://127.0.0.1:' + port;
 
-const profile = mkdtempSync(join(tmpdir(), 'cascaded-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: exe,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1200, height: 900 },
-});
+const { ctx, close } = await launchChromium(exe, 'cascaded-chromium-');
 let code = 1;
 try {
   const page = ctx.pages()[0] || await ctx.newPage();
@@ -151,6 +146,43 @@ try {
   check(imgs.filter((i) => i.src.startsWith('blob:')).length === 2, 'two position pictures (blob URLs)', JSON.stringify(imgs));
   for (const i of imgs) check(i.w > 0, 'chart rendered ' + i.src, i.w);
 
+  // the books: each book's risk chart, for the volatile asset it is most
+  // exposed to in USD (worked out here from the API, independently)
+  const blist = (await (await fetch(base + '/v1/books')).json()).books.slice(0, 10);
+  const want = [];
+  for (const b of blist) {
+    const d = await (await fetch(base + '/v1/books/' + b.book)).json();
+    let best = null;
+    for (const a of d.assets) {
+      const m = api.markets.find((x) => x.asset === a.asset);
+      if (!m || !(m.volatility > 0)) continue;
+      for (const [dir, units] of [['down', a.collateral + a.perp_long], ['up', a.debt + a.perp_short]]) {
+        if (units * m.price > 0 && (!best || units * m.price > best.v)) best = { book: b.book, asset: a.asset, dir, v: units * m.price };
+      }
+    }
+    if (best) want.push(best);
+  }
+  check(want.length > 0, 'the seed has a book to chart', JSON.stringify(blist));
+  await page.waitForFunction((n) => {
+    const imgs = [...document.querySelectorAll('#book-charts img')];
+    return imgs.length === n && imgs.every((i) => i.complete);
+  }, want.length, { timeout: 60000 });
+  const bimgs = await page.$$eval('#book-charts img', (l) => l.map((i) => ({ book: i.dataset.book, src: i.getAttribute('src'), w: i.naturalWidth })));
+  for (const w of want) {
+    const img = bimgs.find((i) => i.book === w.book);
+    check(img && img.src.startsWith('/v1/books/' + w.book + '/risk.svg?asset=' + w.asset + '&direction=' + w.dir + '&'),
+      'book ' + w.book + ' charted for ' + w.asset + ' ' + w.dir, img && img.src);
+    check(img && img.w === 800, 'book ' + w.book + ' chart rendered', img && img.w);
+    if (!img) continue;
+    const r = await fetch(base + img.src);
+    const t = await r.text();
+    check(r.status === 200 && (r.headers.get('content-type') || '').startsWith('image/svg+xml') &&
+      t.includes('<title>Book ' + w.book + ' under a shock of ' + w.asset + ' (' + w.dir + ')</title>'),
+    'book ' + w.book + ' chart is its risk.svg', r.status);
+  }
+  const bfig = await page.$('#book-charts figure');
+  if (bfig) await bfig.screenshot({ path: join(shots, 'book.png') });
+
   await page.screenshot({ path: join(shots, 'page.png'), fullPage: true });
   const fig = await page.$('#pictures figure');
   if (fig) await fig.screenshot({ path: join(shots, 'position.png') });
@@ -172,9 +204,8 @@ try {
   console.log('FAIL ' + (e && e.stack ? e.stack : e));
   failed++;
 } finally {
-  await ctx.close();
+  await close();
   srv.kill('SIGTERM');
-  rmSync(profile, { recursive: true, force: true });
   rmSync(tmp, { recursive: true, force: true });
 }
 console.log(passed + ' passed, ' + failed + ' failed');

@@ -62,6 +62,7 @@ const routes = [
 	["get", "/openapi.json"], ["get", "/metrics"],
 	["get", "/v1/markets/{asset}/cascade.svg"],
 	["get", "/v1/markets/{asset}/liquidations.svg"],
+	["get", "/v1/books/{book}/risk.svg"],
 	["get", "/"], ["get", "/app.js"], ["get", "/app.css"],
 	["get", "/favicon.svg"],
 ];

@@ -68,6 +68,28 @@ static const char two[] = "{\"positions\": [{\"id\": \"a\", \"type\": "
     "\"perp\", \"asset\": \"ETH\", \"side\": \"short\", \"size\": 1, "
     "\"entry_price\": 2000, \"leverage\": 10}]}";
 
+/*
+ * A small book on ETH: loans liquidated at 1937.5, 1750, 1583.3 and
+ * 1888.9 (thin: a cascade past it leaves bad debt) and a long perp.
+ */
+static const char desk[] = "{\"as_of\": \"2023-03-27T12:00:00Z\", "
+    "\"source\": \"test\", \"positions\": ["
+    "{\"id\": \"a\", \"type\": \"loan\", \"collateral\": [{\"asset\": "
+    "\"ETH\", \"amount\": 10, \"liquidation_threshold\": 0.8}], \"debt\": "
+    "[{\"asset\": \"USDC\", \"amount\": 14000}]}, "
+    "{\"id\": \"b\", \"type\": \"loan\", \"collateral\": [{\"asset\": "
+    "\"ETH\", \"amount\": 30, \"liquidation_threshold\": 0.8}], \"debt\": "
+    "[{\"asset\": \"USDC\", \"amount\": 38000}]}, "
+    "{\"id\": \"c\", \"type\": \"loan\", \"collateral\": [{\"asset\": "
+    "\"ETH\", \"amount\": 4, \"liquidation_threshold\": 0.8}], \"debt\": "
+    "[{\"asset\": \"USDC\", \"amount\": 6200}]}, "
+    "{\"id\": \"d\", \"type\": \"loan\", \"liquidation_bonus\": 0.1, "
+    "\"collateral\": [{\"asset\": \"ETH\", \"amount\": 5, "
+    "\"liquidation_threshold\": 0.9}], \"debt\": [{\"asset\": \"USDC\", "
+    "\"amount\": 8500}]}, "
+    "{\"id\": \"p\", \"type\": \"perp\", \"asset\": \"ETH\", \"side\": "
+    "\"long\", \"size\": 2, \"entry_price\": 2000, \"leverage\": 5}]}";
+
 static struct config cfg;
 static struct app app;
 static char *tmp;
@@ -142,7 +164,7 @@ parse_query(char *buf, struct api_param *p, size_t cap)
 	return n;
 }
 
-enum route { R_CASCADE, R_LIQ, R_SCORE };
+enum route { R_CASCADE, R_LIQ, R_SCORE, R_BOOK };
 
 /* One chart answer in process; the status. */
 static int
@@ -160,6 +182,8 @@ chart(enum route r, const char *asset, const char *query, const char *inm,
 		return api_get_cascade_svg(&app, asset, p, n, inm, a);
 	if (r == R_LIQ)
 		return api_get_liquidations_svg(&app, asset, p, n, inm, a);
+	if (r == R_BOOK) /* asset: the book */
+		return api_get_book_risk_svg(&app, asset, p, n, inm, a);
 	return api_score_svg(&app, body, strlen(body), p, n, inm, a);
 }
 
@@ -303,7 +327,113 @@ desc_has(const char *doc, double v)
 	ck_assert_msg(f != NULL && f < e, "%s not in the desc", num);
 }
 
+/* A linear axis read back from its first and last tick labels. */
+struct axis_map {
+	double p0, v0, p1, v1;
+};
+
+/* A tick label's value: "-20", "1.5", "20k", "1.5M". */
+static double
+label_value(const char *t)
+{
+	char *e;
+	double v = strtod(t, &e);
+
+	ck_assert_ptr_ne(e, t);
+	if (*e == 'k')
+		v *= 1e3;
+	else if (*e == 'M')
+		v *= 1e6;
+	else if (*e == 'G')
+		v *= 1e9;
+	else
+		ck_assert_msg(*e == '\0', "tick label %s", t);
+	return v;
+}
+
+/*
+ * The axis of the k-th group (0-based) that opens with `open`: its tick
+ * labels, at x (x axis) or 4 px under the grid line (y axis).
+ */
+static void
+read_axis(const char *doc, const char *open, int k, int is_y,
+    struct axis_map *m)
+{
+	const char *g = doc, *end, *t;
+	char lab[32];
+	double x, y, pix;
+	int i, n = 0;
+
+	for (i = 0; i <= k; i++) {
+		g = strstr(g, open);
+		ck_assert_msg(g != NULL, "no axis group %d", k);
+		g += strlen(open);
+	}
+	end = strstr(g, "</g>");
+	for (t = strstr(g, "<text "); t != NULL && t < end;
+	    t = strstr(t + 1, "<text ")) {
+		ck_assert_int_eq(sscanf(t, "<text x=\"%lf\" y=\"%lf\">%31[^<]",
+		    &x, &y, lab), 3);
+		pix = is_y ? y - 4 : x;
+		if (n++ == 0) {
+			m->p0 = pix;
+			m->v0 = label_value(lab);
+		}
+		m->p1 = pix;
+		m->v1 = label_value(lab);
+	}
+	ck_assert_int_ge(n, 2);
+}
+
+static double
+unmap(const struct axis_map *m, double pix)
+{
+	return m->v0 + (pix - m->p0) * (m->v1 - m->v0) / (m->p1 - m->p0);
+}
+
+/* A value per 0.02 px: coordinates are written with 2 decimals. */
+static double
+px_tol(const struct axis_map *m)
+{
+	return 0.02 * fabs((m->v1 - m->v0) / (m->p1 - m->p0)) + 1e-9;
+}
+
+/* The k-th <path d="M x y L x y ..."> (0-based): its points. */
+static size_t
+read_path(const char *doc, int k, double *px, double *py, size_t cap)
+{
+	const char *d = doc;
+	char *e;
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i <= k; i++) {
+		d = strstr(d, "<path d=\"");
+		ck_assert_msg(d != NULL, "no path %d", k);
+		d += 9;
+	}
+	while (*d == 'M' || *d == 'L') {
+		ck_assert_uint_lt(n, cap);
+		px[n] = strtod(d + 1, &e);
+		py[n++] = strtod(e, &e);
+		d = *e == ' ' ? e + 1 : e;
+	}
+	ck_assert_int_eq(*d, '"');
+	return n;
+}
+
 /* ---- in process ----------------------------------------------------- */
+
+/* The book desk (only the book tests: its levels join ETH's map). */
+static void
+put_desk(void)
+{
+	struct api_answer a;
+
+	api_answer_init(&a);
+	ok_write(api_put_book(&app, "desk", desk, sizeof(desk) - 1, 0, &a),
+	    201, &a);
+}
 
 START_TEST(test_cascade_svg)
 {
@@ -392,42 +522,180 @@ START_TEST(test_position_svg)
 }
 END_TEST
 
-START_TEST(test_bad_parameters)
+#define RISK_Q "asset=ETH&to=-0.4&step=0.02&horizon_days=3"
+
+/*
+ * The book risk chart: its four lines read back through the axes' tick
+ * labels are GET /v1/books/desk/risk's points, its markers its VaR.
+ */
+START_TEST(test_book_risk_svg)
+{
+	static const char *const keys[4] = { "liquidated_value",
+		"liquidated_value_static", "bad_debt", "bad_debt_static" };
+	struct api_param q[8];
+	struct api_answer a, b, j;
+	struct axis_map ax, ay[2];
+	double px[600], py[600];
+	char buf[128];
+	cJSON *root, *pts, *var;
+	size_t n, i, k, differ = 0;
+
+	put_desk();
+	ck_assert_int_eq(chart(R_BOOK, "desk", RISK_Q, NULL, NULL, &a), 200);
+	ck_assert_str_eq(a.content_type, "image/svg+xml");
+	check_doc("book-risk", a.body, 800, 450);
+	ck_assert_int_eq(chart(R_BOOK, "desk", RISK_Q, NULL, NULL, &b), 200);
+	ck_assert_str_eq(a.body, b.body);
+	api_answer_release(&b);
+	/* the JSON answer of the same query */
+	snprintf(buf, sizeof(buf), "%s", RISK_Q);
+	n = parse_query(buf, q, 8);
+	api_answer_init(&j);
+	ck_assert_int_eq(api_get_book_risk(&app, "desk", q, n, &j), 200);
+	root = cJSON_Parse(j.body);
+	ck_assert_ptr_nonnull(root);
+	pts = cJSON_GetObjectItem(root, "points");
+	ck_assert_int_eq(cJSON_GetArraySize(pts), 21);
+	read_axis(a.body, "<g font-size=\"11\" fill=\"#595959\" "
+	    "text-anchor=\"middle\">", 0, 0, &ax);
+	for (k = 0; k < 2; k++)
+		read_axis(a.body, "<g font-size=\"11\" fill=\"#595959\" "
+		    "text-anchor=\"end\">", (int)k, 1, &ay[k]);
+	for (k = 0; k < 4; k++) {
+		ck_assert_uint_eq(read_path(a.body, (int)k, px, py, 600), 21);
+		for (i = 0; i < 21; i++) {
+			cJSON *pt = cJSON_GetArrayItem(pts, (int)i);
+			double x = 100 * cJSON_GetObjectItem(pt, "shock")->
+			    valuedouble;
+			double y = cJSON_GetObjectItem(pt, keys[k])->valuedouble;
+
+			ck_assert_double_eq_tol(unmap(&ax, px[i]), x,
+			    px_tol(&ax));
+			ck_assert_double_eq_tol(unmap(&ay[k / 2], py[i]), y,
+			    px_tol(&ay[k / 2]));
+			if (k % 2 == 1 && y != cJSON_GetObjectItem(pt,
+			    keys[k - 1])->valuedouble)
+				differ++;
+		}
+	}
+	/* the cascade changes the figures: solid and dashed lines differ */
+	ck_assert_uint_gt(differ, 0);
+	/* VaR 95 and 99: marked at their shocks and stated in the desc */
+	var = cJSON_GetObjectItem(root, "var");
+	for (k = 0; k < 2; k++) {
+		cJSON *v = cJSON_GetArrayItem(var, (int)k);
+
+		desc_has(a.body, 100 * cJSON_GetObjectItem(v, "shock")->
+		    valuedouble);
+		desc_has(a.body, cJSON_GetObjectItem(v, "liquidated_value")->
+		    valuedouble);
+		desc_has(a.body, cJSON_GetObjectItem(v, "bad_debt")->
+		    valuedouble);
+	}
+	ck_assert_ptr_nonnull(strstr(a.body, ">VaR 95% "));
+	ck_assert_ptr_nonnull(strstr(a.body, ">VaR 99% "));
+	/* the book's as_of in the heading, the market's in the desc */
+	ck_assert_ptr_nonnull(strstr(a.body, "as of 2023-03-27T12:00:00Z"));
+	desc_has(a.body, cJSON_GetObjectItem(root, "price")->valuedouble);
+	ck_assert_ptr_nonnull(strstr(a.body, "prices of ETH as of " AS_OF));
+	cJSON_Delete(root);
+	api_answer_release(&j);
+	api_answer_release(&a);
+	/* the ETag: 304 for the same bytes, other bytes for another theme */
+	ck_assert_int_eq(chart(R_BOOK, "desk", RISK_Q, NULL, NULL, &a), 200);
+	ck_assert_int_eq(chart(R_BOOK, "desk", RISK_Q, a.etag, NULL, &b),
+	    304);
+	ck_assert_ptr_null(b.body);
+	api_answer_release(&b);
+	ck_assert_int_eq(chart(R_BOOK, "desk", RISK_Q "&theme=dark&width=600"
+	    "&height=320", NULL, NULL, &b), 200);
+	ck_assert_str_ne(a.etag, b.etag);
+	check_doc("book-risk-dark", b.body, 600, 320);
+	api_answer_release(&b);
+	api_answer_release(&a);
+	/* nothing of the book is exposed to ETH going up: the reason */
+	ck_assert_int_eq(chart(R_BOOK, "desk", "asset=ETH&direction=up", NULL,
+	    NULL, &a), 200);
+	ck_assert_ptr_nonnull(strstr(a.body, "No data: book desk holds no "
+	    "position exposed to ETH going up."));
+	ck_assert_ptr_null(strstr(a.body, "<path "));
+	check_doc("book-risk-empty", a.body, 800, 450);
+	api_answer_release(&a);
+}
+END_TEST
+
+/* A request that fails: its status, and an error at each pointer. */
+struct bad_case {
+	enum route r;
+	const char *target;	/* asset or book */
+	const char *query;
+	const char *body;
+	int status;
+	const char *ptr[5];	/* up to 5, NULL after the last */
+	size_t nerrors;		/* exactly this many (0: not checked) */
+};
+
+static void
+check_bad(const struct bad_case *c, size_t n)
 {
 	struct api_answer a;
+	size_t i, k;
 
-	ck_assert_int_eq(chart(R_LIQ, "ETH", "width=4001&bins=501&theme=blue"
-	    "&range=0&foo=1", NULL, NULL, &a), 422);
-	has_pointer(&a, "/query/width");
-	has_pointer(&a, "/query/bins");
-	has_pointer(&a, "/query/theme");
-	has_pointer(&a, "/query/range");
-	has_pointer(&a, "/query/foo");
-	ck_assert_ptr_null(a.body);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_CASCADE, "ETH", "height=199&step=0&x=1",
-	    NULL, NULL, &a), 422);
-	has_pointer(&a, "/query/height");
-	has_pointer(&a, "/query/step");
-	has_pointer(&a, "/query/x");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_CASCADE, "ETH", "width=300&width=400", NULL,
-	    NULL, &a), 422);
-	has_pointer(&a, "/query/width");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_SCORE, NULL, "height=300", NULL, loan, &a),
-	    422);
-	has_pointer(&a, "/query/height");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_SCORE, NULL, NULL, NULL, two, &a), 422);
-	has_pointer(&a, "/positions");
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_SCORE, NULL, NULL, NULL, "{", &a), 400);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_LIQ, "NOPE", NULL, NULL, NULL, &a), 404);
-	api_answer_release(&a);
-	ck_assert_int_eq(chart(R_CASCADE, "NOPE", NULL, NULL, NULL, &a), 404);
-	api_answer_release(&a);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(chart(c[i].r, c[i].target, c[i].query, NULL,
+		    c[i].body, &a) == c[i].status, "case %zu: %d", i,
+		    a.status);
+		for (k = 0; k < 5 && c[i].ptr[k] != NULL; k++)
+			has_pointer(&a, c[i].ptr[k]);
+		if (c[i].nerrors > 0)
+			ck_assert_uint_eq(a.err.nerrors, c[i].nerrors);
+		ck_assert_ptr_null(a.body);
+		api_answer_release(&a);
+	}
+}
+
+START_TEST(test_book_risk_bad_parameters)
+{
+	static const struct bad_case c[] = {
+		/* the chart's and the risk's parameters checked together */
+		{ R_BOOK, "desk", "asset=ETH&width=4001&theme=blue&foo=1&"
+		    "horizon_days=400", NULL, 422, { "/query/width",
+		    "/query/theme", "/query/foo", "/query/horizon_days" }, 4 },
+		{ R_BOOK, "desk", "asset=ETH&step=0&width=640", NULL, 422,
+		    { "/query/step" }, 1 },
+		{ R_BOOK, "desk", "height=199", NULL, 422, { "/query/height",
+		    "/query/asset" }, 2 },
+		{ R_BOOK, "desk", "asset=ETH&width=300&width=400", NULL, 422,
+		    { "/query/width" }, 1 },
+		{ R_BOOK, "nope", "asset=ETH", NULL, 404, { NULL }, 0 },
+		{ R_BOOK, "desk", "asset=NOPE&width=1", NULL, 404, { NULL }, 0 },
+		{ R_BOOK, "Bad!", "asset=ETH", NULL, 422, { "/path/book" }, 0 },
+	};
+
+	put_desk();
+	check_bad(c, sizeof(c) / sizeof(c[0]));
+}
+END_TEST
+
+START_TEST(test_bad_parameters)
+{
+	static const struct bad_case c[] = {
+		{ R_LIQ, "ETH", "width=4001&bins=501&theme=blue&range=0&foo=1",
+		    NULL, 422, { "/query/width", "/query/bins", "/query/theme",
+		    "/query/range", "/query/foo" }, 0 },
+		{ R_CASCADE, "ETH", "height=199&step=0&x=1", NULL, 422,
+		    { "/query/height", "/query/step", "/query/x" }, 0 },
+		{ R_CASCADE, "ETH", "width=300&width=400", NULL, 422,
+		    { "/query/width" }, 0 },
+		{ R_SCORE, NULL, "height=300", loan, 422, { "/query/height" },
+		    0 },
+		{ R_SCORE, NULL, NULL, two, 422, { "/positions" }, 0 },
+		{ R_SCORE, NULL, NULL, "{", 400, { NULL }, 0 },
+		{ R_LIQ, "NOPE", NULL, NULL, 404, { NULL }, 0 },
+		{ R_CASCADE, "NOPE", NULL, NULL, 404, { NULL }, 0 },
+	};
+
+	check_bad(c, sizeof(c) / sizeof(c[0]));
 }
 END_TEST
 
@@ -503,8 +771,14 @@ oom_run(void *ctx)
 		st = chart(R_LIQ, "ETH", "bins=20", NULL, NULL, &a);
 	else if (*which == 1)
 		st = chart(R_CASCADE, "ETH", NULL, NULL, NULL, &a);
-	else
+	else if (*which == 2)
 		st = chart(R_SCORE, NULL, NULL, NULL, loan, &a);
+	else if (*which == 3)
+		st = chart(R_BOOK, "desk", "asset=ETH&step=0.1", NULL, NULL,
+		    &a);
+	else /* the no-exposure reason reads the book's summary too */
+		st = chart(R_BOOK, "desk", "asset=ETH&direction=up&step=0.1",
+		    NULL, NULL, &a);
 	/* the score decoder reports its own no-memory as 500 */
 	if (st == 500 && a.err.detail != NULL &&
 	    strstr(a.err.detail, "decod") != NULL)
@@ -519,6 +793,8 @@ START_TEST(test_out_of_memory)
 	int which = _i;
 	long n;
 
+	if (which >= 3)
+		put_desk();
 	/* absorbed: a warning is dropped on no memory (codec.h); the SVG
 	 * draws none of them */
 	n = failalloc_sweep(oom_run, &which, 200, 503, 1, 100000, why,
@@ -542,6 +818,7 @@ http_setup(void)
 		{ "/v1/markets/USDC", usdc },
 		{ "/v1/markets/ETH/depth/venue-a", depth },
 		{ "/v1/markets/ETH/liquidations", lv_aave },
+		{ "/v1/books/desk", desk },
 	};
 	size_t i;
 
@@ -624,6 +901,39 @@ START_TEST(test_http_charts)
 	http_reply_release(&r);
 	ck_assert_int_eq(get("/v1/markets/NOPE/cascade.svg", NULL, &r), 404);
 	http_reply_release(&r);
+	/* the book risk chart: its route, ETag, and GET .../risk negotiated */
+	ck_assert_int_eq(get("/v1/books/desk/risk.svg?asset=ETH&step=0.05",
+	    NULL, &r), 200);
+	ck_assert_str_eq(http_header(&r, "Content-Type", buf, sizeof(buf)),
+	    "image/svg+xml");
+	ck_assert_ptr_nonnull(strstr(r.body, "<title>Book desk under a "
+	    "shock of ETH (down)</title>"));
+	ck_assert_ptr_nonnull(http_header(&r, "ETag", buf, sizeof(buf)));
+	snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", buf);
+	ck_assert_int_eq(get("/v1/books/desk/risk.svg?asset=ETH&step=0.05",
+	    inm, &s), 304);
+	http_reply_release(&s);
+	ck_assert_int_eq(get("/v1/books/desk/risk?asset=ETH&step=0.05",
+	    "Accept: image/svg+xml\r\n", &s), 200);
+	ck_assert_str_eq(http_header(&s, "Content-Type", buf, sizeof(buf)),
+	    "image/svg+xml");
+	ck_assert_str_eq(r.body, s.body);
+	http_reply_release(&s);
+	ck_assert_int_eq(get("/v1/books/desk/risk?asset=ETH&step=0.05",
+	    "Accept: application/json, image/svg+xml;q=0.9\r\n", &s), 200);
+	ck_assert_str_eq(http_header(&s, "Content-Type", buf, sizeof(buf)),
+	    "application/json");
+	http_reply_release(&s);
+	http_reply_release(&r);
+	ck_assert_int_eq(get("/v1/books/desk/risk.svg?asset=ETH&width=4001",
+	    NULL, &r), 422);
+	ck_assert_str_eq(http_header(&r, "Content-Type", buf, sizeof(buf)),
+	    "application/problem+json");
+	ck_assert_ptr_nonnull(strstr(r.body, "/query/width"));
+	http_reply_release(&r);
+	ck_assert_int_eq(get("/v1/books/nope/risk.svg?asset=ETH", NULL, &r),
+	    404);
+	http_reply_release(&r);
 }
 END_TEST
 
@@ -677,7 +987,9 @@ charts_suite(void)
 	tcase_add_test(tc, test_bad_parameters);
 	tcase_add_test(tc, test_etag_and_determinism);
 	tcase_add_test(tc, test_no_data);
-	tcase_add_loop_test(tc, test_out_of_memory, 0, 3);
+	tcase_add_test(tc, test_book_risk_svg);
+	tcase_add_test(tc, test_book_risk_bad_parameters);
+	tcase_add_loop_test(tc, test_out_of_memory, 0, 5);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(th, http_setup, http_teardown);
 	tcase_set_timeout(th, 60);

@@ -528,11 +528,11 @@ cascade_chart(struct chart_line *c)
 	memset(c, 0, sizeof(*c));
 	memset(cascade_series, 0, sizeof(cascade_series));
 	cascade_series[0] = (struct chart_series){ "final price", shocked,
-		final_px, NCURVE, 0, 1, 0 };
+		final_px, NCURVE, 0, 1, 0, 0 };
 	cascade_series[1] = (struct chart_series){ "without the cascade",
-		shocked, shocked, NCURVE, 0, 0, 1 };
+		shocked, shocked, NCURVE, 0, 0, 1, 0 };
 	cascade_series[2] = (struct chart_series){ "fired volume", shocked,
-		fired, NCURVE, 1, 1, 0 };
+		fired, NCURVE, 1, 1, 0, 0 };
 	frame_set(&c->frame, "ETH cascade: final price after a shock",
 	    "Final price and fired liquidation volume against the shocked "
 	    "price of ETH; the cascade trigger and the current price are "
@@ -552,14 +552,14 @@ risk_chart(struct chart_line *c)
 {
 	memset(c, 0, sizeof(*c));
 	risk_series[0] = (struct chart_series){ "liquidated value",
-		shock_pct, liq_with, NCURVE, 0, 0, 0 };
+		shock_pct, liq_with, NCURVE, 0, 0, 0, 0 };
 	risk_series[1] = (struct chart_series){
 		"liquidated value, no cascade", shock_pct, liq_without, NCURVE,
-		0, 0, 1 };
+		0, 0, 1, 0 };
 	risk_series[2] = (struct chart_series){ "bad debt", shock_pct,
-		debt_with, NCURVE, 0, 0, 0 };
+		debt_with, NCURVE, 0, 0, 0, 0 };
 	risk_series[3] = (struct chart_series){ "bad debt, no cascade",
-		shock_pct, debt_without, NCURVE, 0, 0, 1 };
+		shock_pct, debt_without, NCURVE, 0, 0, 1, 0 };
 	frame_set(&c->frame, "Book desk-a: value at risk against the shock",
 	    "Liquidated value and bad debt of book desk-a against a "
 	    "downward shock of ETH, with and without the cascade.",
@@ -900,7 +900,7 @@ START_TEST(bad_input)
 		double nan2[2] = { NAN, NAN }, one[2] = { 1, 2 };
 
 		cascade_series[0] = (struct chart_series){ "x", one, nan2, 2,
-			0, 0, 0 };
+			0, 0, 0, 0 };
 		l.nseries = 1;
 		ck_assert_int_eq(chart_line_svg(&l, &o, &doc, &len), CHART_OK);
 		ck_assert_ptr_nonnull(strstr(doc, ">no cascade curve for "
