@@ -35,7 +35,8 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: cascaded backtest [--estimator blend|ewma|realised|"
 	    "parkinson|\n"
-	    "         garman-klass|rogers-satchell|garch] [--half-life DAYS]\n"
+	    "         garman-klass|rogers-satchell|garch|garch-parkinson]\n"
+	    "         [--half-life DAYS]\n"
 	    "         [--mean-reversion DAYS] [--window DAYS] "
 	    "[--tail-dof NU]\n"
 	    "         [--garch ALPHA,BETA|fit] [--sigma-scale K]\n"
@@ -451,7 +452,8 @@ report_json(const struct lc_bt_opts *o, const struct lc_bt_report *rep,
 	cJSON *root = cJSON_CreateObject(), *est, *arr;
 	char *text = NULL;
 	size_t i;
-	int bad = 0;
+	int bad = 0, garch = o->estimator == LC_BT_GARCH ||
+	    o->estimator == LC_BT_GARCH_PARKINSON;
 
 	if (root == NULL)
 		return NULL;
@@ -461,15 +463,14 @@ report_json(const struct lc_bt_opts *o, const struct lc_bt_report *rep,
 	bad |= cJSON_AddStringToObject(est, "name",
 	    lc_bt_estimator_names[o->estimator]) == NULL;
 	bad |= add_num(est, "half_life_days",
-	    o->estimator != LC_BT_REALISED && o->estimator != LC_BT_GARCH ?
-	    o->half_life_days : (double)NAN);
+	    o->estimator != LC_BT_REALISED && !garch ? o->half_life_days :
+	    (double)NAN);
 	bad |= add_num(est, "mean_reversion_days",
 	    o->estimator != LC_BT_EWMA && o->estimator != LC_BT_REALISED &&
-	    o->estimator != LC_BT_GARCH ? o->mean_reversion_days :
-	    (double)NAN);
+	    !garch ? o->mean_reversion_days : (double)NAN);
 	bad |= add_num(est, "window_days",
 	    o->estimator == LC_BT_REALISED ? o->window_days : (double)NAN);
-	if (o->estimator == LC_BT_GARCH) {
+	if (garch) {
 		bad |= add_num(est, "garch_alpha", o->garch.alpha);
 		bad |= add_num(est, "garch_beta", o->garch.beta);
 		bad |= add_num(est, "garch_fit_nll", gf->fitted ? gf->nll :
@@ -577,10 +578,11 @@ write_svg(const char *path, const struct lc_bt_opts *o,
 	ser[ns].n = 2;
 	ser[ns].dashed = 1;
 	ns++;
-	if (o->estimator == LC_BT_GARCH)
-		snprintf(title, sizeof(title), "Reliability: garch, alpha %.4g, "
-		    "beta %.4g, tail dof %g", o->garch.alpha, o->garch.beta,
-		    o->tail_dof);
+	if (o->estimator == LC_BT_GARCH ||
+	    o->estimator == LC_BT_GARCH_PARKINSON)
+		snprintf(title, sizeof(title), "Reliability: %s, alpha %.4g, "
+		    "beta %.4g, tail dof %g", lc_bt_estimator_names[o->estimator],
+		    o->garch.alpha, o->garch.beta, o->tail_dof);
 	else if (o->estimator == LC_BT_EWMA || o->estimator == LC_BT_REALISED)
 		snprintf(title, sizeof(title), "Reliability: %s, H %g d, "
 		    "tail dof %g", lc_bt_estimator_names[o->estimator],
@@ -782,6 +784,11 @@ bad_opt:
 		assets[i].name = files[i].name;
 		assets[i].candles = files[i].c;
 		assets[i].n = files[i].n;
+	}
+	if (gf.fitted && o.estimator != LC_BT_GARCH) {
+		fprintf(stderr, "cascaded: backtest: --garch fit is the "
+		    "likelihood of --estimator garch (close-to-close) only\n");
+		goto out;
 	}
 	if (gf.fitted) {
 		st = lc_bt_garch_fit(assets, nfiles, o.from_t, o.tail_dof,

@@ -46,12 +46,14 @@ enum lc_bt_estimator {
 	LC_BT_GARMAN_KLASS,
 	LC_BT_ROGERS_SATCHELL,
 	/* The GARCH(1,1) term structure (vol.h lc_vol_garch_*). */
-	LC_BT_GARCH
+	LC_BT_GARCH,
+	/* The same with the candles' Parkinson variance as the news. */
+	LC_BT_GARCH_PARKINSON
 };
-#define LC_BT_NESTIMATORS 7
+#define LC_BT_NESTIMATORS 8
 /* "blend", "ewma", "realised", "parkinson", "garman-klass",
- * "rogers-satchell", "garch"; lc_bt_estimator_parse: 0, or -1 for no
- * such name. */
+ * "rogers-satchell", "garch", "garch-parkinson"; lc_bt_estimator_parse:
+ * 0, or -1 for no such name. */
 extern const char *const lc_bt_estimator_names[LC_BT_NESTIMATORS];
 int lc_bt_estimator_parse(const char *s, enum lc_bt_estimator *out);
 
@@ -72,7 +74,7 @@ struct lc_bt_opts {
 	double mean_reversion_days;	/* M (blend) */
 	double window_days;		/* realised window (realised) */
 	double tail_dof;		/* 0 normal, else 2 < nu <= 1000 */
-	struct lc_vol_garch_params garch;	/* garch: alpha, beta */
+	struct lc_vol_garch_params garch;	/* garch*: alpha, beta */
 	/*
 	 * Diagnostic: every sigma_h is multiplied by this (default 1, in
 	 * (0, 100]); how far the volatility would have to move to meet a

@@ -162,8 +162,8 @@ enum lc_status lc_vol_range_ewma(const struct lc_vol_range_state *st,
  */
 #define LC_VOL_GARCH_PERIOD_SECONDS 3600
 /* The service defaults (`make calibration`, docs/calibration.md). */
-#define LC_VOL_GARCH_DEFAULT_ALPHA 0.05
-#define LC_VOL_GARCH_DEFAULT_BETA 0.94
+#define LC_VOL_GARCH_DEFAULT_ALPHA 0.015
+#define LC_VOL_GARCH_DEFAULT_BETA 0.982
 
 struct lc_vol_garch_params {
 	double alpha, beta;	/* alpha, beta >= 0, alpha + beta < 1 */
@@ -198,6 +198,15 @@ enum lc_status lc_vol_garch_init(struct lc_vol_garch_state *g,
  */
 enum lc_status lc_vol_garch_append(struct lc_vol_garch_state *g, int64_t t,
     double close, int V_ok, double V);
+/*
+ * The same with a candle's range variance as the news (x = u / dt, u =
+ * lc_vol_range_var of the candle after the previous close) in place of
+ * r^2 / dt; the candle's close is the point.  LC_EINVAL also for prices
+ * that break l <= min(o, c), max(o, c) <= h or a bad kind.
+ */
+enum lc_status lc_vol_garch_append_range(struct lc_vol_garch_state *g,
+    enum lc_vol_range_kind k, int64_t t, double o, double h, double l,
+    double c, int V_ok, double V);
 /* sigma(h) (annualised); LC_EDOMAIN before the start. */
 enum lc_status lc_vol_garch_sigma(const struct lc_vol_garch_state *g,
     double horizon_days, double *sigma);

@@ -24,6 +24,8 @@
  *     place of the close-to-close EWMA (the long run unchanged);
  *   - garch: the GARCH(1,1) term structure of the closes (vol.h
  *     lc_vol_garch_*), its level the long run of the same state;
+ *     garch-parkinson: the same with each candle's Parkinson variance
+ *     as the news;
  *   - sigma_scale (diagnostic): sigma_h multiplied by it;
  *   - from_t / to_t: only the forecast days in [from_t, to_t) are kept
  *     (the history before from_t still feeds the estimators; outcomes
@@ -68,7 +70,7 @@ const double lc_bt_bucket_edges[LC_BT_NBUCKETS + 1] = {
 const double lc_bt_alphas[LC_BT_NALPHAS] = { 0.01, 0.05 };
 const char *const lc_bt_estimator_names[LC_BT_NESTIMATORS] = {
 	"blend", "ewma", "realised", "parkinson", "garman-klass",
-	"rogers-satchell", "garch"
+	"rogers-satchell", "garch", "garch-parkinson"
 };
 
 int
@@ -372,7 +374,7 @@ sigma_for(const struct lc_vol_state *st, const struct lc_vol_range_state *rs,
 	double v, l;
 	enum lc_status s;
 
-	if (e == LC_BT_GARCH)
+	if (e == LC_BT_GARCH || e == LC_BT_GARCH_PARKINSON)
 		return lc_vol_garch_sigma(gs, (double)h, sigma);
 	if (is_range(e)) {
 		if (lc_vol_range_ewma(rs, &v) != LC_OK ||
@@ -493,13 +495,19 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 				rc = lc_vol_range_append(&rs, c[j].t,
 				    c[j].open, c[j].high, c[j].low,
 				    c[j].close);
-			if (rc == LC_OK && o->estimator == LC_BT_GARCH) {
+			if (rc == LC_OK && (o->estimator == LC_BT_GARCH ||
+			    o->estimator == LC_BT_GARCH_PARKINSON)) {
 				double V;
 				int ok = lc_vol_state_long_run(&st, &V) ==
 				    LC_OK;
 
-				rc = lc_vol_garch_append(&gs, c[j].t,
-				    c[j].close, ok, ok ? V : 0.0);
+				rc = o->estimator == LC_BT_GARCH ?
+				    lc_vol_garch_append(&gs, c[j].t,
+				    c[j].close, ok, ok ? V : 0.0) :
+				    lc_vol_garch_append_range(&gs,
+				    LC_VOL_PARKINSON, c[j].t, c[j].open,
+				    c[j].high, c[j].low, c[j].close, ok,
+				    ok ? V : 0.0);
 			}
 			if (rc != LC_OK)
 				goto out;

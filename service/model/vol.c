@@ -54,7 +54,9 @@
  * E[v' | v] = V + phi^n (v - V) when E x = v, the n-fold GARCH forecast,
  * and the news weight phi^n - beta^n grows with the time the return
  * covers (like the EWMA's weighting by time).  A skipped return (gap >
- * 7 days) only decays: v' = V + phi^n (v - V).  Start: v = V at the first
+ * 7 days) only decays: v' = V + phi^n (v - V).  With a candle's range
+ * variance u (Parkinson etc., as above, jump included) as the news:
+ * x = u / dt in place of r^2 / dt.  Start: v = V at the first
  * point where V has enough data.  Forecast of period k ahead:
  * V + phi^(k-1) (v - V); their mean over N = h days / P periods:
  *   sigma(h)^2 = V + (v - V) (1 - phi^N) / (N (1 - phi)).
@@ -83,6 +85,14 @@ static int
 valid_close(double c)
 {
 	return isfinite(c) && c > 0.0;
+}
+
+/* A candle: prices finite > 0, l <= min(o, c), max(o, c) <= h. */
+static int
+valid_ohlc(double o, double h, double l, double c)
+{
+	return valid_close(o) && valid_close(h) && valid_close(l) &&
+	    valid_close(c) && l <= fmin(o, c) && fmax(o, c) <= h;
 }
 
 static int
@@ -479,9 +489,7 @@ enum lc_status
 lc_vol_range_append(struct lc_vol_range_state *st, int64_t t, double o,
     double h, double l, double c)
 {
-	if (!valid_close(o) || !valid_close(h) || !valid_close(l) ||
-	    !valid_close(c) || l > fmin(o, c) || fmax(o, c) > h ||
-	    (st->n_points > 0 && t <= st->t_last))
+	if (!valid_ohlc(o, h, l, c) || (st->n_points > 0 && t <= st->t_last))
 		return LC_EINVAL;
 	if (st->n_points > 0) {
 		double f = ewma_weight(t - st->t_last, st->half_life_days);
@@ -588,7 +596,7 @@ lc_vol_garch_init(struct lc_vol_garch_state *g,
  */
 static int
 garch_advance(struct lc_vol_garch_state *g, int64_t t, double close,
-    int V_ok, double V, double dof, double c_t, double *ll)
+    double news, int V_ok, double V, double dof, double c_t, double *ll)
 {
 	int scored = 0;
 
@@ -599,7 +607,8 @@ garch_advance(struct lc_vol_garch_state *g, int64_t t, double close,
 
 		if (dts <= LC_VOL_MAX_GAP_SECONDS) {
 			double dt = (double)dts / LC_VOL_YEAR_SECONDS;
-			double r = log(close / g->c_last), x = r * r / dt;
+			double r = log(close / g->c_last);
+			double x = (isnan(news) ? r * r : news) / dt;
 
 			if (ll != NULL) {
 				double z2 = x / g->v, lv = log(g->v * dt);
@@ -633,7 +642,22 @@ lc_vol_garch_append(struct lc_vol_garch_state *g, int64_t t, double close,
 	if (!valid_close(close) || (g->n_points > 0 && t <= g->t_last) ||
 	    (V_ok && !(isfinite(V) && V >= 0.0)))
 		return LC_EINVAL;
-	garch_advance(g, t, close, V_ok, V, 0.0, 0.0, NULL);
+	garch_advance(g, t, close, (double)NAN, V_ok, V, 0.0, 0.0, NULL);
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_garch_append_range(struct lc_vol_garch_state *g,
+    enum lc_vol_range_kind k, int64_t t, double o, double h, double l,
+    double c, int V_ok, double V)
+{
+	if (!valid_ohlc(o, h, l, c) || (g->n_points > 0 && t <= g->t_last) ||
+	    (V_ok && !(isfinite(V) && V >= 0.0)) ||
+	    (k != LC_VOL_PARKINSON && k != LC_VOL_GARMAN_KLASS &&
+	    k != LC_VOL_ROGERS_SATCHELL))
+		return LC_EINVAL;
+	garch_advance(g, t, c, lc_vol_range_var(k, g->n_points > 0 ?
+	    g->c_last : 0.0, o, h, l, c), V_ok, V, 0.0, 0.0, NULL);
 	return LC_OK;
 }
 
@@ -733,7 +757,7 @@ garch_data_nll(const struct garch_data *d, const struct lc_vol_garch_params *p,
 			double V = d->V[i][j];
 
 			if (garch_advance(&g, d->s[i].t[j], d->s[i].close[j],
-			    !isnan(V), V, d->dof, d->c_t, &ll)) {
+			    (double)NAN, !isnan(V), V, d->dof, d->c_t, &ll)) {
 				nll -= ll;
 				(*n)++;
 			}

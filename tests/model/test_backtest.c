@@ -343,7 +343,8 @@ END_TEST
  * blend built on them must come out calibrated too (O within 3 standard
  * errors of E at h = 1, Kupiec not rejecting at 1 %).  So must the GARCH
  * term structure at its default parameters (its news x = r^2 / dt has
- * expectation sigma^2, its level is the long run).
+ * expectation sigma^2, its level is the long run), with the candles'
+ * Parkinson variance as the news too.
  */
 START_TEST(test_gbm_calibrated_range)
 {
@@ -357,7 +358,7 @@ START_TEST(test_gbm_calibrated_range)
 	int e;
 
 	ck_assert(c != NULL);
-	for (e = LC_BT_PARKINSON; e <= LC_BT_GARCH; e++) {
+	for (e = LC_BT_PARKINSON; e <= LC_BT_GARCH_PARKINSON; e++) {
 		lc_bt_opts_default(&o);
 		o.estimator = (enum lc_bt_estimator)e;
 		o.tail_dof = 0.0;
@@ -411,6 +412,8 @@ START_TEST(test_from_to)
 	ck_assert_int_eq(e, LC_BT_REALISED);
 	ck_assert_int_eq(lc_bt_estimator_parse("garch", &e), 0);
 	ck_assert_int_eq(e, LC_BT_GARCH);
+	ck_assert_int_eq(lc_bt_estimator_parse("garch-parkinson", &e), 0);
+	ck_assert_int_eq(e, LC_BT_GARCH_PARKINSON);
 	ck_assert_int_eq(lc_bt_estimator_parse("arch", &e), -1);
 	/* the GARCH parameters and the diagnostic scale are checked */
 	lc_bt_opts_default(&o);

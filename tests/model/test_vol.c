@@ -658,6 +658,34 @@ START_TEST(test_garch_state_hand)
 }
 END_TEST
 
+/*
+ * Range news: hourly candles o = previous close, h = o e^0.02, l =
+ * o e^-0.01, c = o: the news is the Parkinson u = 0.03^2 / (4 ln 2)
+ * every step (no jump), so v_k = v* + beta^k (V - v*) with x = u / dt.
+ */
+START_TEST(test_garch_range_hand)
+{
+	struct lc_vol_garch_params g = { 0.05, 0.9 };
+	struct lc_vol_garch_state st;
+	double V = 0.3, u = 0.0009 / (4.0 * log(2.0)), x = u * 8760.0, vs;
+	int64_t t = 5000000;
+	int k;
+
+	ck_assert_int_eq(lc_vol_garch_init(&st, &g), LC_OK);
+	for (k = 0; k <= 12; k++, t += HOUR)
+		ck_assert_int_eq(lc_vol_garch_append_range(&st,
+		    LC_VOL_PARKINSON, t, 100, 100 * exp(0.02),
+		    100 * exp(-0.01), 100, k >= 2, V), LC_OK);
+	/* started at k = 2, then 10 steps */
+	vs = ((1.0 - 0.95) * V + 0.05 * x) / (1.0 - 0.9);
+	ck_rel(st.v, vs + pow(0.9, 10) * (V - vs), 1e-12);
+	ck_assert_int_eq(lc_vol_garch_append_range(&st, LC_VOL_PARKINSON, t,
+	    100, 99, 98, 100, 1, V), LC_EINVAL);
+	ck_assert_int_eq(lc_vol_garch_append_range(&st,
+	    (enum lc_vol_range_kind)9, t, 100, 101, 99, 100, 1, V), LC_EINVAL);
+}
+END_TEST
+
 /* Standard normal (Box-Muller) from the suite's generator. */
 static double
 gauss(uint64_t *s)
@@ -821,6 +849,7 @@ vol_suite(void)
 	tcase_add_test(tc, test_garch_step_hand);
 	tcase_add_test(tc, test_garch_horizon_brute);
 	tcase_add_test(tc, test_garch_state_hand);
+	tcase_add_test(tc, test_garch_range_hand);
 	tcase_add_test(tc, test_garch_nll_hand);
 	tcase_add_test(tc, test_garch_fit_recovers);
 	suite_add_tcase(s, tc);
