@@ -19,9 +19,11 @@
  * build the states fill md_vol_hist per asset (sigma_ewma^2,
  * sigma_lr^2, whether both have enough data), so a score computes
  * sigma(h) = lc_vol_blend(.., h, M) at its own horizon.  Beside it, a
- * GARCH(1,1) state at vol.h's default alpha, beta (level: the long run
- * of the same state), O(1) per candle, shown in `volatility_history`
- * (docs/volatility.md) and not used by the score.
+ * GARCH(1,1) state with the candles' Parkinson variance as the news at
+ * vol.h's LC_VOL_GARCH_PARKINSON_DEFAULT_* (level: the long run of the
+ * same state; the backtest's best held-out estimator), O(1) per candle,
+ * shown in `volatility_history` (docs/volatility.md), not used by the
+ * score.
  *
  * Retention: the store deletes candles older than the last one minus
  * --price-retention-days; a state keeps what it already summed of them
@@ -58,7 +60,8 @@
 struct vol_series {
 	char symbol[MD_SYMBOL_MAX + 1];
 	struct lc_vol_state st;
-	struct lc_vol_garch_state gs;	/* GARCH(1,1), level: st's long run */
+	struct lc_vol_garch_state gs;	/* garch-parkinson, level: st's
+					 * long run */
 	int64_t *t;		/* the tail of the close series */
 	double *c;
 	size_t n, cap;
@@ -178,7 +181,8 @@ series_append(const struct api_vol *v, struct vol_series *s,
 		if (lc_vol_append(&s->st, &c[i].t, &c[i].close, 1) != LC_OK)
 			return -1;
 		V_ok = lc_vol_state_long_run(&s->st, &V) == LC_OK;
-		if (lc_vol_garch_append(&s->gs, c[i].t, c[i].close, V_ok,
+		if (lc_vol_garch_append_range(&s->gs, LC_VOL_PARKINSON,
+		    c[i].t, c[i].open, c[i].high, c[i].low, c[i].close, V_ok,
 		    V_ok ? V : 0.0) != LC_OK)
 			return -1;
 		if (s->n == s->cap) {
@@ -210,7 +214,8 @@ series_append(const struct api_vol *v, struct vol_series *s,
 }
 
 static const struct lc_vol_garch_params garch_default = {
-	LC_VOL_GARCH_DEFAULT_ALPHA, LC_VOL_GARCH_DEFAULT_BETA
+	LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA,
+	LC_VOL_GARCH_PARKINSON_DEFAULT_BETA
 };
 
 /* (Re)build the series of `sym` from the store: O(its history). */

@@ -91,6 +91,7 @@ parse_list(const char *s, double *out, size_t cap, size_t *n)
 
 /* What `--garch fit` found (fitted 0: the parameters were given). */
 struct garch_fit_info {
+	int given;			/* --garch was given */
 	int fitted;
 	double nll;
 	size_t n_obs;
@@ -106,6 +107,7 @@ set_option(struct lc_bt_opts *o, struct garch_fit_info *gf, const char *name,
 	if (strcmp(name, "--estimator") == 0)
 		return lc_bt_estimator_parse(val, &o->estimator);
 	if (strcmp(name, "--garch") == 0) {
+		gf->given = 1;
 		gf->fitted = strcmp(val, "fit") == 0;
 		if (gf->fitted)
 			return 0;
@@ -784,6 +786,10 @@ bad_opt:
 		assets[i].name = files[i].name;
 		assets[i].candles = files[i].c;
 		assets[i].n = files[i].n;
+	}
+	if (!gf.given && o.estimator == LC_BT_GARCH_PARKINSON) {
+		o.garch.alpha = LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA;
+		o.garch.beta = LC_VOL_GARCH_PARKINSON_DEFAULT_BETA;
 	}
 	if (gf.fitted && o.estimator != LC_BT_GARCH) {
 		fprintf(stderr, "cascaded: backtest: --garch fit is the "

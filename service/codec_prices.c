@@ -324,8 +324,9 @@ out:
 
 /*
  * {"ewma", "long_run", "returns", "garch"} of the estimators (null when
- * short); garch {"alpha", "beta", "sigma_1d", "sigma_7d"}: the GARCH(1,1)
- * term structure at 1 and 7 days (docs/volatility.md), shown only.
+ * short); garch {"estimator", "alpha", "beta", "sigma_1d", "sigma_7d"}:
+ * the garch-parkinson term structure at 1 and 7 days
+ * (docs/volatility.md), shown only.
  */
 void
 codec_buf_vol_history(struct json_buf *b, const struct md_vol_hist *h)
@@ -346,10 +347,13 @@ codec_buf_vol_history(struct json_buf *b, const struct md_vol_hist *h)
 	json_buf_key(b, "garch");
 	if (h->garch_ok) {
 		static const struct lc_vol_garch_params g = {
-			LC_VOL_GARCH_DEFAULT_ALPHA, LC_VOL_GARCH_DEFAULT_BETA
+			LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA,
+			LC_VOL_GARCH_PARKINSON_DEFAULT_BETA
 		};
 
 		json_buf_begin(b, '{');
+		json_buf_key(b, "estimator");
+		json_buf_str(b, "garch-parkinson");
 		json_buf_key(b, "alpha");
 		json_buf_num(b, g.alpha);
 		json_buf_key(b, "beta");

@@ -161,9 +161,16 @@ enum lc_status lc_vol_range_ewma(const struct lc_vol_range_state *st,
  * alpha and beta are fitted by maximum likelihood (lc_vol_garch_fit).
  */
 #define LC_VOL_GARCH_PERIOD_SECONDS 3600
-/* The service defaults (`make calibration`, docs/calibration.md). */
+/*
+ * The defaults fitted by the backtest's log score on 2018-2021 (`make
+ * calibration`, docs/calibration.md): close-to-close news (`garch`), and
+ * the candles' Parkinson variance as the news (`garch-parkinson`, what
+ * the service shows beside its blend).
+ */
 #define LC_VOL_GARCH_DEFAULT_ALPHA 0.015
 #define LC_VOL_GARCH_DEFAULT_BETA 0.982
+#define LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA 0.03
+#define LC_VOL_GARCH_PARKINSON_DEFAULT_BETA 0.965
 
 struct lc_vol_garch_params {
 	double alpha, beta;	/* alpha, beta >= 0, alpha + beta < 1 */

@@ -234,8 +234,9 @@ batch(const struct lc_candle *c, size_t n, struct lc_vol_estimate *e)
 
 /*
  * volatility_history.garch of a market against the library: a fresh
- * lc_vol_state and lc_vol_garch_state fed the candles one by one (the
- * level: the long run after each), sigma at 1 and 7 days.
+ * lc_vol_state and lc_vol_garch_state fed the candles one by one with
+ * their Parkinson news (the level: the long run after each), sigma at 1
+ * and 7 days.
  */
 static void
 garch_matches(const cJSON *m, const struct lc_candle *c, size_t n,
@@ -243,8 +244,9 @@ garch_matches(const cJSON *m, const struct lc_candle *c, size_t n,
 {
 	struct lc_vol_params p;
 	struct lc_vol_state st;
-	struct lc_vol_garch_params gp = { LC_VOL_GARCH_DEFAULT_ALPHA,
-		LC_VOL_GARCH_DEFAULT_BETA };
+	struct lc_vol_garch_params gp = {
+		LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA,
+		LC_VOL_GARCH_PARKINSON_DEFAULT_BETA };
 	struct lc_vol_garch_state gs;
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(m, "volatility_history"),
@@ -263,15 +265,19 @@ garch_matches(const cJSON *m, const struct lc_candle *c, size_t n,
 		ck_assert_int_eq(lc_vol_append(&st, &c[i].t, &c[i].close, 1),
 		    LC_OK);
 		ok = lc_vol_state_long_run(&st, &V) == LC_OK;
-		ck_assert_int_eq(lc_vol_garch_append(&gs, c[i].t, c[i].close,
-		    ok, ok ? V : 0.0), LC_OK);
+		ck_assert_int_eq(lc_vol_garch_append_range(&gs,
+		    LC_VOL_PARKINSON, c[i].t, c[i].open, c[i].high, c[i].low,
+		    c[i].close, ok, ok ? V : 0.0), LC_OK);
 	}
 	lc_vol_state_release(&st);
 	ck_assert_int_eq(lc_vol_garch_sigma(&gs, 1.0, &s1), LC_OK);
 	ck_assert_int_eq(lc_vol_garch_sigma(&gs, 7.0, &s7), LC_OK);
 	ck_assert_msg(cJSON_IsObject(g), "%s: no garch", what);
-	ck_assert(num(g, "alpha", NULL) == LC_VOL_GARCH_DEFAULT_ALPHA);
-	ck_assert(num(g, "beta", NULL) == LC_VOL_GARCH_DEFAULT_BETA);
+	ck_assert_str_eq(str(g, "estimator"), "garch-parkinson");
+	ck_assert(num(g, "alpha", NULL) ==
+	    LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA);
+	ck_assert(num(g, "beta", NULL) ==
+	    LC_VOL_GARCH_PARKINSON_DEFAULT_BETA);
 	expect_rel(num(g, "sigma_1d", NULL), s1, 1e-12, what);
 	expect_rel(num(g, "sigma_7d", NULL), s7, 1e-12, what);
 }
