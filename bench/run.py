@@ -682,6 +682,7 @@ def targets(res):
                       "cpu_value": r["ops"] / r["cpu_ns"] * 1e3,
                       "unit": "M/s", "goal": "-", "met": None,
                       "met_cpu": None})
+    __import__("calib").targets(add, res)   # bench/calib.py
     return t
 
 
@@ -872,6 +873,7 @@ def main():
         run_numpy(res, tmp)
         run_http(res, tmp)
         bench_page.run(res, tmp)
+        __import__("calib").run(res, tmp)   # bench/calib.py: price history
     except BaseException as e:
         res["failures"].append("bench aborted: %r" % (e,))
         raise

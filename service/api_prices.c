@@ -18,7 +18,12 @@
  * the last one) rebuilds that asset from the store.  Before each snapshot
  * build the states fill md_vol_hist per asset (sigma_ewma^2,
  * sigma_lr^2, whether both have enough data), so a score computes
- * sigma(h) = lc_vol_blend(.., h, M) at its own horizon.
+ * sigma(h) = lc_vol_blend(.., h, M) at its own horizon.  Beside it, a
+ * GARCH(1,1) state with the candles' Parkinson variance as the news at
+ * vol.h's LC_VOL_GARCH_PARKINSON_DEFAULT_* (level: the long run of the
+ * same state; the backtest's best held-out estimator), O(1) per candle,
+ * shown in `volatility_history` (docs/volatility.md), not used by the
+ * score.
  *
  * Retention: the store deletes candles older than the last one minus
  * --price-retention-days; a state keeps what it already summed of them
@@ -55,6 +60,8 @@
 struct vol_series {
 	char symbol[MD_SYMBOL_MAX + 1];
 	struct lc_vol_state st;
+	struct lc_vol_garch_state gs;	/* garch-parkinson, level: st's
+					 * long run */
 	int64_t *t;		/* the tail of the close series */
 	double *c;
 	size_t n, cap;
@@ -168,7 +175,15 @@ series_append(const struct api_vol *v, struct vol_series *s,
 	double *nc;
 
 	for (i = 0; i < n; i++) {
+		double V;
+		int V_ok;
+
 		if (lc_vol_append(&s->st, &c[i].t, &c[i].close, 1) != LC_OK)
+			return -1;
+		V_ok = lc_vol_state_long_run(&s->st, &V) == LC_OK;
+		if (lc_vol_garch_append_range(&s->gs, LC_VOL_PARKINSON,
+		    c[i].t, c[i].open, c[i].high, c[i].low, c[i].close, V_ok,
+		    V_ok ? V : 0.0) != LC_OK)
 			return -1;
 		if (s->n == s->cap) {
 			cap = s->cap > 0 ? 2 * s->cap : 256;
@@ -198,6 +213,11 @@ series_append(const struct api_vol *v, struct vol_series *s,
 	return 0;
 }
 
+static const struct lc_vol_garch_params garch_default = {
+	LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA,
+	LC_VOL_GARCH_PARKINSON_DEFAULT_BETA
+};
+
 /* (Re)build the series of `sym` from the store: O(its history). */
 static int
 series_load(struct app *app, const char *sym)
@@ -221,6 +241,7 @@ series_load(struct app *app, const char *sym)
 		goto out;
 	snprintf(s->symbol, sizeof(s->symbol), "%s", sym);
 	if (lc_vol_state_init(&s->st, &v->p) != LC_OK ||
+	    lc_vol_garch_init(&s->gs, &garch_default) != LC_OK ||
 	    series_append(v, s, c, n) != 0) {
 		series_free(s);
 		goto out;
@@ -306,6 +327,11 @@ hist_of(const struct vol_series *s, struct md_vol_hist *h)
 		h->ok = 1;
 		h->ewma_var = e;
 		h->long_run_var = l;
+	}
+	if (s->gs.started) {
+		h->garch_ok = 1;
+		h->garch_var = s->gs.v;
+		h->garch_level = s->gs.V;
 	}
 }
 

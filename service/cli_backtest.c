@@ -35,9 +35,11 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: cascaded backtest [--estimator blend|ewma|realised|"
 	    "parkinson|\n"
-	    "         garman-klass|rogers-satchell] [--half-life DAYS]\n"
+	    "         garman-klass|rogers-satchell|garch|garch-parkinson]\n"
+	    "         [--half-life DAYS]\n"
 	    "         [--mean-reversion DAYS] [--window DAYS] "
 	    "[--tail-dof NU]\n"
+	    "         [--garch ALPHA,BETA|fit] [--sigma-scale K]\n"
 	    "         [--horizons 1,7] [--thresholds 5,10,15,20,30] "
 	    "[--warmup DAYS]\n"
 	    "         [--from UNIX] [--to UNIX] [--svg FILE] [--db PATH] "
@@ -87,14 +89,34 @@ parse_list(const char *s, double *out, size_t cap, size_t *n)
 	return *n > 0 ? 0 : -1;
 }
 
+/* What `--garch fit` found (fitted 0: the parameters were given). */
+struct garch_fit_info {
+	int given;			/* --garch was given */
+	int fitted;
+	double nll;
+	size_t n_obs;
+};
+
 static int
-set_option(struct lc_bt_opts *o, const char *name, const char *val)
+set_option(struct lc_bt_opts *o, struct garch_fit_info *gf, const char *name,
+    const char *val)
 {
 	double v, list[LC_BT_MAX_THRESHOLDS];
 	size_t n, i;
 
 	if (strcmp(name, "--estimator") == 0)
 		return lc_bt_estimator_parse(val, &o->estimator);
+	if (strcmp(name, "--garch") == 0) {
+		gf->given = 1;
+		gf->fitted = strcmp(val, "fit") == 0;
+		if (gf->fitted)
+			return 0;
+		if (parse_list(val, list, 2, &n) != 0 || n != 2)
+			return -1;
+		o->garch.alpha = list[0];
+		o->garch.beta = list[1];
+		return 0;
+	}
 	if (strcmp(name, "--horizons") == 0) {
 		if (parse_list(val, list, LC_BT_MAX_HORIZONS, &n) != 0)
 			return -1;
@@ -128,6 +150,8 @@ set_option(struct lc_bt_opts *o, const char *name, const char *val)
 		o->window_days = v;
 	else if (strcmp(name, "--tail-dof") == 0)
 		o->tail_dof = v;
+	else if (strcmp(name, "--sigma-scale") == 0)
+		o->sigma_scale = v;
 	else if (strcmp(name, "--warmup") == 0)
 		o->warmup_days = v;
 	else if ((strcmp(name, "--from") == 0 || strcmp(name, "--to") == 0) &&
@@ -425,12 +449,13 @@ fail:
 
 static char *
 report_json(const struct lc_bt_opts *o, const struct lc_bt_report *rep,
-    const struct bt_file *files)
+    const struct bt_file *files, const struct garch_fit_info *gf)
 {
 	cJSON *root = cJSON_CreateObject(), *est, *arr;
 	char *text = NULL;
 	size_t i;
-	int bad = 0;
+	int bad = 0, garch = o->estimator == LC_BT_GARCH ||
+	    o->estimator == LC_BT_GARCH_PARKINSON;
 
 	if (root == NULL)
 		return NULL;
@@ -440,12 +465,23 @@ report_json(const struct lc_bt_opts *o, const struct lc_bt_report *rep,
 	bad |= cJSON_AddStringToObject(est, "name",
 	    lc_bt_estimator_names[o->estimator]) == NULL;
 	bad |= add_num(est, "half_life_days",
-	    o->estimator != LC_BT_REALISED ? o->half_life_days : (double)NAN);
+	    o->estimator != LC_BT_REALISED && !garch ? o->half_life_days :
+	    (double)NAN);
 	bad |= add_num(est, "mean_reversion_days",
-	    o->estimator != LC_BT_EWMA && o->estimator != LC_BT_REALISED ?
-	    o->mean_reversion_days : (double)NAN);
+	    o->estimator != LC_BT_EWMA && o->estimator != LC_BT_REALISED &&
+	    !garch ? o->mean_reversion_days : (double)NAN);
 	bad |= add_num(est, "window_days",
 	    o->estimator == LC_BT_REALISED ? o->window_days : (double)NAN);
+	if (garch) {
+		bad |= add_num(est, "garch_alpha", o->garch.alpha);
+		bad |= add_num(est, "garch_beta", o->garch.beta);
+		bad |= add_num(est, "garch_fit_nll", gf->fitted ? gf->nll :
+		    (double)NAN);
+		bad |= add_num(est, "garch_fit_returns", gf->fitted ?
+		    (double)gf->n_obs : (double)NAN);
+	}
+	if (o->sigma_scale != 1.0)
+		bad |= add_num(est, "sigma_scale", o->sigma_scale);
 	bad |= add_num(root, "tail_dof", o->tail_dof);
 	arr = cJSON_AddArrayToObject(root, "horizons");
 	for (i = 0; arr != NULL && i < o->n_horizons; i++)
@@ -544,7 +580,12 @@ write_svg(const char *path, const struct lc_bt_opts *o,
 	ser[ns].n = 2;
 	ser[ns].dashed = 1;
 	ns++;
-	if (o->estimator == LC_BT_EWMA || o->estimator == LC_BT_REALISED)
+	if (o->estimator == LC_BT_GARCH ||
+	    o->estimator == LC_BT_GARCH_PARKINSON)
+		snprintf(title, sizeof(title), "Reliability: %s, alpha %.4g, "
+		    "beta %.4g, tail dof %g", lc_bt_estimator_names[o->estimator],
+		    o->garch.alpha, o->garch.beta, o->tail_dof);
+	else if (o->estimator == LC_BT_EWMA || o->estimator == LC_BT_REALISED)
 		snprintf(title, sizeof(title), "Reliability: %s, H %g d, "
 		    "tail dof %g", lc_bt_estimator_names[o->estimator],
 		    o->half_life_days, o->tail_dof);
@@ -646,7 +687,9 @@ cli_backtest(int argc, char **argv)
 	int rc = 2, a, opts_done = 0;
 	enum lc_status st;
 	const char *db = NULL, *svg = NULL;
+	struct garch_fit_info gf;
 
+	memset(&gf, 0, sizeof(gf));
 	memset(files, 0, sizeof(files));
 	memset(&rep, 0, sizeof(rep));
 	lc_bt_opts_default(&o);
@@ -705,7 +748,7 @@ cli_backtest(int argc, char **argv)
 			svg = val;
 			continue;
 		}
-		if (set_option(&o, name, val) != 0)
+		if (set_option(&o, &gf, name, val) != 0)
 			goto bad_opt;
 		continue;
 bad_opt:
@@ -728,7 +771,8 @@ bad_opt:
 	if (lc_bt_opts_check(&o) != LC_OK) {
 		fprintf(stderr, "cascaded: backtest: option out of range "
 		    "(half-life, mean-reversion, window in (0, %g] days; "
-		    "tail-dof 0 or in (2, 1000]; warmup >= 0)\n",
+		    "tail-dof 0 or in (2, 1000]; warmup >= 0; garch alpha, "
+		    "beta >= 0, alpha + beta < 1; sigma-scale in (0, 100])\n",
 		    LC_VOL_MAX_DAYS);
 		goto out;
 	}
@@ -742,6 +786,27 @@ bad_opt:
 		assets[i].name = files[i].name;
 		assets[i].candles = files[i].c;
 		assets[i].n = files[i].n;
+	}
+	if (!gf.given && o.estimator == LC_BT_GARCH_PARKINSON) {
+		o.garch.alpha = LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA;
+		o.garch.beta = LC_VOL_GARCH_PARKINSON_DEFAULT_BETA;
+	}
+	if (gf.fitted && o.estimator != LC_BT_GARCH) {
+		fprintf(stderr, "cascaded: backtest: --garch fit is the "
+		    "likelihood of --estimator garch (close-to-close) only\n");
+		goto out;
+	}
+	if (gf.fitted) {
+		st = lc_bt_garch_fit(assets, nfiles, o.from_t, o.tail_dof,
+		    &o.garch, &gf.nll, &gf.n_obs);
+		if (st != LC_OK) {
+			fprintf(stderr, "cascaded: backtest: --garch fit: %s "
+			    "(the fit needs %d returns covering %d days "
+			    "before --from)\n", lc_status_str(st),
+			    LC_VOL_MIN_RETURNS, LC_VOL_MIN_SPAN_DAYS);
+			rc = st == LC_EDOMAIN ? 2 : 1;
+			goto out;
+		}
 	}
 	st = lc_bt_run(assets, nfiles, &o, &rep);
 	if (st == LC_EDOMAIN) {
@@ -770,7 +835,7 @@ bad_opt:
 		rc = 1;
 		goto out;
 	}
-	text = report_json(&o, &rep, files);
+	text = report_json(&o, &rep, files, &gf);
 	if (text == NULL) {
 		fprintf(stderr, "cascaded: backtest: out of memory\n");
 		rc = 1;

@@ -37,4 +37,18 @@ static const struct calibration_row calibration_rows[] = {
 	  39025 },
 };
 
+/*
+ * GARCH(1,1) per hour (cascade/vol.h), fitted on 2018-2021 by the
+ * backtest's log score: `--estimator garch` (LC_VOL_GARCH_DEFAULT_*) and
+ * `garch-parkinson` (LC_VOL_GARCH_PARKINSON_DEFAULT_*, what the service
+ * shows in volatility_history.garch); and `garch` by maximum likelihood
+ * (Student-t, tail_dof 4, one hour ahead).
+ */
+#define CALIBRATION_GARCH_ALPHA 0.015
+#define CALIBRATION_GARCH_BETA 0.982
+#define CALIBRATION_GARCH_PARKINSON_ALPHA 0.03
+#define CALIBRATION_GARCH_PARKINSON_BETA 0.965
+#define CALIBRATION_GARCH_ML_ALPHA 0.06794396430244827
+#define CALIBRATION_GARCH_ML_BETA 0.9300760149193966
+
 #endif

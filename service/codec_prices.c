@@ -322,7 +322,12 @@ out:
 	return -1;
 }
 
-/* {"ewma", "long_run", "returns"} of the estimators (null when short). */
+/*
+ * {"ewma", "long_run", "returns", "garch"} of the estimators (null when
+ * short); garch {"estimator", "alpha", "beta", "sigma_1d", "sigma_7d"}:
+ * the garch-parkinson term structure at 1 and 7 days
+ * (docs/volatility.md), shown only.
+ */
 void
 codec_buf_vol_history(struct json_buf *b, const struct md_vol_hist *h)
 {
@@ -339,6 +344,30 @@ codec_buf_vol_history(struct json_buf *b, const struct md_vol_hist *h)
 		json_buf_null(b);
 	json_buf_key(b, "returns");
 	json_buf_int(b, (int64_t)h->n_returns);
+	json_buf_key(b, "garch");
+	if (h->garch_ok) {
+		static const struct lc_vol_garch_params g = {
+			LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA,
+			LC_VOL_GARCH_PARKINSON_DEFAULT_BETA
+		};
+
+		json_buf_begin(b, '{');
+		json_buf_key(b, "estimator");
+		json_buf_str(b, "garch-parkinson");
+		json_buf_key(b, "alpha");
+		json_buf_num(b, g.alpha);
+		json_buf_key(b, "beta");
+		json_buf_num(b, g.beta);
+		json_buf_key(b, "sigma_1d");
+		json_buf_num(b, sqrt(lc_vol_garch_horizon_var(&g,
+		    h->garch_var, h->garch_level, 1.0)));
+		json_buf_key(b, "sigma_7d");
+		json_buf_num(b, sqrt(lc_vol_garch_horizon_var(&g,
+		    h->garch_var, h->garch_level, 7.0)));
+		json_buf_end(b, '}');
+	} else {
+		json_buf_null(b);
+	}
 	json_buf_end(b, '}');
 }
 

@@ -72,6 +72,11 @@ struct md_vol_hist {
 	double ewma_var, long_run_var;	/* annualised variances */
 	size_t n_returns;
 	int64_t t_last;			/* last candle, 0 none */
+	/* GARCH(1,1) at the defaults of cascade/vol.h (shown, not used
+	 * by the score): next-hour and long-run variances, garch_ok 0
+	 * before its start */
+	int garch_ok;
+	double garch_var, garch_level;
 };
 
 struct md_asset {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "cascade/common.h"
+#include "cascade/vol.h"
 
 /* One candle: opening time (unix seconds) and prices. */
 struct lc_candle {
@@ -43,11 +44,16 @@ enum lc_bt_estimator {
 	 */
 	LC_BT_PARKINSON,
 	LC_BT_GARMAN_KLASS,
-	LC_BT_ROGERS_SATCHELL
+	LC_BT_ROGERS_SATCHELL,
+	/* The GARCH(1,1) term structure (vol.h lc_vol_garch_*). */
+	LC_BT_GARCH,
+	/* The same with the candles' Parkinson variance as the news. */
+	LC_BT_GARCH_PARKINSON
 };
-#define LC_BT_NESTIMATORS 6
+#define LC_BT_NESTIMATORS 8
 /* "blend", "ewma", "realised", "parkinson", "garman-klass",
- * "rogers-satchell"; lc_bt_estimator_parse: 0, or -1 for no such name. */
+ * "rogers-satchell", "garch", "garch-parkinson"; lc_bt_estimator_parse:
+ * 0, or -1 for no such name. */
 extern const char *const lc_bt_estimator_names[LC_BT_NESTIMATORS];
 int lc_bt_estimator_parse(const char *s, enum lc_bt_estimator *out);
 
@@ -68,6 +74,13 @@ struct lc_bt_opts {
 	double mean_reversion_days;	/* M (blend) */
 	double window_days;		/* realised window (realised) */
 	double tail_dof;		/* 0 normal, else 2 < nu <= 1000 */
+	struct lc_vol_garch_params garch;	/* garch*: alpha, beta */
+	/*
+	 * Diagnostic: every sigma_h is multiplied by this (default 1, in
+	 * (0, 100]); how far the volatility would have to move to meet a
+	 * coverage target.  Not part of the service's model.
+	 */
+	double sigma_scale;
 	int horizons[LC_BT_MAX_HORIZONS];	/* whole days, 1..365 */
 	size_t n_horizons;
 	double thresholds[LC_BT_MAX_THRESHOLDS];	/* fractions, (0, 1) */
@@ -164,5 +177,15 @@ struct lc_bt_report {
 enum lc_status lc_bt_run(const struct lc_bt_asset *assets, size_t n_assets,
     const struct lc_bt_opts *o, struct lc_bt_report *out);
 void lc_bt_report_release(struct lc_bt_report *r);
+
+/*
+ * Fit the GARCH(1,1) parameters (vol.h lc_vol_garch_fit) by maximum
+ * likelihood with tail_dof on the closes of every asset's candles that
+ * open before before_t (0: all), the assets pooled.  Same status as
+ * lc_vol_garch_fit (LC_EINVAL also for a bad candle order).
+ */
+enum lc_status lc_bt_garch_fit(const struct lc_bt_asset *assets,
+    size_t n_assets, int64_t before_t, double tail_dof,
+    struct lc_vol_garch_params *out, double *nll, size_t *n_obs);
 
 #endif

@@ -3,14 +3,16 @@
  * returns of a close series, the EWMA and long-run variances, their
  * horizon blend, the realised estimator over a window of days, an
  * incremental state that appends candles in O(new + leaving), the
- * range-based (Parkinson, Garman-Klass, Rogers-Satchell) EWMA of candles
- * and the EWMA correlation of two series.
+ * range-based (Parkinson, Garman-Klass, Rogers-Satchell) EWMA of candles,
+ * a GARCH(1,1) term structure (incremental, and its maximum-likelihood
+ * fit) and the EWMA correlation of two series.
  *
  * Ownership: every input array is const and borrowed for the call only.
  * A struct lc_vol_state is caller-owned; lc_vol_state_init() gives it no
  * heap memory, lc_vol_append() may allocate (its window buffers) and
  * lc_vol_state_release() frees them (also on a half-built or zeroed
- * state).  Nothing else allocates.
+ * state).  lc_vol_garch_fit/nll allocate scratch freed before they
+ * return.  Nothing else allocates.
  *
  * Status: LC_EINVAL for bad input (times not strictly increasing, a close
  * that is not finite and positive, parameters out of range), LC_EDOMAIN
@@ -140,6 +142,105 @@ enum lc_status lc_vol_range_append(struct lc_vol_range_state *st, int64_t t,
 /* sigma^2 annualised at T; LC_EDOMAIN under the minimum-data rule. */
 enum lc_status lc_vol_range_ewma(const struct lc_vol_range_state *st,
     double *var);
+
+/* ---- GARCH(1,1) term structure ------------------------------------------ */
+
+/*
+ * A GARCH(1,1) on the returns, per unit time, the level targeted at the
+ * long-run variance V (the 730-day estimator, at each point): with
+ * phi = alpha + beta, x = r^2 / dt (the return's annualised square) and
+ * n = dt / LC_VOL_GARCH_PERIOD_SECONDS periods,
+ *   v' = V (1 - phi^n) + (phi^n - beta^n) x + beta^n v,
+ * which is the GARCH(1,1) step  v' = (1 - phi) V + alpha x + beta v  for
+ * n = 1, and for any n keeps E v' = V + phi^n (v - V) when E x = v.
+ * v is the variance the model expects for the next period (annualised).
+ * A skipped return (gap) only decays: v' = V + phi^n (v - V).  The state
+ * starts at v = V when V first has enough data.  Horizon h days, N = h
+ * days in periods: the mean of the forecasts over the horizon,
+ *   sigma(h)^2 = V + (v - V) (1 - phi^N) / (N (1 - phi)).
+ * alpha and beta are fitted by maximum likelihood (lc_vol_garch_fit).
+ */
+#define LC_VOL_GARCH_PERIOD_SECONDS 3600
+/*
+ * The defaults fitted by the backtest's log score on 2018-2021 (`make
+ * calibration`, docs/calibration.md): close-to-close news (`garch`), and
+ * the candles' Parkinson variance as the news (`garch-parkinson`, what
+ * the service shows beside its blend).
+ */
+#define LC_VOL_GARCH_DEFAULT_ALPHA 0.015
+#define LC_VOL_GARCH_DEFAULT_BETA 0.982
+#define LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA 0.03
+#define LC_VOL_GARCH_PARKINSON_DEFAULT_BETA 0.965
+
+struct lc_vol_garch_params {
+	double alpha, beta;	/* alpha, beta >= 0, alpha + beta < 1 */
+};
+
+/* LC_OK when finite, alpha >= 0, beta >= 0 and alpha + beta < 1. */
+enum lc_status lc_vol_garch_check(const struct lc_vol_garch_params *g);
+/* One step from v over n periods with annualised square x and level V. */
+double lc_vol_garch_step(const struct lc_vol_garch_params *g, double v,
+    double x, double V, double n);
+/* The mean forecast variance over horizon_days > 0 (formula above). */
+double lc_vol_garch_horizon_var(const struct lc_vol_garch_params *g,
+    double v, double V, double horizon_days);
+
+/* Incremental GARCH of one series: O(1) per point, no heap memory. */
+struct lc_vol_garch_state {
+	struct lc_vol_garch_params params;
+	size_t n_points, n_steps;	/* points; returns since the start */
+	int64_t t_last;
+	double c_last;
+	int started;			/* v and V are set */
+	double v, V;			/* next-period and long-run variances */
+};
+
+/* LC_EINVAL for bad params (state zeroed). */
+enum lc_status lc_vol_garch_init(struct lc_vol_garch_state *g,
+    const struct lc_vol_garch_params *p);
+/*
+ * One point (t after the last, close finite > 0) with the long-run
+ * variance V at t (the caller's lc_vol_state_long_run after appending the
+ * same point; V_ok 0 when it has not enough data: the state waits).
+ */
+enum lc_status lc_vol_garch_append(struct lc_vol_garch_state *g, int64_t t,
+    double close, int V_ok, double V);
+/*
+ * The same with a candle's range variance as the news (x = u / dt, u =
+ * lc_vol_range_var of the candle after the previous close) in place of
+ * r^2 / dt; the candle's close is the point.  LC_EINVAL also for prices
+ * that break l <= min(o, c), max(o, c) <= h or a bad kind.
+ */
+enum lc_status lc_vol_garch_append_range(struct lc_vol_garch_state *g,
+    enum lc_vol_range_kind k, int64_t t, double o, double h, double l,
+    double c, int V_ok, double V);
+/* sigma(h) (annualised); LC_EDOMAIN before the start. */
+enum lc_status lc_vol_garch_sigma(const struct lc_vol_garch_state *g,
+    double horizon_days, double *sigma);
+
+/* One price series for the fit (borrowed arrays, t strictly increasing). */
+struct lc_vol_series {
+	const int64_t *t;
+	const double *close;
+	size_t n;
+};
+
+/*
+ * Maximum likelihood of (alpha, beta) over the series together: each
+ * return after the start has the law r = sqrt(v dt) z, v the state's
+ * variance before it, z a standardized Student-t with tail_dof (0:
+ * normal); minus the summed log-likelihood is minimised by Nelder-Mead
+ * over phi = alpha + beta in (0, 1) and alpha / phi in (0, 1) (logits).
+ * *nll gets that minimum, *n_obs the returns counted.  LC_EDOMAIN: no
+ * return after a start; LC_EINVAL: a bad series or tail_dof; LC_ENOMEM.
+ */
+enum lc_status lc_vol_garch_fit(const struct lc_vol_series *s, size_t k,
+    double tail_dof, struct lc_vol_garch_params *out, double *nll,
+    size_t *n_obs);
+/* Minus the log-likelihood of given params on the series (same rules). */
+enum lc_status lc_vol_garch_nll(const struct lc_vol_series *s, size_t k,
+    double tail_dof, const struct lc_vol_garch_params *p, double *nll,
+    size_t *n_obs);
 
 /* ---- incremental state ------------------------------------------------- */
 

@@ -22,6 +22,11 @@
  *   - parkinson, garman-klass, rogers-satchell: the blend with the
  *     range-based EWMA of the same candles (vol.h lc_vol_range_*) in
  *     place of the close-to-close EWMA (the long run unchanged);
+ *   - garch: the GARCH(1,1) term structure of the closes (vol.h
+ *     lc_vol_garch_*), its level the long run of the same state;
+ *     garch-parkinson: the same with each candle's Parkinson variance
+ *     as the news;
+ *   - sigma_scale (diagnostic): sigma_h multiplied by it;
  *   - from_t / to_t: only the forecast days in [from_t, to_t) are kept
  *     (the history before from_t still feeds the estimators; outcomes
  *     may look past to_t).
@@ -65,7 +70,7 @@ const double lc_bt_bucket_edges[LC_BT_NBUCKETS + 1] = {
 const double lc_bt_alphas[LC_BT_NALPHAS] = { 0.01, 0.05 };
 const char *const lc_bt_estimator_names[LC_BT_NESTIMATORS] = {
 	"blend", "ewma", "realised", "parkinson", "garman-klass",
-	"rogers-satchell"
+	"rogers-satchell", "garch", "garch-parkinson"
 };
 
 int
@@ -102,6 +107,9 @@ lc_bt_opts_default(struct lc_bt_opts *o)
 	o->mean_reversion_days = LC_VOL_DEFAULT_MEAN_REVERSION_DAYS;
 	o->window_days = LC_BT_DEFAULT_WINDOW_DAYS;
 	o->tail_dof = LC_BT_DEFAULT_TAIL_DOF;
+	o->garch.alpha = LC_VOL_GARCH_DEFAULT_ALPHA;
+	o->garch.beta = LC_VOL_GARCH_DEFAULT_BETA;
+	o->sigma_scale = 1.0;
 	o->horizons[0] = 1;
 	o->horizons[1] = 7;
 	o->n_horizons = 2;
@@ -125,6 +133,9 @@ lc_bt_opts_check(const struct lc_bt_opts *o)
 	if ((int)o->estimator < 0 || (int)o->estimator >= LC_BT_NESTIMATORS)
 		return LC_EINVAL;
 	if (o->estimator == LC_BT_REALISED && !(o->window_days > 0.0))
+		return LC_EINVAL;
+	if (lc_vol_garch_check(&o->garch) != LC_OK ||
+	    !(o->sigma_scale > 0.0 && o->sigma_scale <= 100.0))
 		return LC_EINVAL;
 	if (!(o->tail_dof == 0.0 || (o->tail_dof > 2.0 &&
 	    o->tail_dof <= 1000.0)))
@@ -357,11 +368,14 @@ struct asset_run {
 /* The volatility at the current T for horizon h (LC_EDOMAIN: none). */
 static enum lc_status
 sigma_for(const struct lc_vol_state *st, const struct lc_vol_range_state *rs,
-    enum lc_bt_estimator e, int h, double *sigma)
+    const struct lc_vol_garch_state *gs, enum lc_bt_estimator e, int h,
+    double *sigma)
 {
 	double v, l;
 	enum lc_status s;
 
+	if (e == LC_BT_GARCH || e == LC_BT_GARCH_PARKINSON)
+		return lc_vol_garch_sigma(gs, (double)h, sigma);
 	if (is_range(e)) {
 		if (lc_vol_range_ewma(rs, &v) != LC_OK ||
 		    lc_vol_state_long_run(st, &l) != LC_OK)
@@ -445,6 +459,7 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 	struct lc_vol_params vp;
 	struct lc_vol_state st;
 	struct lc_vol_range_state rs;
+	struct lc_vol_garch_state gs;
 	size_t n = as->n, j = 0, hi;
 	int64_t d0, d, last;
 	double s;
@@ -464,6 +479,8 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 		rc = lc_vol_range_init(&rs, is_range(o->estimator) ?
 		    (enum lc_vol_range_kind)(o->estimator - LC_BT_PARKINSON) :
 		    LC_VOL_PARKINSON, o->half_life_days);
+	if (rc == LC_OK)
+		rc = lc_vol_garch_init(&gs, &o->garch);
 	if (rc != LC_OK)
 		goto out;
 	d0 = floor_div(c[0].t + (int64_t)ceil(o->warmup_days * DAY) + DAY - 1,
@@ -478,6 +495,20 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 				rc = lc_vol_range_append(&rs, c[j].t,
 				    c[j].open, c[j].high, c[j].low,
 				    c[j].close);
+			if (rc == LC_OK && (o->estimator == LC_BT_GARCH ||
+			    o->estimator == LC_BT_GARCH_PARKINSON)) {
+				double V;
+				int ok = lc_vol_state_long_run(&st, &V) ==
+				    LC_OK;
+
+				rc = o->estimator == LC_BT_GARCH ?
+				    lc_vol_garch_append(&gs, c[j].t,
+				    c[j].close, ok, ok ? V : 0.0) :
+				    lc_vol_garch_append_range(&gs,
+				    LC_VOL_PARKINSON, c[j].t, c[j].open,
+				    c[j].high, c[j].low, c[j].close, ok,
+				    ok ? V : 0.0);
+			}
 			if (rc != LC_OK)
 				goto out;
 			j++;
@@ -496,8 +527,8 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 
 			if ((double)last < (double)end - s)
 				continue;
-			if (sigma_for(&st, &rs, o->estimator, h, &sigma) !=
-			    LC_OK)
+			if (sigma_for(&st, &rs, &gs, o->estimator, h,
+			    &sigma) != LC_OK)
 				continue;
 			for (k = j; k < n && c[k].t < end; k++) {
 				if (c[k].low < low)
@@ -509,7 +540,8 @@ run_asset(struct asset_run *ar, const struct lc_bt_asset *as)
 				continue;
 			ar->rep->n_forecasts++;
 			score_one(ar, hi, d, d0, c[j - 1].close,
-			    lc_sigma_h(sigma, (double)h), low, high);
+			    o->sigma_scale * lc_sigma_h(sigma, (double)h),
+			    low, high);
 		}
 	}
 	rc = LC_OK;
@@ -585,4 +617,46 @@ lc_bt_run(const struct lc_bt_asset *assets, size_t n_assets,
 	for (i = 0; i < out->n_results; i++)
 		lc_bt_result_finish(&out->results[i]);
 	return out->n_forecasts > 0 ? LC_OK : LC_EDOMAIN;
+}
+
+enum lc_status
+lc_bt_garch_fit(const struct lc_bt_asset *assets, size_t n_assets,
+    int64_t before_t, double tail_dof, struct lc_vol_garch_params *out,
+    double *nll, size_t *n_obs)
+{
+	struct lc_vol_series *ser = NULL;
+	int64_t *t = NULL;
+	double *c = NULL;
+	size_t a, i, total = 0, off = 0;
+	enum lc_status rc = LC_ENOMEM;
+
+	if (n_assets > 0 && assets == NULL)
+		return LC_EINVAL;
+	for (a = 0; a < n_assets; a++)
+		total += assets[a].n;
+	ser = calloc(n_assets ? n_assets : 1, sizeof(*ser));
+	t = malloc((total ? total : 1) * sizeof(*t));
+	c = malloc((total ? total : 1) * sizeof(*c));
+	if (ser == NULL || t == NULL || c == NULL)
+		goto out;
+	for (a = 0; a < n_assets; a++) {
+		ser[a].t = t + off;
+		ser[a].close = c + off;
+		for (i = 0; i < assets[a].n; i++) {
+			const struct lc_candle *k = &assets[a].candles[i];
+
+			if (before_t != 0 && k->t >= before_t)
+				break;
+			t[off + i] = k->t;
+			c[off + i] = k->close;
+		}
+		ser[a].n = i;
+		off += assets[a].n;
+	}
+	rc = lc_vol_garch_fit(ser, n_assets, tail_dof, out, nll, n_obs);
+out:
+	free(ser);
+	free(t);
+	free(c);
+	return rc;
 }

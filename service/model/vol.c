@@ -46,6 +46,28 @@
  *   sigma^2 = sum w_i v_i / sum w_i dt_i,  w_i = 2^(-(T - t_i)/H),
  * the gap rule and the minimum-data rule as above, O(1) per candle.
  *
+ * GARCH(1,1) term structure, per unit time (period P = 1 hour), the level
+ * targeted at V, the long-run variance at each point (730-day estimator):
+ *   n = dt / P,  x = r^2 / dt,  phi = alpha + beta,
+ *   v' = V (1 - phi^n) + (phi^n - beta^n) x + beta^n v.
+ * For n = 1 this is v' = (1 - phi) V + alpha x + beta v; for any n,
+ * E[v' | v] = V + phi^n (v - V) when E x = v, the n-fold GARCH forecast,
+ * and the news weight phi^n - beta^n grows with the time the return
+ * covers (like the EWMA's weighting by time).  A skipped return (gap >
+ * 7 days) only decays: v' = V + phi^n (v - V).  With a candle's range
+ * variance u (Parkinson etc., as above, jump included) as the news:
+ * x = u / dt in place of r^2 / dt.  Start: v = V at the first
+ * point where V has enough data.  Forecast of period k ahead:
+ * V + phi^(k-1) (v - V); their mean over N = h days / P periods:
+ *   sigma(h)^2 = V + (v - V) (1 - phi^N) / (N (1 - phi)).
+ * Fit: r = sqrt(v dt) z, z standardized Student-t (nu > 2):
+ *   ln f(r) = ln G((nu+1)/2) - ln G(nu/2) - ln(pi (nu-2)) / 2
+ *             - ln(v dt) / 2 - (nu+1)/2 ln(1 + z^2 / (nu-2)),  z^2 = x / v,
+ * normal: -ln(2 pi)/2 - ln(v dt)/2 - z^2/2; minus the sum over the returns
+ * after the start is minimised by Nelder-Mead (reflection 1, expansion 2,
+ * contraction 1/2, shrink 1/2) over u = (logit phi, logit(alpha/phi)),
+ * which keeps alpha, beta > 0 and phi < 1 without constraints.
+ *
  * Correlation of two series on common timestamps: the points at times both
  * hold form one joint series; its returns (gap rule applied) give
  *   rho = sum w ra rb / sqrt(sum w ra^2 sum w rb^2),
@@ -63,6 +85,14 @@ static int
 valid_close(double c)
 {
 	return isfinite(c) && c > 0.0;
+}
+
+/* A candle: prices finite > 0, l <= min(o, c), max(o, c) <= h. */
+static int
+valid_ohlc(double o, double h, double l, double c)
+{
+	return valid_close(o) && valid_close(h) && valid_close(l) &&
+	    valid_close(c) && l <= fmin(o, c) && fmax(o, c) <= h;
 }
 
 static int
@@ -459,9 +489,7 @@ enum lc_status
 lc_vol_range_append(struct lc_vol_range_state *st, int64_t t, double o,
     double h, double l, double c)
 {
-	if (!valid_close(o) || !valid_close(h) || !valid_close(l) ||
-	    !valid_close(c) || l > fmin(o, c) || fmax(o, c) > h ||
-	    (st->n_points > 0 && t <= st->t_last))
+	if (!valid_ohlc(o, h, l, c) || (st->n_points > 0 && t <= st->t_last))
 		return LC_EINVAL;
 	if (st->n_points > 0) {
 		double f = ewma_weight(t - st->t_last, st->half_life_days);
@@ -505,6 +533,376 @@ check_series(const int64_t *t, const double *c, size_t n)
 		if (!valid_close(c[i]) || (i > 0 && t[i] <= t[i - 1]))
 			return LC_EINVAL;
 	return LC_OK;
+}
+
+/* ---- GARCH(1,1) term structure ------------------------------------------ */
+
+enum lc_status
+lc_vol_garch_check(const struct lc_vol_garch_params *g)
+{
+	if (g == NULL || !isfinite(g->alpha) || !isfinite(g->beta) ||
+	    g->alpha < 0.0 || g->beta < 0.0 || !(g->alpha + g->beta < 1.0))
+		return LC_EINVAL;
+	return LC_OK;
+}
+
+/* a^n for a in [0, 1), n > 0 (exact for n == 1). */
+static double
+pow_n(double a, double n)
+{
+	return n == 1.0 ? a : pow(a, n);
+}
+
+double
+lc_vol_garch_step(const struct lc_vol_garch_params *g, double v, double x,
+    double V, double n)
+{
+	double pn = pow_n(g->alpha + g->beta, n), bn = pow_n(g->beta, n);
+
+	return V * (1.0 - pn) + (pn - bn) * x + bn * v;
+}
+
+double
+lc_vol_garch_horizon_var(const struct lc_vol_garch_params *g, double v,
+    double V, double horizon_days)
+{
+	double phi = g->alpha + g->beta;
+	double N = horizon_days * LC_VOL_DAY_SECONDS /
+	    LC_VOL_GARCH_PERIOD_SECONDS, w;
+
+	if (phi <= 0.0)
+		w = 1.0 / N;	/* only the first period differs from V */
+	else
+		w = -expm1(N * log(phi)) / (N * (1.0 - phi));
+	return V + (v - V) * w;
+}
+
+enum lc_status
+lc_vol_garch_init(struct lc_vol_garch_state *g,
+    const struct lc_vol_garch_params *p)
+{
+	memset(g, 0, sizeof(*g));
+	if (lc_vol_garch_check(p) != LC_OK)
+		return LC_EINVAL;
+	g->params = *p;
+	return LC_OK;
+}
+
+/*
+ * One point; when the return it ends is scored (the state started
+ * before it, no gap), *ll gets its log-density and 1 is returned, else 0.
+ * ll NULL: no density computed.  dof: the fit's tail_dof, c_t its
+ * constant.
+ */
+static int
+garch_advance(struct lc_vol_garch_state *g, int64_t t, double close,
+    double news, int V_ok, double V, double dof, double c_t, double *ll)
+{
+	int scored = 0;
+
+	if (g->started && g->n_points > 0) {
+		int64_t dts = t - g->t_last;
+		double n = (double)dts / LC_VOL_GARCH_PERIOD_SECONDS;
+		double Vs = V_ok ? V : g->V;
+
+		if (dts <= LC_VOL_MAX_GAP_SECONDS) {
+			double dt = (double)dts / LC_VOL_YEAR_SECONDS;
+			double r = log(close / g->c_last);
+			double x = (isnan(news) ? r * r : news) / dt;
+
+			if (ll != NULL) {
+				double z2 = x / g->v, lv = log(g->v * dt);
+
+				*ll = dof > 0.0 ? c_t - 0.5 * lv - 0.5 *
+				    (dof + 1.0) * log1p(z2 / (dof - 2.0)) :
+				    c_t - 0.5 * lv - 0.5 * z2;
+			}
+			scored = 1;
+			g->v = lc_vol_garch_step(&g->params, g->v, x, Vs, n);
+			g->n_steps++;
+		} else {
+			g->v = Vs + pow_n(g->params.alpha + g->params.beta,
+			    n) * (g->v - Vs);
+		}
+		g->V = Vs;
+	} else if (!g->started && V_ok) {
+		g->started = 1;
+		g->v = g->V = V;
+	}
+	g->t_last = t;
+	g->c_last = close;
+	g->n_points++;
+	return scored;
+}
+
+enum lc_status
+lc_vol_garch_append(struct lc_vol_garch_state *g, int64_t t, double close,
+    int V_ok, double V)
+{
+	if (!valid_close(close) || (g->n_points > 0 && t <= g->t_last) ||
+	    (V_ok && !(isfinite(V) && V >= 0.0)))
+		return LC_EINVAL;
+	garch_advance(g, t, close, (double)NAN, V_ok, V, 0.0, 0.0, NULL);
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_garch_append_range(struct lc_vol_garch_state *g,
+    enum lc_vol_range_kind k, int64_t t, double o, double h, double l,
+    double c, int V_ok, double V)
+{
+	if (!valid_ohlc(o, h, l, c) || (g->n_points > 0 && t <= g->t_last) ||
+	    (V_ok && !(isfinite(V) && V >= 0.0)) ||
+	    (k != LC_VOL_PARKINSON && k != LC_VOL_GARMAN_KLASS &&
+	    k != LC_VOL_ROGERS_SATCHELL))
+		return LC_EINVAL;
+	garch_advance(g, t, c, lc_vol_range_var(k, g->n_points > 0 ?
+	    g->c_last : 0.0, o, h, l, c), V_ok, V, 0.0, 0.0, NULL);
+	return LC_OK;
+}
+
+enum lc_status
+lc_vol_garch_sigma(const struct lc_vol_garch_state *g, double horizon_days,
+    double *sigma)
+{
+	double v;
+
+	if (!(horizon_days > 0.0) || !isfinite(horizon_days))
+		return LC_EINVAL;
+	if (!g->started)
+		return LC_EDOMAIN;
+	v = lc_vol_garch_horizon_var(&g->params, g->v, g->V, horizon_days);
+	*sigma = sqrt(v > 0.0 ? v : 0.0);
+	return LC_OK;
+}
+
+/* The series with the long-run variance at each point, for the fit. */
+struct garch_data {
+	const struct lc_vol_series *s;
+	size_t k;
+	double **V;			/* per series, per point; NAN: not ok */
+	double dof, c_t;
+};
+
+static void
+garch_data_release(struct garch_data *d)
+{
+	size_t i;
+
+	for (i = 0; d->V != NULL && i < d->k; i++)
+		free(d->V[i]);
+	free(d->V);
+	d->V = NULL;
+}
+
+static enum lc_status
+garch_data_init(struct garch_data *d, const struct lc_vol_series *s,
+    size_t k, double dof)
+{
+	struct lc_vol_params vp;
+	struct lc_vol_state st;
+	enum lc_status rc = LC_OK;
+	size_t i, j;
+
+	memset(d, 0, sizeof(*d));
+	if ((k > 0 && s == NULL) || !(dof == 0.0 || (dof > 2.0 &&
+	    dof <= 1000.0)))
+		return LC_EINVAL;
+	for (i = 0; i < k; i++)
+		if (check_series(s[i].t, s[i].close, s[i].n) != LC_OK)
+			return LC_EINVAL;
+	d->s = s;
+	d->k = k;
+	d->dof = dof;
+	d->c_t = dof > 0.0 ? lgamma(0.5 * (dof + 1.0)) - lgamma(0.5 * dof) -
+	    0.5 * log(M_PI * (dof - 2.0)) : -0.5 * log(2.0 * M_PI);
+	d->V = calloc(k ? k : 1, sizeof(*d->V));
+	if (d->V == NULL)
+		return LC_ENOMEM;
+	lc_vol_params_default(&vp);
+	for (i = 0; i < k && rc == LC_OK; i++) {
+		d->V[i] = malloc((s[i].n ? s[i].n : 1) * sizeof(double));
+		if (d->V[i] == NULL) {
+			rc = LC_ENOMEM;
+			break;
+		}
+		rc = lc_vol_state_init(&st, &vp);
+		for (j = 0; j < s[i].n && rc == LC_OK; j++) {
+			double v;
+
+			rc = lc_vol_append(&st, &s[i].t[j], &s[i].close[j], 1);
+			d->V[i][j] = lc_vol_state_long_run(&st, &v) == LC_OK ?
+			    v : (double)NAN;
+		}
+		lc_vol_state_release(&st);
+	}
+	if (rc != LC_OK)
+		garch_data_release(d);
+	return rc;
+}
+
+/* Minus the log-likelihood of p over the data; *n the returns scored. */
+static double
+garch_data_nll(const struct garch_data *d, const struct lc_vol_garch_params *p,
+    size_t *n)
+{
+	struct lc_vol_garch_state g;
+	double nll = 0.0, ll;
+	size_t i, j;
+
+	*n = 0;
+	for (i = 0; i < d->k; i++) {
+		lc_vol_garch_init(&g, p);
+		for (j = 0; j < d->s[i].n; j++) {
+			double V = d->V[i][j];
+
+			if (garch_advance(&g, d->s[i].t[j], d->s[i].close[j],
+			    (double)NAN, !isnan(V), V, d->dof, d->c_t, &ll)) {
+				nll -= ll;
+				(*n)++;
+			}
+		}
+	}
+	return nll;
+}
+
+enum lc_status
+lc_vol_garch_nll(const struct lc_vol_series *s, size_t k, double tail_dof,
+    const struct lc_vol_garch_params *p, double *nll, size_t *n_obs)
+{
+	struct garch_data d;
+	enum lc_status rc;
+
+	if (lc_vol_garch_check(p) != LC_OK)
+		return LC_EINVAL;
+	rc = garch_data_init(&d, s, k, tail_dof);
+	if (rc != LC_OK)
+		return rc;
+	*nll = garch_data_nll(&d, p, n_obs);
+	garch_data_release(&d);
+	return *n_obs > 0 ? LC_OK : LC_EDOMAIN;
+}
+
+static double
+logistic(double u)
+{
+	return 1.0 / (1.0 + exp(-u));
+}
+
+/* The parameters at u = (logit phi, logit(alpha / phi)). */
+static struct lc_vol_garch_params
+garch_from_u(const double u[2])
+{
+	struct lc_vol_garch_params p;
+	double phi = logistic(u[0]);
+
+	p.alpha = phi * logistic(u[1]);
+	p.beta = phi - p.alpha;
+	if (p.beta < 0.0)
+		p.beta = 0.0;
+	return p;
+}
+
+static double
+garch_objective(const struct garch_data *d, const double u[2])
+{
+	struct lc_vol_garch_params p = garch_from_u(u);
+	size_t n;
+	double f;
+
+	if (lc_vol_garch_check(&p) != LC_OK)
+		return (double)INFINITY;
+	f = garch_data_nll(d, &p, &n);
+	return isfinite(f) ? f : (double)INFINITY;
+}
+
+#define NM_MAX_EVALS 600
+
+enum lc_status
+lc_vol_garch_fit(const struct lc_vol_series *s, size_t k, double tail_dof,
+    struct lc_vol_garch_params *out, double *nll, size_t *n_obs)
+{
+	struct garch_data d;
+	double x[3][2], f[3], c[2], xr[2], xe[2], xc[2], fr, fe, fc;
+	int evals = 0, i, j;
+	enum lc_status rc;
+
+	rc = garch_data_init(&d, s, k, tail_dof);
+	if (rc != LC_OK)
+		return rc;
+	/* start: phi 0.98, alpha / phi 0.05 (typical hourly values) */
+	x[0][0] = log(0.98 / 0.02);
+	x[0][1] = log(0.05 / 0.95);
+	for (i = 1; i < 3; i++) {
+		x[i][0] = x[0][0] + (i == 1 ? 1.0 : 0.0);
+		x[i][1] = x[0][1] + (i == 2 ? 1.0 : 0.0);
+	}
+	for (i = 0; i < 3; i++)
+		f[i] = garch_objective(&d, x[i]);
+	evals = 3;
+	while (evals < NM_MAX_EVALS) {
+		int lo = 0, hi = 0, mid;
+
+		for (i = 1; i < 3; i++) {
+			if (f[i] < f[lo])
+				lo = i;
+			if (f[i] > f[hi])
+				hi = i;
+		}
+		mid = 3 - lo - hi;
+		if (lo == hi)
+			mid = (lo + 1) % 3, hi = (lo + 2) % 3;
+		if (fabs(f[hi] - f[lo]) <= 1e-9 * (fabs(f[lo]) + 1.0) &&
+		    fabs(x[hi][0] - x[lo][0]) + fabs(x[hi][1] - x[lo][1]) <
+		    1e-7)
+			break;
+		for (j = 0; j < 2; j++) {
+			c[j] = 0.5 * (x[lo][j] + x[mid][j]);
+			xr[j] = 2.0 * c[j] - x[hi][j];
+		}
+		fr = garch_objective(&d, xr);
+		evals++;
+		if (fr < f[lo]) {
+			for (j = 0; j < 2; j++)
+				xe[j] = 3.0 * c[j] - 2.0 * x[hi][j];
+			fe = garch_objective(&d, xe);
+			evals++;
+			memcpy(x[hi], fe < fr ? xe : xr, sizeof(xr));
+			f[hi] = fe < fr ? fe : fr;
+			continue;
+		}
+		if (fr < f[mid]) {
+			memcpy(x[hi], xr, sizeof(xr));
+			f[hi] = fr;
+			continue;
+		}
+		for (j = 0; j < 2; j++)
+			xc[j] = fr < f[hi] ? 0.5 * (c[j] + xr[j]) :
+			    0.5 * (c[j] + x[hi][j]);
+		fc = garch_objective(&d, xc);
+		evals++;
+		if (fc < (fr < f[hi] ? fr : f[hi])) {
+			memcpy(x[hi], xc, sizeof(xc));
+			f[hi] = fc;
+			continue;
+		}
+		for (i = 0; i < 3; i++) {
+			if (i == lo)
+				continue;
+			for (j = 0; j < 2; j++)
+				x[i][j] = 0.5 * (x[i][j] + x[lo][j]);
+			f[i] = garch_objective(&d, x[i]);
+			evals++;
+		}
+	}
+	j = 0;
+	for (i = 1; i < 3; i++)
+		if (f[i] < f[j])
+			j = i;
+	*out = garch_from_u(x[j]);
+	*nll = garch_data_nll(&d, out, n_obs);
+	garch_data_release(&d);
+	return *n_obs > 0 && isfinite(*nll) ? LC_OK : LC_EDOMAIN;
 }
 
 enum lc_status

@@ -341,7 +341,10 @@ END_TEST
  * exact Brownian-bridge draws, so Parkinson, Garman-Klass and
  * Rogers-Satchell are unbiased for the diffusion's variance and the
  * blend built on them must come out calibrated too (O within 3 standard
- * errors of E at h = 1, Kupiec not rejecting at 1 %).
+ * errors of E at h = 1, Kupiec not rejecting at 1 %).  So must the GARCH
+ * term structure at its default parameters (its news x = r^2 / dt has
+ * expectation sigma^2, its level is the long run), with the candles'
+ * Parkinson variance as the news too.
  */
 START_TEST(test_gbm_calibrated_range)
 {
@@ -355,7 +358,7 @@ START_TEST(test_gbm_calibrated_range)
 	int e;
 
 	ck_assert(c != NULL);
-	for (e = LC_BT_PARKINSON; e <= LC_BT_ROGERS_SATCHELL; e++) {
+	for (e = LC_BT_PARKINSON; e <= LC_BT_GARCH_PARKINSON; e++) {
 		lc_bt_opts_default(&o);
 		o.estimator = (enum lc_bt_estimator)e;
 		o.tail_dof = 0.0;
@@ -407,7 +410,51 @@ START_TEST(test_from_to)
 	ck_assert_int_eq(e, LC_BT_GARMAN_KLASS);
 	ck_assert_int_eq(lc_bt_estimator_parse("realized", &e), 0);
 	ck_assert_int_eq(e, LC_BT_REALISED);
-	ck_assert_int_eq(lc_bt_estimator_parse("garch", &e), -1);
+	ck_assert_int_eq(lc_bt_estimator_parse("garch", &e), 0);
+	ck_assert_int_eq(e, LC_BT_GARCH);
+	ck_assert_int_eq(lc_bt_estimator_parse("garch-parkinson", &e), 0);
+	ck_assert_int_eq(e, LC_BT_GARCH_PARKINSON);
+	ck_assert_int_eq(lc_bt_estimator_parse("arch", &e), -1);
+	/* the GARCH parameters and the diagnostic scale are checked */
+	lc_bt_opts_default(&o);
+	o.garch.beta = 1.0 - o.garch.alpha;
+	ck_assert_int_eq(lc_bt_opts_check(&o), LC_EINVAL);
+	lc_bt_opts_default(&o);
+	o.sigma_scale = 0.0;
+	ck_assert_int_eq(lc_bt_opts_check(&o), LC_EINVAL);
+	free(c);
+}
+END_TEST
+
+/*
+ * The diagnostic sigma_scale: the outcomes are the same forecasts', the
+ * probabilities those of a k times larger sigma_h: at k = 2, every
+ * result's expected hits grow and its observed hits stay.
+ */
+START_TEST(test_sigma_scale)
+{
+	size_t n = 200 * 24, i;
+	struct lc_candle *c = gbm_candles(9, 1600000000 - 1600000000 % DAYS,
+	    1000.0, 0.8, n);
+	struct lc_bt_asset as = { "GBM", c, n };
+	struct lc_bt_opts o;
+	struct lc_bt_report r1, r2;
+
+	ck_assert(c != NULL);
+	lc_bt_opts_default(&o);
+	ck_assert_int_eq(lc_bt_run(&as, 1, &o, &r1), LC_OK);
+	o.sigma_scale = 2.0;
+	ck_assert_int_eq(lc_bt_run(&as, 1, &o, &r2), LC_OK);
+	for (i = 0; i < r1.n_results; i++) {
+		ck_assert_uint_eq(r1.results[i].n, r2.results[i].n);
+		ck_assert(r1.results[i].observed == r2.results[i].observed);
+		ck_assert(r2.results[i].expected > r1.results[i].expected);
+		/* fewer quantile exceedances with a wider law */
+		ck_assert_uint_le(r2.results[i].cov[1].exceedances,
+		    r1.results[i].cov[1].exceedances);
+	}
+	lc_bt_report_release(&r1);
+	lc_bt_report_release(&r2);
 	free(c);
 }
 END_TEST
@@ -433,6 +480,7 @@ backtest_suite(void)
 	tcase_add_test(tc, test_gbm_calibrated);
 	tcase_add_test(tc, test_gbm_calibrated_range);
 	tcase_add_test(tc, test_from_to);
+	tcase_add_test(tc, test_sigma_scale);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -204,7 +204,7 @@ START_TEST(test_cli_matches_library)
 	struct lc_candle *b = make_candles(12, nb, 1.1);
 	static const char *const names[] = { "ETH", "SOL" };
 	static const char *const est_names[] = { "blend", "realised",
-		"rogers-satchell" };
+		"rogers-satchell", "garch", "garch" };
 	struct lc_bt_asset as[2];
 	struct lc_bt_opts o;
 	struct lc_bt_report rep;
@@ -224,7 +224,7 @@ START_TEST(test_cli_matches_library)
 	as[1].name = "SOL";
 	as[1].candles = b;
 	as[1].n = nb;
-	for (pass = 0; pass < 3; pass++) {
+	for (pass = 0; pass < 5; pass++) {
 		const char *args0[] = { "--tail-dof", "5", "--horizons", "1,3",
 			"--thresholds", "4,8", "--warmup", "30",
 			"--half-life=5", "--mean-reversion", "2", pa, pb, NULL };
@@ -233,6 +233,12 @@ START_TEST(test_cli_matches_library)
 		const char *args2[] = { "--estimator", "rogers-satchell",
 			"--from", "1709251200", "--to=1711929600", pa, pb,
 			NULL };
+		const char *args3[] = { "--estimator", "garch", "--garch",
+			"0.02,0.97", "--horizons", "1,2", pa, pb, NULL };
+		const char *args4[] = { "--estimator=garch", "--garch", "fit",
+			"--from", "1709251200", pa, pb, NULL };
+		double nll = 0.0;
+		size_t n_obs = 0;
 
 		lc_bt_opts_default(&o);
 		if (pass == 0) {
@@ -251,11 +257,24 @@ START_TEST(test_cli_matches_library)
 			o.window_days = 10;
 			o.warmup_days = 20;
 			run_backtest(dir, args1, &r);
-		} else {
+		} else if (pass == 2) {
 			o.estimator = LC_BT_ROGERS_SATCHELL;
 			o.from_t = 1709251200;
 			o.to_t = 1711929600;
 			run_backtest(dir, args2, &r);
+		} else if (pass == 3) {
+			o.estimator = LC_BT_GARCH;
+			o.garch.alpha = 0.02;
+			o.garch.beta = 0.97;
+			o.horizons[1] = 2;
+			run_backtest(dir, args3, &r);
+		} else {
+			/* the fit on the candles before --from, then the run */
+			o.estimator = LC_BT_GARCH;
+			o.from_t = 1709251200;
+			ck_assert_int_eq(lc_bt_garch_fit(as, 2, o.from_t, 4.0,
+			    &o.garch, &nll, &n_obs), LC_OK);
+			run_backtest(dir, args4, &r);
 		}
 		ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
 		ck_assert_int_eq(lc_bt_run(as, 2, &o, &rep), LC_OK);
@@ -264,16 +283,27 @@ START_TEST(test_cli_matches_library)
 		est = cJSON_GetObjectItem(root, "estimator");
 		ck_assert_str_eq(cJSON_GetObjectItem(est, "name")->valuestring,
 		    est_names[pass]);
-		ck_num(est, "half_life_days", pass == 1 ? (double)NAN :
-		    o.half_life_days);
-		ck_num(est, "mean_reversion_days", pass == 1 ? (double)NAN :
-		    o.mean_reversion_days);
+		ck_num(est, "half_life_days", pass == 1 || pass >= 3 ?
+		    (double)NAN : o.half_life_days);
+		ck_num(est, "mean_reversion_days", pass == 1 || pass >= 3 ?
+		    (double)NAN : o.mean_reversion_days);
+		if (pass >= 3) {
+			ck_num(est, "garch_alpha", o.garch.alpha);
+			ck_num(est, "garch_beta", o.garch.beta);
+			ck_num(est, "garch_fit_nll", pass == 4 ? nll :
+			    (double)NAN);
+			ck_num(est, "garch_fit_returns", pass == 4 ?
+			    (double)n_obs : (double)NAN);
+		} else {
+			ck_assert(cJSON_GetObjectItem(est, "garch_alpha") ==
+			    NULL);
+		}
 		ck_num(est, "window_days", pass == 1 ? 10.0 : (double)NAN);
 		ck_num(root, "tail_dof", pass ? 4.0 : 5.0);
 		arr = cJSON_GetObjectItem(root, "horizons");
 		ck_assert_int_eq(cJSON_GetArraySize(arr), 2);
 		ck_assert(cJSON_GetArrayItem(arr, 1)->valuedouble ==
-		    (pass ? 7 : 3));
+		    (pass == 0 ? 3 : pass == 3 ? 2 : 7));
 		arr = cJSON_GetObjectItem(root, "thresholds");
 		ck_assert_int_eq(cJSON_GetArraySize(arr), pass ? 5 : 2);
 		ck_assert(cJSON_GetArrayItem(arr, 1)->valuedouble ==
@@ -328,7 +358,7 @@ START_TEST(test_cli_usage_errors)
 	char *dir = tmpdir_new(), p[512];
 	struct lc_candle *c = make_candles(5, 100, 0.5);
 	const char *none[] = { "--warmup", "3", NULL };
-	const char *bad_est[] = { "--estimator", "garch", p, NULL };
+	const char *bad_est[] = { "--estimator", "garch2", p, NULL };
 	const char *bad_h[] = { "--horizons", "1,0.5", p, NULL };
 	const char *bad_dof[] = { "--tail-dof", "2", p, NULL };
 	const char *svg[] = { "--svg", p, NULL };	/* no file left */

@@ -232,6 +232,56 @@ batch(const struct lc_candle *c, size_t n, struct lc_vol_estimate *e)
 	free(x);
 }
 
+/*
+ * volatility_history.garch of a market against the library: a fresh
+ * lc_vol_state and lc_vol_garch_state fed the candles one by one with
+ * their Parkinson news (the level: the long run after each), sigma at 1
+ * and 7 days.
+ */
+static void
+garch_matches(const cJSON *m, const struct lc_candle *c, size_t n,
+    const char *what)
+{
+	struct lc_vol_params p;
+	struct lc_vol_state st;
+	struct lc_vol_garch_params gp = {
+		LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA,
+		LC_VOL_GARCH_PARKINSON_DEFAULT_BETA };
+	struct lc_vol_garch_state gs;
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(m, "volatility_history"),
+	    "garch");
+	double V, s1, s7;
+	size_t i;
+
+	lc_vol_params_default(&p);
+	p.half_life_days = cfg.vol_half_life_days;
+	p.mean_reversion_days = cfg.vol_mean_reversion_days;
+	ck_assert_int_eq(lc_vol_state_init(&st, &p), LC_OK);
+	ck_assert_int_eq(lc_vol_garch_init(&gs, &gp), LC_OK);
+	for (i = 0; i < n; i++) {
+		int ok;
+
+		ck_assert_int_eq(lc_vol_append(&st, &c[i].t, &c[i].close, 1),
+		    LC_OK);
+		ok = lc_vol_state_long_run(&st, &V) == LC_OK;
+		ck_assert_int_eq(lc_vol_garch_append_range(&gs,
+		    LC_VOL_PARKINSON, c[i].t, c[i].open, c[i].high, c[i].low,
+		    c[i].close, ok, ok ? V : 0.0), LC_OK);
+	}
+	lc_vol_state_release(&st);
+	ck_assert_int_eq(lc_vol_garch_sigma(&gs, 1.0, &s1), LC_OK);
+	ck_assert_int_eq(lc_vol_garch_sigma(&gs, 7.0, &s7), LC_OK);
+	ck_assert_msg(cJSON_IsObject(g), "%s: no garch", what);
+	ck_assert_str_eq(str(g, "estimator"), "garch-parkinson");
+	ck_assert(num(g, "alpha", NULL) ==
+	    LC_VOL_GARCH_PARKINSON_DEFAULT_ALPHA);
+	ck_assert(num(g, "beta", NULL) ==
+	    LC_VOL_GARCH_PARKINSON_DEFAULT_BETA);
+	expect_rel(num(g, "sigma_1d", NULL), s1, 1e-12, what);
+	expect_rel(num(g, "sigma_7d", NULL), s7, 1e-12, what);
+}
+
 /* The market as GET /v1/markets/{asset} shows it. */
 static cJSON *
 market(const char *asset)
@@ -541,6 +591,7 @@ START_TEST(incremental_writes_equal_batch)
 	    sqrt(e.long_run_var), 1e-12, "long run after many writes");
 	ck_assert_int_eq((int)num(m, "volatility_history", "returns"),
 	    (int)n - 1);
+	garch_matches(m, c, n, "after many writes");
 	cJSON_Delete(m);
 	/* a restart builds the same state from the store */
 	api_app_release(&app);
@@ -548,6 +599,7 @@ START_TEST(incremental_writes_equal_batch)
 	m = market("LINK");
 	expect_rel(num(m, "volatility_history", "ewma"), sqrt(e.ewma_var),
 	    1e-12, "ewma after a restart");
+	garch_matches(m, c, n, "after a restart");
 	cJSON_Delete(m);
 	free(c);
 }
