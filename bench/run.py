@@ -37,6 +37,7 @@ import tempfile
 import time
 
 import page as bench_page  # bench/page.py: the page in chromium
+import calib as bench_calib  # bench/calib.py: price history
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
@@ -682,7 +683,7 @@ def targets(res):
                       "cpu_value": r["ops"] / r["cpu_ns"] * 1e3,
                       "unit": "M/s", "goal": "-", "met": None,
                       "met_cpu": None})
-    __import__("calib").targets(add, res)   # bench/calib.py
+    bench_calib.targets(add, res)
     return t
 
 
@@ -873,7 +874,7 @@ def main():
         run_numpy(res, tmp)
         run_http(res, tmp)
         bench_page.run(res, tmp)
-        __import__("calib").run(res, tmp)   # bench/calib.py: price history
+        bench_calib.run(res, tmp)
     except BaseException as e:
         res["failures"].append("bench aborted: %r" % (e,))
         raise
