@@ -51,6 +51,9 @@
 #define LC_MC_NO_PRUNE 2u	/* walk every path step by step with exact
 				 * fired counts: the engine without its
 				 * shortcuts (tests: the same answer) */
+#define LC_MC_BOOK_LOSS 4u	/* per path: liquidated value, bad debt
+				 * and liquidated positions of the
+				 * request's positions (book_sim.h) */
 
 /*
  * Raw estimates.  Arrays are owned by the struct: lc_mc_stats_init() /
@@ -78,6 +81,14 @@ struct lc_mc_stats {
 	int shrunk;		/* R was shrunk (correlation_shrunk) */
 	size_t ninvolved;	/* volatile assets simulated */
 	size_t ncoupled;	/* coupled loans */
+	/*
+	 * LC_MC_BOOK_LOSS (else NULL): per path p < paths, the request's
+	 * liquidated value, bad debt and liquidated positions (book_sim.h
+	 * defines them); owned like the other arrays.
+	 */
+	double *path_value;
+	double *path_bad_debt;
+	uint32_t *path_nliq;
 };
 
 void lc_mc_stats_init(struct lc_mc_stats *s);

@@ -36,6 +36,8 @@ lc_mc_stats_release(struct lc_mc_stats *s)
 		return;
 	free(s->p_liq);
 	free(s->cascade);
+	free(s->path_value);
+	free(s->path_nliq);
 	lc_mc_stats_init(s);
 }
 
@@ -78,6 +80,18 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 	if (rc != LC_OK)
 		return rc;
 	rc = mc_model_build(&md, m, req, flags, pre);
+	if (rc == LC_OK && (flags & LC_MC_BOOK_LOSS)) {
+		/* per path, by path index: the thread count cannot matter */
+		st->path_value = malloc(2 * (size_t)md.paths * sizeof(double));
+		st->path_nliq = malloc((size_t)md.paths * sizeof(uint32_t));
+		if (st->path_value == NULL || st->path_nliq == NULL)
+			rc = LC_ENOMEM;
+		else
+			st->path_bad_debt = st->path_value + md.paths;
+		md.pv = st->path_value;
+		md.pb = st->path_bad_debt;
+		md.pn = st->path_nliq;
+	}
 	if (rc == LC_OK)
 		rc = mc_model_workspaces(&md, threads);
 	if (rc != LC_OK)

@@ -71,6 +71,27 @@ struct mc_ad {
 	size_t minfirst;	/* smallest first-step index of a single */
 	int exposed;
 	size_t hoff;		/* histogram offset (LC_MC_ALL_POSITIONS) */
+	/*
+	 * LC_MC_BOOK_LOSS (else NULL / 0): lv[k] the value liquidated by
+	 * the request's steps among triggers 1..k, nl[k] the positions
+	 * whose first step is among them, bs the request's steps in
+	 * trigger order with the bad debt of their account (mc_bstep).
+	 */
+	double *lv;
+	uint32_t *nl;
+	size_t nbs;
+	struct mc_bstep *bs;
+};
+
+/*
+ * A request step that is trigger t + 1 (t 0-based) of its cascade: once
+ * it has fired and the position's next step (trigger next + 1; NONE:
+ * none) has not, the position's bad debt at the end price F of the asset
+ * is s + max(0, a + b F) (lc_book_replay()).
+ */
+struct mc_bstep {
+	size_t t, next;
+	double a, b, s;
 };
 
 struct mc_asset {
@@ -160,6 +181,9 @@ struct mc_model {
 	unsigned char *need_lb, *need_ub;
 	size_t nws;
 	struct mc_ws *ws;
+	/* LC_MC_BOOK_LOSS outputs, per path (else NULL; lc_mc_stats's) */
+	double *pv, *pb;
+	uint32_t *pn;
 };
 
 struct mc_ws {
@@ -204,6 +228,8 @@ struct mc_ws {
 	uint64_t *cnt_liq, *cnt_sliq, *cnt_ev, *hist;
 	uint64_t cnt_any, cnt_casc;
 	uint64_t cnt_walk;	/* paths walked step by step (replay()) */
+	/* LC_MC_BOOK_LOSS: coupled loans' value seized, shortfalls */
+	double bval, bbad;
 };
 
 static inline int

@@ -1056,6 +1056,9 @@ loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
 		return;
 	}
 	if (l->proto == LC_COMPOUND_V3) {
+		/* book loss: every collateral absorbed, the shortfall */
+		w->bval += cv;
+		w->bbad += dv > cv ? dv - cv : 0.0;
 		/* absorb: volatile collateral sold, debt taken over */
 		order_by_value(md, w, l->ec, l->nc, q);
 		for (i = 0; i < l->nc; i++) {
@@ -1079,6 +1082,7 @@ loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
 		rep = cv / (1.0 + l->bonus);
 		bad = 1;
 	}
+	w->bval += seize;	/* book loss: collateral value seized */
 	/* collateral seized (sold), then debt repaid (volatile debt bought) */
 	reduce_side(md, w, l->ec, l->nc, seize, LC_DOWN, q, first);
 	reduce_side(md, w, l->ed, l->nd, rep, LC_UP, q, first);
@@ -1246,7 +1250,7 @@ settle_fast(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
 	const struct mc_ad *ad = &md->as[a].ad[dir];
 	size_t i = 2 * a + (size_t)dir, n = ad->c->n, t1, t2, k = 0;
 
-	if (w->hist != NULL) {
+	if (w->hist != NULL || md->pv != NULL) {
 		settle(md, w, a, dir);
 		return;
 	}
@@ -1636,8 +1640,83 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 	}
 }
 
+/*
+ * LC_MC_BOOK_LOSS records of path p (book_sim.h): the request's steps
+ * among the fired triggers (exact counts: settle()) give their value by
+ * the prefix sums lv[k] and their positions by nl[k]; each position's
+ * last fired step gives its bad debt at the end price F = P exp(x(T))
+ * Gamma(T) of its asset.  Coupled loans add the value their steps
+ * seized (loan_step()) and their end bad debt max(0, debt - collateral)
+ * at the end prices (compound-v3: its shortfall at absorption).
+ */
 static void
-run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
+book_loss(const struct mc_model *md, struct mc_ws *w, size_t p, int walked)
+{
+	size_t a, i, li, S = md->steps;
+	double val = w->bval, bad = w->bbad;
+	uint32_t nl = 0;
+
+	for (a = 0; a < md->n; a++) {
+		double x = md->as[a].P * exp(w->xs[a * (S + 1) + S]), g = NAN;
+
+		if (walked && md->as[a].in_loan)
+			g = w->gam[a];
+		for (i = 0; i < 2; i++) {
+			const struct mc_ad *ad = &md->as[a].ad[i];
+			size_t k = w->k[2 * a + i], j;
+
+			val += ad->lv[k];
+			nl += ad->nl[k];
+			for (j = 0; j < ad->nbs && ad->bs[j].t < k; j++) {
+				const struct mc_bstep *b = &ad->bs[j];
+				double y;
+
+				if (b->next != NONE && b->next < k)
+					continue;	/* not its last step */
+				if (isnan(g)) {
+					const struct mc_ad *d0 =
+					    &md->as[a].ad[LC_DOWN];
+					const struct mc_ad *d1 =
+					    &md->as[a].ad[LC_UP];
+
+					g = lc_price_factor(d0->c->curve,
+					    d0->side, d0->c->cum[w->k[2 * a]],
+					    md->scale) *
+					    lc_price_factor(d1->c->curve,
+					    d1->side, d1->c->cum[w->k[2 * a + 1]],
+					    md->scale);
+				}
+				y = b->a + b->b * x * g;
+				bad += b->s + (y > 0.0 ? y : 0.0);
+			}
+		}
+	}
+	for (li = 0; li < md->nloan; li++) {
+		const struct mc_loan *l = &md->loan[li];
+		double cv, dv;
+		size_t v;
+
+		if (!w->liq[li])
+			continue;
+		nl++;
+		if (l->proto == LC_COMPOUND_V3)
+			continue;	/* its shortfall is in bbad */
+		for (v = 0; v < l->nv; v++) {
+			uint32_t a2 = md->va[l->ev + v];
+
+			w->q[v] = md->as[a2].P *
+			    exp(w->xs[a2 * (S + 1) + S]) * w->gam[a2];
+		}
+		loan_values(md, w, l, w->q, &cv, &dv);
+		bad += dv > cv ? dv - cv : 0.0;
+	}
+	md->pv[p] = val;
+	md->pb[p] = bad;
+	md->pn[p] = nl;
+}
+
+static void
+run_path(const struct mc_model *md, struct mc_ws *w, double *slip, size_t p)
 {
 	size_t n = md->n, S = md->steps, a, i, li;
 	double f = 1.0, rs = 1.0 / sqrt((double)S), rmax2 = 0.0;
@@ -1655,6 +1734,7 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 	}
 	for (li = 0; li < md->nloan; li++)
 		w->liq[li] = w->sliq[li] = 0;
+	w->bval = w->bbad = 0.0;
 	rmax2 = draw_path(md, w);
 	safe = md->nloan == 0;
 	if (!safe && !(md->flags & LC_MC_NO_PRUNE)) {
@@ -1723,6 +1803,8 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 	}
 	w->cnt_any += (uint64_t)any;
 	w->cnt_casc += (uint64_t)casc;
+	if (md->pv != NULL)
+		book_loss(md, w, p, (md->flags & LC_MC_NO_PRUNE) || !safe);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1740,7 +1822,7 @@ mc_chunk_run(void *ctx, size_t worker, size_t chunk)
 		p1 = md->paths;
 	lc_rng_seed(&w->rng, md->seed, (uint64_t)chunk);
 	for (p = p0; p < p1; p++)
-		run_path(md, w, slip);
+		run_path(md, w, slip, p);
 }
 
 void
