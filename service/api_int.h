@@ -207,4 +207,19 @@ struct snapshot *api_books_pin(struct app *app, void **pin);
 void api_books_unpin(void *pin);
 void api_books_own_free(void *own);
 
+/* ---- books: simulate (api_books.c, its last block) */
+
+/*
+ * POST /v1/books/{book}/simulate: under the books' read lock, copy(ctx,
+ * pos, n) with the book's positions in slot order (borrowed for the
+ * call only: copy them), and the current snapshot's market without
+ * every derived level of that book in *mkt (its storage in *own:
+ * api_books_own_free).  Returns the snapshot (one reference) or NULL
+ * with ans set (422 bad name, 404 unknown book, 503 not loaded or no
+ * memory, also when copy fails).
+ */
+struct snapshot *api_books_sim_take(struct app *app, const char *book,
+    int (*copy)(void *ctx, const struct lc_position *const *pos, size_t n),
+    void *ctx, struct lc_market *mkt, void **own, struct api_answer *ans);
+
 #endif
