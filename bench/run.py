@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+import simulate  # bench/simulate.py: POST /v1/books/{book}/simulate
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
 ENGINE = os.path.join(ROOT, "build", "bench", "bench_engine")
@@ -616,6 +618,7 @@ def targets(res):
             add("speed vs numpy, Monte Carlo (3-asset loan, 20000x16)",
                 row["speedup"], row["speedup_cpu"], "x", ">= 10",
                 lambda v: v >= 10)
+    simulate.targets(add, res)
     m = res.get("memory_kb", {}).get("idle_seed")
     if m:
         add("server RSS idle with the seed (VmHWM)", m["VmHWM"] / 1024, None,
@@ -866,6 +869,7 @@ def main():
         res["machine"] = machine()
         run_engine(res)
         run_numpy(res, tmp)
+        simulate.run(res, tmp)
         run_http(res, tmp)
     except BaseException as e:
         res["failures"].append("bench aborted: %r" % (e,))

@@ -265,7 +265,7 @@ mc_model_free(struct mc_model *md)
 				free(md->as[a].ad[i].lm);
 				free(md->as[a].ad[i].gk);
 				free(md->as[a].ad[i].kb);
-				free(md->as[a].ad[i].lv);
+				free(md->as[a].ad[i].lv);	/* and bc */
 				free(md->as[a].ad[i].nl);
 				free(md->as[a].ad[i].bs);
 			}
@@ -515,11 +515,12 @@ book_tables(struct mc_model *md, const struct lc_request *req,
 		for (i = 0; i < 2; i++) {
 			struct mc_ad *ad = &md->as[a].ad[i];
 
-			ad->lv = calloc(ad->c->n + 1, sizeof(double));
+			ad->lv = calloc(2 * (ad->c->n + 1), sizeof(double));
 			ad->nl = calloc(ad->c->n + 1, sizeof(uint32_t));
 			ad->bs = calloc(ad->c->n + 1, sizeof(*ad->bs));
 			if (ad->lv == NULL || ad->nl == NULL || ad->bs == NULL)
 				return LC_ENOMEM;
+			ad->bc = ad->lv + ad->c->n + 1;
 		}
 	for (i = 0; i < md->nsingle; i++) {
 		const struct mc_single *sg = &md->single[i];
@@ -540,13 +541,28 @@ book_tables(struct mc_model *md, const struct lc_request *req,
 			return st;
 		for (k = 0; k < ns; k++) {
 			size_t t = rtn[r0 + k];
-			struct mc_bstep *b = &ad->bs[ad->nbs++];
+			size_t nx = k + 1 < ns ? rtn[r0 + k + 1] : NONE;
+			struct mc_bstep *b;
 
 			ad->lv[t + 1] += val[k];
 			if (k == 0)
 				ad->nl[t + 1]++;
+			if (bd[3 * k + 1] == 0.0) {
+				/*
+				 * a constant: counted while t < k <= next,
+				 * i.e. added at t + 1, taken off at next + 1
+				 */
+				double cst = bd[3 * k + 2] +
+				    (bd[3 * k] > 0.0 ? bd[3 * k] : 0.0);
+
+				ad->bc[t + 1] += cst;
+				if (nx != NONE)
+					ad->bc[nx + 1] -= cst;
+				continue;
+			}
+			b = &ad->bs[ad->nbs++];
 			b->t = t;
-			b->next = k + 1 < ns ? rtn[r0 + k + 1] : NONE;
+			b->next = nx;
 			b->a = bd[3 * k];
 			b->b = bd[3 * k + 1];
 			b->s = bd[3 * k + 2];
@@ -558,6 +574,7 @@ book_tables(struct mc_model *md, const struct lc_request *req,
 
 			for (k = 1; k <= ad->c->n; k++) {
 				ad->lv[k] += ad->lv[k - 1];
+				ad->bc[k] += ad->bc[k - 1];
 				ad->nl[k] += ad->nl[k - 1];
 			}
 			qsort(ad->bs, ad->nbs, sizeof(*ad->bs), cmp_bstep);

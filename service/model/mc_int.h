@@ -75,9 +75,11 @@ struct mc_ad {
 	 * LC_MC_BOOK_LOSS (else NULL / 0): lv[k] the value liquidated by
 	 * the request's steps among triggers 1..k, nl[k] the positions
 	 * whose first step is among them, bs the request's steps in
-	 * trigger order with the bad debt of their account (mc_bstep).
+	 * trigger order whose account's bad debt depends on the end price
+	 * (mc_bstep), bc[k] the bad debt of the others (a constant per
+	 * step) over the positions whose last fired step it is.
 	 */
-	double *lv;
+	double *lv, *bc;
 	uint32_t *nl;
 	size_t nbs;
 	struct mc_bstep *bs;

@@ -1644,8 +1644,9 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
  * LC_MC_BOOK_LOSS records of path p (book_sim.h): the request's steps
  * among the fired triggers (exact counts: settle()) give their value by
  * the prefix sums lv[k] and their positions by nl[k]; each position's
- * last fired step gives its bad debt at the end price F = P exp(x(T))
- * Gamma(T) of its asset.  Coupled loans add the value their steps
+ * last fired step gives its bad debt: a constant (bc[k], prefix sums) or,
+ * when its account still holds the asset, at the end price F = P
+ * exp(x(T)) Gamma(T) of its asset.  Coupled loans add the value their steps
  * seized (loan_step()) and their end bad debt max(0, debt - collateral)
  * at the end prices (compound-v3: its shortfall at absorption).
  */
@@ -1666,6 +1667,7 @@ book_loss(const struct mc_model *md, struct mc_ws *w, size_t p, int walked)
 			size_t k = w->k[2 * a + i], j;
 
 			val += ad->lv[k];
+			bad += ad->bc[k];
 			nl += ad->nl[k];
 			for (j = 0; j < ad->nbs && ad->bs[j].t < k; j++) {
 				const struct mc_bstep *b = &ad->bs[j];
