@@ -246,6 +246,8 @@ codec_encode_books_sim(const char *book, size_t npos,
 	json_buf_int(&b, (int64_t)res->unreachable);
 	json_buf_key(&b, "paths_walked");
 	json_buf_int(&b, (int64_t)res->walked);
+	json_buf_key(&b, "loan_paths_skipped");
+	json_buf_int(&b, (int64_t)res->skipped);
 	json_buf_key(&b, "p_any_liquidation");
 	json_buf_num(&b, res->p_any);
 	json_buf_key(&b, "p_any_liquidation_std_error");

@@ -62,6 +62,8 @@ struct lc_book_sim {
 	struct lc_book_sim_fig positions;	/* liquidated positions */
 	double p_any, p_any_se;
 	uint64_t walked;	/* paths walked step by step */
+	uint64_t skipped;	/* (walked path, coupled loan) pairs proved
+				 * safe up front (mc.h) */
 	size_t coupled;		/* coupled loans simulated */
 	size_t unreachable;	/* coupled loans left out (never liquidated) */
 	size_t singles;		/* single-asset positions (triggers) */

@@ -78,6 +78,10 @@ struct lc_mc_stats {
 	uint32_t paths;
 	uint64_t walked;	/* paths whose loans were walked step by step
 				 * (the others were proved safe up front) */
+	uint64_t skipped;	/* (walked path, coupled loan) pairs whose
+				 * loan was proved safe on that path up
+				 * front: not judged while no loan trades
+				 * its assets */
 	int shrunk;		/* R was shrunk (correlation_shrunk) */
 	size_t ninvolved;	/* volatile assets simulated */
 	size_t ncoupled;	/* coupled loans */

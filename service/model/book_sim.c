@@ -215,6 +215,7 @@ lc_book_sim(const struct lc_market *m, const struct lc_request *req,
 	}
 	out->paths = st.paths;
 	out->walked = st.walked;
+	out->skipped = st.skipped;
 	out->shrunk = st.shrunk;
 	figure(st.path_value, s, np, &out->value);
 	figure(st.path_bad_debt, s, np, &out->bad_debt);

@@ -101,6 +101,7 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 	np = (double)md.paths;
 	st->paths = md.paths;
 	st->walked = 0;
+	st->skipped = 0;
 	st->shrunk = md.shrunk;
 	st->ninvolved = md.n;
 	st->ncoupled = md.nloan;
@@ -108,6 +109,7 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 		any += md.ws[i].cnt_any;
 		casc += md.ws[i].cnt_casc;
 		st->walked += md.ws[i].cnt_walk;
+		st->skipped += md.ws[i].cnt_skip;
 	}
 	st->p_any = (double)any / np;
 	st->cascade_any = (double)casc / np;

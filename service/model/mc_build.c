@@ -167,7 +167,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->E = calloc(nn * 6, sizeof(double));
 	w->amt = calloc(md->nent ? md->nent : 1, sizeof(double));
 	w->agg = calloc(md->nagg + 1, sizeof(double));
-	w->liq = calloc(nlx * 3, 1);
+	w->liq = calloc(nlx * 4, 1);
 	w->nsteps = calloc(nlx * 2, sizeof(uint32_t));
 	w->jver = calloc(nlx + nn, sizeof(uint64_t));
 	w->dfirst = calloc(nlx, sizeof(double));
@@ -210,6 +210,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->gd = w->b + 2 * nn;
 	w->sliq = w->liq + nlx;
 	w->dead = w->sliq + nlx;
+	w->lsafe = w->dead + nlx;
 	w->cw = w->w + nv;
 	w->kk = w->cw + nv;
 	w->p0 = w->kk + nv;

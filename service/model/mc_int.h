@@ -217,6 +217,11 @@ struct mc_ws {
 	double *amt;		/* nent current amounts */
 	double *agg;		/* folded amt */
 	unsigned char *liq, *sliq, *dead;
+	/*
+	 * per loan, on a walked path: proved safe up front (loans_mark());
+	 * not judged while no loan trades its assets (E = 0 on them)
+	 */
+	unsigned char *lsafe;
 	uint32_t *nsteps;
 	double *dfirst;
 	double *cov;		/* per loan R_uv s_u s_v of this path */
@@ -230,6 +235,7 @@ struct mc_ws {
 	uint64_t *cnt_liq, *cnt_sliq, *cnt_ev, *hist;
 	uint64_t cnt_any, cnt_casc;
 	uint64_t cnt_walk;	/* paths walked step by step (replay()) */
+	uint64_t cnt_skip;	/* (walked path, loan) pairs proved safe */
 	/* LC_MC_BOOK_LOSS: coupled loans' value seized, shortfalls */
 	double bval, bbad;
 };

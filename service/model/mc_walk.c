@@ -1288,6 +1288,40 @@ hz_bound(const struct mc_model *md, double v)
 	return md->hz[(size_t)u + 1];
 }
 
+/* loans_safe()'s bound for loan li (glo, ghi set; hr its excursion). */
+static int
+loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
+    double hr)
+{
+	const struct mc_loan *l = &md->loan[li];
+	const double *ag = md->agg0 + l->go;
+	size_t nv = l->nv, v;
+	double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0;
+
+	for (v = 0; v < nv; v++) {
+		const struct mc_asset *as = &md->as[md->va[l->ev + v]];
+		size_t ai = md->va[l->ev + v];
+
+		if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
+			return 0;
+		if (ag[v] > 0.0) {
+			A += ag[v] * as->P * exp(w->lb[ai]) * w->glo[ai];
+			if (w->s[ai] > sc)
+				sc = w->s[ai];
+		}
+		if (ag[nv + v] > 0.0) {
+			B += ag[nv + v] * as->P * exp(w->ub[ai]) * w->ghi[ai];
+			if (w->s[ai] > sd)
+				sd = w->s[ai];
+		}
+	}
+	if (B == 0.0)
+		return 1;	/* no debt: never liquidated */
+	if (!(A > 0.0) || !(B > 0.0))
+		return 0;
+	return log(A / B) - (sc + sd) * hr > SAFE_MARGIN;
+}
+
 /*
  * Can no coupled loan be liquidated anywhere on this path (the normals of
  * every step drawn, nothing judged yet)?  Then no extra volume E is ever
@@ -1315,7 +1349,7 @@ hz_bound(const struct mc_model *md, double v)
 static int
 loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 {
-	size_t a, li, v;
+	size_t a, li;
 	double hr = md->cs_ok ? hz_bound(md, sqrt(rmax2) * (1.0 + 1e-6) +
 	    1e-9) : md->hz[HZ_N];
 
@@ -1332,35 +1366,46 @@ loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 		w->ghi[a] = up->gk[k];
 	}
 	for (li = 0; li < md->nloan; li++) {
-		const struct mc_loan *l = &md->loan[li];
-		const double *ag = md->agg0 + l->go;
-		size_t nv = l->nv;
-		double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0;
-
-		for (v = 0; v < nv; v++) {
-			const struct mc_asset *as = &md->as[md->va[l->ev + v]];
-			size_t ai = md->va[l->ev + v];
-
-			if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
-				return 0;
-			if (ag[v] > 0.0) {
-				A += ag[v] * as->P * exp(w->lb[ai]) *
-				    w->glo[ai];
-				if (w->s[ai] > sc)
-					sc = w->s[ai];
-			}
-			if (ag[nv + v] > 0.0) {
-				B += ag[nv + v] * as->P * exp(w->ub[ai]) *
-				    w->ghi[ai];
-				if (w->s[ai] > sd)
-					sd = w->s[ai];
-			}
-		}
-		if (B == 0.0)
-			continue;	/* no debt: never liquidated */
-		if (!(A > 0.0) || !(B > 0.0))
+		if (!loan_safe(md, w, li, hr))
 			return 0;
-		if (!(log(A / B) - (sc + sd) * hr > SAFE_MARGIN))
+	}
+	return 1;
+}
+
+/*
+ * On a path that must be walked: which loans loans_safe()'s bound proves
+ * safe one by one (w->lsafe).  Its argument holds per loan while E stays
+ * 0 on the loan's own assets (their Gamma within glo .. ghi): such a
+ * loan is not judged until some loan trades one of its assets
+ * (step_rounds()); its static figure (every Gamma = 1, within the
+ * bounds) stays safe for the whole path.
+ */
+static void
+loans_mark(const struct mc_model *md, struct mc_ws *w, double rmax2)
+{
+	size_t li;
+	double hr = md->cs_ok ? hz_bound(md, sqrt(rmax2) * (1.0 + 1e-6) +
+	    1e-9) : md->hz[HZ_N];
+
+	for (li = 0; li < md->nloan; li++) {
+		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr);
+		w->cnt_skip += w->lsafe[li];
+	}
+}
+
+/* May loan li be skipped now: proved safe, and no E on its assets? */
+static inline int
+loan_skipped(const struct mc_model *md, const struct mc_ws *w, size_t li)
+{
+	const struct mc_loan *l = &md->loan[li];
+	size_t v;
+
+	if (!w->lsafe[li])
+		return 0;
+	for (v = 0; v < l->nv; v++) {
+		uint32_t a = md->va[l->ev + v];
+
+		if (w->E[2 * a] != 0.0 || w->E[2 * a + 1] != 0.0)
 			return 0;
 	}
 	return 1;
@@ -1402,6 +1447,8 @@ step_rounds(const struct mc_model *md, struct mc_ws *w, double *slip)
 			const struct mc_loan *l = &md->loan[li];
 			struct judge js, jc, *pre = NULL;
 
+			if (loan_skipped(md, w, li))
+				continue;	/* see loans_mark() */
 			if (first && !w->sliq[li]) {
 				if (!w->liq[li] && !w->dead[li]) {
 					judge_both(md, w, l, md->agg0 +
@@ -1735,7 +1782,7 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip, size_t p)
 		w->E[2 * a] = w->E[2 * a + 1] = 0.0;
 	}
 	for (li = 0; li < md->nloan; li++)
-		w->liq[li] = w->sliq[li] = 0;
+		w->liq[li] = w->sliq[li] = w->lsafe[li] = 0;
 	w->bval = w->bbad = 0.0;
 	rmax2 = draw_path(md, w);
 	safe = md->nloan == 0;
@@ -1745,6 +1792,8 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip, size_t p)
 		if (!safe) {
 			tight_bounds(md, w);
 			safe = loans_safe(md, w, rmax2);
+			if (!safe)
+				loans_mark(md, w, rmax2);
 		}
 	}
 	if (md->flags & LC_MC_NO_PRUNE) {

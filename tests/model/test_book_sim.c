@@ -5,7 +5,8 @@
  * liquidated value = size x L x P(min <= L)), two perps on independent
  * and on perfectly correlated assets, a hand-computed cascade replay
  * that leaves bad debt (8.2 mechanics at e = m_j g(S_{j-1})), the same
- * per-path records with the engine's shortcuts off, thread-count
+ * per-path records with the engine's shortcuts off (paths proved safe,
+ * loans proved safe one by one on walked paths), thread-count
  * invariance, unreachable coupled loans left out (counter and cost), and
  * bad parameters.
  */
@@ -271,6 +272,7 @@ mixed_book(struct bk *b)
 	bk_loan(b, LC_AAVE_V3, 2, c1, 0, 19000);	/* coupled, HF 1.2 */
 	bk_loan(b, LC_AAVE_V3, 1, c2, 0, 4200);		/* single */
 	bk_loan(b, LC_COMPOUND_V3, 2, c3, 0, 3500);	/* coupled */
+	bk_loan(b, LC_AAVE_V3, 2, c1, 0, 6000);		/* coupled, HF 3.8 */
 	bk_perp(b, 1, 5.0, 2000, 1500);
 	bk_perp(b, 3, 100.0, 10, 200);
 	b->req.params.paths = 3000;
@@ -286,7 +288,7 @@ START_TEST(test_threads_identical)
 	b.req.params.threads = 3;
 	ck_assert_int_eq(lc_book_sim(&b.m, &b.req, &s3), LC_OK);
 	ck_assert(s1.value.expected > 0 && s1.walked > 0);
-	ck_assert_uint_eq(s1.coupled, 2);
+	ck_assert_uint_eq(s1.coupled, 3);
 	ck_assert(memcmp(&s1, &s3, sizeof(s1)) == 0);
 	bk_release(&b);
 }
@@ -308,6 +310,10 @@ START_TEST(test_shortcuts_same_records)
 	ck_assert_int_eq(lc_mc_estimate(&b.m, &b.req,
 	    LC_MC_BOOK_LOSS | LC_MC_NO_PRUNE, &z), LC_OK);
 	ck_assert(a.walked < z.walked);
+	/* the far loan (HF 3.8) is proved safe on nearly every walked path */
+	ck_assert_msg(a.skipped >= a.walked / 2 && z.skipped == 0,
+	    "skipped %llu of %llu walked", (unsigned long long)a.skipped,
+	    (unsigned long long)a.walked);
 	for (i = 0; i < a.paths; i++) {
 		ck_assert_uint_eq(a.path_nliq[i], z.path_nliq[i]);
 		ck_assert(rel_close(a.path_value[i], z.path_value[i], 1e-12));
@@ -334,7 +340,7 @@ START_TEST(test_unreachable_left_out)
 	mixed_book(&b);
 	ck_assert_int_eq(lc_book_sim(&b.m, &b.req, &s0), LC_OK);
 	cost0 = lc_book_sim_cost(&b.req, NA);
-	ck_assert(cost0 == 3000.0 * 16 * (3 + 2));
+	ck_assert(cost0 == 3000.0 * 16 * (3 + 3));
 	/* 1 + 3 + 5000 USDC (x 0.9) against 4000 USDC: HF > 1 always */
 	bk_loan(&b, LC_AAVE_V3, 3, c, 0, 4000);
 	ck_assert(!lc_book_sim_reachable(&b.pos[b.req.npos - 1], b.price,
@@ -344,7 +350,7 @@ START_TEST(test_unreachable_left_out)
 	ck_assert(cost1 == cost0);
 	ck_assert_int_eq(lc_book_sim(&b.m, &b.req, &s1), LC_OK);
 	ck_assert_uint_eq(s1.unreachable, 1);
-	ck_assert_uint_eq(s1.coupled, 2);
+	ck_assert_uint_eq(s1.coupled, 3);
 	s1.unreachable = 0;
 	ck_assert(memcmp(&s0, &s1, sizeof(s0)) == 0);
 	bk_release(&b);
