@@ -2484,45 +2484,38 @@ out:
 /* ---- simulate */
 struct snapshot *
 api_books_sim_take(struct app *app, const char *book,
-    int (*copy)(void *ctx, const struct lc_position *const *pos, size_t n),
-    void *ctx, struct lc_market *mkt, void **own, struct api_answer *ans)
+    int (*take)(void *ctx, const struct api_books_sim_view *v), void *ctx,
+    struct api_answer *ans)
 {
 	struct api_books *bs;
 	struct snapshot *s = read_begin(app, &bs, ans), *ret = NULL;
-	const struct lc_position **pp = NULL;
+	struct api_books_sim_view v;
 	const struct bk_book *b;
-	struct own *o = NULL;
-	size_t i, n = 0;
+	size_t i;
 
-	*own = NULL;
 	if (s == NULL)
 		return NULL;
 	b = read_book(bs, book, ans);
 	if (b == NULL)
 		goto out;
-	o = own_new(s);
-	pp = malloc((b->npos + 1) * sizeof(*pp));
-	if (o == NULL || pp == NULL)
-		goto oom;
-	for (i = 0; i < b->next_slot; i++) {
-		if (b->by_slot[i] == NULL)
-			continue;
-		pp[n++] = &b->by_slot[i]->pos;
-		if (own_remove_slot(o, bs, b, b->by_slot[i]->slot) != 0)
-			goto oom;
+	v.pos = malloc((b->npos + 1) * sizeof(*v.pos));
+	if (v.pos == NULL) {
+		api_oom(ans);
+		goto out;
 	}
-	if (own_finish(o) != 0 || copy(ctx, pp, n) != 0)
-		goto oom;
-	*mkt = o->mkt;
-	*own = o;
-	o = NULL;
-	ret = snapshot_ref(s);
-	goto out;
-oom:
-	api_oom(ans);
+	v.snap = s;
+	v.book = &b->lc;
+	v.price = bs->price;
+	v.npos = 0;
+	for (i = 0; i < b->next_slot; i++)
+		if (b->by_slot[i] != NULL)
+			v.pos[v.npos++] = &b->by_slot[i]->pos;
+	if (take(ctx, &v) == 0)
+		ret = snapshot_ref(s);
+	else
+		api_oom(ans);
+	free(v.pos);
 out:
-	free(pp);
-	api_books_own_free(o);
 	read_end(bs, s);
 	return ret;
 }

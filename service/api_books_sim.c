@@ -2,7 +2,7 @@
  * api_books_sim.c - POST /v1/books/{book}/simulate (docs/books.md
  * "Simulate", docs/model.md 8.4) as a use case (api.h): the book's
  * positions and the market without the book's own derived levels
- * (api_books_sim_take), the options (codec_decode_books_sim), the cost
+ * (api_books_sim_take, drop_own), the options (codec_decode_books_sim), the cost
  * bound, then lc_book_sim on the compute pool and the answer
  * (codec_encode_books_sim).
  *
@@ -16,7 +16,8 @@
  * 422 at /paths above it (lc_book_sim_cost).  Single-asset positions are
  * cascade triggers and cost O(log) per path whatever their number.
  *
- * Ownership: a job owns its snapshot reference, the market copy (own),
+ * Ownership: a job owns its snapshot reference, the market copy (its
+ * assets and the level arrays it rewrote),
  * the decoded request with the copied positions, and the book name.
  */
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include "api.h"
 #include "api_int.h"
+#include "cascade/book.h"
 #include "cascade/book_sim.h"
 #include "codec.h"
 #include "log.h"
@@ -31,8 +33,10 @@
 
 struct api_sim_job {
 	struct snapshot *snap;		/* one reference */
-	void *own;			/* the market's storage */
-	struct lc_market mkt;
+	struct lc_market mkt;		/* the snapshot's, without the book */
+	struct lc_asset_market *assets;	/* mkt.assets */
+	double **lvl;			/* [2 a + dir]: price then qty; NULL */
+	size_t nlvl;
 	struct score_request req;	/* options + the book's positions */
 	char book[72];
 };
@@ -40,19 +44,96 @@ struct api_sim_job {
 void
 api_sim_job_free(struct api_sim_job *job)
 {
+	size_t i;
+
 	if (job == NULL)
 		return;
 	codec_request_release(&job->req);
-	api_books_own_free(job->own);
+	for (i = 0; i < job->nlvl; i++)
+		free(job->lvl[i]);
+	free(job->lvl);
+	free(job->assets);
 	snapshot_unref(job->snap);
 	free(job);
 }
 
-/* Deep copy of the book's positions into the request (copy callback). */
+/*
+ * The levels of (a, dir) without the book's own non-stale derived levels
+ * (both in cascade order; the book's are a subsequence of the market's,
+ * so a greedy walk that drops each first equal (price, qty) removes
+ * them, whichever copy of an equal pair it drops).  O(n + k log k).
+ */
 static int
-copy_positions(void *ctx, const struct lc_position *const *pos, size_t n)
+drop_own(struct api_sim_job *job, const struct api_books_sim_view *v,
+    uint32_t a, int dir, struct lc_book_levels *bl)
 {
-	struct score_request *r = ctx;
+	struct lc_asset_market *am = &job->assets[a];
+	const struct lc_levels *l = &v->snap->lc_assets[a].levels[dir];
+	size_t ad = 2 * (size_t)a + (size_t)dir, i, j = 0, m = 0;
+	double *buf;
+
+	if (lc_book_levels(v->book, a, (enum lc_dir)dir, v->price[a],
+	    LC_BOOK_NO_SLOT, bl) != LC_OK)
+		return -1;
+	if (bl->n == 0)
+		return 0;
+	buf = malloc(2 * (l->n + 1) * sizeof(double));
+	if (buf == NULL)
+		return -1;
+	job->lvl[ad] = buf;
+	for (i = 0; i < l->n; i++) {
+		if (j < bl->n && l->price[i] == bl->price[j] &&
+		    l->qty[i] == bl->qty[j]) {
+			j++;
+			continue;
+		}
+		buf[m] = l->price[i];
+		buf[l->n + 1 + m] = l->qty[i];
+		m++;
+	}
+	am->levels[dir].n = m;
+	am->levels[dir].price = buf;
+	am->levels[dir].qty = buf + l->n + 1;
+	am->base[dir] = NULL;	/* the prebuilt cascade is of all levels */
+	return 0;
+}
+
+static int copy_positions(struct score_request *r,
+    const struct lc_position *const *pos, size_t n);
+
+/* Under the books' lock: the market without the book, its positions. */
+static int
+take_book(void *ctx, const struct api_books_sim_view *v)
+{
+	struct api_sim_job *job = ctx;
+	struct lc_book_levels bl;
+	size_t na = v->snap->nassets, a;
+	int dir, rc = -1;
+
+	lc_book_levels_init(&bl);
+	job->assets = malloc((na + 1) * sizeof(*job->assets));
+	job->lvl = calloc(2 * na + 1, sizeof(*job->lvl));
+	if (job->assets == NULL || job->lvl == NULL)
+		goto out;
+	job->nlvl = 2 * na;
+	memcpy(job->assets, v->snap->lc_assets, na * sizeof(*job->assets));
+	job->mkt = v->snap->market;
+	job->mkt.assets = job->assets;
+	for (a = 0; a < na; a++)
+		for (dir = 0; dir < 2; dir++)
+			if (drop_own(job, v, (uint32_t)a, dir, &bl) != 0)
+				goto out;
+	rc = copy_positions(&job->req, v->pos, v->npos);
+out:
+	lc_book_levels_release(&bl);
+	return rc;
+}
+
+/* Deep copy of the book's positions into the request. */
+static int
+copy_positions(struct score_request *r, const struct lc_position *const *pos,
+    size_t n)
+{
 	size_t i, j, ne = 0, nt = 0, nid = 0, ke = 0, kt = 0, ki = 0;
 
 	for (i = 0; i < n; i++) {
@@ -148,8 +229,7 @@ api_books_sim(struct app *app, const char *book, const char *body,
 		return api_oom(ans);
 	codec_request_init(&job->req);
 	snprintf(job->book, sizeof(job->book), "%s", book);
-	job->snap = api_books_sim_take(app, book, copy_positions, &job->req,
-	    &job->mkt, &job->own, ans);
+	job->snap = api_books_sim_take(app, book, take_book, job, ans);
 	if (job->snap == NULL)
 		goto out;
 	api_score_limits(app->cfg, &lim);

@@ -210,16 +210,23 @@ void api_books_own_free(void *own);
 /* ---- books: simulate (api_books.c, its last block) */
 
 /*
- * POST /v1/books/{book}/simulate: under the books' read lock, copy(ctx,
- * pos, n) with the book's positions in slot order (borrowed for the
- * call only: copy them), and the current snapshot's market without
- * every derived level of that book in *mkt (its storage in *own:
- * api_books_own_free).  Returns the snapshot (one reference) or NULL
- * with ans set (422 bad name, 404 unknown book, 503 not loaded or no
- * memory, also when copy fails).
+ * POST /v1/books/{book}/simulate: under the books' read lock, take(ctx,
+ * view) with the current snapshot, the book's lc_book (its derived
+ * levels), the prices they were derived at and its positions in slot
+ * order, all borrowed for the call only (copy what is kept).  Returns
+ * the snapshot (one reference) or NULL with ans set (422 bad name, 404
+ * unknown book, 503 not loaded or no memory, also when take fails).
  */
+struct lc_book;
+struct api_books_sim_view {
+	const struct snapshot *snap;
+	const struct lc_book *book;
+	const double *price;
+	const struct lc_position **pos;
+	size_t npos;
+};
 struct snapshot *api_books_sim_take(struct app *app, const char *book,
-    int (*copy)(void *ctx, const struct lc_position *const *pos, size_t n),
-    void *ctx, struct lc_market *mkt, void **own, struct api_answer *ans);
+    int (*take)(void *ctx, const struct api_books_sim_view *v), void *ctx,
+    struct api_answer *ans);
 
 #endif

@@ -8,8 +8,9 @@
  *   errors;
  * - the book's own derived levels are left out: the answer equals
  *   lc_book_sim of the same positions (decoded by the score codec)
- *   against the market without any level; another book's levels do
- *   count (they change the answer);
+ *   against the market without any level; with a copy y of the book,
+ *   the answer for x equals lc_book_sim against the market that held x
+ *   alone (exactly one copy of the levels left);
  * - the same answer with 1 and 4 threads (the deferred job run twice);
  * - 404 unknown book, 422 bad options and the cost bound with pointers;
  * - over HTTP: 200 with the documented members, 404, 422 problem+json.
@@ -226,15 +227,23 @@ START_TEST(own_levels_left_out)
 	ck_assert_msg(ref.value.expected == ev, "%.17g vs %.17g",
 	    ref.value.expected, ev);
 	ck_assert(ref.bad_debt.expected == bd);
-	codec_request_release(&req);
-	problem_release(&err);
-	snapshot_unref(s);
-	/* another book's sales deepen the cascades of x */
+	/*
+	 * y, a copy of x: its sales deepen the cascades of x, and what is
+	 * left of the market is exactly one copy of the levels (those of
+	 * the market that held x alone)
+	 */
 	put("book", put_book, "y", LOANS);
 	simulate("x", opts, 200);
 	j = cJSON_Parse(last);
 	ck_assert(num_at(j, "liquidated_value", "expected") != ev);
+	ck_assert_int_eq(lc_book_sim(&s->market, &req.lc, &ref), LC_OK);
+	ck_assert(ref.value.expected ==
+	    num_at(j, "liquidated_value", "expected"));
+	ck_assert(ref.bad_debt.expected == num_at(j, "bad_debt", "expected"));
 	cJSON_Delete(j);
+	codec_request_release(&req);
+	problem_release(&err);
+	snapshot_unref(s);
 }
 END_TEST
 
