@@ -158,7 +158,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->zs = calloc(nn * S, sizeof(double));
 	w->zps = calloc(nn * S, sizeof(double));
 	w->s = calloc(nn * 4, sizeof(double));
-	w->lo = calloc(nn * 8, sizeof(double));
+	w->lo = calloc(nn * 10, sizeof(double));
 	w->pendlo = calloc(nn * S, sizeof(uint32_t));
 	w->pendhi = calloc(nn * S, sizeof(uint32_t));
 	w->npendlo = calloc(nn * 2, sizeof(size_t));
@@ -169,7 +169,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->agg = calloc(md->nagg + 1, sizeof(double));
 	w->liq = calloc(nlx * 4, 1);
 	w->nsteps = calloc(nlx * 2, sizeof(uint32_t));
-	w->jver = calloc(nlx + nn, sizeof(uint64_t));
+	w->jver = calloc(2 * nlx + 3 * nn, sizeof(uint64_t));
 	w->dfirst = calloc(nlx, sizeof(double));
 	w->w = calloc(nv * 10, sizeof(double));
 	w->ord = calloc(md->maxside ? md->maxside : 1, sizeof(size_t));
@@ -204,6 +204,8 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->ub = w->lb + nn;
 	w->glo = w->ub + nn;
 	w->ghi = w->glo + nn;
+	w->plo = w->ghi + nn;
+	w->phi = w->plo + nn;
 	w->npendhi = w->npendlo + nn;
 	w->curhi = w->curlo + nn;
 	w->b = w->E + 2 * nn;
@@ -223,6 +225,9 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->cnt_sliq = w->cnt_liq + nlx;
 	w->jt = w->nsteps + nlx;
 	w->gver = w->jver + nlx;
+	w->ever = w->gver + nn;
+	w->bver = w->ever + nn;
+	w->lver = w->bver + nn;
 	return LC_OK;
 }
 

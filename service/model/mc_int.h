@@ -200,6 +200,7 @@ struct mc_ws {
 	double *eb;		/* 3n x steps: the path's normals */
 	double *dx;		/* steps: N of one asset */
 	double *glo, *ghi;	/* bounds of Gamma on the path (loans_safe) */
+	double *plo, *phi;	/* P exp(lb) glo and P exp(ub) ghi */
 	double *certlo, *certhi;
 	uint32_t *pendlo, *pendhi;	/* n x steps pending step indices */
 	size_t *npendlo, *npendhi;
@@ -222,6 +223,14 @@ struct mc_ws {
 	 * not judged while no loan trades its assets (E = 0 on them)
 	 */
 	unsigned char *lsafe;
+	/*
+	 * ever[a]: bumped when E of asset a changes; bver[a]: the ever[a]
+	 * its bounds glo / ghi were computed at; lver[li]: the sum of ever
+	 * over loan li's assets when it was last proved safe; hr: the
+	 * path's excursion factor of loans_safe()
+	 */
+	uint64_t *ever, *bver, *lver;
+	double hr;
 	uint32_t *nsteps;
 	double *dfirst;
 	double *cov;		/* per loan R_uv s_u s_v of this path */

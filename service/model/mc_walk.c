@@ -513,21 +513,37 @@ bisect:
  * finds the first that is not, and only there is g evaluated again (with
  * a forward curve cursor: E + S_k only grows).
  */
+static size_t fire_from(const struct mc_model *md, size_t a, int dir,
+    double E, double p, size_t k);
+
 static size_t
 fire_with_volume(const struct mc_model *md, const struct mc_ws *w, size_t a,
     int dir)
 {
+	size_t i = 2 * a + (size_t)dir;
+
+	return fire_from(md, a, dir, w->E[i], md->as[a].P *
+	    exp(dir == LC_DOWN ? w->lo[a] : w->hi[a]), w->k[i] + 1);
+}
+
+/*
+ * The fired count of (a, dir) with extra volume E at exogenous price p,
+ * knowing that triggers 1 .. k fire (the search of fire_with_volume()).
+ */
+static size_t
+fire_from(const struct mc_model *md, size_t a, int dir, double E, double p,
+    size_t k)
+{
 	const struct mc_ad *ad = &md->as[a].ad[dir];
 	const struct lc_cascade *c = ad->c;
 	const double *pr = c->price;
-	size_t i = 2 * a + (size_t)dir, n = c->n, k = w->k[i] + 1;
-	double p = md->as[a].P * exp(dir == LC_DOWN ? w->lo[a] : w->hi[a]);
+	size_t n = c->n;
 	double sg = dir == LC_DOWN ? 1.0 : -1.0;
 	size_t cur = 0;
 
 	while (k < n) {
 		double lim = p * lc_price_factor_seek(c->curve, ad->side,
-		    w->E[i] + c->cum[k], md->scale, &cur), sl = sg * lim;
+		    E + c->cum[k], md->scale, &cur), sl = sg * lim;
 		size_t lo, hi, step = 1;
 
 		if (!(sg * pr[k] >= sl))
@@ -949,6 +965,7 @@ fill(const struct mc_model *md, struct mc_ws *w, uint32_t a, int dir,
 		w->fill_quote += sl / 1e4 * qty * px;
 	}
 	w->E[i] += qty;
+	w->ever[a]++;
 	update_b(md, w, a, dir);
 	update_gamma(md, w, a);
 }
@@ -1299,18 +1316,17 @@ loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
 	double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0;
 
 	for (v = 0; v < nv; v++) {
-		const struct mc_asset *as = &md->as[md->va[l->ev + v]];
 		size_t ai = md->va[l->ev + v];
 
 		if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
 			return 0;
 		if (ag[v] > 0.0) {
-			A += ag[v] * as->P * exp(w->lb[ai]) * w->glo[ai];
+			A += ag[v] * w->plo[ai];
 			if (w->s[ai] > sc)
 				sc = w->s[ai];
 		}
 		if (ag[nv + v] > 0.0) {
-			B += ag[nv + v] * as->P * exp(w->ub[ai]) * w->ghi[ai];
+			B += ag[nv + v] * w->phi[ai];
 			if (w->s[ai] > sd)
 				sd = w->s[ai];
 		}
@@ -1364,6 +1380,8 @@ loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 		w->glo[a] = dn->gk[k];
 		k = up->c->n > 0 ? kfind(up, 0, w->ub[a], -1.0) : 0;
 		w->ghi[a] = up->gk[k];
+		w->plo[a] = md->as[a].P * exp(w->lb[a]) * w->glo[a];
+		w->phi[a] = md->as[a].P * exp(w->ub[a]) * w->ghi[a];
 	}
 	for (li = 0; li < md->nloan; li++) {
 		if (!loan_safe(md, w, li, hr))
@@ -1387,28 +1405,69 @@ loans_mark(const struct mc_model *md, struct mc_ws *w, double rmax2)
 	double hr = md->cs_ok ? hz_bound(md, sqrt(rmax2) * (1.0 + 1e-6) +
 	    1e-9) : md->hz[HZ_N];
 
+	w->hr = hr;
 	for (li = 0; li < md->nloan; li++) {
 		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr);
+		w->lver[li] = 0;
 		w->cnt_skip += w->lsafe[li];
 	}
 }
 
-/* May loan li be skipped now: proved safe, and no E on its assets? */
+/*
+ * The bounds glo / ghi of asset a with its current extra volumes E
+ * (constant until ever[a] changes): the fired counts at the path's
+ * bounds lb / ub with those volumes (at least the counts so far).
+ */
+static void
+bounds_with_volume(const struct mc_model *md, struct mc_ws *w, size_t a)
+{
+	const struct mc_asset *as = &md->as[a];
+	const struct mc_ad *dn = &as->ad[LC_DOWN], *up = &as->ad[LC_UP];
+	double Ed = w->E[2 * a], Eu = w->E[2 * a + 1];
+	size_t k;
+
+	k = Ed == 0.0 ? (dn->c->n > 0 ? kfind(dn, 0, w->lb[a], 1.0) : 0) :
+	    fire_from(md, a, LC_DOWN, Ed, as->P * exp(w->lb[a]), w->k[2 * a]);
+	w->glo[a] = lc_price_factor(dn->c->curve, dn->side, Ed + dn->c->cum[k],
+	    md->scale);
+	k = Eu == 0.0 ? (up->c->n > 0 ? kfind(up, 0, w->ub[a], -1.0) : 0) :
+	    fire_from(md, a, LC_UP, Eu, as->P * exp(w->ub[a]),
+	    w->k[2 * a + 1]);
+	w->ghi[a] = lc_price_factor(up->c->curve, up->side, Eu + up->c->cum[k],
+	    md->scale);
+	w->plo[a] = as->P * exp(w->lb[a]) * w->glo[a];
+	w->phi[a] = as->P * exp(w->ub[a]) * w->ghi[a];
+	w->bver[a] = w->ever[a];
+}
+
+/*
+ * May loan li be skipped now?  Proved safe, and, if a loan has traded
+ * one of its assets since (E changed), proved safe again with the
+ * bounds of the new volumes; else it is judged from now on.  Its earlier
+ * steps were covered by the proof in force then.
+ */
 static inline int
-loan_skipped(const struct mc_model *md, const struct mc_ws *w, size_t li)
+loan_skipped(const struct mc_model *md, struct mc_ws *w, size_t li)
 {
 	const struct mc_loan *l = &md->loan[li];
+	uint64_t ver = 0;
 	size_t v;
 
 	if (!w->lsafe[li])
 		return 0;
+	for (v = 0; v < l->nv; v++)
+		ver += w->ever[md->va[l->ev + v]];
+	if (ver == w->lver[li])
+		return 1;
 	for (v = 0; v < l->nv; v++) {
 		uint32_t a = md->va[l->ev + v];
 
-		if (w->E[2 * a] != 0.0 || w->E[2 * a + 1] != 0.0)
-			return 0;
+		if (w->bver[a] != w->ever[a])
+			bounds_with_volume(md, w, a);
 	}
-	return 1;
+	w->lver[li] = ver;
+	w->lsafe[li] = (unsigned char)loan_safe(md, w, li, w->hr);
+	return w->lsafe[li];
 }
 
 /* ------------------------------------------------------------------ */
@@ -1643,6 +1702,7 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 		w->ex1[a] = as->P;
 		w->gam[a] = 1.0;
 		w->gver[a] = 0;
+		w->ever[a] = w->bver[a] = 0;
 		for (i = 0; i < 2; i++) {
 			w->b[2 * a + i] = as->ad[i].b0;
 			w->gd[2 * a + i] = 1.0;
