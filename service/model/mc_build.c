@@ -29,6 +29,10 @@
  * lc_mc_prebuilt): docs/model.md 4.1 triggers are the same, so only the
  * per-path tables (ln(m_k / P), g(S_k) by a monotone curve cursor, the
  * bucket index) are made here.  Called directly it builds them itself.
+ * With LC_MC_BOOK_LOSS the request's steps are also replayed at their
+ * fill prices e_j = m_j g(S_{j-1}) (book_tables(), lc_book_replay()):
+ * value and constant bad debt as prefix sums over the triggers, the
+ * steps whose bad debt depends on the end price listed.
  * e' (e'') is not drawn when nothing reads a minimum (maximum): no
  * trigger in that direction and no coupled loan with volatile collateral
  * (debt).

@@ -36,7 +36,11 @@
  * reaches k* (cascade event) and a single's first step, so settle_fast()
  * tests just those thresholds, whose bridges the bound of
  * bridge_misses() nearly always dismisses, however dense the levels
- * are.  Other paths are walked (replay()) exactly as below.  The
+ * are.  Other paths are walked (replay()) exactly as below, except
+ * that a loan the same bound proves safe on its own (loans_mark()) is
+ * not judged; when a loan trades one of its assets (E changes), it is
+ * proved again with the bounds of the new volumes (bounds_with_volume(),
+ * loan_skipped()) or judged from then on.  The
  * shortcuts give the same bits as walking every path with exact fired
  * counts (LC_MC_NO_PRUNE, which the tests compare against).  Skipping
  * the provably safe steps inside a walk was tried and measured: the
@@ -130,6 +134,11 @@
  * - compound-v3 absorb of a coupled loan: volatile collateral sold, no
  *   purchase, the loan ends.  Bad debt also ends the loan.
  * - A loan with no collateral value is liquidated at once, with no fill.
+ *
+ * Book records (LC_MC_BOOK_LOSS, book_sim.h): exact fired counts
+ * (settle()), the request's steps' value and bad debt by prefix sums
+ * over the triggers (book_loss()), coupled loans' seized value and end
+ * bad debt; stored per path index.
  *
  * Events and records.  A cascade event of (asset, dir) is
  * impact(E + S_k) >= threshold at the end of the path (E and S only grow,
