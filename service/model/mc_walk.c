@@ -1314,10 +1314,13 @@ hz_bound(const struct mc_model *md, double v)
 	return md->hz[(size_t)u + 1];
 }
 
-/* loans_safe()'s bound for loan li (glo, ghi set; hr its excursion). */
+/*
+ * loans_safe()'s bound for loan li (glo, ghi set; hr its excursion);
+ * cached: read P exp(lb) glo and P exp(ub) ghi from plo / phi.
+ */
 static int
 loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
-    double hr)
+    double hr, int cached)
 {
 	const struct mc_loan *l = &md->loan[li];
 	const double *ag = md->agg0 + l->go;
@@ -1330,12 +1333,14 @@ loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
 		if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
 			return 0;
 		if (ag[v] > 0.0) {
-			A += ag[v] * w->plo[ai];
+			A += ag[v] * (cached ? w->plo[ai] : md->as[ai].P *
+			    exp(w->lb[ai]) * w->glo[ai]);
 			if (w->s[ai] > sc)
 				sc = w->s[ai];
 		}
 		if (ag[nv + v] > 0.0) {
-			B += ag[nv + v] * w->phi[ai];
+			B += ag[nv + v] * (cached ? w->phi[ai] : md->as[ai].P *
+			    exp(w->ub[ai]) * w->ghi[ai]);
 			if (w->s[ai] > sd)
 				sd = w->s[ai];
 		}
@@ -1389,11 +1394,9 @@ loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 		w->glo[a] = dn->gk[k];
 		k = up->c->n > 0 ? kfind(up, 0, w->ub[a], -1.0) : 0;
 		w->ghi[a] = up->gk[k];
-		w->plo[a] = md->as[a].P * exp(w->lb[a]) * w->glo[a];
-		w->phi[a] = md->as[a].P * exp(w->ub[a]) * w->ghi[a];
 	}
 	for (li = 0; li < md->nloan; li++) {
-		if (!loan_safe(md, w, li, hr))
+		if (!loan_safe(md, w, li, hr, 0))
 			return 0;
 	}
 	return 1;
@@ -1416,7 +1419,7 @@ loans_mark(const struct mc_model *md, struct mc_ws *w, double rmax2)
 
 	w->hr = hr;
 	for (li = 0; li < md->nloan; li++) {
-		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr);
+		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr, 0);
 		w->lver[li] = 0;
 		w->cnt_skip += w->lsafe[li];
 	}
@@ -1425,7 +1428,8 @@ loans_mark(const struct mc_model *md, struct mc_ws *w, double rmax2)
 /*
  * The bounds glo / ghi of asset a with its current extra volumes E
  * (constant until ever[a] changes): the fired counts at the path's
- * bounds lb / ub with those volumes (at least the counts so far).
+ * bounds lb / ub with those volumes (at least the counts so far); and
+ * plo / phi.
  */
 static void
 bounds_with_volume(const struct mc_model *md, struct mc_ws *w, size_t a)
@@ -1475,7 +1479,7 @@ loan_skipped(const struct mc_model *md, struct mc_ws *w, size_t li)
 			bounds_with_volume(md, w, a);
 	}
 	w->lver[li] = ver;
-	w->lsafe[li] = (unsigned char)loan_safe(md, w, li, w->hr);
+	w->lsafe[li] = (unsigned char)loan_safe(md, w, li, w->hr, 1);
 	return w->lsafe[li];
 }
 
@@ -1711,7 +1715,8 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 		w->ex1[a] = as->P;
 		w->gam[a] = 1.0;
 		w->gver[a] = 0;
-		w->ever[a] = w->bver[a] = 0;
+		w->ever[a] = 0;
+		w->bver[a] = UINT64_MAX;	/* plo / phi not computed */
 		for (i = 0; i < 2; i++) {
 			w->b[2 * a + i] = as->ad[i].b0;
 			w->gd[2 * a + i] = 1.0;
