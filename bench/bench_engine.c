@@ -1653,21 +1653,19 @@ ref_sim(const char *path)
 	    "\"steps\": %u, \"curve_unit\": 5000, \"threads\": 2, "
 	    "\"engine\": {", k.req.params.tail_dof, k.req.params.paths,
 	    k.req.params.steps);
-	put_num(f, "median_ns", t);
-	fprintf(f, ", ");
-	put_num(f, "cpu_ns", last_cpu);
-	fprintf(f, ", ");
-	put_num(f, "value", o.value.expected);
-	fprintf(f, ", ");
-	put_num(f, "value_se", o.value.std_error);
-	fprintf(f, ", ");
-	put_num(f, "bad_debt", o.bad_debt.expected);
-	fprintf(f, ", ");
-	put_num(f, "bad_debt_se", o.bad_debt.std_error);
-	fprintf(f, ", ");
-	put_num(f, "p_any", o.p_any);
-	fprintf(f, ", ");
-	put_num(f, "value_var99", o.value.var99);
+	{
+		static const char *const key[] = { "median_ns", "cpu_ns",
+			"value", "value_se", "bad_debt", "bad_debt_se",
+			"p_any", "value_var99" };
+		const double val[] = { t, last_cpu, o.value.expected,
+			o.value.std_error, o.bad_debt.expected,
+			o.bad_debt.std_error, o.p_any, o.value.var99 };
+
+		for (i = 0; i < 8; i++) {
+			fprintf(f, "%s", i ? ", " : "");
+			put_num(f, key[i], val[i]);
+		}
+	}
 	fprintf(f, "}}\n");
 	fclose(f);
 	simbook_release(&k);
