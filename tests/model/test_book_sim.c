@@ -7,8 +7,8 @@
  * that leaves bad debt (8.2 mechanics at e = m_j g(S_{j-1})), the same
  * per-path records with the engine's shortcuts off (paths proved safe,
  * loans proved safe one by one on walked paths), thread-count
- * invariance, unreachable coupled loans left out (counter and cost), and
- * bad parameters.
+ * invariance, unreachable coupled loans left out (counter and cost), bad
+ * parameters, and an allocation failure at every allocation.
  */
 #include <check.h>
 #include <math.h>
@@ -22,6 +22,7 @@
 #include "cascade/score.h"
 #include "cascade/stats.h"
 #include "ckutil.h"
+#include "failalloc.h"
 
 #define NA 4		/* 0: USDC, 1..3 volatile when given a vol */
 #define NP 8
@@ -374,6 +375,40 @@ START_TEST(test_bad_params)
 }
 END_TEST
 
+static struct lc_book_sim oom_ref;
+
+/* A run; an answer despite a failed allocation must be the same. */
+static int
+oom_run(void *ctx)
+{
+	const struct bk *b = ctx;
+	struct lc_book_sim s;
+	int rc = (int)lc_book_sim(&b->m, &b->req, &s);
+
+	if (rc == LC_OK && memcmp(&s, &oom_ref, sizeof(s)) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Every allocation of lc_book_sim failing in turn: LC_ENOMEM, no leak. */
+START_TEST(test_out_of_memory)
+{
+	struct bk b;
+	char why[256];
+	long n;
+
+	mixed_book(&b);
+	b.req.params.paths = 600;	/* two chunks */
+	b.req.params.threads = 2;
+	ck_assert_int_eq(lc_book_sim(&b.m, &b.req, &oom_ref), LC_OK);
+	/* absorb: a thread that cannot start leaves its chunks to others */
+	n = failalloc_sweep(oom_run, &b, LC_OK, LC_ENOMEM, 1, 10000, why,
+	    sizeof(why));
+	ck_assert_msg(n > 0, "%s", why);
+	bk_release(&b);
+}
+END_TEST
+
 static Suite *
 book_sim_suite(void)
 {
@@ -388,6 +423,7 @@ book_sim_suite(void)
 	tcase_add_test(tc, test_shortcuts_same_records);
 	tcase_add_test(tc, test_unreachable_left_out);
 	tcase_add_test(tc, test_bad_params);
+	tcase_add_test(tc, test_out_of_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
