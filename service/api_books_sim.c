@@ -12,9 +12,11 @@
  * naming its copy, applied to the whole book).
  *
  * Cost bound (docs/model.md 5.2, `--max-mc-cost`): paths * steps *
- * (volatile assets + coupled loans that some prices can liquidate),
- * 422 at /paths above it (lc_book_sim_cost).  Single-asset positions are
- * cascade triggers and cost O(log) per path whatever their number.
+ * (volatile assets + the mean number of coupled loans per path that the
+ * engine cannot prove safe up front), 422 at /paths above it: the
+ * assets' part checked in the call (lc_book_sim_cost), the whole by
+ * lc_book_sim's pilot in the job.  Single-asset positions are cascade
+ * triggers and cost O(log) per path whatever their number.
  *
  * Ownership: a job owns its snapshot reference, the market copy (its
  * assets and the level arrays it rewrote),
@@ -39,7 +41,20 @@ struct api_sim_job {
 	size_t nlvl;
 	struct score_request req;	/* options + the book's positions */
 	char book[72];
+	double max_cost;		/* --max-mc-cost */
 };
+
+/* 422 at /paths: the cost bound (docs/books.md "Simulate"). */
+static void
+cost_fail(struct api_answer *ans, double cost, double max)
+{
+	char d[200];
+
+	snprintf(d, sizeof(d), "paths * steps * (volatile assets + coupled "
+	    "loans not proved safe per path) = %.17g exceeds the limit %.17g",
+	    cost, max);
+	api_fail_field(ans, "/paths", d);
+}
 
 void
 api_sim_job_free(struct api_sim_job *job)
@@ -193,7 +208,11 @@ api_sim_job_run(struct api_sim_job *job, unsigned threads,
 		job->req.params.threads = threads;
 		job->req.lc.params.threads = threads;
 	}
-	st = lc_book_sim(&job->mkt, &job->req.lc, &res);
+	st = lc_book_sim(&job->mkt, &job->req.lc, job->max_cost, &res);
+	if (st == LC_ELIMIT) {
+		cost_fail(ans, res.cost, job->max_cost);
+		return ans->status;
+	}
 	if (st == LC_ENOMEM) {
 		ans->retry_after = 1;
 		return api_oom(ans);
@@ -240,14 +259,11 @@ api_books_sim(struct app *app, const char *book, const char *body,
 	}
 	job->req.lc.pos = job->req.pos;
 	job->req.lc.npos = job->req.npos;
+	job->max_cost = lim.max_cost;
+	/* the assets' part now; the loans' part after the pilot (the job) */
 	cost = lc_book_sim_cost(&job->req.lc, job->snap->nassets);
 	if (cost > lim.max_cost) {
-		char d[160];
-
-		snprintf(d, sizeof(d), "paths * steps * (volatile assets + "
-		    "reachable coupled loans) = %.17g exceeds the limit %.17g",
-		    cost, lim.max_cost);
-		api_fail_field(ans, "/paths", d);
+		cost_fail(ans, cost, lim.max_cost);
 		goto out;
 	}
 	if (opts != NULL && opts->defer != NULL) {

@@ -31,7 +31,8 @@
  * request, seed) only, never on req->params.threads.
  *
  * Cost: that of lc_mc_estimate() (mc.h) plus O(paths log paths) for the
- * quantiles and, per path, O(fired request steps) for the bad debt.
+ * quantiles and, per path, O(request steps whose bad debt depends on the
+ * end price) for the bad debt.
  * Single-asset positions are cascade triggers (O(log) per path); coupled
  * loans that no price can liquidate (lc_book_sim_reachable() false) are
  * left out of the simulation.
@@ -68,6 +69,7 @@ struct lc_book_sim {
 	size_t unreachable;	/* coupled loans left out (never liquidated) */
 	size_t singles;		/* single-asset positions (triggers) */
 	int shrunk;		/* correlation_shrunk */
+	double cost;		/* the cost bound's figure (lc_book_sim()) */
 };
 
 extern const double lc_book_sim_q[LC_BOOK_SIM_NQ];
@@ -82,17 +84,22 @@ int lc_book_sim_reachable(const struct lc_position *p, const double *price,
     const double *vol);
 
 /*
- * paths * steps * (volatile assets + reachable coupled loans) of req: the
- * cost bound of docs/model.md 5.2 as the route counts it.
+ * paths * steps * (volatile assets of req's positions, unreachable loans
+ * left out): the part of the cost bound known before any path is drawn
+ * (a caller's early check; lc_book_sim() adds the loans).
  */
 double lc_book_sim_cost(const struct lc_request *req, size_t nassets);
 
 /*
- * Simulate (see the top of this file).  LC_EINVAL on the preconditions
- * of lc_mc_estimate(), LC_ENOMEM.  A request without a volatile position
- * gives zeros (paths still echoed).
+ * Simulate (see the top of this file).  The cost bound: paths * steps *
+ * (volatile assets + u), u the mean number of coupled loans per path of
+ * the first chunk that the engine cannot prove safe up front (mc.h,
+ * lc_mc_estimate_bounded); above max_cost (HUGE_VAL: none) nothing is
+ * run and LC_ELIMIT is returned, out->cost holding the figure.
+ * LC_EINVAL on the preconditions of lc_mc_estimate(), LC_ENOMEM.  A
+ * request without a volatile position gives zeros (paths still echoed).
  */
 enum lc_status lc_book_sim(const struct lc_market *m,
-    const struct lc_request *req, struct lc_book_sim *out);
+    const struct lc_request *req, double max_cost, struct lc_book_sim *out);
 
 #endif

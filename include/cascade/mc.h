@@ -108,6 +108,18 @@ enum lc_status lc_mc_estimate(const struct lc_market *m,
     const struct lc_request *req, unsigned flags, struct lc_mc_stats *st);
 
 /*
+ * The same with a cost bound: after the model is built, a pilot over the
+ * first chunk's paths (mc_walk.c, nothing walked) measures u, the mean
+ * number of coupled loans per path that the up-front bound does not
+ * prove safe; when paths * steps * (simulated assets + u) exceeds
+ * max_cost the run is not made: LC_ELIMIT.  *cost receives that figure
+ * (0 before the pilot).  The answer is the same as lc_mc_estimate()'s.
+ */
+enum lc_status lc_mc_estimate_bounded(const struct lc_market *m,
+    const struct lc_request *req, unsigned flags, double max_cost,
+    double *cost, struct lc_mc_stats *st);
+
+/*
  * The scoring entry point (see the top of this file).  out must already
  * hold req->npos position results (filled by the exact path).
  */

@@ -26,6 +26,11 @@
  * the engine's request, so it costs nothing and does not count in the
  * cost bound.  Single-asset positions are cascade triggers and cost
  * O(log) per path whatever their number.
+ *
+ * Cost bound.  paths * steps * (volatile assets + u), u the mean number
+ * of coupled loans per path that the engine's up-front bound does not
+ * prove safe, measured on the first chunk's paths before the run (a
+ * loan proved safe on a path is not judged there: mc_walk.c).
  */
 #include "cascade/book_sim.h"
 #include "cascade/mc.h"
@@ -65,19 +70,6 @@ lc_book_sim_reachable(const struct lc_position *p, const double *price,
 	return !(sc > sd);
 }
 
-/* Coupled and reachable: what the cost bound counts besides assets. */
-static int
-counts(const struct lc_request *req, size_t i)
-{
-	const struct lc_position *p = &req->pos[i];
-	uint32_t a;
-	enum lc_dir d;
-
-	return p->type == LC_POS_LOAN &&
-	    lc_loan_classify(&p->u.loan, req->vol, &a, &d) ==
-	    LC_LOAN_COUPLED && lc_book_sim_reachable(p, req->price, req->vol);
-}
-
 static void
 mark_assets(const struct lc_position *p, const double *vol,
     unsigned char *inv)
@@ -111,7 +103,6 @@ lc_book_sim_cost(const struct lc_request *req, size_t nassets)
 		    !lc_book_sim_reachable(&req->pos[i], req->price, req->vol))
 			continue;
 		mark_assets(&req->pos[i], req->vol, inv);
-		n += (size_t)counts(req, i);
 	}
 	for (i = 0; i < nassets; i++)
 		n += inv[i];
@@ -163,7 +154,7 @@ figure(const double *x, double *s, size_t n, struct lc_book_sim_fig *f)
 
 enum lc_status
 lc_book_sim(const struct lc_market *m, const struct lc_request *req,
-    struct lc_book_sim *out)
+    double max_cost, struct lc_book_sim *out)
 {
 	struct lc_position *pos = NULL;
 	struct lc_request r = *req;
@@ -200,7 +191,8 @@ lc_book_sim(const struct lc_market *m, const struct lc_request *req,
 	}
 	r.pos = pos;
 	r.npos = n;
-	rc = lc_mc_estimate(m, &r, LC_MC_BOOK_LOSS, &st);
+	rc = lc_mc_estimate_bounded(m, &r, LC_MC_BOOK_LOSS, max_cost,
+	    &out->cost, &st);
 	if (rc != LC_OK)
 		goto out;
 	rc = LC_ENOMEM;

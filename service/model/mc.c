@@ -67,7 +67,8 @@ stats_reserve(struct lc_mc_stats *s, size_t npos, size_t nassets)
 
 static enum lc_status
 mc_estimate(const struct lc_market *m, const struct lc_request *req,
-    unsigned flags, const struct lc_mc_prebuilt *pre, struct lc_mc_stats *st)
+    unsigned flags, const struct lc_mc_prebuilt *pre, double max_cost,
+    double *cost, struct lc_mc_stats *st)
 {
 	struct mc_model md;
 	enum lc_status rc;
@@ -96,6 +97,14 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 		rc = mc_model_workspaces(&md, threads);
 	if (rc != LC_OK)
 		goto out;
+	if (cost != NULL) {
+		*cost = (double)md.paths * (double)md.steps *
+		    ((double)md.n + mc_pilot(&md));
+		if (*cost > max_cost) {
+			rc = LC_ELIMIT;
+			goto out;
+		}
+	}
 	mc_run_chunks((unsigned)md.nws, md.nchunks, mc_chunk_run, &md);
 
 	np = (double)md.paths;
@@ -170,7 +179,16 @@ enum lc_status
 lc_mc_estimate(const struct lc_market *m, const struct lc_request *req,
     unsigned flags, struct lc_mc_stats *st)
 {
-	return mc_estimate(m, req, flags, NULL, st);
+	return mc_estimate(m, req, flags, NULL, 0.0, NULL, st);
+}
+
+enum lc_status
+lc_mc_estimate_bounded(const struct lc_market *m,
+    const struct lc_request *req, unsigned flags, double max_cost,
+    double *cost, struct lc_mc_stats *st)
+{
+	*cost = 0.0;
+	return mc_estimate(m, req, flags, NULL, max_cost, cost, st);
 }
 
 static double
@@ -270,7 +288,7 @@ lc_mc_score_prebuilt(const struct lc_market *m, const struct lc_request *req,
 	if (out->npos < req->npos)
 		return LC_EINVAL;
 	lc_mc_stats_init(&st);
-	rc = mc_estimate(m, req, 0, pre, &st);
+	rc = mc_estimate(m, req, 0, pre, 0.0, NULL, &st);
 	if (rc != LC_OK)
 		return rc;
 	np = (double)st.paths;

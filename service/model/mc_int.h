@@ -284,6 +284,14 @@ void mc_model_free(struct mc_model *md);
  */
 void mc_walk_tables(struct mc_model *md);
 
+/*
+ * The cost pilot (lc_mc_estimate_bounded()): on the paths of chunk 0
+ * (drawn on workspace 0 from the same stream, nothing walked), the mean
+ * number of coupled loans that the bound of loans_safe() does not prove
+ * safe one by one on a path (0 on a path proved safe whole).
+ */
+double mc_pilot(const struct mc_model *md);
+
 /* The paths of chunk `chunk` on workspace `worker` (mc_chunk_fn, ctx: md). */
 void mc_chunk_run(void *ctx, size_t worker, size_t chunk);
 

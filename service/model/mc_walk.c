@@ -1838,27 +1838,64 @@ book_loss(const struct mc_model *md, struct mc_ws *w, size_t p, int walked)
 	md->pn[p] = nl;
 }
 
-static void
-run_path(const struct mc_model *md, struct mc_ws *w, double *slip, size_t p)
+/* The path's variance draw, step sigmas and normals (draw_path()). */
+static double
+path_begin(const struct mc_model *md, struct mc_ws *w)
 {
-	size_t n = md->n, S = md->steps, a, i, li;
-	double f = 1.0, rs = 1.0 / sqrt((double)S), rmax2 = 0.0;
-	int any, casc, safe;
+	double f = 1.0, rs = 1.0 / sqrt((double)md->steps);
+	size_t a;
 
 	if (md->nu > 0.0) {
 		double W = lc_rng_chisq(&w->rng, &md->zig, md->nu);
 
 		f = sqrt((md->nu - 2.0) / W);
 	}
-	for (a = 0; a < n; a++) {
+	for (a = 0; a < md->n; a++)
 		w->s[a] = md->as[a].sigh * f * rs;
+	return draw_path(md, w);
+}
+
+double
+mc_pilot(const struct mc_model *md)
+{
+	struct mc_ws *w = &md->ws[0];
+	size_t n = md->paths < LC_MC_CHUNK ? md->paths : LC_MC_CHUNK, p, li;
+	uint64_t skip0 = w->cnt_skip, open = 0;
+
+	if (md->nloan == 0 || n == 0)
+		return 0.0;
+	lc_rng_seed(&w->rng, md->seed, 0);
+	for (p = 0; p < n; p++) {
+		double rmax2 = path_begin(md, w);
+
+		if (loans_safe(md, w, rmax2))
+			continue;
+		tight_bounds(md, w);
+		if (loans_safe(md, w, rmax2))
+			continue;
+		loans_mark(md, w, rmax2);
+		for (li = 0; li < md->nloan; li++)
+			open += !w->lsafe[li];
+	}
+	w->cnt_skip = skip0;
+	return (double)open / (double)n;
+}
+
+static void
+run_path(const struct mc_model *md, struct mc_ws *w, double *slip, size_t p)
+{
+	size_t n = md->n, a, i, li;
+	double rmax2 = 0.0;
+	int any, casc, safe;
+
+	for (a = 0; a < n; a++) {
 		w->k[2 * a] = w->k[2 * a + 1] = 0;
 		w->E[2 * a] = w->E[2 * a + 1] = 0.0;
 	}
 	for (li = 0; li < md->nloan; li++)
 		w->liq[li] = w->sliq[li] = w->lsafe[li] = 0;
 	w->bval = w->bbad = 0.0;
-	rmax2 = draw_path(md, w);
+	rmax2 = path_begin(md, w);
 	safe = md->nloan == 0;
 	if (!safe && !(md->flags & LC_MC_NO_PRUNE)) {
 		/* the loose bounds first; the step-by-step ones if need be */

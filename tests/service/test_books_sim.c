@@ -223,7 +223,7 @@ START_TEST(own_levels_left_out)
 	}
 	m.assets = am;
 	req.lc.params.threads = 1;
-	ck_assert_int_eq(lc_book_sim(&m, &req.lc, &ref), LC_OK);
+	ck_assert_int_eq(lc_book_sim(&m, &req.lc, HUGE_VAL, &ref), LC_OK);
 	ck_assert_msg(ref.value.expected == ev, "%.17g vs %.17g",
 	    ref.value.expected, ev);
 	ck_assert(ref.bad_debt.expected == bd);
@@ -236,7 +236,7 @@ START_TEST(own_levels_left_out)
 	simulate("x", opts, 200);
 	j = cJSON_Parse(last);
 	ck_assert(num_at(j, "liquidated_value", "expected") != ev);
-	ck_assert_int_eq(lc_book_sim(&s->market, &req.lc, &ref), LC_OK);
+	ck_assert_int_eq(lc_book_sim(&s->market, &req.lc, HUGE_VAL, &ref), LC_OK);
 	ck_assert(ref.value.expected ==
 	    num_at(j, "liquidated_value", "expected"));
 	ck_assert(ref.bad_debt.expected == num_at(j, "bad_debt", "expected"));
