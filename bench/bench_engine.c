@@ -12,6 +12,8 @@
  *                             of the exact single-asset reference case
  *                             (bench/ref_numpy.py reads FILE)
  *   bench_engine --ref-mc FILE      the same for the Monte Carlo case
+ *   bench_engine --ref-sim FILE     the same for a book's simulation
+ *                             (BENCH_ONLY=simulate: its timing rows)
  *   bench_engine --books      only the books section (BENCH_BOOKS=derive,
  *                             risk, top: a part of it)
  *
@@ -25,6 +27,7 @@
 #include <time.h>
 
 #include "cascade/book.h"
+#include "cascade/book_sim.h"
 #include "cascade/cascade.h"
 #include "cascade/curve.h"
 #include "cascade/mc.h"
@@ -1473,6 +1476,202 @@ mc_one(uint32_t paths, unsigned threads, size_t nlev, size_t reps, double hf)
 	return 0;
 }
 
+/* ---- simulate: a whole book over correlated paths (book_sim.h) ------- */
+
+/*
+ * 1e4 positions on the five volatile assets (2000 each): 1000 long perps
+ * and 600 compound-v3 loans (sold on a fall), 400 short perps (bought on
+ * a rise), liquidation prices 3 % .. 60 % away, against the 99-point
+ * curves and no stored level; 10 000 paths x 16 steps, horizon 30 days.
+ * --ref-sim FILE writes the inputs, the engine's figures and its median
+ * time for bench/ref_numpy.py (the same book in numpy).
+ */
+#define SIM_NPOS 10000
+
+struct simbook {
+	struct bmarket b;
+	struct lc_position *pos;
+	struct lc_entry *ent;
+	struct lc_request req;
+	double *liq;		/* per position: its static liquidation price */
+};
+
+static void
+simbook_init(struct simbook *k, unsigned threads)
+{
+	size_t i;
+
+	rng_state = 0x5eed5eedULL;
+	bmarket_init(&k->b, 0, 0);
+	k->pos = xmalloc(SIM_NPOS * sizeof(*k->pos));
+	k->ent = xmalloc(2 * SIM_NPOS * sizeof(*k->ent));
+	k->liq = xmalloc(SIM_NPOS * sizeof(double));
+	for (i = 0; i < SIM_NPOS; i++) {
+		struct lc_position *p = &k->pos[i];
+		uint32_t a = (uint32_t)(i % 5);
+		size_t r = (i / 5) % 10;
+		double P = px0[a], d = 0.03 + 0.57 * urand(), q = 1 + urand();
+		double unit = 5000.0 * 2000.0 / P;
+
+		p->id = "s";
+		if (r < 5 || r >= 8) {
+			/* perp: margin for liquidation at P (1 -+ d) */
+			int sh = r >= 8;
+			double L = P * (sh ? 1.0 + d : 1.0 - d);
+			struct lc_perp *f = &p->u.perp;
+
+			p->type = LC_POS_PERP;
+			memset(f, 0, sizeof(*f));
+			f->asset = a;
+			f->is_short = sh;
+			f->size = 0.05 * unit * q;
+			f->entry = P;
+			f->mmr = 0.005;
+			f->margin = sh ? f->size * (L * 1.005 - P) :
+			    f->size * (P - L * 0.995);
+			k->liq[i] = L;
+		} else {
+			/* compound-v3: c units at LT 0.8, debt c 0.8 L */
+			double c = 0.05 * unit * q, L = P * (1.0 - d);
+			struct lc_loan *l = &p->u.loan;
+
+			p->type = LC_POS_LOAN;
+			k->ent[2 * i].asset = a;
+			k->ent[2 * i].amount = c;
+			k->ent[2 * i].lt = 0.8;
+			k->ent[2 * i + 1].asset = 5;
+			k->ent[2 * i + 1].amount = c * 0.8 * L;
+			l->protocol = LC_COMPOUND_V3;
+			l->coll = &k->ent[2 * i];
+			l->ncoll = 1;
+			l->debt = &k->ent[2 * i + 1];
+			l->ndebt = 1;
+			l->bonus = l->close_factor = l->full_liq_below = NAN;
+			k->liq[i] = L;
+		}
+	}
+	lc_params_default(&k->req.params);
+	k->req.params.horizon_days = 30;
+	k->req.params.paths = 10000;
+	k->req.params.steps = 16;
+	k->req.params.threads = threads;
+	k->req.pos = k->pos;
+	k->req.npos = SIM_NPOS;
+	k->req.price = k->b.price;
+	k->req.vol = k->b.vol;
+}
+
+static void
+simbook_release(struct simbook *k)
+{
+	bmarket_release(&k->b);
+	free(k->pos);
+	free(k->ent);
+	free(k->liq);
+}
+
+/* Median wall ns of lc_book_sim (last_cpu: its CPU ns). */
+static double
+time_sim(struct simbook *k, struct lc_book_sim *out)
+{
+	double t[32], c[32];
+	int r;
+
+	for (r = 0; r < RUNS; r++) {
+		double t0 = now_ns(), k0 = cpu_ns();
+
+		if (lc_book_sim(&k->b.m, &k->req, HUGE_VAL, out) != LC_OK)
+			die("lc_book_sim failed");
+		t[r] = now_ns() - t0;
+		c[r] = cpu_ns() - k0;
+	}
+	last_cpu = median(c, (size_t)RUNS);
+	return median(t, (size_t)RUNS);
+}
+
+static void
+bench_simulate(void)
+{
+	static const unsigned thr[] = { 1, 2 };
+	struct simbook k;
+	struct lc_book_sim out;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		char name[48];
+		double t;
+
+		simbook_init(&k, thr[i]);
+		t = time_sim(&k, &out);
+		snprintf(name, sizeof(name), "books_sim_1e4_%ut", thr[i]);
+		emit(name, SIM_NPOS, t, last_cpu, 1.0, "runs");
+		simbook_release(&k);
+	}
+}
+
+static int
+ref_sim(const char *path)
+{
+	struct simbook k;
+	struct lc_book_sim o;
+	double t, v[25];
+	size_t i, j;
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		die("cannot write the reference file");
+	simbook_init(&k, 2);
+	t = time_sim(&k, &o);
+	fprintf(f, "{\"case\": \"sim\", ");
+	put_array(f, "P", px0, 5);
+	fprintf(f, ", ");
+	put_array(f, "sigma", vol0, 5);
+	for (i = 0; i < 5; i++)
+		for (j = 0; j < 5; j++)
+			v[5 * i + j] = rho5[i][j];
+	fprintf(f, ", ");
+	put_array(f, "rho", v, 25);
+	fprintf(f, ", \"kind\": [");
+	for (i = 0; i < SIM_NPOS; i++)
+		fprintf(f, "%s%d", i ? "," : "", k.pos[i].type == LC_POS_LOAN ?
+		    2 : k.pos[i].u.perp.is_short);
+	fprintf(f, "], \"asset\": [");
+	for (i = 0; i < SIM_NPOS; i++)
+		fprintf(f, "%s%zu", i ? "," : "", i % 5);
+	fprintf(f, "], \"size\": [");
+	for (i = 0; i < SIM_NPOS; i++)
+		fprintf(f, "%s%.17g", i ? "," : "",
+		    k.pos[i].type == LC_POS_LOAN ? k.ent[2 * i].amount :
+		    k.pos[i].u.perp.size);
+	fprintf(f, "], \"debt\": [");
+	for (i = 0; i < SIM_NPOS; i++)
+		fprintf(f, "%s%.17g", i ? "," : "",
+		    k.pos[i].type == LC_POS_LOAN ? k.ent[2 * i + 1].amount : 0.0);
+	fprintf(f, "], ");
+	put_array(f, "liq", k.liq, SIM_NPOS);
+	fprintf(f, ", \"horizon_days\": 30, \"nu\": %.17g, \"paths\": %u, "
+	    "\"steps\": %u, \"curve_unit\": 5000, \"threads\": 2, "
+	    "\"engine\": {", k.req.params.tail_dof, k.req.params.paths,
+	    k.req.params.steps);
+	{
+		static const char *const key[] = { "median_ns", "cpu_ns",
+			"value", "value_se", "bad_debt", "bad_debt_se",
+			"p_any", "value_var99" };
+		const double val[] = { t, last_cpu, o.value.expected,
+			o.value.std_error, o.bad_debt.expected,
+			o.bad_debt.std_error, o.p_any, o.value.var99 };
+
+		for (i = 0; i < 8; i++) {
+			fprintf(f, "%s", i ? ", " : "");
+			put_num(f, key[i], val[i]);
+		}
+	}
+	fprintf(f, "}}\n");
+	fclose(f);
+	simbook_release(&k);
+	return 0;
+}
+
 static int
 want(const char *section)
 {
@@ -1503,6 +1702,8 @@ main(int argc, char **argv)
 		bench_score_prebuilt();
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--ref-sim") == 0)
+		return ref_sim(argv[2]);	/* simulate (book_sim.h) */
 	if (argc == 2 && strcmp(argv[1], "--books") == 0) {
 		bench_books();
 		return 0;
@@ -1528,6 +1729,8 @@ main(int argc, char **argv)
 		bench_books();
 	if (want("mc"))
 		bench_mc();
+	if (want("simulate"))
+		bench_simulate();
 	if (want("codec"))
 		bench_codec();
 	if (want("charts"))

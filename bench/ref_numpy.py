@@ -8,10 +8,12 @@ What a risk engineer would write instead of cascaded, from docs/model.md alone:
   curve, cumsum, minimum.accumulate, argsort, and scipy's Student-t;
 - mc: a vectorised Monte Carlo of one coupled loan (docs/model.md 5.2: Student-t as
   a chi-square variance mixture, Cholesky-correlated steps, the Brownian
-  bridge minimum of the loan's log health of 4.2 step 2).
+  bridge minimum of the loan's log health of 4.2 step 2);
+- sim: a book of 1e4 perps and compound-v3 loans on five assets over the same
+  paths, each asset's cascade of the book's triggers (docs/model.md 8.4).
 
 Usage: ref_numpy.py FILE, FILE written by `bench_engine --ref-exact` or
-`--ref-mc` (inputs, the engine's answers and its median time).  Prints one
+`--ref-mc` or `--ref-sim` (inputs, the engine's answers and its median time).  Prints one
 JSON line (speed ratio, agreement) and exits 1 when the two disagree:
 exact figures beyond 1e-9 relative, Monte Carlo probabilities beyond 4
 standard errors of their difference.
@@ -218,6 +220,84 @@ def mc_coupled(inp, seed=12345):
     return p, math.sqrt(p * (1.0 - p) / n)
 
 
+def sim_book(inp, seed=2024):
+    """A book over correlated paths (docs/model.md 8.4): 5.2 paths with their
+    Brownian-bridge minima and maxima, each asset's 4.1 cascade of the book's
+    own triggers (no stored level), fills at e_j = m_j g(S_{j-1}) (8.2);
+    a perp liquidates size x e, a compound-v3 loan its collateral x e with the
+    shortfall max(0, debt - collateral x e) as bad debt.  Means of the
+    per-path liquidated value and bad debt with their standard errors."""
+    rng = np.random.default_rng(seed)
+    P = np.array(inp["P"])
+    A = len(P)
+    sig_h = np.array(inp["sigma"]) * math.sqrt(inp["horizon_days"] / 365.0)
+    L = np.linalg.cholesky(np.array(inp["rho"]).reshape(A, A))
+    n, steps, nu = inp["paths"], inp["steps"], inp["nu"]
+    scale = np.sqrt((nu - 2.0) / rng.chisquare(nu, n)) if nu else np.ones(n)
+    s = sig_h[None, :] * scale[:, None] / math.sqrt(steps)
+    x = np.zeros((n, A))
+    lo, hi = np.zeros((n, A)), np.zeros((n, A))
+    top = np.nextafter(1.0, 0.0)
+    for _ in range(steps):
+        N, Z, Zp = (rng.standard_normal((n, A)) @ L.T for _ in range(3))
+        x1 = x + s * N
+        d2 = (x1 - x) ** 2
+        lnu = np.log(np.clip(ndtr(Z), 1e-300, top))
+        lnup = np.log(np.clip(ndtr(Zp), 1e-300, top))
+        lo = np.minimum(lo, 0.5 * (x + x1 - np.sqrt(d2 - 2 * s * s * lnu)))
+        hi = np.maximum(hi, 0.5 * (x + x1 + np.sqrt(d2 - 2 * s * s * lnup)))
+        x = x1
+    kind, asset = np.array(inp["kind"]), np.array(inp["asset"])
+    size, debt, liq = (np.array(inp[k]) for k in ("size", "debt", "liq"))
+    value, bad, nliq = np.zeros(n), np.zeros(n), np.zeros(n)
+    k99 = np.arange(1, 100, dtype=float)
+    for a in range(A):
+        unit = inp["curve_unit"] * 2000.0 / P[a]
+        bps, qty = 100.0 * k99, unit * k99
+        for up in (False, True):
+            sel = (asset == a) & ((kind == 1) if up else (kind != 1))
+            o = np.argsort(liq[sel] if up else -liq[sel], kind="stable")
+            l, q = liq[sel][o], size[sel][o]
+            S = np.concatenate(([0.0], np.cumsum(q)))[:-1]
+            if up:
+                im = np.interp(S, np.concatenate(([0.0], qty)),
+                               np.concatenate(([0.0], bps)))
+                im = np.where(S > qty[-1], bps[-1] * np.sqrt(S / qty[-1]), im)
+                g = 1.0 + im / 1e4
+                m = np.maximum.accumulate(l / g)
+            else:
+                g = 1.0 - impact(bps, qty, S) / 1e4
+                with np.errstate(divide="ignore"):
+                    m = np.minimum.accumulate(np.where(g > 0, l / g, np.inf))
+            e = m * g
+            loan = kind[sel][o] == 2
+            val = q * e
+            sh = np.where(loan, np.maximum(debt[sel][o] - q * e, 0.0), 0.0)
+            cv = np.concatenate(([0.0], np.cumsum(val)))
+            cb = np.concatenate(([0.0], np.cumsum(sh)))
+            p = P[a] * np.exp(hi[:, a] if up else lo[:, a])
+            k = (np.searchsorted(m, p, side="right") if up else
+                 np.searchsorted(-m, -p, side="right"))
+            value += cv[k]
+            bad += cb[k]
+            nliq += k
+    out = {}
+    for key, v in (("value", value), ("bad_debt", bad)):
+        out[key] = float(v.mean())
+        out[key + "_se"] = float(v.std(ddof=1) / math.sqrt(n))
+    out["p_any"] = float((nliq > 0).mean())
+    return out
+
+
+def check_sim(inp, out):
+    """z of each mean against the engine's (independent streams)."""
+    eng, zs = inp["engine"], {}
+    for key in ("value", "bad_debt"):
+        sd = math.sqrt(eng[key + "_se"] ** 2 + out[key + "_se"] ** 2)
+        zs[key] = abs(eng[key] - out[key]) / sd if sd > 0 else 0.0
+    return zs
+
+
 def timed(fn, reps):
     """(result, median wall ns, median process CPU ns)."""
     times, cpu = [], []
@@ -247,6 +327,20 @@ def main():
                "engine_cpu_ns": eng["cpu_ns"],
                "speedup_cpu": cpu / eng["cpu_ns"], "max_rel_err": err,
                "worst_field": key, "agree": ok}
+    elif inp["case"] == "sim":
+        out, ns, cpu = timed(lambda: sim_book(inp), 3)
+        zs = check_sim(inp, out)
+        res = {"bench": "numpy_sim", "n": len(inp["liq"]),
+               "paths": inp["paths"], "steps": inp["steps"],
+               "threads": inp["threads"],
+               "numpy_median_ns": ns, "engine_median_ns": eng["median_ns"],
+               "speedup": ns / eng["median_ns"], "numpy_cpu_ns": cpu,
+               "engine_cpu_ns": eng["cpu_ns"],
+               "speedup_cpu": cpu / eng["cpu_ns"], "numpy": out,
+               "engine": {k: eng[k] for k in ("value", "value_se",
+                                              "bad_debt", "bad_debt_se",
+                                              "p_any")},
+               "z": zs, "agree": bool(max(zs.values()) <= 4.0)}
     else:
         (p, se), ns, cpu = timed(lambda: mc_coupled(inp), 3)
         tol_ok = True

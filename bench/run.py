@@ -38,6 +38,7 @@ import time
 
 import page as bench_page  # bench/page.py: the page in chromium
 import calib as bench_calib  # bench/calib.py: price history
+import simulate as bench_simulate  # bench/simulate.py: POST /v1/books/{book}/simulate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
@@ -620,6 +621,7 @@ def targets(res):
             add("speed vs numpy, Monte Carlo (3-asset loan, 20000x16)",
                 row["speedup"], row["speedup_cpu"], "x", ">= 10",
                 lambda v: v >= 10)
+    bench_simulate.targets(add, res)
     m = res.get("memory_kb", {}).get("idle_seed")
     if m:
         add("server RSS idle with the seed (VmHWM)", m["VmHWM"] / 1024, None,
@@ -872,6 +874,7 @@ def main():
         res["machine"] = machine()
         run_engine(res)
         run_numpy(res, tmp)
+        bench_simulate.run(res, tmp)
         run_http(res, tmp)
         bench_page.run(res, tmp)
         bench_calib.run(res, tmp)

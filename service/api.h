@@ -236,6 +236,26 @@ int api_get_book_risk(struct app *app, const char *book,
 int api_get_book_positions(struct app *app, const char *book,
     const struct api_param *query, size_t n, struct api_answer *ans);
 
+/* ---- books: simulate (api_books_sim.c) */
+
+/*
+ * POST /v1/books/{book}/simulate (docs/books.md, docs/model.md 8.4): the
+ * body (score options) is decoded and the book taken in the call (422,
+ * 404, 503 answered there); the Monte Carlo run is a job handed to
+ * opts->defer like a score's (api_books_sim returns API_DEFERRED, the
+ * job is defer's), or run in the call when opts is NULL.
+ */
+struct api_sim_job;
+struct api_sim_opts {
+	void (*defer)(void *ctx, struct api_sim_job *job);
+	void *ctx;
+};
+int api_books_sim(struct app *app, const char *book, const char *body,
+    size_t len, const struct api_sim_opts *opts, struct api_answer *ans);
+int api_sim_job_run(struct api_sim_job *job, unsigned threads,
+    struct api_answer *ans);
+void api_sim_job_free(struct api_sim_job *job);
+
 /* ---- price history (api_prices.c) ------------------------------------ */
 
 /*

@@ -2480,3 +2480,42 @@ out:
 	read_end(bs, s);
 	return ans->status;
 }
+
+/* ---- simulate */
+struct snapshot *
+api_books_sim_take(struct app *app, const char *book,
+    int (*take)(void *ctx, const struct api_books_sim_view *v), void *ctx,
+    struct api_answer *ans)
+{
+	struct api_books *bs;
+	struct snapshot *s = read_begin(app, &bs, ans), *ret = NULL;
+	struct api_books_sim_view v;
+	const struct bk_book *b;
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	b = read_book(bs, book, ans);
+	if (b == NULL)
+		goto out;
+	v.pos = malloc((b->npos + 1) * sizeof(*v.pos));
+	if (v.pos == NULL) {
+		api_oom(ans);
+		goto out;
+	}
+	v.snap = s;
+	v.book = &b->lc;
+	v.price = bs->price;
+	v.npos = 0;
+	for (i = 0; i < b->next_slot; i++)
+		if (b->by_slot[i] != NULL)
+			v.pos[v.npos++] = &b->by_slot[i]->pos;
+	if (take(ctx, &v) == 0)
+		ret = snapshot_ref(s);
+	else
+		api_oom(ans);
+	free(v.pos);
+out:
+	read_end(bs, s);
+	return ret;
+}

@@ -207,4 +207,26 @@ struct snapshot *api_books_pin(struct app *app, void **pin);
 void api_books_unpin(void *pin);
 void api_books_own_free(void *own);
 
+/* ---- books: simulate (api_books.c, its last block) */
+
+/*
+ * POST /v1/books/{book}/simulate: under the books' read lock, take(ctx,
+ * view) with the current snapshot, the book's lc_book (its derived
+ * levels), the prices they were derived at and its positions in slot
+ * order, all borrowed for the call only (copy what is kept).  Returns
+ * the snapshot (one reference) or NULL with ans set (422 bad name, 404
+ * unknown book, 503 not loaded or no memory, also when take fails).
+ */
+struct lc_book;
+struct api_books_sim_view {
+	const struct snapshot *snap;
+	const struct lc_book *book;
+	const double *price;
+	const struct lc_position **pos;
+	size_t npos;
+};
+struct snapshot *api_books_sim_take(struct app *app, const char *book,
+    int (*take)(void *ctx, const struct api_books_sim_view *v), void *ctx,
+    struct api_answer *ans);
+
 #endif

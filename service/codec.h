@@ -408,4 +408,25 @@ int codec_encode_prices_put(const struct codec_prices_put *a, char **out);
 int codec_encode_prices(const char *asset, const struct lc_candle *c,
     size_t n, int truncated, char **out);
 
+/* ---- books: simulate (codec_books_sim.c) ---------------------------- */
+
+/*
+ * POST /v1/books/{book}/simulate (docs/books.md): the score options
+ * horizon_days, tail_dof, cascade_threshold_bps, paths, steps, seed,
+ * depth_scale, include_market_levels (the ranges and defaults of
+ * /v1/score; anything else is 422 with its pointer; an empty body is
+ * {}) into out->params and out->lc.params, and the price and volatility
+ * per asset of snap that a score uses into out->price / vol / vol_src
+ * (out->lc points at them).  The positions are not touched.  0, or -1
+ * with err (400, 422, 500).
+ */
+int codec_decode_books_sim(const char *body, size_t len,
+    const struct snapshot *snap, const struct codec_limits *lim,
+    struct score_request *out, struct problem *err);
+struct lc_book_sim;
+/* Its answer (npos: the book's positions); 0, or -1 on no memory. */
+int codec_encode_books_sim(const char *book, size_t npos,
+    const struct score_request *req, const struct lc_book_sim *res,
+    char **out);
+
 #endif

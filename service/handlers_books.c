@@ -12,6 +12,7 @@
  *   DELETE /v1/books/{book}/positions/{id}
  *   GET    /v1/books/{book}/risk             the book under a shock (8.2)
  *   GET    /v1/books/{book}/positions        the riskiest positions (8.3)
+ *   POST   /v1/books/{book}/simulate         Monte Carlo of the book (8.4)
  *
  * The writes need an API key when keys are configured (SERVER_ROUTE_AUTH).
  */
@@ -138,6 +139,53 @@ get_positions(struct server_request *req, struct server_response *res)
 	book_query(req, res, 0);
 }
 
+/* ---- simulate: POST /v1/books/{book}/simulate on the compute pool */
+
+static void
+sim_job_work(void *arg, unsigned threads, struct server_response *res)
+{
+	struct api_answer a;
+
+	api_answer_init(&a);
+	api_sim_job_run(arg, threads, &a);
+	handlers_respond(&a, res, NULL);
+}
+
+static void
+sim_job_free(void *arg)
+{
+	api_sim_job_free(arg);
+}
+
+struct sim_defer {
+	struct server_request *req;
+	struct server_response *res;
+};
+
+/* On failure server_defer() has answered and freed the job itself. */
+static void
+sim_defer(void *ctx, struct api_sim_job *job)
+{
+	struct sim_defer *d = ctx;
+
+	server_defer(d->req, d->res, sim_job_work, sim_job_free, job);
+}
+
+static void
+post_simulate(struct server_request *req, struct server_response *res)
+{
+	struct sim_defer d = { req, res };
+	struct api_sim_opts opts = { sim_defer, &d };
+	struct api_answer a;
+
+	api_answer_init(&a);
+	if (api_books_sim(req->app, server_param(req, "book"), req->body,
+	    req->body_len, &opts, &a) == API_DEFERRED)
+		api_answer_release(&a);
+	else
+		handlers_respond(&a, res, a.status == 422 ? req->path : NULL);
+}
+
 #define W (SERVER_ROUTE_BODY | SERVER_ROUTE_AUTH)
 const struct server_route handlers_book_routes[] = {
 	{ "GET", "/v1/books", get_books, 0 },
@@ -149,6 +197,8 @@ const struct server_route handlers_book_routes[] = {
 	{ "DELETE", "/v1/books/{book}/positions/{id}", delete_position,
 	    SERVER_ROUTE_AUTH },
 	{ "GET", "/v1/books/{book}/risk", get_risk, 0 },
+	{ "POST", "/v1/books/{book}/simulate", post_simulate,
+	    SERVER_ROUTE_BODY },
 };
 #undef W
 const size_t handlers_book_nroutes =

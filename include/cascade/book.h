@@ -263,4 +263,17 @@ double lc_book_effective_distance(const struct lc_liq_result *lp, size_t n,
 enum lc_status lc_book_top(const struct lc_book *b, const double *key,
     size_t offset, size_t limit, size_t *out, size_t *n);
 
+/* ---- simulate */
+/*
+ * The replay of 8.2 for one position (what lc_book_risk() runs): its
+ * ladder in (asset, dir) at execution prices e[0..n), n <= LC_MAX_STEPS,
+ * per step the value liquidated val[k] and the account after it as three
+ * numbers bd[3 k .. 3 k + 2] = (a, b, s): bad debt at a final price F of
+ * `asset` (other assets at price[]) is s + max(0, a + b F).  LC_EINVAL
+ * when n is too large, LC_ENOMEM.  Used by book_sim (mc_build.c).
+ */
+enum lc_status lc_book_replay(const struct lc_position *p,
+    const double *price, const double *vol, uint32_t asset, enum lc_dir dir,
+    const double *e, size_t n, double *val, double *bd);
+
 #endif

@@ -51,6 +51,9 @@
 #define LC_MC_NO_PRUNE 2u	/* walk every path step by step with exact
 				 * fired counts: the engine without its
 				 * shortcuts (tests: the same answer) */
+#define LC_MC_BOOK_LOSS 4u	/* per path: liquidated value, bad debt
+				 * and liquidated positions of the
+				 * request's positions (book_sim.h) */
 
 /*
  * Raw estimates.  Arrays are owned by the struct: lc_mc_stats_init() /
@@ -75,9 +78,21 @@ struct lc_mc_stats {
 	uint32_t paths;
 	uint64_t walked;	/* paths whose loans were walked step by step
 				 * (the others were proved safe up front) */
+	uint64_t skipped;	/* (walked path, coupled loan) pairs whose
+				 * loan was proved safe on that path up
+				 * front: not judged while no loan trades
+				 * its assets */
 	int shrunk;		/* R was shrunk (correlation_shrunk) */
 	size_t ninvolved;	/* volatile assets simulated */
 	size_t ncoupled;	/* coupled loans */
+	/*
+	 * LC_MC_BOOK_LOSS (else NULL): per path p < paths, the request's
+	 * liquidated value, bad debt and liquidated positions (book_sim.h
+	 * defines them); owned like the other arrays.
+	 */
+	double *path_value;
+	double *path_bad_debt;
+	uint32_t *path_nliq;
 };
 
 void lc_mc_stats_init(struct lc_mc_stats *s);
@@ -91,6 +106,18 @@ void lc_mc_stats_release(struct lc_mc_stats *s);
  */
 enum lc_status lc_mc_estimate(const struct lc_market *m,
     const struct lc_request *req, unsigned flags, struct lc_mc_stats *st);
+
+/*
+ * The same with a cost bound: after the model is built, a pilot over the
+ * first chunk's paths (mc_walk.c, nothing walked) measures u, the mean
+ * number of coupled loans per path that the up-front bound does not
+ * prove safe; when paths * steps * (simulated assets + u) exceeds
+ * max_cost the run is not made: LC_ELIMIT.  *cost receives that figure
+ * (0 before the pilot).  The answer is the same as lc_mc_estimate()'s.
+ */
+enum lc_status lc_mc_estimate_bounded(const struct lc_market *m,
+    const struct lc_request *req, unsigned flags, double max_cost,
+    double *cost, struct lc_mc_stats *st);
 
 /*
  * The scoring entry point (see the top of this file).  out must already

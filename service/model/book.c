@@ -2272,3 +2272,24 @@ lc_book_top(const struct lc_book *b, const double *key, size_t offset,
 	free(h);
 	return LC_OK;
 }
+
+/* ---- simulate */
+enum lc_status
+lc_book_replay(const struct lc_position *p, const double *price,
+    const double *vol, uint32_t asset, enum lc_dir dir, const double *e,
+    size_t n, double *val, double *bd)
+{
+	struct bd tmp[LC_MAX_STEPS];
+	enum lc_status st;
+	size_t k;
+
+	if (n > LC_MAX_STEPS)
+		return LC_EINVAL;
+	st = replay(p, price, vol, asset, dir, e, n, val, tmp);
+	for (k = 0; st == LC_OK && k < n; k++) {
+		bd[3 * k] = tmp[k].a;
+		bd[3 * k + 1] = tmp[k].b;
+		bd[3 * k + 2] = tmp[k].s;
+	}
+	return st;
+}

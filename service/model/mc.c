@@ -36,6 +36,8 @@ lc_mc_stats_release(struct lc_mc_stats *s)
 		return;
 	free(s->p_liq);
 	free(s->cascade);
+	free(s->path_value);
+	free(s->path_nliq);
 	lc_mc_stats_init(s);
 }
 
@@ -65,7 +67,8 @@ stats_reserve(struct lc_mc_stats *s, size_t npos, size_t nassets)
 
 static enum lc_status
 mc_estimate(const struct lc_market *m, const struct lc_request *req,
-    unsigned flags, const struct lc_mc_prebuilt *pre, struct lc_mc_stats *st)
+    unsigned flags, const struct lc_mc_prebuilt *pre, double max_cost,
+    double *cost, struct lc_mc_stats *st)
 {
 	struct mc_model md;
 	enum lc_status rc;
@@ -78,15 +81,36 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 	if (rc != LC_OK)
 		return rc;
 	rc = mc_model_build(&md, m, req, flags, pre);
+	if (rc == LC_OK && (flags & LC_MC_BOOK_LOSS)) {
+		/* per path, by path index: the thread count cannot matter */
+		st->path_value = malloc(2 * (size_t)md.paths * sizeof(double));
+		st->path_nliq = malloc((size_t)md.paths * sizeof(uint32_t));
+		if (st->path_value == NULL || st->path_nliq == NULL)
+			rc = LC_ENOMEM;
+		else
+			st->path_bad_debt = st->path_value + md.paths;
+		md.pv = st->path_value;
+		md.pb = st->path_bad_debt;
+		md.pn = st->path_nliq;
+	}
 	if (rc == LC_OK)
 		rc = mc_model_workspaces(&md, threads);
 	if (rc != LC_OK)
 		goto out;
+	if (cost != NULL) {
+		*cost = (double)md.paths * (double)md.steps *
+		    ((double)md.n + mc_pilot(&md));
+		if (*cost > max_cost) {
+			rc = LC_ELIMIT;
+			goto out;
+		}
+	}
 	mc_run_chunks((unsigned)md.nws, md.nchunks, mc_chunk_run, &md);
 
 	np = (double)md.paths;
 	st->paths = md.paths;
 	st->walked = 0;
+	st->skipped = 0;
 	st->shrunk = md.shrunk;
 	st->ninvolved = md.n;
 	st->ncoupled = md.nloan;
@@ -94,6 +118,7 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 		any += md.ws[i].cnt_any;
 		casc += md.ws[i].cnt_casc;
 		st->walked += md.ws[i].cnt_walk;
+		st->skipped += md.ws[i].cnt_skip;
 	}
 	st->p_any = (double)any / np;
 	st->cascade_any = (double)casc / np;
@@ -154,7 +179,16 @@ enum lc_status
 lc_mc_estimate(const struct lc_market *m, const struct lc_request *req,
     unsigned flags, struct lc_mc_stats *st)
 {
-	return mc_estimate(m, req, flags, NULL, st);
+	return mc_estimate(m, req, flags, NULL, 0.0, NULL, st);
+}
+
+enum lc_status
+lc_mc_estimate_bounded(const struct lc_market *m,
+    const struct lc_request *req, unsigned flags, double max_cost,
+    double *cost, struct lc_mc_stats *st)
+{
+	*cost = 0.0;
+	return mc_estimate(m, req, flags, NULL, max_cost, cost, st);
 }
 
 static double
@@ -254,7 +288,7 @@ lc_mc_score_prebuilt(const struct lc_market *m, const struct lc_request *req,
 	if (out->npos < req->npos)
 		return LC_EINVAL;
 	lc_mc_stats_init(&st);
-	rc = mc_estimate(m, req, 0, pre, &st);
+	rc = mc_estimate(m, req, 0, pre, 0.0, NULL, &st);
 	if (rc != LC_OK)
 		return rc;
 	np = (double)st.paths;

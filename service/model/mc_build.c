@@ -29,11 +29,16 @@
  * lc_mc_prebuilt): docs/model.md 4.1 triggers are the same, so only the
  * per-path tables (ln(m_k / P), g(S_k) by a monotone curve cursor, the
  * bucket index) are made here.  Called directly it builds them itself.
+ * With LC_MC_BOOK_LOSS the request's steps are also replayed at their
+ * fill prices e_j = m_j g(S_{j-1}) (book_tables(), lc_book_replay()):
+ * value and constant bad debt as prefix sums over the triggers, the
+ * steps whose bad debt depends on the end price listed.
  * e' (e'') is not drawn when nothing reads a minimum (maximum): no
  * trigger in that direction and no coupled loan with volatile collateral
  * (debt).
  */
 #include "model/mc_int.h"
+#include "cascade/book.h"
 #include "cascade/cascade.h"
 #include "cascade/curve.h"
 #include "cascade/position.h"
@@ -157,7 +162,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->zs = calloc(nn * S, sizeof(double));
 	w->zps = calloc(nn * S, sizeof(double));
 	w->s = calloc(nn * 4, sizeof(double));
-	w->lo = calloc(nn * 8, sizeof(double));
+	w->lo = calloc(nn * 10, sizeof(double));
 	w->pendlo = calloc(nn * S, sizeof(uint32_t));
 	w->pendhi = calloc(nn * S, sizeof(uint32_t));
 	w->npendlo = calloc(nn * 2, sizeof(size_t));
@@ -166,9 +171,9 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->E = calloc(nn * 6, sizeof(double));
 	w->amt = calloc(md->nent ? md->nent : 1, sizeof(double));
 	w->agg = calloc(md->nagg + 1, sizeof(double));
-	w->liq = calloc(nlx * 3, 1);
+	w->liq = calloc(nlx * 4, 1);
 	w->nsteps = calloc(nlx * 2, sizeof(uint32_t));
-	w->jver = calloc(nlx + nn, sizeof(uint64_t));
+	w->jver = calloc(2 * nlx + 3 * nn, sizeof(uint64_t));
 	w->dfirst = calloc(nlx, sizeof(double));
 	w->w = calloc(nv * 10, sizeof(double));
 	w->ord = calloc(md->maxside ? md->maxside : 1, sizeof(size_t));
@@ -203,12 +208,15 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->ub = w->lb + nn;
 	w->glo = w->ub + nn;
 	w->ghi = w->glo + nn;
+	w->plo = w->ghi + nn;
+	w->phi = w->plo + nn;
 	w->npendhi = w->npendlo + nn;
 	w->curhi = w->curlo + nn;
 	w->b = w->E + 2 * nn;
 	w->gd = w->b + 2 * nn;
 	w->sliq = w->liq + nlx;
 	w->dead = w->sliq + nlx;
+	w->lsafe = w->dead + nlx;
 	w->cw = w->w + nv;
 	w->kk = w->cw + nv;
 	w->p0 = w->kk + nv;
@@ -221,6 +229,9 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->cnt_sliq = w->cnt_liq + nlx;
 	w->jt = w->nsteps + nlx;
 	w->gver = w->jver + nlx;
+	w->ever = w->gver + nn;
+	w->bver = w->ever + nn;
+	w->lver = w->bver + nn;
 	return LC_OK;
 }
 
@@ -264,6 +275,9 @@ mc_model_free(struct mc_model *md)
 				free(md->as[a].ad[i].lm);
 				free(md->as[a].ad[i].gk);
 				free(md->as[a].ad[i].kb);
+				free(md->as[a].ad[i].lv);	/* and bc */
+				free(md->as[a].ad[i].nl);
+				free(md->as[a].ad[i].bs);
 			}
 		}
 	free(md->as);
@@ -481,6 +495,103 @@ single_ladder(const struct lc_request *req, size_t i, struct lc_ladder *ld)
 	return lc_loan_ladder(&p->u.loan, req->price, req->vol, ld);
 }
 
+static int
+cmp_bstep(const void *x, const void *y)
+{
+	size_t a = ((const struct mc_bstep *)x)->t;
+	size_t b = ((const struct mc_bstep *)y)->t;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * LC_MC_BOOK_LOSS: the request's steps as triggers of the built cascades
+ * (rtn[r]: the 0-based trigger of request step r; ro[i] .. ro[i + 1]: the
+ * steps of single i).  A step that is trigger j fills at e_j = m_j
+ * g(S_{j-1}) (docs/model.md 8.2; P for a step at or beyond P), and the
+ * position is replayed along those prices (lc_book_replay()): value
+ * liquidated per step, summed into lv[] by trigger, and the account's
+ * bad debt after each step (bs[]).
+ */
+static enum lc_status
+book_tables(struct mc_model *md, const struct lc_request *req,
+    const size_t *rtn, const size_t *ro)
+{
+	double e[LC_MAX_STEPS], val[LC_MAX_STEPS], bd[3 * LC_MAX_STEPS];
+	size_t a, i, k;
+	enum lc_status st;
+
+	for (a = 0; a < md->n; a++)
+		for (i = 0; i < 2; i++) {
+			struct mc_ad *ad = &md->as[a].ad[i];
+
+			ad->lv = calloc(2 * (ad->c->n + 1), sizeof(double));
+			ad->nl = calloc(ad->c->n + 1, sizeof(uint32_t));
+			ad->bs = calloc(ad->c->n + 1, sizeof(*ad->bs));
+			if (ad->lv == NULL || ad->nl == NULL || ad->bs == NULL)
+				return LC_ENOMEM;
+			ad->bc = ad->lv + ad->c->n + 1;
+		}
+	for (i = 0; i < md->nsingle; i++) {
+		const struct mc_single *sg = &md->single[i];
+		struct mc_ad *ad = &md->as[sg->a].ad[sg->dir];
+		double P = md->as[sg->a].P;
+		size_t r0 = ro[i], ns = ro[i + 1] - ro[i];
+
+		for (k = 0; k < ns; k++) {
+			size_t t = rtn[r0 + k];
+			double l = ad->c->price[t];
+
+			e[k] = (sg->dir == LC_DOWN ? l >= P : l <= P) ? P :
+			    ad->c->m[t + 1] * lc_cascade_factor(ad->c, t);
+		}
+		st = lc_book_replay(&req->pos[sg->pos], req->price, req->vol,
+		    md->as[sg->a].idx, sg->dir, e, ns, val, bd);
+		if (st != LC_OK)
+			return st;
+		for (k = 0; k < ns; k++) {
+			size_t t = rtn[r0 + k];
+			size_t nx = k + 1 < ns ? rtn[r0 + k + 1] : NONE;
+			struct mc_bstep *b;
+
+			ad->lv[t + 1] += val[k];
+			if (k == 0)
+				ad->nl[t + 1]++;
+			if (bd[3 * k + 1] == 0.0) {
+				/*
+				 * a constant: counted while t < k <= next,
+				 * i.e. added at t + 1, taken off at next + 1
+				 */
+				double cst = bd[3 * k + 2] +
+				    (bd[3 * k] > 0.0 ? bd[3 * k] : 0.0);
+
+				ad->bc[t + 1] += cst;
+				if (nx != NONE)
+					ad->bc[nx + 1] -= cst;
+				continue;
+			}
+			b = &ad->bs[ad->nbs++];
+			b->t = t;
+			b->next = nx;
+			b->a = bd[3 * k];
+			b->b = bd[3 * k + 1];
+			b->s = bd[3 * k + 2];
+		}
+	}
+	for (a = 0; a < md->n; a++)
+		for (i = 0; i < 2; i++) {
+			struct mc_ad *ad = &md->as[a].ad[i];
+
+			for (k = 1; k <= ad->c->n; k++) {
+				ad->lv[k] += ad->lv[k - 1];
+				ad->bc[k] += ad->bc[k - 1];
+				ad->nl[k] += ad->nl[k - 1];
+			}
+			qsort(ad->bs, ad->nbs, sizeof(*ad->bs), cmp_bstep);
+		}
+	return LC_OK;
+}
+
 /*
  * Triggers of every involved (asset, direction): stored non-stale levels
  * then the request's ladder steps, merged in docs/model.md 4.1 order, and the
@@ -495,17 +606,22 @@ build_cascades(struct mc_model *md, const struct lc_market *m,
 	double *rp = NULL, *rq = NULL, *mp = NULL, *mq = NULL;
 	uint64_t *tag = NULL;
 	size_t *cnt = NULL, nrt = 0, i, j, a, maxlv = 0, maxr = 0;
+	size_t *rtn = NULL, *ro = NULL;	/* LC_MC_BOOK_LOSS */
 	enum lc_status st = LC_ENOMEM;
 	int lvl = req->params.include_market_levels;
 
 	ld = malloc(sizeof(*ld));
 	rt = malloc((md->nsingle * LC_MAX_STEPS + 1) * sizeof(*rt));
 	cnt = calloc(2 * md->n + 1, sizeof(*cnt));
-	if (ld == NULL || rt == NULL || cnt == NULL)
+	ro = calloc(md->nsingle + 1, sizeof(*ro));
+	rtn = malloc((md->nsingle * LC_MAX_STEPS + 1) * sizeof(*rtn));
+	if (ld == NULL || rt == NULL || cnt == NULL || ro == NULL ||
+	    rtn == NULL)
 		goto out;
 	for (i = 0; i < md->nsingle; i++) {
 		struct mc_single *sg = &md->single[i];
 
+		ro[i] = nrt;
 		sg->first = NONE;
 		st = single_ladder(req, sg->pos, ld);
 		if (st != LC_OK)
@@ -520,6 +636,7 @@ build_cascades(struct mc_model *md, const struct lc_market *m,
 			nrt++;
 		}
 	}
+	ro[md->nsingle] = nrt;
 	for (i = 0; i < 2 * md->n; i++)
 		if (cnt[i] > maxr)
 			maxr = cnt[i];
@@ -588,6 +705,7 @@ build_cascades(struct mc_model *md, const struct lc_market *m,
 					if (r->step == 0)
 						md->single[r->single].first =
 						    nm;
+					rtn[tag[y]] = nm;
 					y++;
 				}
 				nm++;
@@ -605,8 +723,11 @@ build_cascades(struct mc_model *md, const struct lc_market *m,
 		}
 	}
 	minfirst(md);
-	st = LC_OK;
+	st = md->flags & LC_MC_BOOK_LOSS ? book_tables(md, req, rtn, ro) :
+	    LC_OK;
 out:
+	free(rtn);
+	free(ro);
 	free(mq);
 	free(mp);
 	free(tag);

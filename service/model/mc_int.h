@@ -71,6 +71,29 @@ struct mc_ad {
 	size_t minfirst;	/* smallest first-step index of a single */
 	int exposed;
 	size_t hoff;		/* histogram offset (LC_MC_ALL_POSITIONS) */
+	/*
+	 * LC_MC_BOOK_LOSS (else NULL / 0): lv[k] the value liquidated by
+	 * the request's steps among triggers 1..k, nl[k] the positions
+	 * whose first step is among them, bs the request's steps in
+	 * trigger order whose account's bad debt depends on the end price
+	 * (mc_bstep), bc[k] the bad debt of the others (a constant per
+	 * step) over the positions whose last fired step it is.
+	 */
+	double *lv, *bc;
+	uint32_t *nl;
+	size_t nbs;
+	struct mc_bstep *bs;
+};
+
+/*
+ * A request step that is trigger t + 1 (t 0-based) of its cascade: once
+ * it has fired and the position's next step (trigger next + 1; NONE:
+ * none) has not, the position's bad debt at the end price F of the asset
+ * is s + max(0, a + b F) (lc_book_replay()).
+ */
+struct mc_bstep {
+	size_t t, next;
+	double a, b, s;
 };
 
 struct mc_asset {
@@ -160,6 +183,9 @@ struct mc_model {
 	unsigned char *need_lb, *need_ub;
 	size_t nws;
 	struct mc_ws *ws;
+	/* LC_MC_BOOK_LOSS outputs, per path (else NULL; lc_mc_stats's) */
+	double *pv, *pb;
+	uint32_t *pn;
 };
 
 struct mc_ws {
@@ -174,6 +200,7 @@ struct mc_ws {
 	double *eb;		/* 3n x steps: the path's normals */
 	double *dx;		/* steps: N of one asset */
 	double *glo, *ghi;	/* bounds of Gamma on the path (loans_safe) */
+	double *plo, *phi;	/* P exp(lb) glo and P exp(ub) ghi */
 	double *certlo, *certhi;
 	uint32_t *pendlo, *pendhi;	/* n x steps pending step indices */
 	size_t *npendlo, *npendhi;
@@ -191,6 +218,19 @@ struct mc_ws {
 	double *amt;		/* nent current amounts */
 	double *agg;		/* folded amt */
 	unsigned char *liq, *sliq, *dead;
+	/*
+	 * per loan, on a walked path: proved safe up front (loans_mark());
+	 * not judged while no loan trades its assets (E = 0 on them)
+	 */
+	unsigned char *lsafe;
+	/*
+	 * ever[a]: bumped when E of asset a changes; bver[a]: the ever[a]
+	 * its bounds glo / ghi were computed at; lver[li]: the sum of ever
+	 * over loan li's assets when it was last proved safe; hr: the
+	 * path's excursion factor of loans_safe()
+	 */
+	uint64_t *ever, *bver, *lver;
+	double hr;
 	uint32_t *nsteps;
 	double *dfirst;
 	double *cov;		/* per loan R_uv s_u s_v of this path */
@@ -204,6 +244,9 @@ struct mc_ws {
 	uint64_t *cnt_liq, *cnt_sliq, *cnt_ev, *hist;
 	uint64_t cnt_any, cnt_casc;
 	uint64_t cnt_walk;	/* paths walked step by step (replay()) */
+	uint64_t cnt_skip;	/* (walked path, loan) pairs proved safe */
+	/* LC_MC_BOOK_LOSS: coupled loans' value seized, shortfalls */
+	double bval, bbad;
 };
 
 static inline int
@@ -240,6 +283,14 @@ void mc_model_free(struct mc_model *md);
  * loan (md->agg0 allocated, md->loan and md->amt0 filled).
  */
 void mc_walk_tables(struct mc_model *md);
+
+/*
+ * The cost pilot (lc_mc_estimate_bounded()): on the paths of chunk 0
+ * (drawn on workspace 0 from the same stream, nothing walked), the mean
+ * number of coupled loans that the bound of loans_safe() does not prove
+ * safe one by one on a path (0 on a path proved safe whole).
+ */
+double mc_pilot(const struct mc_model *md);
 
 /* The paths of chunk `chunk` on workspace `worker` (mc_chunk_fn, ctx: md). */
 void mc_chunk_run(void *ctx, size_t worker, size_t chunk);

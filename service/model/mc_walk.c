@@ -36,7 +36,11 @@
  * reaches k* (cascade event) and a single's first step, so settle_fast()
  * tests just those thresholds, whose bridges the bound of
  * bridge_misses() nearly always dismisses, however dense the levels
- * are.  Other paths are walked (replay()) exactly as below.  The
+ * are.  Other paths are walked (replay()) exactly as below, except
+ * that a loan the same bound proves safe on its own (loans_mark()) is
+ * not judged; when a loan trades one of its assets (E changes), it is
+ * proved again with the bounds of the new volumes (bounds_with_volume(),
+ * loan_skipped()) or judged from then on.  The
  * shortcuts give the same bits as walking every path with exact fired
  * counts (LC_MC_NO_PRUNE, which the tests compare against).  Skipping
  * the provably safe steps inside a walk was tried and measured: the
@@ -130,6 +134,11 @@
  * - compound-v3 absorb of a coupled loan: volatile collateral sold, no
  *   purchase, the loan ends.  Bad debt also ends the loan.
  * - A loan with no collateral value is liquidated at once, with no fill.
+ *
+ * Book records (LC_MC_BOOK_LOSS, book_sim.h): exact fired counts
+ * (settle()), the request's steps' value and bad debt by prefix sums
+ * over the triggers (book_loss()), coupled loans' seized value and end
+ * bad debt; stored per path index.
  *
  * Events and records.  A cascade event of (asset, dir) is
  * impact(E + S_k) >= threshold at the end of the path (E and S only grow,
@@ -513,21 +522,37 @@ bisect:
  * finds the first that is not, and only there is g evaluated again (with
  * a forward curve cursor: E + S_k only grows).
  */
+static size_t fire_from(const struct mc_model *md, size_t a, int dir,
+    double E, double p, size_t k);
+
 static size_t
 fire_with_volume(const struct mc_model *md, const struct mc_ws *w, size_t a,
     int dir)
 {
+	size_t i = 2 * a + (size_t)dir;
+
+	return fire_from(md, a, dir, w->E[i], md->as[a].P *
+	    exp(dir == LC_DOWN ? w->lo[a] : w->hi[a]), w->k[i] + 1);
+}
+
+/*
+ * The fired count of (a, dir) with extra volume E at exogenous price p,
+ * knowing that triggers 1 .. k fire (the search of fire_with_volume()).
+ */
+static size_t
+fire_from(const struct mc_model *md, size_t a, int dir, double E, double p,
+    size_t k)
+{
 	const struct mc_ad *ad = &md->as[a].ad[dir];
 	const struct lc_cascade *c = ad->c;
 	const double *pr = c->price;
-	size_t i = 2 * a + (size_t)dir, n = c->n, k = w->k[i] + 1;
-	double p = md->as[a].P * exp(dir == LC_DOWN ? w->lo[a] : w->hi[a]);
+	size_t n = c->n;
 	double sg = dir == LC_DOWN ? 1.0 : -1.0;
 	size_t cur = 0;
 
 	while (k < n) {
 		double lim = p * lc_price_factor_seek(c->curve, ad->side,
-		    w->E[i] + c->cum[k], md->scale, &cur), sl = sg * lim;
+		    E + c->cum[k], md->scale, &cur), sl = sg * lim;
 		size_t lo, hi, step = 1;
 
 		if (!(sg * pr[k] >= sl))
@@ -949,6 +974,7 @@ fill(const struct mc_model *md, struct mc_ws *w, uint32_t a, int dir,
 		w->fill_quote += sl / 1e4 * qty * px;
 	}
 	w->E[i] += qty;
+	w->ever[a]++;
 	update_b(md, w, a, dir);
 	update_gamma(md, w, a);
 }
@@ -1056,6 +1082,9 @@ loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
 		return;
 	}
 	if (l->proto == LC_COMPOUND_V3) {
+		/* book loss: every collateral absorbed, the shortfall */
+		w->bval += cv;
+		w->bbad += dv > cv ? dv - cv : 0.0;
 		/* absorb: volatile collateral sold, debt taken over */
 		order_by_value(md, w, l->ec, l->nc, q);
 		for (i = 0; i < l->nc; i++) {
@@ -1079,6 +1108,7 @@ loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
 		rep = cv / (1.0 + l->bonus);
 		bad = 1;
 	}
+	w->bval += seize;	/* book loss: collateral value seized */
 	/* collateral seized (sold), then debt repaid (volatile debt bought) */
 	reduce_side(md, w, l->ec, l->nc, seize, LC_DOWN, q, first);
 	reduce_side(md, w, l->ed, l->nd, rep, LC_UP, q, first);
@@ -1246,7 +1276,7 @@ settle_fast(const struct mc_model *md, struct mc_ws *w, size_t a, int dir)
 	const struct mc_ad *ad = &md->as[a].ad[dir];
 	size_t i = 2 * a + (size_t)dir, n = ad->c->n, t1, t2, k = 0;
 
-	if (w->hist != NULL) {
+	if (w->hist != NULL || md->pv != NULL) {
 		settle(md, w, a, dir);
 		return;
 	}
@@ -1285,6 +1315,44 @@ hz_bound(const struct mc_model *md, double v)
 }
 
 /*
+ * loans_safe()'s bound for loan li (glo, ghi set; hr its excursion);
+ * cached: read P exp(lb) glo and P exp(ub) ghi from plo / phi.
+ */
+static int
+loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
+    double hr, int cached)
+{
+	const struct mc_loan *l = &md->loan[li];
+	const double *ag = md->agg0 + l->go;
+	size_t nv = l->nv, v;
+	double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0;
+
+	for (v = 0; v < nv; v++) {
+		size_t ai = md->va[l->ev + v];
+
+		if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
+			return 0;
+		if (ag[v] > 0.0) {
+			A += ag[v] * (cached ? w->plo[ai] : md->as[ai].P *
+			    exp(w->lb[ai]) * w->glo[ai]);
+			if (w->s[ai] > sc)
+				sc = w->s[ai];
+		}
+		if (ag[nv + v] > 0.0) {
+			B += ag[nv + v] * (cached ? w->phi[ai] : md->as[ai].P *
+			    exp(w->ub[ai]) * w->ghi[ai]);
+			if (w->s[ai] > sd)
+				sd = w->s[ai];
+		}
+	}
+	if (B == 0.0)
+		return 1;	/* no debt: never liquidated */
+	if (!(A > 0.0) || !(B > 0.0))
+		return 0;
+	return log(A / B) - (sc + sd) * hr > SAFE_MARGIN;
+}
+
+/*
  * Can no coupled loan be liquidated anywhere on this path (the normals of
  * every step drawn, nothing judged yet)?  Then no extra volume E is ever
  * added, every Gamma is that of the E = 0 cascades, and the loans' steps
@@ -1311,7 +1379,7 @@ hz_bound(const struct mc_model *md, double v)
 static int
 loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 {
-	size_t a, li, v;
+	size_t a, li;
 	double hr = md->cs_ok ? hz_bound(md, sqrt(rmax2) * (1.0 + 1e-6) +
 	    1e-9) : md->hz[HZ_N];
 
@@ -1328,38 +1396,91 @@ loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 		w->ghi[a] = up->gk[k];
 	}
 	for (li = 0; li < md->nloan; li++) {
-		const struct mc_loan *l = &md->loan[li];
-		const double *ag = md->agg0 + l->go;
-		size_t nv = l->nv;
-		double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0;
-
-		for (v = 0; v < nv; v++) {
-			const struct mc_asset *as = &md->as[md->va[l->ev + v]];
-			size_t ai = md->va[l->ev + v];
-
-			if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
-				return 0;
-			if (ag[v] > 0.0) {
-				A += ag[v] * as->P * exp(w->lb[ai]) *
-				    w->glo[ai];
-				if (w->s[ai] > sc)
-					sc = w->s[ai];
-			}
-			if (ag[nv + v] > 0.0) {
-				B += ag[nv + v] * as->P * exp(w->ub[ai]) *
-				    w->ghi[ai];
-				if (w->s[ai] > sd)
-					sd = w->s[ai];
-			}
-		}
-		if (B == 0.0)
-			continue;	/* no debt: never liquidated */
-		if (!(A > 0.0) || !(B > 0.0))
-			return 0;
-		if (!(log(A / B) - (sc + sd) * hr > SAFE_MARGIN))
+		if (!loan_safe(md, w, li, hr, 0))
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * On a path that must be walked: which loans loans_safe()'s bound proves
+ * safe one by one (w->lsafe).  Its argument holds per loan while E stays
+ * 0 on the loan's own assets (their Gamma within glo .. ghi): such a
+ * loan is not judged until some loan trades one of its assets
+ * (step_rounds()); its static figure (every Gamma = 1, within the
+ * bounds) stays safe for the whole path.
+ */
+static void
+loans_mark(const struct mc_model *md, struct mc_ws *w, double rmax2)
+{
+	size_t li;
+	double hr = md->cs_ok ? hz_bound(md, sqrt(rmax2) * (1.0 + 1e-6) +
+	    1e-9) : md->hz[HZ_N];
+
+	w->hr = hr;
+	for (li = 0; li < md->nloan; li++) {
+		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr, 0);
+		w->lver[li] = 0;
+		w->cnt_skip += w->lsafe[li];
+	}
+}
+
+/*
+ * The bounds glo / ghi of asset a with its current extra volumes E
+ * (constant until ever[a] changes): the fired counts at the path's
+ * bounds lb / ub with those volumes (at least the counts so far); and
+ * plo / phi.
+ */
+static void
+bounds_with_volume(const struct mc_model *md, struct mc_ws *w, size_t a)
+{
+	const struct mc_asset *as = &md->as[a];
+	const struct mc_ad *dn = &as->ad[LC_DOWN], *up = &as->ad[LC_UP];
+	double Ed = w->E[2 * a], Eu = w->E[2 * a + 1];
+	size_t k;
+
+	k = Ed == 0.0 ? (dn->c->n > 0 ? kfind(dn, 0, w->lb[a], 1.0) : 0) :
+	    fire_from(md, a, LC_DOWN, Ed, as->P * exp(w->lb[a]), w->k[2 * a]);
+	w->glo[a] = lc_price_factor(dn->c->curve, dn->side, Ed + dn->c->cum[k],
+	    md->scale);
+	k = Eu == 0.0 ? (up->c->n > 0 ? kfind(up, 0, w->ub[a], -1.0) : 0) :
+	    fire_from(md, a, LC_UP, Eu, as->P * exp(w->ub[a]),
+	    w->k[2 * a + 1]);
+	w->ghi[a] = lc_price_factor(up->c->curve, up->side, Eu + up->c->cum[k],
+	    md->scale);
+	w->plo[a] = as->P * exp(w->lb[a]) * w->glo[a];
+	w->phi[a] = as->P * exp(w->ub[a]) * w->ghi[a];
+	w->bver[a] = w->ever[a];
+}
+
+/*
+ * May loan li be skipped now?  Proved safe, and, if a loan has traded
+ * one of its assets since (E changed), proved safe again with the
+ * bounds of the new volumes; else it is judged from now on.  Its earlier
+ * steps were covered by the proof in force then.
+ */
+static inline int
+loan_skipped(const struct mc_model *md, struct mc_ws *w, size_t li)
+{
+	const struct mc_loan *l = &md->loan[li];
+	uint64_t ver = 0;
+	size_t v;
+
+	if (!w->lsafe[li])
+		return 0;
+	for (v = 0; v < l->nv; v++)
+		ver += w->ever[md->va[l->ev + v]];
+	if (ver == w->lver[li])
+		return 1;
+	for (v = 0; v < l->nv; v++) {
+		uint32_t a = md->va[l->ev + v];
+
+		if (w->bver[a] != w->ever[a])
+			bounds_with_volume(md, w, a);
+	}
+	w->lver[li] = ver;
+	w->lsafe[li] = (unsigned char)loan_safe(md, w, li, w->hr, 1);
+	return w->lsafe[li];
 }
 
 /* ------------------------------------------------------------------ */
@@ -1398,6 +1519,8 @@ step_rounds(const struct mc_model *md, struct mc_ws *w, double *slip)
 			const struct mc_loan *l = &md->loan[li];
 			struct judge js, jc, *pre = NULL;
 
+			if (loan_skipped(md, w, li))
+				continue;	/* see loans_mark() */
 			if (first && !w->sliq[li]) {
 				if (!w->liq[li] && !w->dead[li]) {
 					judge_both(md, w, l, md->agg0 +
@@ -1592,6 +1715,8 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 		w->ex1[a] = as->P;
 		w->gam[a] = 1.0;
 		w->gver[a] = 0;
+		w->ever[a] = 0;
+		w->bver[a] = UINT64_MAX;	/* plo / phi not computed */
 		for (i = 0; i < 2; i++) {
 			w->b[2 * a + i] = as->ad[i].b0;
 			w->gd[2 * a + i] = 1.0;
@@ -1636,26 +1761,141 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 	}
 }
 
+/*
+ * LC_MC_BOOK_LOSS records of path p (book_sim.h): the request's steps
+ * among the fired triggers (exact counts: settle()) give their value by
+ * the prefix sums lv[k] and their positions by nl[k]; each position's
+ * last fired step gives its bad debt: a constant (bc[k], prefix sums) or,
+ * when its account still holds the asset, at the end price F = P
+ * exp(x(T)) Gamma(T) of its asset.  Coupled loans add the value their steps
+ * seized (loan_step()) and their end bad debt max(0, debt - collateral)
+ * at the end prices (compound-v3: its shortfall at absorption).
+ */
 static void
-run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
+book_loss(const struct mc_model *md, struct mc_ws *w, size_t p, int walked)
 {
-	size_t n = md->n, S = md->steps, a, i, li;
-	double f = 1.0, rs = 1.0 / sqrt((double)S), rmax2 = 0.0;
-	int any, casc, safe;
+	size_t a, i, li, S = md->steps;
+	double val = w->bval, bad = w->bbad;
+	uint32_t nl = 0;
+
+	for (a = 0; a < md->n; a++) {
+		double x = md->as[a].P * exp(w->xs[a * (S + 1) + S]), g = NAN;
+
+		if (walked && md->as[a].in_loan)
+			g = w->gam[a];
+		for (i = 0; i < 2; i++) {
+			const struct mc_ad *ad = &md->as[a].ad[i];
+			size_t k = w->k[2 * a + i], j;
+
+			val += ad->lv[k];
+			bad += ad->bc[k];
+			nl += ad->nl[k];
+			for (j = 0; j < ad->nbs && ad->bs[j].t < k; j++) {
+				const struct mc_bstep *b = &ad->bs[j];
+				double y;
+
+				if (b->next != NONE && b->next < k)
+					continue;	/* not its last step */
+				if (isnan(g)) {
+					const struct mc_ad *d0 =
+					    &md->as[a].ad[LC_DOWN];
+					const struct mc_ad *d1 =
+					    &md->as[a].ad[LC_UP];
+
+					g = lc_price_factor(d0->c->curve,
+					    d0->side, d0->c->cum[w->k[2 * a]],
+					    md->scale) *
+					    lc_price_factor(d1->c->curve,
+					    d1->side, d1->c->cum[w->k[2 * a + 1]],
+					    md->scale);
+				}
+				y = b->a + b->b * x * g;
+				bad += b->s + (y > 0.0 ? y : 0.0);
+			}
+		}
+	}
+	for (li = 0; li < md->nloan; li++) {
+		const struct mc_loan *l = &md->loan[li];
+		double cv, dv;
+		size_t v;
+
+		if (!w->liq[li])
+			continue;
+		nl++;
+		if (l->proto == LC_COMPOUND_V3)
+			continue;	/* its shortfall is in bbad */
+		for (v = 0; v < l->nv; v++) {
+			uint32_t a2 = md->va[l->ev + v];
+
+			w->q[v] = md->as[a2].P *
+			    exp(w->xs[a2 * (S + 1) + S]) * w->gam[a2];
+		}
+		loan_values(md, w, l, w->q, &cv, &dv);
+		bad += dv > cv ? dv - cv : 0.0;
+	}
+	md->pv[p] = val;
+	md->pb[p] = bad;
+	md->pn[p] = nl;
+}
+
+/* The path's variance draw, step sigmas and normals (draw_path()). */
+static double
+path_begin(const struct mc_model *md, struct mc_ws *w)
+{
+	double f = 1.0, rs = 1.0 / sqrt((double)md->steps);
+	size_t a;
 
 	if (md->nu > 0.0) {
 		double W = lc_rng_chisq(&w->rng, &md->zig, md->nu);
 
 		f = sqrt((md->nu - 2.0) / W);
 	}
-	for (a = 0; a < n; a++) {
+	for (a = 0; a < md->n; a++)
 		w->s[a] = md->as[a].sigh * f * rs;
+	return draw_path(md, w);
+}
+
+double
+mc_pilot(const struct mc_model *md)
+{
+	struct mc_ws *w = &md->ws[0];
+	size_t n = md->paths < LC_MC_CHUNK ? md->paths : LC_MC_CHUNK, p, li;
+	uint64_t skip0 = w->cnt_skip, open = 0;
+
+	if (md->nloan == 0 || n == 0)
+		return 0.0;
+	lc_rng_seed(&w->rng, md->seed, 0);
+	for (p = 0; p < n; p++) {
+		double rmax2 = path_begin(md, w);
+
+		if (loans_safe(md, w, rmax2))
+			continue;
+		tight_bounds(md, w);
+		if (loans_safe(md, w, rmax2))
+			continue;
+		loans_mark(md, w, rmax2);
+		for (li = 0; li < md->nloan; li++)
+			open += !w->lsafe[li];
+	}
+	w->cnt_skip = skip0;
+	return (double)open / (double)n;
+}
+
+static void
+run_path(const struct mc_model *md, struct mc_ws *w, double *slip, size_t p)
+{
+	size_t n = md->n, a, i, li;
+	double rmax2 = 0.0;
+	int any, casc, safe;
+
+	for (a = 0; a < n; a++) {
 		w->k[2 * a] = w->k[2 * a + 1] = 0;
 		w->E[2 * a] = w->E[2 * a + 1] = 0.0;
 	}
 	for (li = 0; li < md->nloan; li++)
-		w->liq[li] = w->sliq[li] = 0;
-	rmax2 = draw_path(md, w);
+		w->liq[li] = w->sliq[li] = w->lsafe[li] = 0;
+	w->bval = w->bbad = 0.0;
+	rmax2 = path_begin(md, w);
 	safe = md->nloan == 0;
 	if (!safe && !(md->flags & LC_MC_NO_PRUNE)) {
 		/* the loose bounds first; the step-by-step ones if need be */
@@ -1663,6 +1903,8 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 		if (!safe) {
 			tight_bounds(md, w);
 			safe = loans_safe(md, w, rmax2);
+			if (!safe)
+				loans_mark(md, w, rmax2);
 		}
 	}
 	if (md->flags & LC_MC_NO_PRUNE) {
@@ -1723,6 +1965,8 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip)
 	}
 	w->cnt_any += (uint64_t)any;
 	w->cnt_casc += (uint64_t)casc;
+	if (md->pv != NULL)
+		book_loss(md, w, p, (md->flags & LC_MC_NO_PRUNE) || !safe);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1740,7 +1984,7 @@ mc_chunk_run(void *ctx, size_t worker, size_t chunk)
 		p1 = md->paths;
 	lc_rng_seed(&w->rng, md->seed, (uint64_t)chunk);
 	for (p = p0; p < p1; p++)
-		run_path(md, w, slip);
+		run_path(md, w, slip, p);
 }
 
 void
