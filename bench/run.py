@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+import cluster     # bench/cluster.py: the message-bus rows
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
 ENGINE = os.path.join(ROOT, "build", "bench", "bench_engine")
@@ -678,6 +680,7 @@ def targets(res):
                       "cpu_value": r["ops"] / r["cpu_ns"] * 1e3,
                       "unit": "M/s", "goal": "-", "met": None,
                       "met_cpu": None})
+    cluster.targets(add, res)
     return t
 
 
@@ -867,6 +870,7 @@ def main():
         run_engine(res)
         run_numpy(res, tmp)
         run_http(res, tmp)
+        cluster.run(res, tmp)
     except BaseException as e:
         res["failures"].append("bench aborted: %r" % (e,))
         raise

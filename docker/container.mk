@@ -4,8 +4,9 @@
 #
 #   make container-test  build docker/Dockerfile in a real Docker engine and
 #                        test image (size under MAX_IMAGE_MB, dpkg
-#                        records, no shell), container, compose and the k8s
-#                        manifests (as root: installs docker.io,
+#                        records, no shell), container, compose, the k8s
+#                        manifests and compose's cluster profile (NATS,
+#                        3 replicas, nginx) (as root: installs docker.io,
 #                        docker-compose, debootstrap when missing, starts
 #                        and stops dockerd, builds a local base image from
 #                        ../shared/tools/mkbase.sh when there is none)

@@ -572,7 +572,7 @@ aux_image_ok() {
 	contains "$pkgs" "${2##*/}.*[0-9]\.[0-9]"
 }
 cluster_test() {
-	local nport rep cid cport n code ups ip tags t0 i want
+	local nport rep cid n code ups tags t0 i want
 	declare -A rport=() rip=()
 	say "# cluster profile: building $NATS_IMAGE and $NGINX_IMAGE ($(elapsed) s so far)"
 	if build_aux docker/Dockerfile.nats "$NATS_IMAGE" &&
