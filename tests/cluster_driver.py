@@ -201,7 +201,8 @@ def latency_stats(rate, secs, ports, writers=16):
             with lock:
                 sent[(w, k)] = time.monotonic()
             st, _, _ = cs[i % len(cs)].req(
-                "PUT", "/v1/markets/LAT%d" % w, {"price": k, "volatility": 0.1})
+                "PUT", "/v1/markets/LAT%d" % w,
+                {"price": k, "volatility": 0.1})
             if 200 <= st < 300:
                 with lock:
                     nxt[1] += 1

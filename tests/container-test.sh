@@ -538,12 +538,16 @@ else
 	sed 's/^/#   /' "$WORK/compose.log" | tail -10
 	bad "compose up -d"
 fi
-if compose down -v --remove-orphans >/dev/null 2>&1; then
-	ok "compose down -v"
-	COMPOSE_UP=0
-else
-	bad "compose down -v"
-fi
+# down_ok LABEL FUNCTION: FUNCTION down -v, one test
+down_ok() {
+	if "$2" down -v --remove-orphans >/dev/null 2>&1; then
+		ok "$1 down -v"
+		return 0
+	fi
+	bad "$1 down -v"
+	return 1
+}
+down_ok compose compose && COMPOSE_UP=0
 
 # ---------------------------------------------------------------- cluster
 # compose's "cluster" profile: NATS + three replicas + nginx.  The NATS
@@ -704,12 +708,7 @@ cluster_test() {
 	else
 		bad "cluster: docker start replica-2"
 	fi
-	if ccompose down -v --remove-orphans >/dev/null 2>&1; then
-		ok "compose --profile cluster down -v"
-		CLUSTER_UP=0
-	else
-		bad "compose --profile cluster down -v"
-	fi
+	down_ok "compose --profile cluster" ccompose && CLUSTER_UP=0
 }
 if [ "${CT_CLUSTER:-1}" != 0 ]; then
 	cluster_test
