@@ -608,11 +608,14 @@ cluster_test() {
 		return
 	fi
 	nport=$(ccompose port nginx 8080 2>/dev/null | sed 's/.*://')
-	replica_ports() {
+	declare -A rcid=()
+	for rep in replica-1 replica-2 replica-3; do
+		rcid[$rep]=$(ccompose ps -q "$rep" 2>/dev/null | head -1)
+	done
+	replica_ports() { # from the engine (compose's own `port` is slow)
 		for rep in replica-1 replica-2 replica-3; do
-			rport[$rep]=$(ccompose port "$rep" 8080 2>/dev/null | sed 's/.*://')
-			cid=$(ccompose ps -q "$rep" 2>/dev/null | head -1)
-			rip[$rep]=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$cid" 2>/dev/null)
+			rport[$rep]=$(host_port "${rcid[$rep]}")
+			rip[$rep]=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "${rcid[$rep]}" 2>/dev/null)
 		done
 	}
 	replica_ports
@@ -675,7 +678,7 @@ cluster_test() {
 		bad "cluster: replicas' ETags differ: ${tags[*]}"
 	fi
 	# SIGKILL replica-2: writes through nginx go on.
-	cid=$(ccompose ps -q replica-2 | head -1)
+	cid=${rcid[replica-2]}
 	docker kill -s KILL "$cid" >/dev/null 2>&1
 	code=
 	for i in 1 2 3 4 5 6; do
@@ -692,7 +695,7 @@ cluster_test() {
 	# Started again, it catches up with the writes it missed.
 	t0=$(date +%s)
 	if docker start "$cid" >/dev/null 2>&1; then
-		r2_port() { [ -n "$(ccompose port replica-2 8080 2>/dev/null | sed 's/.*://')" ]; }
+		r2_port() { [ -n "$(host_port "$cid")" ]; }
 		wait_for 20 r2_port
 		replica_ports
 		if wait_for 120 up_200 "${rport[replica-2]}" /readyz; then
