@@ -39,6 +39,7 @@ import time
 import page as bench_page  # bench/page.py: the page in chromium
 import calib as bench_calib  # bench/calib.py: price history
 import simulate as bench_simulate  # bench/simulate.py: POST /v1/books/{book}/simulate
+import cluster as bench_cluster  # bench/cluster.py: the message-bus rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
@@ -686,6 +687,7 @@ def targets(res):
                       "unit": "M/s", "goal": "-", "met": None,
                       "met_cpu": None})
     bench_calib.targets(add, res)
+    bench_cluster.targets(add, res)
     return t
 
 
@@ -878,6 +880,7 @@ def main():
         run_http(res, tmp)
         bench_page.run(res, tmp)
         bench_calib.run(res, tmp)
+        bench_cluster.run(res, tmp)
     except BaseException as e:
         res["failures"].append("bench aborted: %r" % (e,))
         raise

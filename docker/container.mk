@@ -4,13 +4,17 @@
 #
 #   make container-test  build docker/Dockerfile in a real Docker engine and
 #                        test image (size under MAX_IMAGE_MB, dpkg
-#                        records, no shell), container, compose and the k8s
-#                        manifests (as root: installs docker.io,
+#                        records, no shell), container, compose, the k8s
+#                        manifests and compose's cluster profile (NATS,
+#                        3 replicas, nginx) (as root: installs docker.io,
 #                        docker-compose, debootstrap when missing, starts
 #                        and stops dockerd, builds a local base image from
 #                        ../shared/tools/mkbase.sh when there is none)
 #   make image           docker build -t cascaded:$(VERSION) -t cascaded:latest
 #   make k8s-validate    schema + strict + policy checks of docker/k8s/*.yaml
+#   make cluster-images  the NATS and nginx images of compose.yaml's
+#                        "cluster" profile, from Debian packages
+#                        (cascaded-nats:local, cascaded-nginx:local)
 
 CONTAINER_IMAGE ?= cascaded
 # The image is FROM scratch plus the Debian packages the binary loads
@@ -18,7 +22,7 @@ CONTAINER_IMAGE ?= cascaded
 MAX_IMAGE_MB ?= 30
 CONTAINER_REVISION = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: container-test image k8s-validate
+.PHONY: container-test image k8s-validate cluster-images
 
 container-test:
 	IMAGE=$(CONTAINER_IMAGE):ci VERSION=$(VERSION) \
@@ -31,3 +35,7 @@ image:
 
 k8s-validate:
 	bash tests/k8s-validate.sh
+
+cluster-images:
+	docker build -f docker/Dockerfile.nats -t cascaded-nats:local docker
+	docker build -f docker/Dockerfile.nginx -t cascaded-nginx:local docker

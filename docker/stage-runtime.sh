@@ -12,7 +12,9 @@
 # base-files) are added.  For each package, its files (`dpkg-query -L`)
 # are copied into STAGE, except documentation (/usr/share/doc but the
 # copyright files, man, info, lintian, locale) and glibc's gconv modules
-# (iconv character sets: nothing in the binary converts charsets); its
+# (iconv character sets: nothing in the binary converts charsets) and
+# the service-manager glue of server packages (init scripts, systemd
+# units, logrotate, ufw, apport, vim; nothing runs them here); its
 # status paragraph (`dpkg-query -s`) goes to
 # STAGE/var/lib/dpkg/status.d/<package> and the md5sums of the files
 # copied to status.d/<package>.md5sums, the layout of distroless images,
@@ -84,6 +86,11 @@ keep() {
 	/usr/share/doc/* | /usr/share/man/* | /usr/share/info/* | \
 		/usr/share/lintian/* | /usr/share/locale/* | \
 		/usr/share/bug/* | */gconv/*) return 1 ;;
+	# service-manager and desktop glue of server packages (nginx-common,
+	# nats-server): nothing in a container runs it
+	/etc/init.d/* | /lib/systemd/* | /usr/lib/systemd/* | \
+		/etc/logrotate.d/* | /etc/ufw/* | /usr/share/apport/* | \
+		/usr/share/vim/* | /etc/default/*) return 1 ;;
 	/. | /lib | /lib64 | /bin | /sbin) return 1 ;;
 	esac
 	return 0

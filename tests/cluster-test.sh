@@ -7,11 +7,14 @@
 #   1. concurrent writes of every kind into different replicas end with
 #      identical GET /v1/markets bodies and ETags on all of them;
 #   2. a write becomes visible on every replica: p50/p99/max at
-#      CLUSTER_RATE writes/s (printed, not asserted: no wall-clock checks);
+#      CLUSTER_RATE writes/s offered open loop, and the rate sustained
+#      (printed, not asserted: no wall-clock checks);
 #   3. a replica SIGKILLed during a write storm and restarted catches up
 #      and loses no acknowledged write;
-#   4. a replica added later (after CLUSTER_LEVELS levels and enough writes
-#      for snapshots and a purge of the stream) becomes ready: timed;
+#   4. a replica added later (after CLUSTER_LEVELS levels, 1e6 by default,
+#      and enough writes for snapshots and a purge of the stream) becomes
+#      ready within a bounded 120 s; the time is printed (the goal is
+#      under 10 s: measured by `make bench`, not asserted here);
 #   5. NATS SIGKILLed during a storm and restarted on its store: writes
 #      resume by themselves and no acknowledged write is lost;
 #   6. NATS restarted on an empty store: the replicas notice the stream is
@@ -20,15 +23,16 @@
 # failed' and exits 1 on any failure.
 #
 # Environment: CASCADED_BIN (build/cascaded), NATS_SERVER (nats-server),
-# CLUSTER_LEVELS (levels loaded before the late replica, default 200000),
+# CLUSTER_LEVELS (levels loaded before the late replica, default 1000000:
+# loading them takes about 50 s more than 2e5 did),
 # CLUSTER_RATE (writes/s of the latency run, 200), CLUSTER_LOG_LEVEL (of
 # the replicas, warn), CLUSTER_KEEP=1 keeps
 # the work folder.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 BIN=$(realpath "${CASCADED_BIN:-build/cascaded}")
 NATS=${NATS_SERVER:-nats-server}
-LEVELS=${CLUSTER_LEVELS:-200000}
+LEVELS=${CLUSTER_LEVELS:-1000000}
 RATE=${CLUSTER_RATE:-200}
 DRIVER="python3 tests/cluster_driver.py"
 export CLUSTER_KEY=cluster-key
@@ -184,7 +188,7 @@ if $DRIVER levels "$LEVELS" "${rport[a]}"; then ok "levels loaded"; else ko "lev
 $DRIVER storm 3 ETH $P3 >/dev/null
 start_replica d
 if t=$($DRIVER ready "${rport[d]}" 120); then
-	ok "late replica ready in ${t}s"
+	ok "late replica ready in ${t}s after $LEVELS levels (goal < 10 s: printed, not asserted)"
 else
 	ko "late replica not ready"
 fi

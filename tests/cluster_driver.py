@@ -11,16 +11,19 @@ and in count.  Subcommands (each prints one result line and exits 0, or
   same P1 P2 P3         wait (15 s at most) until every replica applied the
                         stream's last sequence, then compare the bodies
                         and ETags of GET /v1/markets and /v1/markets/ETH
-  latency RATE SECS P.. one writer at RATE writes/s into the replicas in
-                        turn; pollers on every replica note when each
-                        write becomes visible: p50 / p99 / max
+  latency RATE SECS P.. RATE writes/s (open loop, 16 writer threads)
+                        into the replicas in turn; pollers on every
+                        replica note when each write becomes visible:
+                        p50 / p99 / max
   storm SECS ASSET P..  one thread per replica appends one level per
                         write to ASSET until SECS pass; prints the
                         acknowledged (2xx) writes
   levels N P            N liquidation levels on a new asset LVL, in
-                        batches
+                        batches; prints the seconds
   count ASSET P         the stored sell levels of ASSET
   ready P SECS          wait until /readyz is 200; prints the seconds
+
+bench/cluster.py imports it: latency_stats, load_levels, wait_ready.
 """
 import http.client
 import json
@@ -142,45 +145,78 @@ def same(ports):
     return bad
 
 
-def latency(rate, secs, ports):
+def latency_stats(rate, secs, ports, writers=16):
+    """Writes at RATE per second for SECS, open loop (write i is due at
+    i / RATE, whatever the answers to the earlier ones take): WRITERS
+    threads, each with its own market LAT<w> whose price counts its
+    writes (a thread sends one write at a time, so its writes reach the
+    bus in order), into the replicas in turn; one poller per replica
+    reads GET /v1/markets: a price k on LAT<w> means writes 2..k of
+    thread w are visible there (a poll every ~3 ms: the resolution).
+    Returns {"writes", "acked", "elapsed_s",
+    "rate", "p50_ms", "p99_ms", "max_ms", "observations"} (delays from
+    sending to visible), or None when nothing showed."""
     n = int(rate * secs)
     c0 = Client(ports[0])
-    c0.req("PUT", "/v1/markets/LAT", {"price": 1, "volatility": 0.1})
+    for w in range(writers):
+        c0.req("PUT", "/v1/markets/LAT%d" % w, {"price": 1, "volatility": 0.1})
     time.sleep(0.5)
-    sent = [0.0] * (n + 2)
-    seen = {}       # (replica, i) -> time first visible
+    sent = {}       # (w, k) -> time sent
+    seen = {}       # (replica, w, k) -> time first visible
     stop = threading.Event()
     lock = threading.Lock()
+    nxt = [0, 0]    # next write, writes acknowledged
 
     def poll(r, port):
         c = Client(port, 2)
-        upto = 1
+        upto = [1] * writers
         while not stop.is_set():
-            st, _, b = c.req("GET", "/v1/markets/LAT")
+            st, _, b = c.req("GET", "/v1/markets")
             now = time.monotonic()
+            time.sleep(0.002)   # a poll every ~3 ms, not a busy loop
             if st != 200:
                 continue
-            p = int(json.loads(b)["price"])
+            for m in json.loads(b)["markets"]:
+                a = m["asset"]
+                if a.startswith("LAT") and a[3:].isdigit():
+                    w, p = int(a[3:]), int(m["price"])
+                    with lock:
+                        while w < writers and upto[w] < p:
+                            upto[w] += 1
+                            seen[(r, w, upto[w])] = now
+
+    def write(w):
+        cs = [Client(p) for p in ports]
+        k = 1
+        while True:
             with lock:
-                while upto < p:
-                    upto += 1
-                    seen[(r, upto)] = now
+                i = nxt[0]
+                if i >= n:
+                    return
+                nxt[0] += 1
+            due = t0 + i / rate
+            while time.monotonic() < due:
+                time.sleep(0.0005)
+            k += 1
+            with lock:
+                sent[(w, k)] = time.monotonic()
+            st, _, _ = cs[i % len(cs)].req(
+                "PUT", "/v1/markets/LAT%d" % w,
+                {"price": k, "volatility": 0.1})
+            if 200 <= st < 300:
+                with lock:
+                    nxt[1] += 1
 
     pollers = [threading.Thread(target=poll, args=(r, p))
                for r, p in enumerate(ports)]
     for x in pollers:
         x.start()
-    writers = [Client(p) for p in ports]
     t0 = time.monotonic()
-    ok = 0
-    for i in range(2, n + 2):
-        due = t0 + (i - 2) / rate
-        while time.monotonic() < due:
-            time.sleep(0.0005)
-        sent[i] = time.monotonic()
-        st, _, _ = writers[i % len(ports)].req(
-            "PUT", "/v1/markets/LAT", {"price": i, "volatility": 0.1})
-        ok += 200 <= st < 300
+    th = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(secs + 60)
     elapsed = time.monotonic() - t0
     end = time.time() + 5
     while time.time() < end and len(seen) < n * len(ports):
@@ -188,17 +224,30 @@ def latency(rate, secs, ports):
     stop.set()
     for x in pollers:
         x.join(5)
-    lat = sorted((seen[k] - sent[k[1]]) * 1000 for k in seen)
+    with lock:
+        lat = sorted((seen[k] - sent[k[1:]]) * 1000 for k in seen
+                     if k[1:] in sent)
     if not lat:
+        return None
+    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+    return {"writes": n, "acked": nxt[1], "elapsed_s": elapsed,
+            "rate": n / elapsed, "replicas": len(ports),
+            "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": lat[-1],
+            "observations": len(lat)}
+
+
+def latency(rate, secs, ports):
+    r = latency_stats(rate, secs, ports)
+    if r is None:
         print("latency: nothing visible")
         return 1
-    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     print("latency: %d writes (%d acknowledged) in %.2f s (%.0f/s), "
           "visible on %d replicas: p50 %.1f ms, p99 %.1f ms, max %.1f ms "
           "(%d of %d observations)" %
-          (n, ok, elapsed, n / elapsed, len(ports), pct(0.5), pct(0.99),
-           lat[-1], len(lat), n * len(ports)))
-    return 0 if ok == n else 1
+          (r["writes"], r["acked"], r["elapsed_s"], r["rate"],
+           r["replicas"], r["p50_ms"], r["p99_ms"], r["max_ms"],
+           r["observations"], r["writes"] * r["replicas"]))
+    return 0 if r["acked"] == r["writes"] else 1
 
 
 def storm(secs, asset, ports):
@@ -234,23 +283,33 @@ def storm(secs, asset, ports):
     return 0
 
 
-def levels(n, port):
+def load_levels(n, port, first=0):
+    """N more liquidation levels on the asset LVL (the k-th level of the
+    asset overall is FIRST + k), in batches: seconds taken, or None."""
     c = Client(port, 60)
-    c.req("PUT", "/v1/markets/LVL", {"price": 1000, "volatility": 0.5})
-    batch = 5000
+    if first == 0:
+        c.req("PUT", "/v1/markets/LVL", {"price": 1000, "volatility": 0.5})
+    batch = 16000       # ~700 KB: under NATS's default 1 MB max_payload
     done = 0
     t0 = time.monotonic()
     while done < n:
         k = min(batch, n - done)
-        lv = [{"price": 100 + (done + j) % 800 + 0.5, "qty": 1,
+        lv = [{"price": 100 + (first + done + j) % 800 + 0.5, "qty": 1,
                "side": "sell"} for j in range(k)]
         st, _, b = c.req("POST", "/v1/markets/LVL/liquidations",
                          {"levels": lv})
         if st != 200:
             print("levels: batch at %d answered %d %s" % (done, st, b[:200]))
-            return 1
+            return None
         done += k
-    print("levels: %d levels in %.1f s" % (n, time.monotonic() - t0))
+    return time.monotonic() - t0
+
+
+def levels(n, port):
+    t = load_levels(n, port)
+    if t is None:
+        return 1
+    print("levels: %d levels in %.1f s" % (n, t))
     return 0
 
 
@@ -263,16 +322,22 @@ def count(asset, port):
     return 0
 
 
-def ready(port, secs):
+def wait_ready(port, secs):
+    """Seconds until GET /readyz answers 200 (polled every 50 ms), or
+    None after SECS."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < secs:
         st, _, _ = Client(port, 2).req("GET", "/readyz")
         if st == 200:
-            print("%.2f" % (time.monotonic() - t0))
-            return 0
+            return time.monotonic() - t0
         time.sleep(0.05)
-    print("timeout")
-    return 1
+    return None
+
+
+def ready(port, secs):
+    t = wait_ready(port, secs)
+    print("timeout" if t is None else "%.2f" % t)
+    return 1 if t is None else 0
 
 
 def main(a):

@@ -23,12 +23,23 @@
 # container on the same volume, the same through docker/compose.yaml, and
 # the Kubernetes manifests (tests/k8s-validate.sh).
 #
+# Then compose's "cluster" profile: the NATS and nginx images built from
+# Debian packages (docker/Dockerfile.nats, docker/Dockerfile.nginx: the
+# same FROM-scratch-plus-dpkg-records way, non-root), three replicas over
+# NATS JetStream behind nginx (each replica's port published on loopback
+# by a test-only override file): nginx answers /readyz, a write through
+# nginx is read back through nginx from at least two different replicas
+# (nginx's X-Cascaded-Upstream header), every replica answers the same
+# ETag, a SIGKILLed replica does not stop writes through nginx and, once
+# started again, catches up with them (same ETag).
+#
 # Every wait has a timeout; all traffic goes to 127.0.0.1.  Prints
 # `N passed, N failed` alone on the last line; exits 1 on any failure.
 #
 # Environment: IMAGE (default cascaded:ci), VERSION (default: from the
 # Makefile), SHARED (default ../shared beside the repository),
 # KEEP_DOCKERD=1 (leave a dockerd this script started running),
+# CT_CLUSTER=0 (skip the cluster profile),
 # CT_SCORE_ASSET (default ETH: a volatile asset of the seed data),
 # MAX_IMAGE_MB (default 30: the image must be smaller, in 10^6 bytes).
 
@@ -54,6 +65,9 @@ fail=0
 DOCKERD_PID=
 COMPOSE=()
 COMPOSE_UP=0
+CLUSTER_UP=0
+NATS_IMAGE=cascaded-nats:local
+NGINX_IMAGE=cascaded-nginx:local
 
 say() { printf '%s\n' "$*"; }
 ok() { pass=$((pass + 1)); say "ok   - $*"; }
@@ -72,6 +86,9 @@ finish() {
 	if [ -n "$K8S_PID" ]; then kill "$K8S_PID" 2>/dev/null; fi
 	if [ "$COMPOSE_UP" = 1 ]; then
 		compose down -v --remove-orphans >/dev/null 2>&1
+	fi
+	if [ "$CLUSTER_UP" = 1 ]; then
+		ccompose down -v --remove-orphans >/dev/null 2>&1
 	fi
 	if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
 		docker rm -f -v "$CTR" "$CTR-2" "$CTR-fs" >/dev/null 2>&1
@@ -113,7 +130,7 @@ wait_for() {
 # req METHOD PORT PATH [BODY [KEY]]: sets CODE and BODY_OUT.
 req() {
 	local m=$1 port=$2 path=$3 data=${4-} key=${5-}
-	local args=(-sS -o "$WORK/body" -w '%{http_code}' --max-time 10
+	local args=(-sS -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' --max-time 10
 		-X "$m" "http://127.0.0.1:$port$path")
 	if [ -n "$data" ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$data")
@@ -131,6 +148,11 @@ http_is() { # http_is CODE METHOD PORT PATH [BODY [KEY]]
 	return 1
 }
 up_200() { req GET "$1" "$2" && [ "$CODE" = 200 ]; }
+# header NAME: its value in the last answer of req (the last one sent)
+header() {
+	tr -d '\r' <"$WORK/headers" 2>/dev/null |
+		awk -v n="$1" 'tolower($0) ~ "^" tolower(n) ":" { sub(/^[^:]*: */, ""); v = $0 } END { print v }'
+}
 health_of() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1" 2>/dev/null; }
 is_healthy() { [ "$(health_of "$1")" = healthy ]; }
 host_port() { docker port "$1" 8080/tcp 2>/dev/null | head -1 | sed 's/.*://'; }
@@ -516,11 +538,183 @@ else
 	sed 's/^/#   /' "$WORK/compose.log" | tail -10
 	bad "compose up -d"
 fi
-if compose down -v --remove-orphans >/dev/null 2>&1; then
-	ok "compose down -v"
-	COMPOSE_UP=0
-else
-	bad "compose down -v"
+# down_ok LABEL FUNCTION: FUNCTION down -v, one test
+down_ok() {
+	if "$2" down -v --remove-orphans >/dev/null 2>&1; then
+		ok "$1 down -v"
+		return 0
+	fi
+	bad "$1 down -v"
+	return 1
+}
+down_ok compose compose && COMPOSE_UP=0
+
+# ---------------------------------------------------------------- cluster
+# compose's "cluster" profile: NATS + three replicas + nginx.  The NATS
+# and nginx images are built here from Debian packages (no registry).
+ccompose() { # bounded like compose; the cluster project and its images
+	timeout 180 env CASCADED_IMAGE="$IMAGE" CASCADED_HOST_PORT=127.0.0.1: \
+		CASCADED_CLUSTER_PORT=127.0.0.1: \
+		CASCADED_NATS_IMAGE="$NATS_IMAGE" CASCADED_NGINX_IMAGE="$NGINX_IMAGE" \
+		CASCADED_ENV_FILE="$WORK/cascaded.env" \
+		"${COMPOSE[@]}" -p "${PROJ}cl" -f docker/compose.yaml \
+		-f "$WORK/cluster-ports.yaml" --profile cluster "$@"
+}
+build_aux() { # build_aux DOCKERFILE TAG: context docker/, as make cluster-images
+	timeout 300 env DOCKER_BUILDKIT=1 "$DOCKER_CLI" build -f "$1" -t "$2" docker \
+		>>"$WORK/build-aux.log" 2>&1 ||
+		timeout 300 env DOCKER_BUILDKIT=0 "$DOCKER_CLI" build -f "$1" -t "$2" \
+			docker >>"$WORK/build-aux.log" 2>&1
+}
+# aux_image_ok TAG BINARY UID: runs as UID, BINARY -v names its version
+aux_image_ok() {
+	local user pkgs
+	user=$(docker image inspect -f '{{.Config.User}}' "$1" 2>/dev/null)
+	pkgs=$(timeout 30 docker run --rm --read-only --entrypoint "$2" "$1" -v 2>&1 | head -1)
+	say "#   $1: $(docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.1f MB", $1 / 1e6 }'), user $user, $pkgs"
+	[ "${user%%:*}" = "$3" ] || { say "#   $1 runs as '$user'"; return 1; }
+	contains "$pkgs" "${2##*/}.*[0-9]\.[0-9]"
+}
+cluster_test() {
+	local nport rep cid n code ups tags t0 i want
+	declare -A rport=() rip=()
+	say "# cluster profile: building $NATS_IMAGE and $NGINX_IMAGE ($(elapsed) s so far)"
+	if build_aux docker/Dockerfile.nats "$NATS_IMAGE" &&
+		build_aux docker/Dockerfile.nginx "$NGINX_IMAGE"; then
+		ok "docker build of $NATS_IMAGE and $NGINX_IMAGE from Debian packages ($(elapsed) s so far)"
+	else
+		tail -20 "$WORK/build-aux.log" | sed 's/^/#   build: /'
+		bad "docker build of the NATS and nginx images"
+		return
+	fi
+	check "$NATS_IMAGE: uid 10002, nats-server runs" aux_image_ok "$NATS_IMAGE" /usr/sbin/nats-server 10002
+	check "$NGINX_IMAGE: uid 10003, nginx runs" aux_image_ok "$NGINX_IMAGE" /usr/sbin/nginx 10003
+	# Test-only: every replica's port on an ephemeral loopback port, to
+	# ask each one directly.
+	{
+		echo "services:"
+		for rep in replica-1 replica-2 replica-3; do
+			printf '  %s:\n    ports:\n      - "127.0.0.1::8080"\n' "$rep"
+		done
+	} >"$WORK/cluster-ports.yaml"
+	CLUSTER_UP=1
+	t0=$(date +%s)
+	if ccompose up -d --no-build nats replica-1 replica-2 replica-3 nginx \
+		>"$WORK/cluster.log" 2>&1; then
+		ok "compose --profile cluster up -d (nats, replica-1..3, nginx)"
+	else
+		sed 's/^/#   /' "$WORK/cluster.log" | tail -10
+		bad "compose --profile cluster up -d"
+		return
+	fi
+	nport=$(ccompose port nginx 8080 2>/dev/null | sed 's/.*://')
+	declare -A rcid=()
+	for rep in replica-1 replica-2 replica-3; do
+		rcid[$rep]=$(ccompose ps -q "$rep" 2>/dev/null | head -1)
+	done
+	replica_ports() { # from the engine (compose's own `port` is slow)
+		for rep in replica-1 replica-2 replica-3; do
+			rport[$rep]=$(host_port "${rcid[$rep]}")
+			rip[$rep]=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "${rcid[$rep]}" 2>/dev/null)
+		done
+	}
+	replica_ports
+	say "# nginx on 127.0.0.1:$nport; replicas $(for rep in replica-1 replica-2 replica-3; do printf '%s=127.0.0.1:%s(%s) ' "$rep" "${rport[$rep]}" "${rip[$rep]}"; done)"
+	check "cluster: nginx published on 127.0.0.1 only" \
+		contains "$(docker port "$(ccompose ps -q nginx | head -1)" 8080/tcp)" '^127\.0\.0\.1:'
+	if wait_for 120 up_200 "$nport" /readyz; then
+		ok "cluster: GET /readyz through nginx 200 after $(($(date +%s) - t0)) s"
+	else
+		ccompose logs --tail 10 2>&1 | sed 's/^/#   log: /'
+		bad "cluster: /readyz through nginx not 200 within 120 s"
+		return
+	fi
+	for rep in replica-1 replica-2 replica-3; do
+		check "cluster: $rep ready (its own port)" wait_for 60 up_200 "${rport[$rep]}" /readyz
+	done
+	CMKT='{"price": 77.25, "volatility": 0.3}'
+	check "cluster: PUT /v1/markets/CLUS through nginx" \
+		http_is 201 PUT "$nport" /v1/markets/CLUS "$CMKT" "$API_KEY"
+	# Reads through nginx until three different replicas have answered
+	# (at most 30 reads); each must show the write.
+	ups=()
+	for i in $(seq 1 30); do
+		req GET "$nport" /v1/markets/CLUS
+		n=$(header X-Cascaded-Upstream)
+		if [ "$CODE" != 200 ] || ! contains "$BODY_OUT" '77\.25'; then
+			sleep 0.2	# that replica has not applied it yet
+			continue
+		fi
+		ups+=("${n%%,*}")
+		[ "$(printf '%s\n' "${ups[@]}" | sort -u | wc -l)" -ge 3 ] && break
+	done
+	n=$(printf '%s\n' "${ups[@]}" | sort -u | wc -l)
+	say "#   read back through nginx from: $(printf '%s\n' "${ups[@]}" | sort | uniq -c | tr -s ' \n' ' ')"
+	known_upstreams() {
+		local u
+		for u in "${ups[@]}"; do
+			case " ${rip[*]} " in *" ${u%:*} "*) ;; *) say "#   $u is no replica"; return 1 ;; esac
+		done
+	}
+	check "cluster: the write read back through nginx from $n replicas (>= 2)" \
+		test "$n" -ge 2
+	check "cluster: nginx's upstreams are the replicas' addresses" known_upstreams
+	same_etag() { # same_etag REPLICA...: one ETag, and the write is there
+		local r e
+		tags=()
+		for r in "$@"; do
+			req GET "${rport[$r]}" /v1/markets
+			[ "$CODE" = 200 ] && contains "$BODY_OUT" "$want" || return 1
+			e=$(header ETag)
+			[ -n "$e" ] || return 1
+			tags+=("$e")
+		done
+		[ "$(printf '%s\n' "${tags[@]}" | sort -u | wc -l)" = 1 ]
+	}
+	want=CLUS
+	if wait_for 30 same_etag replica-1 replica-2 replica-3; then
+		ok "cluster: the three replicas answer the same ETag ${tags[0]}"
+	else
+		bad "cluster: replicas' ETags differ: ${tags[*]}"
+	fi
+	# SIGKILL replica-2: writes through nginx go on.
+	cid=${rcid[replica-2]}
+	docker kill -s KILL "$cid" >/dev/null 2>&1
+	code=
+	for i in 1 2 3 4 5 6; do
+		req PUT "$nport" "/v1/markets/CLK$i" '{"price": 5, "volatility": 0.1}' "$API_KEY"
+		code="$code $CODE"
+	done
+	check "cluster: replica-2 killed, 6 writes through nginx succeed (statuses$code)" \
+		test -z "$(tr ' ' '\n' <<<"$code" | grep -v '^$' | grep -v '^20[01]$')"
+	check "cluster: replica-2 stayed down during those writes" \
+		test "$(docker inspect -f '{{.State.Running}}' "$cid")" = false
+	want=CLK6
+	check "cluster: the other replicas agree without it" \
+		wait_for 30 same_etag replica-1 replica-3
+	# Started again, it catches up with the writes it missed.
+	t0=$(date +%s)
+	if docker start "$cid" >/dev/null 2>&1; then
+		r2_port() { [ -n "$(host_port "$cid")" ]; }
+		wait_for 20 r2_port
+		replica_ports
+		if wait_for 120 up_200 "${rport[replica-2]}" /readyz; then
+			ok "cluster: replica-2 restarted and ready in $(($(date +%s) - t0)) s"
+		else
+			bad "cluster: replica-2 not ready within 120 s of its restart"
+		fi
+		if wait_for 30 same_etag replica-1 replica-2 replica-3; then
+			ok "cluster: replica-2 caught up: same ETag ${tags[0]} on all three"
+		else
+			bad "cluster: replica-2 did not catch up: ETags ${tags[*]}"
+		fi
+	else
+		bad "cluster: docker start replica-2"
+	fi
+	down_ok "compose --profile cluster" ccompose && CLUSTER_UP=0
+}
+if [ "${CT_CLUSTER:-1}" != 0 ]; then
+	cluster_test
 fi
 
 # ---------------------------------------------------------------- k8s
