@@ -36,6 +36,10 @@ import sys
 import tempfile
 import time
 
+# The bench modules below use this file's helpers as `import run`: let
+# them share this very module (one PROCS list, killed at exit), not a
+# second copy of it.
+sys.modules.setdefault("run", sys.modules[__name__])
 import page as bench_page  # bench/page.py: the page in chromium
 import calib as bench_calib  # bench/calib.py: price history
 import simulate as bench_simulate  # bench/simulate.py: POST /v1/books/{book}/simulate
