@@ -72,9 +72,7 @@ struct lc_book_slot {
 struct lc_book_ixent {
 	double price;
 	double qty;
-	size_t slot;
-	uint32_t rank;
-	uint32_t dead;
+	uint64_t sr;	/* slot << 7 | ladder rank << 1 | dead (bit 0) */
 };
 
 struct lc_book_index {

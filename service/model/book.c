@@ -120,8 +120,10 @@
 #include "cascade/stats.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define NONE ((size_t)-1)
 #define DEBT_REL_STOP 1e-9	/* as position.c */
@@ -129,6 +131,44 @@
 #define GRID_EPS 1e-9
 #define ACCT_SMALL 8		/* entries of an account kept inline */
 #define ACCT_SMALL_ASSETS 32	/* assets of its inline price copy */
+
+/* ---------------------------------------------------------------- */
+/* Big arrays: transparent huge pages.                              */
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define BIG_BYTES ((size_t)8 << 20)
+
+/*
+ * Ask for huge pages on the 2 MiB-aligned interior of a big block
+ * (n >= BIG_BYTES) just allocated: its first touch then faults once per
+ * 2 MiB, not once per 4 KiB page (a fresh 1e6-position book maps a few
+ * hundred MiB; the 4 KiB faults were most of its time).  Advice only:
+ * where the system has no huge pages nothing changes.
+ */
+static void
+big_advise(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
+
+	if (p != NULL && n >= BIG_BYTES && e > a)
+		(void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+/* malloc(n), huge pages advised when big. */
+static void *
+big_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	big_advise(p, n);
+	return p;
+}
 
 /* ---------------------------------------------------------------- */
 /* A loan's account in value terms (coupled ladders and replays).   */
@@ -602,9 +642,19 @@ grow(void **arr, size_t *cap, size_t need, size_t size)
 			return LC_ELIMIT;
 		nc *= 2;
 	}
-	p = realloc(*arr, nc * size);
-	if (p == NULL)
-		return LC_ENOMEM;
+	if (nc * size >= BIG_BYTES) {
+		/* advised before the copy touches it (realloc would not) */
+		p = big_malloc(nc * size);
+		if (p == NULL)
+			return LC_ENOMEM;
+		if (*cap > 0)
+			memcpy(p, *arr, *cap * size);
+		free(*arr);
+	} else {
+		p = realloc(*arr, nc * size);
+		if (p == NULL)
+			return LC_ENOMEM;
+	}
 	*arr = p;
 	*cap = nc;
 	return LC_OK;
@@ -663,6 +713,26 @@ compact(struct lc_book *b)
 #define IX_MIN_MERGE 4096	/* pending + dead steps before a merge */
 #define RADIX_BITS 11
 #define RADIX_N (1u << RADIX_BITS)
+#define RADIX_DEPTH 12		/* passes of 6 bits or more cover 64 bits */
+#define SR_SLOT_SHIFT 7		/* sr: slot << 7 | rank << 1 | dead */
+
+static uint64_t
+sr_make(size_t slot, uint32_t rank)
+{
+	return ((uint64_t)slot << SR_SLOT_SHIFT) | ((uint64_t)rank << 1);
+}
+
+static size_t
+sr_slot(uint64_t sr)
+{
+	return (size_t)(sr >> SR_SLOT_SHIFT);
+}
+
+static uint32_t
+sr_rank(uint64_t sr)
+{
+	return (uint32_t)(sr >> 1) & (LC_MAX_STEPS - 1);
+}
 
 /* Does entry x come strictly before y in cascade order (slot, rank)? */
 static int
@@ -672,9 +742,7 @@ ix_before(enum lc_dir dir, const struct lc_book_ixent *x,
 	if (x->price != y->price)
 		return dir == LC_DOWN ? x->price > y->price :
 		    x->price < y->price;
-	if (x->slot != y->slot)
-		return x->slot < y->slot;
-	return x->rank < y->rank;
+	return (x->sr >> 1) < (y->sr >> 1);
 }
 
 /* An unsigned key increasing in cascade order (finite prices). */
@@ -688,106 +756,177 @@ ix_key(enum lc_dir dir, double p)
 	return dir == LC_DOWN ? ~u : u;
 }
 
-struct rx {
-	uint64_t key;
-	size_t i;
-};
-
 static int
-rx_less(const struct rx *x, const struct rx *y)
+cmp_sr(const void *x, const void *y)
 {
-	return x->key != y->key ? x->key < y->key : x->i < y->i;
+	uint64_t a = ((const struct lc_book_ixent *)x)->sr >> 1;
+	uint64_t b = ((const struct lc_book_ixent *)y)->sr >> 1;
+
+	return (a > b) - (a < b);
 }
 
 /*
- * MSD radix sort of a[0..n) by (key, i) on key bits below `hi`, scratch
- * t: RADIX_BITS per pass, insertion sort under 32 entries.  Equal keys
- * keep the order of i, so the result is that of a stable sort by key.
+ * In-place MSD radix sort (American flag) of a[0..n) on the key bits
+ * below `hi`, RADIX_BITS a pass, the bucket bounds in cs (RADIX_DEPTH
+ * levels of RADIX_N + 1 offsets and RADIX_N heads): no copy of the
+ * entries.  Under 32 entries an insertion sort on the full order; a run
+ * of one price (no key bit left) by (slot, rank).  The order is total
+ * (a slot's rank is unique), so no stability is needed.
  */
 static void
-rx_msd(struct rx *a, struct rx *t, size_t n, unsigned hi)
+ix_afs(enum lc_dir dir, struct lc_book_ixent *a, size_t n, unsigned hi,
+    size_t *cs)
 {
-	size_t cnt[RADIX_N], off[RADIX_N], i, d, sum = 0;
-	unsigned sh;
+	size_t *off = cs, *head = cs + RADIX_N + 1, i, d, nd;
+	unsigned sh, bits;
+	uint64_t mask;
 
-	if (n < 32 || hi == 0) {
+	if (n < 32) {
 		for (i = 1; i < n; i++) {
-			struct rx x = a[i];
+			struct lc_book_ixent x = a[i];
 			size_t j = i;
 
-			for (; j > 0 && rx_less(&x, &a[j - 1]); j--)
+			for (; j > 0 && ix_before(dir, &x, &a[j - 1]); j--)
 				a[j] = a[j - 1];
 			a[j] = x;
 		}
 		return;
 	}
-	sh = hi > RADIX_BITS ? hi - RADIX_BITS : 0;
-	memset(cnt, 0, sizeof(cnt));
-	for (i = 0; i < n; i++)
-		cnt[(a[i].key >> sh) & (RADIX_N - 1)]++;
-	for (d = 0; d < RADIX_N; d++) {
-		off[d] = sum;
-		sum += cnt[d];
+	if (hi == 0) {
+		qsort(a, n, sizeof(*a), cmp_sr);
+		return;
 	}
+	/* a small bucket: fewer digits (the counts are a pass of their own) */
+	bits = n >= 16384 ? RADIX_BITS : 6;
+	nd = (size_t)1 << bits;
+	sh = hi > bits ? hi - bits : 0;
+	mask = ((uint64_t)1 << (hi - sh)) - 1;
+	memset(off, 0, (nd + 1) * sizeof(*off));
 	for (i = 0; i < n; i++)
-		t[off[(a[i].key >> sh) & (RADIX_N - 1)]++] = a[i];
-	memcpy(a, t, n * sizeof(*a));
-	for (d = 0, sum = 0; d < RADIX_N; sum += cnt[d], d++)
-		if (cnt[d] > 1)
-			rx_msd(a + sum, t + sum, cnt[d], sh);
+		off[((ix_key(dir, a[i].price) >> sh) & mask) + 1]++;
+	for (d = 0; d < nd; d++) {
+		off[d + 1] += off[d];
+		head[d] = off[d];
+	}
+	for (d = 0; d < nd; d++) {
+		while (head[d] < off[d + 1]) {
+			struct lc_book_ixent x = a[head[d]], t;
+			size_t k = (size_t)((ix_key(dir, x.price) >> sh) & mask);
+
+			while (k != d) {
+				t = a[head[k]];
+				a[head[k]++] = x;
+				x = t;
+				k = (size_t)((ix_key(dir, x.price) >> sh) & mask);
+			}
+			a[head[d]++] = x;
+		}
+	}
+	for (d = 0; d < nd; d++)
+		if (off[d + 1] - off[d] > 1)
+			ix_afs(dir, a + off[d], off[d + 1] - off[d], sh,
+			    cs + 2 * RADIX_N + 1);
 }
 
-/*
- * Sort e[0..n) in cascade order of price, ties in their order (a stable
- * sort): the radix sort orders (key, index) pairs, then one gather moves
- * the entries (independent loads, not a chain of misses).
- */
-static enum lc_status
-ix_sort(enum lc_dir dir, struct lc_book_ixent **e, size_t n)
+/* Bucket bounds for ix_sort (RADIX_DEPTH levels); NULL on no memory. */
+static size_t *
+ix_sort_scratch(void)
 {
-	struct rx *a, *t;
-	struct lc_book_ixent *c;
-	uint64_t diff = 0;
+	return malloc(RADIX_DEPTH * (2 * RADIX_N + 1) * sizeof(size_t));
+}
+
+/* The number of low key bits that differ among e[0..n). */
+static unsigned
+ix_key_bits(enum lc_dir dir, const struct lc_book_ixent *e, size_t n)
+{
+	uint64_t diff = 0, k0 = n > 0 ? ix_key(dir, e[0].price) : 0;
 	unsigned hi = 0;
 	size_t i;
 
-	if (n < 2)
-		return LC_OK;
-	a = malloc(n * sizeof(*a));
-	t = malloc(n * sizeof(*t));
-	if (a == NULL || t == NULL) {
-		free(a);
-		free(t);
-		return LC_ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		a[i].key = ix_key(dir, (*e)[i].price);
-		a[i].i = i;
-		diff |= a[i].key ^ a[0].key;
-	}
+	for (i = 1; i < n; i++)
+		diff |= ix_key(dir, e[i].price) ^ k0;
 	while (hi < 64 && (diff >> hi) != 0)
 		hi++;
-	rx_msd(a, t, n, hi);
-	free(t);
-	c = malloc(n * sizeof(*c));
-	if (c == NULL) {
-		free(a);
-		return LC_ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		c[i] = (*e)[a[i].i];
-	free(a);
-	free(*e);
-	*e = c;
-	return LC_OK;
+	return hi;
 }
 
-static int
-cmp_pend(const void *x, const void *y)
+/* Sort e[0..n) in cascade order (price, then slot, then rank). */
+static void
+ix_sort(enum lc_dir dir, struct lc_book_ixent *e, size_t n, size_t *cs)
 {
-	const struct lc_book_pend *a = x, *b = y;
+	if (n > 1)
+		ix_afs(dir, e, n, ix_key_bits(dir, e, n), cs);
+}
 
-	return (a->slot > b->slot) - (a->slot < b->slot);
+/*
+ * Sort e[0..n) with scratch t of n entries: the first pass out of place
+ * (e copied to t, scattered back by the top digit: independent stores,
+ * where the in-place cycles of ix_afs chain a cache miss per entry on a
+ * large array), then each bucket in place (it fits the cache).
+ */
+static void
+ix_sort_big(enum lc_dir dir, struct lc_book_ixent *e, size_t n,
+    struct lc_book_ixent *t, size_t *cs)
+{
+	size_t *off = cs, *head = cs + RADIX_N + 1, i, d, k;
+	unsigned hi, sh;
+	uint64_t mask;
+
+	if (n < 16384) {
+		ix_sort(dir, e, n, cs);
+		return;
+	}
+	hi = ix_key_bits(dir, e, n);
+	if (hi == 0) {
+		ix_afs(dir, e, n, hi, cs);
+		return;
+	}
+	sh = hi > RADIX_BITS ? hi - RADIX_BITS : 0;
+	mask = ((uint64_t)1 << (hi - sh)) - 1;
+	memcpy(t, e, n * sizeof(*t));
+	memset(off, 0, (RADIX_N + 1) * sizeof(*off));
+	for (i = 0; i < n; i++)
+		off[((ix_key(dir, t[i].price) >> sh) & mask) + 1]++;
+	for (d = 0; d < RADIX_N; d++) {
+		off[d + 1] += off[d];
+		head[d] = off[d];
+	}
+	for (i = 0; i < n; i++) {
+		k = (size_t)((ix_key(dir, t[i].price) >> sh) & mask);
+		e[head[k]++] = t[i];
+	}
+	for (d = 0; d < RADIX_N; d++)
+		if (off[d + 1] - off[d] > 1)
+			ix_afs(dir, e + off[d], off[d + 1] - off[d], sh,
+			    cs + 2 * RADIX_N + 1);
+}
+
+/*
+ * Append the live pending steps of slot ps (slot `skip` left out) to
+ * their indexes' tails: at[x] is the next free entry of index x (NULL
+ * entries: that index is not wanted).
+ */
+static void
+pend_gather(const struct lc_book *b, const struct lc_book_pend *ps,
+    size_t skip, struct lc_book_ixent **at, size_t nat)
+{
+	const struct lc_book_slot *sl = &b->slot[ps->slot];
+	size_t k;
+
+	if (sl->pos == NULL || sl->gen != ps->gen || ps->slot == skip)
+		return;
+	for (k = 0; k < sl->n; k++) {
+		const struct lc_book_step *s = &b->step[sl->off + k];
+		size_t x = 2 * (size_t)s->asset + s->dir;
+		struct lc_book_ixent *e;
+
+		if (x >= nat || at[x] == NULL)
+			continue;
+		e = at[x]++;
+		e->price = s->price;
+		e->qty = s->qty;
+		e->sr = sr_make(ps->slot, s->rank);
+	}
 }
 
 /* Pending steps of one asset and direction, in cascade order. */
@@ -813,135 +952,155 @@ pend_sorted(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
 {
 	const struct lc_book_index *ix = asset < b->nix ?
 	    &b->ix[2 * (size_t)asset + dir] : NULL;
-	struct lc_book_pend *pd = NULL;
-	const struct lc_book_pend *ps = b->pend;
 	struct lc_book_ixent *e;
-	size_t cap = ix != NULL ? ix->npend : 0, i, k, m = 0;
-	enum lc_status st;
+	size_t cap = ix != NULL ? ix->npend : 0, i, *cs;
 
 	memset(out, 0, sizeof(*out));
 	if (cap == 0)
 		return LC_OK;
-	/* slot order first: the stable order keeps it on equal prices */
-	for (i = 1; i < b->npend && b->pend[i - 1].slot < b->pend[i].slot;
-	    i++)
-		;
-	if (i < b->npend) {
-		pd = malloc(b->npend * sizeof(*pd));
-		if (pd == NULL)
-			return LC_ENOMEM;
-		memcpy(pd, b->pend, b->npend * sizeof(*pd));
-		qsort(pd, b->npend, sizeof(*pd), cmp_pend);
-		ps = pd;
-	}
-	e = malloc(cap * sizeof(*e));
-	if (e == NULL) {
-		free(pd);
+	e = big_malloc(cap * sizeof(*e));
+	cs = ix_sort_scratch();
+	if (e == NULL || cs == NULL) {
+		free(e);
+		free(cs);
 		return LC_ENOMEM;
 	}
 	for (i = 0; i < b->npend; i++) {
-		const struct lc_book_slot *sl = &b->slot[ps[i].slot];
+		const struct lc_book_slot *sl = &b->slot[b->pend[i].slot];
+		size_t k;
 
-		if (sl->pos == NULL || sl->gen != ps[i].gen ||
-		    ps[i].slot == skip)
+		if (sl->pos == NULL || sl->gen != b->pend[i].gen ||
+		    b->pend[i].slot == skip)
 			continue;
-		for (k = 0; k < sl->n && m < cap; k++) {
+		for (k = 0; k < sl->n; k++) {
 			const struct lc_book_step *s = &b->step[sl->off + k];
 
 			if (s->asset != asset || s->dir != dir)
 				continue;
-			e[m].price = s->price;
-			e[m].qty = s->qty;
-			e[m].slot = ps[i].slot;
-			e[m].rank = s->rank;
-			e[m].dead = 0;
-			m++;
+			e[out->n].price = s->price;
+			e[out->n].qty = s->qty;
+			e[out->n].sr = sr_make(b->pend[i].slot, s->rank);
+			out->n++;
 		}
 	}
-	free(pd);
-	st = ix_sort(dir, &e, m);
-	if (st != LC_OK) {
-		free(e);
-		return st;
-	}
+	ix_sort(dir, e, out->n, cs);
+	free(cs);
 	out->e = e;
-	out->n = m;
 	return LC_OK;
 }
 
 /*
+ * Merge the sorted run r = e[m .. m + k) into the sorted run e[0 .. m)
+ * with scratch t of min(m, k) entries: the smaller run is copied out,
+ * then merged from the end (k <= m) or from the start (m < k), so that
+ * no unread entry is overwritten.  No two entries are equal.
+ */
+static void
+ix_merge_runs(enum lc_dir dir, struct lc_book_ixent *e, size_t m, size_t k,
+    struct lc_book_ixent *t)
+{
+	size_t i, j, o;
+
+	if (m == 0 || k == 0)
+		return;
+	if (k <= m) {
+		memcpy(t, e + m, k * sizeof(*t));
+		i = m;
+		j = k;
+		o = m + k;
+		while (j > 0) {
+			if (i > 0 && ix_before(dir, &t[j - 1], &e[i - 1]))
+				e[--o] = e[--i];
+			else
+				e[--o] = t[--j];
+		}
+		return;
+	}
+	memcpy(t, e, m * sizeof(*t));
+	i = 0;
+	j = m;
+	o = 0;
+	while (i < m) {
+		if (j < m + k && ix_before(dir, &e[j], &t[i]))
+			e[o++] = e[j++];
+		else
+			e[o++] = t[i++];
+	}
+}
+
+/*
  * Merge the pending steps into every index and drop its dead entries.
- * The pending orders and the larger arrays are made first, so a failure
- * (LC_ENOMEM) changes nothing; then each index is compacted in place and
- * merged from its end (no other copy).
+ * The larger arrays and the scratch are made first, so a failure
+ * (LC_ENOMEM) changes nothing; then each index is compacted in place,
+ * one pass over the pending slots appends their steps to the indexes'
+ * tails, and each tail is sorted in place and merged with the live run.
  */
 static enum lc_status
 ix_merge(struct lc_book *b)
 {
-	struct pend_set *ps;
-	size_t x, i, j, m, nx = 2 * b->nix;
+	struct lc_book_ixent **at = NULL, *t = NULL;
+	size_t x, i, m, nx = 2 * b->nix, tcap = 0, *live = NULL, *cs;
 	enum lc_status st = LC_OK;
 
-	ps = calloc(nx + 1, sizeof(*ps));
-	if (ps == NULL)
-		return LC_ENOMEM;
+	at = calloc(nx + 1, sizeof(*at));
+	live = calloc(nx + 1, sizeof(*live));
+	cs = ix_sort_scratch();
+	if (at == NULL || live == NULL || cs == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
 	for (x = 0; x < nx && st == LC_OK; x++) {
 		struct lc_book_index *ix = &b->ix[x];
+		size_t lv = ix->n - ix->ndead, k = ix->npend;
 
-		if (ix->npend == 0 && ix->ndead == 0)
+		if (k == 0 && ix->ndead == 0)
 			continue;
-		st = pend_sorted(b, (uint32_t)(x / 2), (enum lc_dir)(x % 2),
-		    LC_BOOK_NO_SLOT, &ps[x]);
-		if (st == LC_OK && ix->n > ix->ndead &&
-		    ix->n + ps[x].n > ix->cap)
-			st = grow((void **)&ix->e, &ix->cap, ix->n + ps[x].n,
+		if (lv + k > ix->cap)
+			st = grow((void **)&ix->e, &ix->cap, lv + k,
 			    sizeof(*ix->e));
+		if (k > tcap)
+			tcap = k;	/* the sort's scratch, then the merge's */
+	}
+	if (st == LC_OK && tcap > 0) {
+		t = big_malloc(tcap * sizeof(*t));
+		if (t == NULL)
+			st = LC_ENOMEM;
 	}
 	if (st != LC_OK)
 		goto out;
 	for (x = 0; x < nx; x++) {
 		struct lc_book_index *ix = &b->ix[x];
-		enum lc_dir dir = (enum lc_dir)(x % 2);
-		const struct pend_set *p = &ps[x];
 
 		if (ix->npend == 0 && ix->ndead == 0)
 			continue;
-		if (ix->n == ix->ndead) {
-			/* nothing live: the sorted pending steps are it */
-			free(ix->e);
-			ix->e = ps[x].e;
-			ix->n = ix->cap = ps[x].n;
-			ps[x].e = NULL;
-			ix->ndead = ix->npend = 0;
-			continue;
-		}
 		for (i = m = 0; i < ix->n && ix->ndead > 0; i++)
-			if (!ix->e[i].dead)
+			if (!(ix->e[i].sr & 1u))
 				ix->e[m++] = ix->e[i];
-		if (ix->ndead == 0)
-			m = ix->n;
-		/* from the end: the later of the two last ones goes last */
-		i = m;
-		j = p->n;
-		m += p->n;
-		ix->n = m;
-		while (j > 0) {
-			const struct lc_book_ixent *pe = &p->e[j - 1];
+		live[x] = ix->ndead > 0 ? m : ix->n;
+		ix->n = live[x];
+		at[x] = ix->e + ix->n;
+	}
+	for (i = 0; i < b->npend; i++)
+		pend_gather(b, &b->pend[i], LC_BOOK_NO_SLOT, at, nx);
+	for (x = 0; x < nx; x++) {
+		struct lc_book_index *ix = &b->ix[x];
+		enum lc_dir dir = (enum lc_dir)(x % 2);
+		size_t k;
 
-			if (i > 0 && ix_before(dir, pe, &ix->e[i - 1])) {
-				ix->e[--m] = ix->e[--i];
-			} else {
-				ix->e[--m] = *pe;
-				j--;
-			}
-		}
+		if (at[x] == NULL)
+			continue;
+		k = (size_t)(at[x] - (ix->e + live[x]));
+		ix_sort_big(dir, ix->e + live[x], k, t, cs);
+		ix_merge_runs(dir, ix->e, live[x], k, t);
+		ix->n = live[x] + k;
 		ix->ndead = ix->npend = 0;
 	}
 	b->npend = b->pend_steps = b->ix_dead = 0;
 out:
-	for (x = 0; x < nx; x++)
-		pend_set_free(&ps[x]);
-	free(ps);
+	free(cs);
+	free(t);
+	free(at);
+	free(live);
 	return st;
 }
 
@@ -954,8 +1113,7 @@ ix_kill(struct lc_book *b, size_t slot, const struct lc_book_step *s)
 	size_t lo = 0, hi = ix->n;
 
 	key.price = s->price;
-	key.slot = slot;
-	key.rank = s->rank;
+	key.sr = sr_make(slot, s->rank);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -965,8 +1123,8 @@ ix_kill(struct lc_book *b, size_t slot, const struct lc_book_step *s)
 			hi = mid;
 	}
 	for (; lo < ix->n && !ix_before(s->dir, &key, &ix->e[lo]); lo++)
-		if (!ix->e[lo].dead) {
-			ix->e[lo].dead = 1;
+		if (!(ix->e[lo].sr & 1u)) {
+			ix->e[lo].sr |= 1u;
 			ix->ndead++;
 			b->ix_dead++;
 			return;
@@ -1142,10 +1300,10 @@ levels_reserve(struct lc_book_levels *l, size_t n)
 	if (n <= l->cap && l->price != NULL)
 		return LC_OK;
 	levels_free(l);
-	l->price = malloc(cap * sizeof(double));
-	l->qty = malloc(cap * sizeof(double));
-	l->slot = malloc(cap * sizeof(size_t));
-	l->rank = malloc(cap * sizeof(uint32_t));
+	l->price = big_malloc(cap * sizeof(double));
+	l->qty = big_malloc(cap * sizeof(double));
+	l->slot = big_malloc(cap * sizeof(size_t));
+	l->rank = big_malloc(cap * sizeof(uint32_t));
 	if (l->price == NULL || l->qty == NULL || l->slot == NULL ||
 	    l->rank == NULL) {
 		lc_book_levels_release(l);
@@ -1160,7 +1318,9 @@ static void
 levels_push(struct lc_book_levels *out, const struct lc_book_ixent *x,
     enum lc_dir dir, double p0, size_t skip)
 {
-	if (x->slot == skip)
+	size_t slot = sr_slot(x->sr);
+
+	if (slot == skip)
 		return;
 	if (dir == LC_DOWN ? x->price >= p0 : x->price <= p0) {
 		out->stale++;
@@ -1168,8 +1328,8 @@ levels_push(struct lc_book_levels *out, const struct lc_book_ixent *x,
 	}
 	out->price[out->n] = x->price;
 	out->qty[out->n] = x->qty;
-	out->slot[out->n] = x->slot;
-	out->rank[out->n] = x->rank;
+	out->slot[out->n] = slot;
+	out->rank[out->n] = sr_rank(x->sr);
 	out->n++;
 }
 
@@ -1197,7 +1357,7 @@ lc_book_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
 	for (i = j = 0; i < ni || j < ps.n;) {
 		const struct lc_book_ixent *pe = j < ps.n ? &ps.e[j] : NULL;
 
-		if (i < ni && ix->e[i].dead) {
+		if (i < ni && (ix->e[i].sr & 1u)) {
 			i++;
 		} else if (pe != NULL && (i == ni ||
 		    ix_before(dir, pe, &ix->e[i]))) {
@@ -1460,7 +1620,7 @@ ws_take(struct risk_ws *w, int id, size_t n, size_t size)
 	if (n * size > b->cap) {
 		free(b->p);
 		b->cap = 0;
-		b->p = malloc(n * size);
+		b->p = big_malloc(n * size);
 		if (b->p == NULL)
 			return NULL;
 		b->cap = n * size;

@@ -809,6 +809,47 @@ START_TEST(test_index_vs_reference)
 }
 END_TEST
 
+/*
+ * A bulk load (the radix sorts: the out-of-place first pass past 16384
+ * pending steps, in-place passes below, runs of one price longer than
+ * the insertion sort's 32 that fall back to the (slot, rank) order):
+ * 1000 positions, each put in 40 slots, against the reference before
+ * and after the flush, then after removing every third slot.
+ */
+START_TEST(test_index_bulk)
+{
+	enum { NP = 1000, COPIES = 40 };
+	static struct tpos pos[NP];
+	uint64_t seed = 0xb0b0b0b1u;
+	struct lc_book b;
+	struct lc_book_levels lv;
+	size_t i, c;
+
+	lc_book_init(&b);
+	lc_book_levels_init(&lv);
+	for (i = 0; i < NP; i++)
+		rand_position(&seed, &pos[i]);
+	for (c = 0; c < COPIES; c++)
+		for (i = 0; i < NP; i++)
+			ck_assert_int_eq(lc_book_put(&b, (i * 7919 + c * NP) %
+			    (NP * COPIES), &pos[i].p, PRICE, VOL), LC_OK);
+	ck_assert_uint_gt(b.npend, 0);
+	ref_levels(&b, ETH, LC_DOWN, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	ck_assert_uint_gt(lv.n, 16384);
+	ck_assert_int_eq(lc_book_flush(&b), LC_OK);
+	ref_levels(&b, ETH, LC_DOWN, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	ref_levels(&b, ETH, LC_UP, PRICE[ETH], 17, &lv);
+	ref_levels(&b, BTC, LC_DOWN, PRICE[BTC], LC_BOOK_NO_SLOT, &lv);
+	for (i = 0; i < NP * COPIES; i += 3)
+		lc_book_remove(&b, i);
+	ck_assert_int_eq(lc_book_flush(&b), LC_OK);
+	ref_levels(&b, ETH, LC_DOWN, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	ref_levels(&b, BTC, LC_UP, PRICE[BTC], LC_BOOK_NO_SLOT, &lv);
+	lc_book_levels_release(&lv);
+	lc_book_release(&b);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* The book under a shock against a per-point reference.              */
 
@@ -1554,6 +1595,7 @@ book_suite(void)
 	tcase_add_test(tc, test_coupled_first_step_static_price);
 	tcase_add_test(tc, test_incremental);
 	tcase_add_loop_test(tc, test_index_vs_reference, 0, 2);
+	tcase_add_test(tc, test_index_bulk);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("risk");
