@@ -1491,7 +1491,7 @@ enum {
 	WB_PR0, WB_PR1, WB_QT0, WB_QT1, WB_ORG0, WB_ORG1, WB_J, WB_LV, WB_SP,
 	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
 	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
-	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_LVG, WB_N
+	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_LVG, WB_GH, WB_GG, WB_N
 };
 
 struct wbuf {
@@ -1978,82 +1978,81 @@ count_beyond(const double *l, size_t n, enum lc_dir dir, double p)
  * are monotone too (F is monotone in p, 4.1): positions only gain
  * happening steps, and each one's "last happening step" entry (bd of
  * that level, or of its stale steps) is switched on once and off once.
- * With G = F (down) or -F (up) decreasing along the sweep and
+ * With G = F (down) or -F (up) non-increasing along the sweep and
  * b' = b (down) or -b (up), an entry's a + b' G changes sign at most once
  * while it is on: b' < 0 joins the positive group when G < K = -a/b'
- * and stays, b' > 0 leaves it when G <= K.  Two max-heaps on K hold the
- * pending changes; the positive group keeps sums of a and b'.  So the
- * whole grid costs O((B + points) log B) instead of O(B) per point.
+ * and stays, b' > 0 leaves it when G <= K.  Every point's G is known
+ * before the sweep (eval_point without the walk), so an entry switched
+ * on at point i finds the point of its change by a binary search on
+ * G[i..n) (the same comparison with K at that point as a heap of K
+ * would make) and waits in that point's list; the positive group keeps
+ * sums of a and b'.  So the whole grid costs O(B log points + points)
+ * after the replay, instead of O(B) per point (or a heap's cache misses).
  */
-struct sw_item {
-	double k;
-	size_t id;
-};
-
 struct sweep {
 	double sg;		/* +1 down, -1 up */
-	size_t nsp;		/* entries: levels 0..n-1, stale n.. */
 	unsigned char *on, *pos;
-	struct sw_item *join, *leave;
-	size_t njoin, nleave, non, npos;
+	size_t *nxt;		/* next entry waiting at the same point */
+	size_t *head;		/* first entry waiting at point i, NONE */
+	size_t non, npos;
 	double sum_s, sum_a, sum_b;
+	const double *g;	/* G at every point */
+	size_t npts;
 };
 
 /* Sweep m's arrays from the workspace (buffers WB_ON0 + 4 m ..). */
 static enum lc_status
 sweep_new(struct sweep *sw, struct risk_ws *w, int m, size_t nent,
-    enum lc_dir dir)
+    enum lc_dir dir, const double *g, size_t npts)
 {
 	int base = m == 0 ? WB_ON0 : WB_ON1;
+	size_t i;
 
 	memset(sw, 0, sizeof(*sw));
 	sw->sg = dir == LC_DOWN ? 1.0 : -1.0;
+	sw->g = g;
+	sw->npts = npts;
 	sw->on = ws_take(w, base, nent + 1, 1);
 	sw->pos = ws_take(w, base + 1, nent + 1, 1);
-	sw->join = ws_take(w, base + 2, nent + 1, sizeof(*sw->join));
-	sw->leave = ws_take(w, base + 3, nent + 1, sizeof(*sw->leave));
-	if (sw->on == NULL || sw->pos == NULL || sw->join == NULL ||
-	    sw->leave == NULL)
+	sw->nxt = ws_take(w, base + 2, nent + 1, sizeof(*sw->nxt));
+	sw->head = ws_take(w, base + 3, npts + 1, sizeof(*sw->head));
+	if (sw->on == NULL || sw->pos == NULL || sw->nxt == NULL ||
+	    sw->head == NULL)
 		return LC_ENOMEM;
 	memset(sw->on, 0, nent + 1);
 	memset(sw->pos, 0, nent + 1);
+	for (i = 0; i <= npts; i++)
+		sw->head[i] = NONE;
 	return LC_OK;
 }
 
-static void
-heap_push(struct sw_item *h, size_t *n, double k, size_t id)
+/*
+ * The first point from i on where the entry changes: G < k (join) or
+ * G <= k (leave); npts when none (G is non-increasing).
+ */
+static size_t
+sweep_when(const struct sweep *sw, size_t i, double k, int join)
 {
-	size_t i = (*n)++;
+	size_t lo = i, hi = sw->npts;
 
-	while (i > 0 && h[(i - 1) / 2].k < k) {
-		h[i] = h[(i - 1) / 2];
-		i = (i - 1) / 2;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (join ? sw->g[mid] < k : sw->g[mid] <= k)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	h[i].k = k;
-	h[i].id = id;
+	return lo;
 }
 
-static struct sw_item
-heap_pop(struct sw_item *h, size_t *n)
+static void
+sweep_wait(struct sweep *sw, size_t at, size_t id)
 {
-	struct sw_item top = h[0], last = h[--(*n)];
-	size_t i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= *n)
-			break;
-		if (c + 1 < *n && h[c + 1].k > h[c].k)
-			c++;
-		if (!(h[c].k > last.k))
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	if (*n > 0)
-		h[i] = last;
-	return top;
+	if (at >= sw->npts)
+		return;
+	sw->nxt[id] = sw->head[at];
+	sw->head[at] = id;
 }
 
 static void
@@ -2074,8 +2073,9 @@ pos_set(struct sweep *sw, const struct bd *d, size_t id, int in)
 	}
 }
 
+/* Switch entry id on at point i (G = g). */
 static void
-sweep_on(struct sweep *sw, const struct bd *d, size_t id, double g)
+sweep_on(struct sweep *sw, const struct bd *d, size_t id, size_t i, double g)
 {
 	double b = sw->sg * d->b;
 
@@ -2085,9 +2085,9 @@ sweep_on(struct sweep *sw, const struct bd *d, size_t id, double g)
 	if (d->a + b * g > 0.0) {
 		pos_set(sw, d, id, 1);
 		if (b > 0.0)
-			heap_push(sw->leave, &sw->nleave, -d->a / b, id);
+			sweep_wait(sw, sweep_when(sw, i, -d->a / b, 0), id);
 	} else if (b < 0.0) {
-		heap_push(sw->join, &sw->njoin, -d->a / b, id);
+		sweep_wait(sw, sweep_when(sw, i, -d->a / b, 1), id);
 	}
 }
 
@@ -2112,40 +2112,36 @@ entry_bd(const struct risk_ws *w, int m, size_t id)
 	    &w->sp[id - w->self.n].bd[m];
 }
 
+/* Bad debt at point i: the changes waiting there, then the sums. */
 static double
-sweep_value(struct sweep *sw, const struct risk_ws *w, int m, double g)
+sweep_value(struct sweep *sw, const struct risk_ws *w, int m, size_t i)
 {
-	double x;
+	double x, g = sw->g[i];
+	size_t id;
 
-	while (sw->njoin > 0 && g < sw->join[0].k) {
-		struct sw_item it = heap_pop(sw->join, &sw->njoin);
+	for (id = sw->head[i]; id != NONE; id = sw->nxt[id]) {
+		const struct bd *d = entry_bd(w, m, id);
 
-		if (sw->on[it.id])
-			pos_set(sw, entry_bd(w, m, it.id), it.id, 1);
-	}
-	while (sw->nleave > 0 && g <= sw->leave[0].k) {
-		struct sw_item it = heap_pop(sw->leave, &sw->nleave);
-
-		if (sw->on[it.id])
-			pos_set(sw, entry_bd(w, m, it.id), it.id, 0);
+		if (sw->on[id])
+			pos_set(sw, d, id, sw->sg * d->b < 0.0);
 	}
 	x = sw->sum_a + sw->sum_b * g;
 	return sw->sum_s + (x > 0.0 ? x : 0.0);
 }
 
-/* Move mode m's sweep from h0 to h levels happening (h >= h0). */
+/* Move mode m's sweep from h0 to h levels happening (h >= h0), point i. */
 static void
 sweep_advance(struct sweep *sw, const struct risk_ws *w, int m,
-    const size_t *prev, size_t h0, size_t h, double g)
+    const size_t *prev, size_t h0, size_t h, size_t i)
 {
-	size_t i;
+	size_t k;
 
-	for (i = h0; i < h; i++) {
-		size_t pv = prev[i];
+	for (k = h0; k < h; k++) {
+		size_t pv = prev[k];
 
 		if (pv != NONE)
 			sweep_off(sw, entry_bd(w, m, pv), pv);
-		sweep_on(sw, &w->lv[i].bd[m], i, g);
+		sweep_on(sw, &w->lv[k].bd[m], k, i, sw->g[i]);
 	}
 }
 
@@ -2165,24 +2161,44 @@ eval_point(const struct lc_book_risk_args *a, const struct risk_ws *w,
 	figures(w, 1, h[1], p, &pt->stat, walk);
 }
 
-/* The grid's points, bad debt by the sweep (walks if not monotone). */
+/*
+ * The grid's points: every point's h and G first, then bad debt by the
+ * sweep (by a walk at every point if h or G is not monotone).
+ */
 static enum lc_status
 eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
     const double *shock, size_t n, struct lc_book_point *pts)
 {
 	struct sweep sw[2];
-	size_t nl = w->self.n, ne = nl + w->nsp, *prev, i, x, h[2];
-	size_t h0[2] = { 0, 0 };
-	double sg = a->dir == LC_DOWN ? 1.0 : -1.0, g0[2];
+	size_t nl = w->self.n, ne = nl + w->nsp, *prev, *hh, i, x;
+	double sg = a->dir == LC_DOWN ? 1.0 : -1.0, *gg;
 	enum lc_status st;
 	int m, broken = 0;
 
 	prev = ws_take(w, WB_PREV, nl + 1, sizeof(*prev));
-	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], w, 0, ne, a->dir);
-	if (st == LC_OK)
-		st = sweep_new(&sw[1], w, 1, ne, a->dir);
-	if (st != LC_OK)
-		return st;
+	hh = ws_take(w, WB_GH, 2 * n + 2, sizeof(*hh));
+	gg = ws_take(w, WB_GG, 2 * n + 2, sizeof(*gg));
+	if (prev == NULL || hh == NULL || gg == NULL)
+		return LC_ENOMEM;
+	for (i = 0; i < n; i++) {
+		eval_point(a, w, shock[i], &pts[i], &hh[2 * i], 0);
+		gg[i] = sg * pts[i].final_price;
+		gg[n + i] = sg * pts[i].shocked_price;
+		for (m = 0; m < 2 && i > 0; m++)
+			if (hh[2 * i + (size_t)m] < hh[2 * i - 2 + (size_t)m] ||
+			    gg[(size_t)m * n + i] > gg[(size_t)m * n + i - 1])
+				broken = 1;
+	}
+	if (broken) {
+		for (i = 0; i < n; i++)
+			eval_point(a, w, shock[i], &pts[i], &hh[2 * i], 1);
+		return LC_OK;
+	}
+	for (m = 0; m < 2; m++) {
+		st = sweep_new(&sw[m], w, m, ne, a->dir, gg + (size_t)m * n, n);
+		if (st != LC_OK)
+			return st;
+	}
 	for (i = 0; i < nl; i++)
 		prev[i] = NONE;
 	for (i = 0; i < nl; i++)
@@ -2191,31 +2207,19 @@ eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
 	for (x = 0; x < w->nsp; x++)
 		if (w->sp[x].first_lvl != NONE)
 			prev[w->sp[x].first_lvl] = nl + x;
-	for (i = 0; i < n; i++) {
-		struct lc_book_point *pt = &pts[i];
-		double g[2];
+	for (m = 0; m < 2; m++) {
+		size_t h0 = 0;
 
-		eval_point(a, w, shock[i], pt, h, broken);
-		g[0] = sg * pt->final_price;
-		g[1] = sg * pt->shocked_price;
-		for (m = 0; m < 2 && !broken; m++)
-			broken = i > 0 && (h[m] < h0[m] || g[m] > g0[m]);
-		if (broken) {
-			eval_point(a, w, shock[i], pt, h, 1);
-			continue;
-		}
-		for (m = 0; m < 2; m++) {
-			struct lc_book_figs *f = m == 0 ? &pt->cascade :
-			    &pt->stat;
+		for (x = 0; x < w->nsp && n > 0; x++)
+			sweep_on(&sw[m], &w->sp[x].bd[m], nl + x, 0, sw[m].g[0]);
+		for (i = 0; i < n; i++) {
+			struct lc_book_figs *f = m == 0 ? &pts[i].cascade :
+			    &pts[i].stat;
+			size_t h = hh[2 * i + (size_t)m];
 
-			if (i == 0)
-				for (x = 0; x < w->nsp; x++)
-					sweep_on(&sw[m], &w->sp[x].bd[m],
-					    nl + x, g[m]);
-			sweep_advance(&sw[m], w, m, prev, h0[m], h[m], g[m]);
-			f->bad_debt = sweep_value(&sw[m], w, m, g[m]);
-			h0[m] = h[m];
-			g0[m] = g[m];
+			sweep_advance(&sw[m], w, m, prev, h0, h, i);
+			f->bad_debt = sweep_value(&sw[m], w, m, i);
+			h0 = h;
 		}
 	}
 	return LC_OK;
