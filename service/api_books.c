@@ -832,7 +832,7 @@ cache_update(struct api_books *bs, struct bk_book *b, size_t a)
  */
 static int
 merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d,
-    const uint32_t *bsrc)
+    const uint32_t *bsrc, const struct snapshot *prev)
 {
 	const struct snapshot_levels *st;
 	size_t total, k, j, *at = NULL, best;
@@ -896,8 +896,10 @@ merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d,
 		}
 	}
 	free(at);
-	snapshot_set_levels(s, a, d, price, qty, src, total,
-	    lc_levels_stale((enum lc_dir)d, price, total, s->assets[a].price));
+	/* prev's arrays when the same: its prebuilt cascade stays too */
+	snapshot_set_levels_shared(s, a, d, price, qty, src, total,
+	    lc_levels_stale((enum lc_dir)d, price, total, s->assets[a].price),
+	    prev);
 	return 0;
 }
 
@@ -964,7 +966,8 @@ book_flush_batch(struct lc_book *lc)
 }
 
 static int
-books_merge(struct api_books *bs, struct snapshot *s)
+books_merge(struct api_books *bs, struct snapshot *s,
+    const struct snapshot *prev)
 {
 	size_t a, k, t;
 	uint32_t *bsrc;
@@ -982,7 +985,7 @@ books_merge(struct api_books *bs, struct snapshot *s)
 		if (s->blocks[a] != NULL && merge_sources(bs, s, a, bsrc) != 0)
 			goto out;
 		for (d = 0; d < 2; d++)
-			if (merge_asset(bs, s, a, d, bsrc) != 0)
+			if (merge_asset(bs, s, a, d, bsrc, prev) != 0)
 				goto out;
 	}
 	rc = 0;
@@ -1100,6 +1103,7 @@ int
 api_books_sync(struct app *app, struct snapshot *s, int publish)
 {
 	struct api_books *bs = books_state(app);
+	struct snapshot *prev;
 	int rc = -1;
 
 	if (bs == NULL) {
@@ -1115,10 +1119,13 @@ api_books_sync(struct app *app, struct snapshot *s, int publish)
 	} else if (books_reprice(bs, s) != 0) {
 		goto out;
 	}
-	rc = books_merge(bs, s);
+	/* the published one: its merged arrays and bases, where unchanged */
+	prev = snapshot_cell_get(app->cell);
+	rc = books_merge(bs, s, prev);
 	/* the prebuilt cascades of the merged arrays (s's own kept) */
 	if (rc == 0)
-		rc = snapshot_rebase(s, NULL);
+		rc = snapshot_rebase(s, prev);
+	snapshot_unref(prev);
 out:
 	if (publish)
 		snapshot_cell_publish(app->cell, snapshot_ref(s));
@@ -1189,7 +1196,7 @@ publish_books(struct wtx *t, struct api_books *bs, struct api_answer *a)
 {
 	struct snapshot *s = NULL;
 
-	if (snapshot_copy(t->snap, &s) != 0 || books_merge(bs, s) != 0 ||
+	if (snapshot_copy(t->snap, &s) != 0 || books_merge(bs, s, t->snap) != 0 ||
 	    snapshot_rebase(s, t->snap) != 0) {
 		snapshot_unref(s);
 		api_oom(a);
