@@ -1544,6 +1544,76 @@ acct_bd(const struct acct *ac, uint32_t a, double s)
 }
 
 /*
+ * The common loan of a book: one collateral entry, volatile, in the
+ * shocked asset, one debt entry in a stable asset, not compound-v3,
+ * replayed down.  Its replay needs no account: the operations of the
+ * generic one (acct_step, take_collateral, repay_debt, acct_bd) on its
+ * two amounts, in the same order, so the same bits (a sum over entries
+ * starting at 0.0 adds one term here: 0.0 + x is x).
+ */
+static int
+simple_down(const struct lc_loan *l, uint32_t asset, enum lc_dir dir,
+    const double *vol)
+{
+	return dir == LC_DOWN && l->protocol != LC_COMPOUND_V3 &&
+	    l->ncoll == 1 && l->ndebt == 1 && l->coll[0].asset == asset &&
+	    vol[asset] > 0.0 && l->debt[0].asset != asset &&
+	    !(vol[l->debt[0].asset] > 0.0);
+}
+
+static void
+replay_simple(const struct lc_loan *l, const double *price, const double *e,
+    size_t n, double *val, struct bd *bd)
+{
+	double ca = l->coll[0].amount, da = l->debt[0].amount;
+	double pd = price[l->debt[0].asset];
+	double cf0 = lc_loan_close_factor(l), bonus = lc_loan_bonus(l, price);
+	double flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
+	    l->full_liq_below;
+	size_t k;
+	int dead = 0;
+
+	for (k = 0; k < n; k++) {
+		double pa = e[k], seized = 0.0;
+
+		if (!dead) {
+			double cv = ca > 0.0 ? ca * pa : 0.0;
+			double dv = da > 0.0 ? da * pd : 0.0;
+
+			if (cv > 0.0 && dv > 0.0) {
+				double cf = cf0, r, v, x, rem;
+
+				if (l->protocol == LC_AAVE_V3 && flb > 0.0 &&
+				    (cv < flb || dv < flb))
+					cf = 1.0;
+				r = cf * dv;
+				v = r * (1.0 + bonus);
+				if (v > cv) {
+					v = cv;
+					r = cv / (1.0 + bonus);
+					ca = 0.0;
+				} else {
+					x = ca * pa;
+					rem = v;
+					if (rem > 0.0 && x > 0.0)
+						ca -= take_entry(ca, pa, &x, &rem);
+				}
+				seized = v;
+				x = da * pd;
+				rem = r;
+				if (rem > 0.0 && x > 0.0)
+					da -= take_entry(da, pd, &x, &rem);
+			}
+			dead = !((ca > 0.0 ? ca * pa : 0.0) > 0.0);
+		}
+		val[k] = seized;
+		bd[k].a = da > 0.0 ? da * pd : 0.0;
+		bd[k].b = ca > 0.0 ? -ca : 0.0;
+		bd[k].s = 0.0;
+	}
+}
+
+/*
  * Replay one position along its ladder in (asset, dir) at execution
  * prices e[k] (k = rank), recording per step the value added and the
  * account after it into val[] and bd[].
@@ -1564,6 +1634,10 @@ replay(const struct lc_position *p, const double *price, const double *vol,
 			val[k] = p->u.perp.size * e[k];
 			bd[k].a = bd[k].b = bd[k].s = 0.0;
 		}
+		return LC_OK;
+	}
+	if (simple_down(&p->u.loan, asset, dir, vol)) {
+		replay_simple(&p->u.loan, price, e, n, val, bd);
 		return LC_OK;
 	}
 	st = acct_new(&ac, &p->u.loan, price, vol);
