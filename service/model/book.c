@@ -118,6 +118,7 @@
 #include "cascade/book.h"
 #include "cascade/cascade.h"
 #include "cascade/stats.h"
+#include "model/curve_int.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -1491,7 +1492,7 @@ enum {
 	WB_PR0, WB_PR1, WB_QT0, WB_QT1, WB_ORG0, WB_ORG1, WB_J, WB_LV, WB_SP,
 	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
 	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
-	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_LVG, WB_GH, WB_GG, WB_N
+	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_GH, WB_GG, WB_N
 };
 
 struct wbuf {
@@ -1817,10 +1818,10 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	double p0 = a->price[a->asset];
 	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
 	struct bd bd[2][LC_MAX_STEPS];
-	size_t lvl_of[LC_MAX_STEPS], kof[LC_MAX_STEPS], *start, *ord, s, i, m;
+	size_t lvl_of[LC_MAX_STEPS], *start, *ord, s, i, m, cur = 0;
 	size_t n = w->self.n, ns = bk->nslots;
+	enum lc_side side = a->dir == LC_DOWN ? LC_BID : LC_ASK;
 	double *ex[2], *exg[2];
-	struct lvl *lvg;
 	enum lc_status st = LC_OK;
 
 	w->lv = ws_take(w, WB_LV, n + 1, sizeof(*w->lv));
@@ -1831,19 +1832,19 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	ex[1] = ws_take(w, WB_EX1, n + 1, sizeof(double));
 	exg[0] = ws_take(w, WB_EXG0, n + 1, sizeof(double));
 	exg[1] = ws_take(w, WB_EXG1, n + 1, sizeof(double));
-	lvg = ws_take(w, WB_LVG, n + 1, sizeof(*lvg));
 	if (w->lv == NULL || w->sp == NULL || start == NULL || ord == NULL ||
 	    ex[0] == NULL || ex[1] == NULL || exg[0] == NULL ||
-	    exg[1] == NULL || lvg == NULL)
+	    exg[1] == NULL)
 		return LC_ENOMEM;
-	memset(lvg, 0, (n + 1) * sizeof(*lvg));
+	memset(&w->lv[n], 0, sizeof(w->lv[n]));
 	memset(start, 0, (ns + 2) * sizeof(*start));
+	w->stale_qty = 0.0;
 	/*
 	 * The levels grouped by slot (a counting sort, stable: each slot's
 	 * levels in ladder order): slot s's are ord[start[s] .. start[s+1]).
-	 * The replay reads and writes them in that order (exg, lvg: k);
-	 * gathers and a scatter (independent loads and stores) move them
-	 * from and to level order, not the replay's chain of misses.
+	 * The replay reads them in that order (exg: gathered, independent
+	 * loads); every level is written once, in place (the slot loop
+	 * covers every level: they are its slots' non-stale steps).
 	 */
 	for (i = 0; i < n; i++)
 		start[w->self.slot[i] + 2]++;
@@ -1851,13 +1852,15 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		start[s] += start[s - 1];
 	for (i = 0; i < n; i++)
 		ord[start[w->self.slot[i] + 1]++] = i;
-	for (s = 0; s < ns; s++)
-		for (i = start[s]; i < start[s + 1]; i++)
-			lvg[i].next = i + 1 < start[s + 1] ? ord[i + 1] : NONE;
+	/*
+	 * e = m_j g(S_{j-1}): j increases with the level, so S does: the
+	 * curve is read with a cursor (lc_cascade_factor's bits).
+	 */
 	for (i = 0; i < n; i++) {
 		size_t jj = w->j[i];
 
-		ex[0][i] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
+		ex[0][i] = w->c.m[jj] * lc_price_factor_seek(w->c.curve, side,
+		    w->c.cum[jj - 1], w->c.scale, &cur);
 		ex[1][i] = w->self.price[i];
 	}
 	for (i = 0; i < n; i++) {
@@ -1866,7 +1869,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	}
 	for (s = 0; s < ns; s++) {
 		const struct lc_book_slot *sl = &bk->slot[s];
-		size_t nst = 0, nall = 0, k = start[s];
+		size_t nst = 0, nall = 0, k = start[s], k0 = k;
 		size_t first = k < start[s + 1] ? ord[k] : NONE, li = first;
 		int mode;
 
@@ -1881,10 +1884,10 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 				e[0][nall] = e[1][nall] = p0;
 				lvl_of[nall] = NONE;
 				nst++;
+				w->stale_qty += e0->qty;	/* slot, rank order */
 			} else {
 				/* levels of a slot come in ladder order */
 				lvl_of[nall] = li;
-				kof[nall] = k;
 				if (li != NONE) {
 					e[0][nall] = exg[0][k];
 					e[1][nall] = exg[1][k];
@@ -1919,46 +1922,31 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 					sp->bd[1] = bd[1][m];
 				}
 		}
-		for (m = 0; m < nall; m++) {
+		for (m = 0, k = k0; m < nall; m++) {
 			struct lvl *L;
 
 			if (lvl_of[m] == NONE)
 				continue;
-			L = &lvg[kof[m]];
+			L = &w->lv[lvl_of[m]];
 			L->val[0] = val[0][m];
 			L->val[1] = val[1][m];
 			L->bd[0] = bd[0][m];
 			L->bd[1] = bd[1][m];
 			L->first = nst == 0 && lvl_of[m] == first;
+			k++;
+			L->next = k < start[s + 1] ? ord[k] : NONE;
 		}
 	}
-	for (i = 0; i < n; i++)
-		w->lv[ord[i]] = lvg[i];
-	w->lv[n] = lvg[n];
 out:
 	return st;
 }
 
-/* Stale quantities: the steps at or beyond P of each exposed slot. */
+/* Stale values (the quantities are summed by replay_book). */
 static void
-stale_totals(const struct lc_book_risk_args *a, struct risk_ws *w)
+stale_totals(struct risk_ws *w)
 {
-	const struct lc_book *bk = a->books[a->self];
-	double p0 = a->price[a->asset];
-	size_t s, i;
+	size_t i;
 
-	w->stale_qty = 0.0;
-	for (s = 0; s < bk->nslots; s++) {
-		const struct lc_book_slot *sl = &bk->slot[s];
-
-		for (i = 0; sl->pos != NULL && i < sl->n; i++) {
-			const struct lc_book_step *e0 = &bk->step[sl->off + i];
-
-			if (e0->asset == a->asset && e0->dir == a->dir &&
-			    lc_book_step_stale(e0, p0))
-				w->stale_qty += e0->qty;
-		}
-	}
 	w->stale_val[0] = w->stale_val[1] = 0.0;
 	for (i = 0; i < w->nsp; i++) {
 		w->stale_val[0] += w->sp[i].val[0];
@@ -2347,7 +2335,7 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	if (st == LC_OK)
 		st = replay_book(a, wp);
 	if (st == LC_OK) {
-		stale_totals(a, wp);
+		stale_totals(wp);
 		st = prefix_sums(wp);
 	}
 	if (st == LC_OK && n > out->cap) {
