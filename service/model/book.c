@@ -42,17 +42,27 @@
  *
  * Sorted index.  Each asset and direction keeps its steps in cascade
  * order (price, then slot, then rank: the order of a stable sort of the
- * steps gathered in slot order, as lc_trigger_sort would give).  A put
+ * steps gathered in slot order, as lc_trigger_sort would give), as
+ * 24-byte entries (price, qty, slot << 7 | rank << 1 | dead).  A put
  * appends (slot, gen) to a pending list; a remove marks the old steps'
  * entries dead (binary search on that key) and bumps the slot's gen, so
  * a pending entry is live while its gen is the slot's.  lc_book_levels
- * (read only) merges the live entries with the pending steps, gathered
- * in slot order and radix-sorted on an order-preserving key of the price
- * bits (MSD, 11 bits a pass, ties kept by index: stable): O(n + k log k).
- * ix_merge folds the pending steps in and drops the dead (all new memory
- * first, so LC_ENOMEM changes nothing; then in place from the end):
- * lc_book_flush, or a put/remove once pending + dead > 4 x indexed and
- * 4096.  Nothing in the index depends on the arena's offsets, so the
+ * (read only) merges the live entries with the pending steps, sorted by
+ * an in-place MSD radix sort on an order-preserving key of the price
+ * bits (American flag: 11 bits a pass, 6 under 16384 entries; under 32
+ * an insertion sort, a run of one price by (slot, rank): the order is
+ * total, no stability needed): O(n + k log k).  ix_merge folds the
+ * pending steps in and drops the dead: the larger arrays and one scratch
+ * first (LC_ENOMEM changes nothing), then each index compacted in place,
+ * one pass over the pending slots appending their steps to the indexes'
+ * tails, each tail sorted (its first pass out of place through the
+ * scratch: a scatter of independent stores, where in-place cycles chain a
+ * cache miss per entry) and merged with the live run (the smaller run
+ * copied out): lc_book_flush, or a put/remove once pending + dead > 4 x
+ * indexed and 4096.  Arrays of 8 MiB and more are advised huge pages
+ * (big_advise) before they are first touched: a fresh 1e6-position book
+ * maps some 300 MiB, and one fault per 4 KiB was most of its build time.
+ * Nothing in the index depends on the arena's offsets, so the
  * arena's compaction leaves it alone.  What invalidates a
  * position's steps: its own amounts, and the prices of the assets it
  * holds (a coupled loan's ladders use its other assets' prices; a single
@@ -93,19 +103,22 @@
  * F (down: l < F), where its health is above 1.  Along the grid, h and F
  * are monotone, so bad debt is kept by a sweep (see eval_grid): each
  * position's current entry is switched on and off once, and its
- * A + B F changes sign at most once, found by a heap.  Cost per query:
- * O(N) to merge the market's N levels (stored, then each book's, each
- * run already in cascade order: a left-to-right merge with ties to the
- * left is the stable sort of their concatenation), O(B) replay steps
- * for the book's B exposed levels, O((B + points) log B) for the grid;
- * the two var points walk the happening levels, O(B).  The replay walks
- * slots, while levels are stored in price order: the levels are grouped
- * by slot (counting sort), the execution prices gathered into that order
- * and the results scattered back, so the replay's loop reads and writes
- * sequentially.  The query's scratch arrays stay in struct lc_book_risk
- * for its next call (fresh memory costs a page fault per 4 KiB).  The
- * order of every sum is unchanged, so the figures are bit-identical to
- * the sort-based version (the tests compare with independent references).
+ * A + B F changes sign at most once, at a grid point found by a binary
+ * search on the points' F.  Cost per query: O(N) to merge the market's N
+ * levels (stored, then each book's, each run already in cascade order: a
+ * left-to-right merge with ties to the left is the stable sort of their
+ * concatenation), O(B) replay steps for the book's B exposed levels,
+ * O(B log points + points) for the grid; the two var points walk the
+ * happening levels, O(B).  The replay walks slots, while levels are
+ * stored in price order: the levels are grouped by slot (counting sort)
+ * and the execution prices gathered into that order, so the replay's
+ * loop reads sequentially.  The common loan (one volatile collateral in
+ * the asset, one stable debt) is replayed without an account, by the
+ * same operations in the same order (replay_simple).  The query's
+ * scratch arrays stay in struct lc_book_risk for its next call (fresh
+ * memory costs a page fault per 4 KiB).  The figures are those of a
+ * replay per point (the tests compare with independent references);
+ * bad debt sums the sweep's groups in their own order.
  *
  * Horizon law (section 5): var at q solves 2 F_r(x_q) = 1 - q (up:
  * 2 S_r(x_q) = 1 - q) by bisection on the monotone F_r of stats.c,
@@ -113,7 +126,8 @@
  * expected E = sum_{i<n} f(s_{i+1}) (pi_i - pi_{i+1}) + f(s_n) pi_n with
  * pi_i = lc_barrier_prob at P (1 + s_i).
  *
- * Pure C11 + libm, no globals, reentrant.
+ * C11 + libm (and madvise where the system has it), no globals,
+ * reentrant.
  */
 #include "cascade/book.h"
 #include "cascade/cascade.h"
@@ -1178,6 +1192,8 @@ lc_book_put(struct lc_book *b, size_t slot, const struct lc_position *p,
 	size_t bound, n = 0, i, ne;
 	uint32_t top = 0;
 
+	if (slot > (SIZE_MAX >> SR_SLOT_SHIFT) - 1)
+		return LC_ELIMIT;	/* the index keeps slot << 7 */
 	lc_book_remove(b, slot);
 	if (slot >= b->nslots) {
 		st = grow((void **)&b->slot, &b->slot_cap, slot + 1,
