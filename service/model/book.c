@@ -1508,7 +1508,8 @@ enum {
 	WB_PR0, WB_PR1, WB_QT0, WB_QT1, WB_ORG0, WB_ORG1, WB_J, WB_LV, WB_SP,
 	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
 	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
-	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_GH, WB_GG, WB_N
+	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_GH, WB_GG, WB_PTS, WB_ALL,
+	WB_AT, WB_N
 };
 
 struct wbuf {
@@ -2303,6 +2304,53 @@ eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
 	return LC_OK;
 }
 
+/*
+ * The grid's points and the two var points in one sweep: the var shocks
+ * inserted where they fall in the grid's order (the sweep needs p
+ * monotone), then the figures moved to their places in out.
+ */
+static enum lc_status
+eval_all(const struct lc_book_risk_args *a, struct risk_ws *w,
+    const double *shock, size_t n, struct lc_book_risk *out)
+{
+	struct lc_book_point *pts;
+	double *all;
+	size_t *at, i, k = 0, v = 0, ord[2];
+	enum lc_status st;
+
+	pts = ws_take(w, WB_PTS, n + 2, sizeof(*pts));
+	all = ws_take(w, WB_ALL, n + 2, sizeof(*all));
+	at = ws_take(w, WB_AT, n + 2, sizeof(*at));
+	if (pts == NULL || all == NULL || at == NULL)
+		return LC_ENOMEM;
+	/* the var points in sweep order, each before the first grid point
+	 * it comes before (down: a larger shock, up: a smaller one) */
+	ord[0] = a->dir == LC_DOWN ? out->var[0].shock < out->var[1].shock :
+	    out->var[0].shock > out->var[1].shock;
+	ord[1] = 1 - ord[0];
+	for (i = 0; i <= n; i++) {
+		while (v < 2 && (i == n || (a->dir == LC_DOWN ?
+		    out->var[ord[v]].shock > shock[i] :
+		    out->var[ord[v]].shock < shock[i]))) {
+			at[n + ord[v]] = k;
+			all[k++] = out->var[ord[v]].shock;
+			v++;
+		}
+		if (i < n) {
+			at[i] = k;
+			all[k++] = shock[i];
+		}
+	}
+	st = eval_grid(a, w, all, n + 2, pts);
+	if (st != LC_OK)
+		return st;
+	for (i = 0; i < n; i++)
+		out->points[i] = pts[at[i]];
+	for (v = 0; v < 2; v++)
+		out->var[v].at = pts[at[n + v]];
+	return LC_OK;
+}
+
 static int
 args_ok(const struct lc_book_risk_args *a)
 {
@@ -2370,18 +2418,15 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	out->price = a->price[a->asset];
 	out->nlevels = wp->c.n;
 	out->npoints = n;
-	st = eval_grid(a, wp, shock, n, out->points);
-	if (st != LC_OK)
-		goto out;
 	sh = lc_sigma_h(a->vol[a->asset], a->horizon_days);
 	for (v = 0; v < 2; v++) {
-		double x = extreme_quantile(a->dir, qs[v], sh, a->tail_dof);
-		size_t hv[2];
-
 		out->var[v].q = qs[v];
-		out->var[v].shock = expm1(x);
-		eval_point(a, wp, out->var[v].shock, &out->var[v].at, hv, 1);
+		out->var[v].shock = expm1(extreme_quantile(a->dir, qs[v], sh,
+		    a->tail_dof));
 	}
+	st = eval_all(a, wp, shock, n, out);
+	if (st != LC_OK)
+		goto out;
 	memset(&out->expected, 0, sizeof(out->expected));
 	memset(&out->expected_static, 0, sizeof(out->expected_static));
 	pi = lc_barrier_prob(a->dir, out->price, out->points[0].shocked_price,
