@@ -1488,14 +1488,6 @@ struct bd {
 	double a, b, s;
 };
 
-/* Per level of the book, per mode [0] cascade, [1] static. */
-struct lvl {
-	double val[2];		/* liquidated_value added */
-	struct bd bd[2];	/* account after the step */
-	size_t next;		/* next level of the same slot, NONE */
-	int first;		/* first happening step of its position */
-};
-
 /* Positions with stale steps: happen at P in both modes. */
 struct stale_pos {
 	size_t first_lvl;	/* its first non-stale level, NONE */
@@ -1509,7 +1501,7 @@ enum {
 	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
 	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
 	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_GH, WB_GG, WB_PTS, WB_ALL,
-	WB_AT, WB_N
+	WB_AT, WB_LVAL0, WB_LVAL1, WB_LBD0, WB_LBD1, WB_LFIRST, WB_N
 };
 
 struct wbuf {
@@ -1523,7 +1515,16 @@ struct risk_ws {
 	struct lc_cascade c;
 	struct lc_book_levels self;
 	size_t *j;		/* trigger index of each self level */
-	struct lvl *lv;
+	/*
+	 * Per level of the book (arrays apart: each pass reads only its
+	 * own), per mode [0] cascade, [1] static: liquidated_value added,
+	 * the account after the step, the next level of the same slot
+	 * (NONE), whether it is its position's first happening step.
+	 */
+	double *lval[2];
+	struct bd *lbd[2];
+	size_t *lnext;
+	unsigned char *lfirst;
 	double *pre_qty, *pre_val[2];
 	size_t *pre_first;
 	struct stale_pos *sp;
@@ -1841,7 +1842,12 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	double *ex[2], *exg[2];
 	enum lc_status st = LC_OK;
 
-	w->lv = ws_take(w, WB_LV, n + 1, sizeof(*w->lv));
+	w->lnext = ws_take(w, WB_LV, n + 1, sizeof(*w->lnext));
+	w->lval[0] = ws_take(w, WB_LVAL0, n + 1, sizeof(double));
+	w->lval[1] = ws_take(w, WB_LVAL1, n + 1, sizeof(double));
+	w->lbd[0] = ws_take(w, WB_LBD0, n + 1, sizeof(struct bd));
+	w->lbd[1] = ws_take(w, WB_LBD1, n + 1, sizeof(struct bd));
+	w->lfirst = ws_take(w, WB_LFIRST, n + 1, 1);
 	w->sp = ws_take(w, WB_SP, ns + 1, sizeof(*w->sp));
 	start = ws_take(w, WB_START, ns + 2, sizeof(*start));
 	ord = ws_take(w, WB_ORD, n + 1, sizeof(*ord));
@@ -1849,11 +1855,13 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	ex[1] = ws_take(w, WB_EX1, n + 1, sizeof(double));
 	exg[0] = ws_take(w, WB_EXG0, n + 1, sizeof(double));
 	exg[1] = ws_take(w, WB_EXG1, n + 1, sizeof(double));
-	if (w->lv == NULL || w->sp == NULL || start == NULL || ord == NULL ||
+	if (w->lnext == NULL || w->lval[0] == NULL || w->lval[1] == NULL ||
+	    w->lbd[0] == NULL || w->lbd[1] == NULL || w->lfirst == NULL ||
+	    w->sp == NULL || start == NULL || ord == NULL ||
 	    ex[0] == NULL || ex[1] == NULL || exg[0] == NULL ||
 	    exg[1] == NULL)
 		return LC_ENOMEM;
-	memset(&w->lv[n], 0, sizeof(w->lv[n]));
+	w->lnext[n] = NONE;
 	memset(start, 0, (ns + 2) * sizeof(*start));
 	w->stale_qty = 0.0;
 	/*
@@ -1940,18 +1948,17 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 				}
 		}
 		for (m = 0, k = k0; m < nall; m++) {
-			struct lvl *L;
+			size_t L = lvl_of[m];
 
-			if (lvl_of[m] == NONE)
+			if (L == NONE)
 				continue;
-			L = &w->lv[lvl_of[m]];
-			L->val[0] = val[0][m];
-			L->val[1] = val[1][m];
-			L->bd[0] = bd[0][m];
-			L->bd[1] = bd[1][m];
-			L->first = nst == 0 && lvl_of[m] == first;
+			w->lval[0][L] = val[0][m];
+			w->lval[1][L] = val[1][m];
+			w->lbd[0][L] = bd[0][m];
+			w->lbd[1][L] = bd[1][m];
+			w->lfirst[L] = nst == 0 && L == first;
 			k++;
-			L->next = k < start[s + 1] ? ord[k] : NONE;
+			w->lnext[L] = k < start[s + 1] ? ord[k] : NONE;
 		}
 	}
 out:
@@ -1987,10 +1994,10 @@ prefix_sums(struct risk_ws *w)
 	w->pre_first[0] = 0;
 	for (i = 0; i < n; i++) {
 		w->pre_qty[i + 1] = w->pre_qty[i] + w->self.qty[i];
-		w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lv[i].val[0];
-		w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lv[i].val[1];
+		w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lval[0][i];
+		w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lval[1][i];
 		w->pre_first[i + 1] = w->pre_first[i] +
-		    (w->lv[i].first ? 1u : 0u);
+		    (w->lfirst[i] ? 1u : 0u);
 	}
 	return LC_OK;
 }
@@ -2013,8 +2020,8 @@ figures(const struct risk_ws *w, int mode, size_t h, double f,
 		if (w->sp[i].first_lvl == NONE || w->sp[i].first_lvl >= h)
 			bd += bd_at(&w->sp[i].bd[mode], f);
 	for (i = 0; i < h; i++)
-		if (w->lv[i].next == NONE || w->lv[i].next >= h)
-			bd += bd_at(&w->lv[i].bd[mode], f);
+		if (w->lnext[i] == NONE || w->lnext[i] >= h)
+			bd += bd_at(&w->lbd[mode][i], f);
 	out->bad_debt = bd;
 }
 
@@ -2187,7 +2194,7 @@ sweep_off(struct sweep *sw, const struct bd *d, size_t id)
 static const struct bd *
 entry_bd(const struct risk_ws *w, int m, size_t id)
 {
-	return id < w->self.n ? &w->lv[id].bd[m] :
+	return id < w->self.n ? &w->lbd[m][id] :
 	    &w->sp[id - w->self.n].bd[m];
 }
 
@@ -2220,7 +2227,7 @@ sweep_advance(struct sweep *sw, const struct risk_ws *w, int m,
 
 		if (pv != NONE)
 			sweep_off(sw, entry_bd(w, m, pv), pv);
-		sweep_on(sw, &w->lv[k].bd[m], k, i, sw->g[i]);
+		sweep_on(sw, &w->lbd[m][k], k, i, sw->g[i]);
 	}
 }
 
@@ -2281,8 +2288,8 @@ eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
 	for (i = 0; i < nl; i++)
 		prev[i] = NONE;
 	for (i = 0; i < nl; i++)
-		if (w->lv[i].next != NONE)
-			prev[w->lv[i].next] = i;
+		if (w->lnext[i] != NONE)
+			prev[w->lnext[i]] = i;
 	for (x = 0; x < w->nsp; x++)
 		if (w->sp[x].first_lvl != NONE)
 			prev[w->sp[x].first_lvl] = nl + x;
