@@ -1580,15 +1580,31 @@ simple_down(const struct lc_loan *l, uint32_t asset, enum lc_dir dir,
 	    !(vol[l->debt[0].asset] > 0.0);
 }
 
+/* The loan's constants of replay_simple (acct_new's). */
+struct simple_k {
+	double cf0, bonus, flb;
+};
+
+static struct simple_k
+simple_consts(const struct lc_loan *l, const double *price)
+{
+	struct simple_k c;
+
+	c.cf0 = lc_loan_close_factor(l);
+	c.bonus = lc_loan_bonus(l, price);
+	c.flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
+	    l->full_liq_below;
+	return c;
+}
+
 static void
-replay_simple(const struct lc_loan *l, const double *price, const double *e,
-    size_t n, double *val, struct bd *bd)
+replay_simple(const struct lc_loan *l, const double *price,
+    const struct simple_k *c, const double *e, size_t n, double *val,
+    struct bd *bd)
 {
 	double ca = l->coll[0].amount, da = l->debt[0].amount;
 	double pd = price[l->debt[0].asset];
-	double cf0 = lc_loan_close_factor(l), bonus = lc_loan_bonus(l, price);
-	double flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
-	    l->full_liq_below;
+	double cf0 = c->cf0, bonus = c->bonus, flb = c->flb;
 	size_t k;
 	int dead = 0;
 
@@ -1656,7 +1672,9 @@ replay(const struct lc_position *p, const double *price, const double *vol,
 		return LC_OK;
 	}
 	if (simple_down(&p->u.loan, asset, dir, vol)) {
-		replay_simple(&p->u.loan, price, e, n, val, bd);
+		struct simple_k c = simple_consts(&p->u.loan, price);
+
+		replay_simple(&p->u.loan, price, &c, e, n, val, bd);
 		return LC_OK;
 	}
 	st = acct_new(&ac, &p->u.loan, price, vol);
@@ -1896,7 +1914,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		const struct lc_book_slot *sl = &bk->slot[s];
 		size_t nst = 0, nall = 0, k = start[s], k0 = k;
 		size_t first = k < start[s + 1] ? ord[k] : NONE, li = first;
-		int mode;
+		int mode, simple;
 
 		if (sl->pos == NULL)
 			continue;
@@ -1925,7 +1943,18 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		}
 		if (nall == 0)
 			continue;
-		for (mode = 0; mode < 2 && st == LC_OK; mode++)
+		simple = sl->pos->type == LC_POS_LOAN && simple_down(
+		    &sl->pos->u.loan, a->asset, a->dir, a->vol);
+		if (simple) {
+			/* both modes on the loan's constants, once */
+			struct simple_k c = simple_consts(&sl->pos->u.loan,
+			    a->price);
+
+			for (mode = 0; mode < 2; mode++)
+				replay_simple(&sl->pos->u.loan, a->price, &c,
+				    e[mode], nall, val[mode], bd[mode]);
+		}
+		for (mode = 0; mode < 2 && st == LC_OK && !simple; mode++)
 			st = replay(sl->pos, a->price, a->vol, a->asset,
 			    a->dir, e[mode], nall, val[mode], bd[mode]);
 		if (st != LC_OK)
