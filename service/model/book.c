@@ -1488,6 +1488,14 @@ struct bd {
 	double a, b, s;
 };
 
+/* A level's figures in slot order (replay_book), before the move. */
+struct lvg {
+	double val[2];
+	struct bd bd[2];
+	size_t next;
+	int first;
+};
+
 /* Positions with stale steps: happen at P in both modes. */
 struct stale_pos {
 	size_t first_lvl;	/* its first non-stale level, NONE */
@@ -1501,7 +1509,7 @@ enum {
 	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
 	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
 	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_GH, WB_GG, WB_PTS, WB_ALL,
-	WB_AT, WB_LVAL0, WB_LVAL1, WB_LBD0, WB_LBD1, WB_LFIRST, WB_N
+	WB_AT, WB_LVAL0, WB_LVAL1, WB_LBD0, WB_LBD1, WB_LFIRST, WB_LVG, WB_N
 };
 
 struct wbuf {
@@ -1858,6 +1866,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	size_t n = w->self.n, ns = bk->nslots;
 	enum lc_side side = a->dir == LC_DOWN ? LC_BID : LC_ASK;
 	double *ex[2], *exg[2];
+	struct lvg *g;
 	enum lc_status st = LC_OK;
 
 	w->lnext = ws_take(w, WB_LV, n + 1, sizeof(*w->lnext));
@@ -1866,6 +1875,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	w->lbd[0] = ws_take(w, WB_LBD0, n + 1, sizeof(struct bd));
 	w->lbd[1] = ws_take(w, WB_LBD1, n + 1, sizeof(struct bd));
 	w->lfirst = ws_take(w, WB_LFIRST, n + 1, 1);
+	g = ws_take(w, WB_LVG, n + 1, sizeof(*g));
 	w->sp = ws_take(w, WB_SP, ns + 1, sizeof(*w->sp));
 	start = ws_take(w, WB_START, ns + 2, sizeof(*start));
 	ord = ws_take(w, WB_ORD, n + 1, sizeof(*ord));
@@ -1875,7 +1885,7 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	exg[1] = ws_take(w, WB_EXG1, n + 1, sizeof(double));
 	if (w->lnext == NULL || w->lval[0] == NULL || w->lval[1] == NULL ||
 	    w->lbd[0] == NULL || w->lbd[1] == NULL || w->lfirst == NULL ||
-	    w->sp == NULL || start == NULL || ord == NULL ||
+	    w->sp == NULL || start == NULL || ord == NULL || g == NULL ||
 	    ex[0] == NULL || ex[1] == NULL || exg[0] == NULL ||
 	    exg[1] == NULL)
 		return LC_ENOMEM;
@@ -1977,18 +1987,32 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 				}
 		}
 		for (m = 0, k = k0; m < nall; m++) {
-			size_t L = lvl_of[m];
+			struct lvg *G;
 
-			if (L == NONE)
+			if (lvl_of[m] == NONE)
 				continue;
-			w->lval[0][L] = val[0][m];
-			w->lval[1][L] = val[1][m];
-			w->lbd[0][L] = bd[0][m];
-			w->lbd[1][L] = bd[1][m];
-			w->lfirst[L] = nst == 0 && L == first;
+			G = &g[k];
+			G->val[0] = val[0][m];
+			G->val[1] = val[1][m];
+			G->bd[0] = bd[0][m];
+			G->bd[1] = bd[1][m];
+			G->first = nst == 0 && lvl_of[m] == first;
 			k++;
-			w->lnext[L] = k < start[s + 1] ? ord[k] : NONE;
+			G->next = k < start[s + 1] ? ord[k] : NONE;
 		}
+	}
+	/*
+	 * Written in slot order above (sequential stores next to the
+	 * replay), moved to level order here: a loop of independent stores.
+	 */
+	for (m = 0; m < n; m++) {
+		i = ord[m];
+		w->lval[0][i] = g[m].val[0];
+		w->lval[1][i] = g[m].val[1];
+		w->lbd[0][i] = g[m].bd[0];
+		w->lbd[1][i] = g[m].bd[1];
+		w->lfirst[i] = (unsigned char)g[m].first;
+		w->lnext[i] = g[m].next;
 	}
 out:
 	return st;
