@@ -110,9 +110,10 @@
  * concatenation), O(B) replay steps for the book's B exposed levels,
  * O(B log points + points) for the grid; the two var points walk the
  * happening levels, O(B).  The replay walks slots, while levels are
- * stored in price order: the levels are grouped by slot (counting sort)
- * and the execution prices gathered into that order, so the replay's
- * loop reads sequentially.  The common loan (one volatile collateral in
+ * stored in price order: the levels are grouped by slot (counting sort),
+ * the execution prices gathered into that order and the results moved
+ * back by a loop of independent stores, so the replay's loop reads and
+ * writes sequentially.  The common loan (one volatile collateral in
  * the asset, one stable debt) is replayed without an account, by the
  * same operations in the same order (replay_simple).  The query's
  * scratch arrays stay in struct lc_book_risk for its next call (fresh
