@@ -832,7 +832,7 @@ cache_update(struct api_books *bs, struct bk_book *b, size_t a)
  */
 static int
 merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d,
-    const uint32_t *bsrc)
+    const uint32_t *bsrc, const struct snapshot *prev)
 {
 	const struct snapshot_levels *st;
 	size_t total, k, j, *at = NULL, best;
@@ -896,8 +896,10 @@ merge_asset(struct api_books *bs, struct snapshot *s, size_t a, int d,
 		}
 	}
 	free(at);
-	snapshot_set_levels(s, a, d, price, qty, src, total,
-	    lc_levels_stale((enum lc_dir)d, price, total, s->assets[a].price));
+	/* prev's arrays when the same: its prebuilt cascade stays too */
+	snapshot_set_levels_shared(s, a, d, price, qty, src, total,
+	    lc_levels_stale((enum lc_dir)d, price, total, s->assets[a].price),
+	    prev);
 	return 0;
 }
 
@@ -946,8 +948,26 @@ out:
 	return rc;
 }
 
+/*
+ * After a batch of puts (a load, a reprice, a large write): merge the
+ * pending steps into the book's sorted index (lc_book_flush), so that
+ * every later lc_book_levels (each risk query) merges nothing.  A small
+ * write is left pending (a flush moves the whole index): the book merges
+ * by itself once the pending steps grow.
+ */
+static void
+book_flush_batch(struct lc_book *lc)
+{
+	size_t live = lc->nsteps - lc->dead;
+
+	if (lc->pend_steps + lc->ix_dead > 0 &&
+	    8 * (lc->pend_steps + lc->ix_dead) >= live)
+		(void)lc_book_flush(lc);	/* on failure: still pending */
+}
+
 static int
-books_merge(struct api_books *bs, struct snapshot *s)
+books_merge(struct api_books *bs, struct snapshot *s,
+    const struct snapshot *prev)
 {
 	size_t a, k, t;
 	uint32_t *bsrc;
@@ -956,6 +976,8 @@ books_merge(struct api_books *bs, struct snapshot *s)
 	bsrc = calloc(bs->n + 1, sizeof(*bsrc));
 	if (bsrc == NULL)
 		return -1;
+	for (k = 0; k < bs->n; k++)
+		book_flush_batch(&bs->b[k]->lc);
 	for (a = 0; a < s->nassets; a++) {
 		for (k = 0; k < bs->n; k++)
 			if (cache_update(bs, bs->b[k], a) != 0)
@@ -963,7 +985,7 @@ books_merge(struct api_books *bs, struct snapshot *s)
 		if (s->blocks[a] != NULL && merge_sources(bs, s, a, bsrc) != 0)
 			goto out;
 		for (d = 0; d < 2; d++)
-			if (merge_asset(bs, s, a, d, bsrc) != 0)
+			if (merge_asset(bs, s, a, d, bsrc, prev) != 0)
 				goto out;
 	}
 	rc = 0;
@@ -1081,6 +1103,7 @@ int
 api_books_sync(struct app *app, struct snapshot *s, int publish)
 {
 	struct api_books *bs = books_state(app);
+	struct snapshot *prev;
 	int rc = -1;
 
 	if (bs == NULL) {
@@ -1096,10 +1119,13 @@ api_books_sync(struct app *app, struct snapshot *s, int publish)
 	} else if (books_reprice(bs, s) != 0) {
 		goto out;
 	}
-	rc = books_merge(bs, s);
+	/* the published one: its merged arrays and bases, where unchanged */
+	prev = snapshot_cell_get(app->cell);
+	rc = books_merge(bs, s, prev);
 	/* the prebuilt cascades of the merged arrays (s's own kept) */
 	if (rc == 0)
-		rc = snapshot_rebase(s, NULL);
+		rc = snapshot_rebase(s, prev);
+	snapshot_unref(prev);
 out:
 	if (publish)
 		snapshot_cell_publish(app->cell, snapshot_ref(s));
@@ -1170,7 +1196,7 @@ publish_books(struct wtx *t, struct api_books *bs, struct api_answer *a)
 {
 	struct snapshot *s = NULL;
 
-	if (snapshot_copy(t->snap, &s) != 0 || books_merge(bs, s) != 0 ||
+	if (snapshot_copy(t->snap, &s) != 0 || books_merge(bs, s, t->snap) != 0 ||
 	    snapshot_rebase(s, t->snap) != 0) {
 		snapshot_unref(s);
 		api_oom(a);
@@ -2202,24 +2228,6 @@ enum { S_SORT, S_LIMIT, S_OFFSET, S_HORIZON, S_DOF, S_N };
 static const char *const snames[S_N] = { "sort", "limit", "offset",
 	"horizon_days", "tail_dof" };
 
-struct ranked {
-	double key;
-	size_t slot;
-};
-
-static int
-cmp_ranked(const void *x, const void *y)
-{
-	const struct ranked *a = x, *b = y;
-	int na = isnan(a->key), nb = isnan(b->key);
-
-	if (na != nb)
-		return na - nb;
-	if (!na && a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	return (a->slot > b->slot) - (a->slot < b->slot);
-}
-
 /*
  * Effective prices for the sort (docs/model.md 4.1, 5.1): a single-asset
  * position's is m_j of the cascade, j its first ladder step.  Scored
@@ -2326,7 +2334,7 @@ rank_key(struct rank_ctx *rc, const struct lc_position *p, int by_health)
 
 static int
 rank_positions(const struct api_books *bs, const struct bk_book *b,
-    const struct snapshot *s, int by_health, struct ranked *out, size_t *n)
+    const struct snapshot *s, int by_health, double *key, size_t *n)
 {
 	struct rank_ctx rc;
 	size_t i, na = s->nassets;
@@ -2346,10 +2354,10 @@ rank_positions(const struct api_books *bs, const struct bk_book *b,
 		lc_cascade_init(&rc.cas[i]);
 	*n = 0;
 	for (i = 0; ok && i < b->next_slot; i++) {
+		key[i] = NAN;
 		if (b->by_slot[i] == NULL)
 			continue;
-		out[*n].slot = i;
-		out[*n].key = rank_key(&rc, &b->by_slot[i]->pos, by_health);
+		key[i] = rank_key(&rc, &b->by_slot[i]->pos, by_health);
 		(*n)++;
 	}
 	for (i = 0; rc.cas != NULL && i < 2 * na; i++)
@@ -2402,14 +2410,15 @@ api_get_book_positions(struct app *app, const char *book,
 	struct api_books *bs;
 	struct snapshot *s = read_begin(app, &bs, ans);
 	const struct bk_book *b;
-	struct ranked *rk = NULL;
+	double *key = NULL;
+	size_t *top = NULL, ntop = 0;
 	struct lc_score_result res;
 	struct own *o = NULL;
 	struct lc_params pr;
 	struct json_buf j;
 	const char *v[S_N];
 	double limit = 100, offset = 0;
-	size_t n = 0, i, end;
+	size_t n = 0, i;
 	int by_health = 0;
 
 	lc_score_result_init(&res);
@@ -2436,13 +2445,20 @@ api_get_book_positions(struct app *app, const char *book,
 	    &pr.tail_dof);
 	if (api_query_failed(ans))
 		goto out;
-	rk = malloc((b->npos + 1) * sizeof(*rk));
+	/* keys by slot, then the page by a bounded heap (lc_book_top) */
+	key = malloc((b->next_slot > b->lc.nslots ? b->next_slot :
+	    b->lc.nslots) * sizeof(*key) + sizeof(*key));
+	top = malloc((size_t)limit * sizeof(*top));
 	o = own_new(s);
 	if (o == NULL)
 		goto oom;
-	if (rk == NULL || rank_positions(bs, b, s, by_health, rk, &n) != 0)
+	for (i = 0; key != NULL && i < b->lc.nslots; i++)
+		key[i] = NAN;	/* slots past next_slot (none in practice) */
+	if (key == NULL || top == NULL ||
+	    rank_positions(bs, b, s, by_health, key, &n) != 0 ||
+	    lc_book_top(&b->lc, key, (size_t)offset, (size_t)limit, top,
+	    &ntop) != LC_OK)
 		goto oom;
-	qsort(rk, n, sizeof(*rk), cmp_ranked);
 	json_buf_init(&j, 4096);
 	json_buf_begin(&j, '{');
 	json_buf_key(&j, "book");
@@ -2455,14 +2471,13 @@ api_get_book_positions(struct app *app, const char *book,
 	json_buf_int(&j, (int64_t)offset);
 	json_buf_key(&j, "positions");
 	json_buf_begin(&j, '[');
-	end = (size_t)offset + (size_t)limit;
-	for (i = (size_t)offset; i < n && i < end; i++) {
+	for (i = 0; i < ntop; i++) {
 		json_buf_begin(&j, '{');
 		json_buf_key(&j, by_health ? "health_factor"
 		                           : "effective_distance");
-		json_buf_num(&j, rk[i].key);
+		json_buf_num(&j, key[top[i]]);
 		json_buf_key(&j, "position");
-		if (score_alone(bs, b, o, &res, &pr, rk[i].slot, &j) != 0) {
+		if (score_alone(bs, b, o, &res, &pr, top[i], &j) != 0) {
 			json_buf_free(&j);
 			goto oom;
 		}
@@ -2474,7 +2489,8 @@ api_get_book_positions(struct app *app, const char *book,
 oom:
 	api_oom(ans);
 out:
-	free(rk);
+	free(key);
+	free(top);
 	api_books_own_free(o);
 	lc_score_result_release(&res);
 	read_end(bs, s);

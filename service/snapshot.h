@@ -143,9 +143,13 @@ struct snapshot {
 	uint32_t *by_symbol;               /* indices sorted by symbol */
 	uint32_t usd;                      /* index of USD */
 	struct snapshot_block **blocks;    /* parallel; NULL: implicit USD */
-	/* books (8.1): merged level arrays this snapshot owns, or NULL */
-	double **own_levels;               /* [4 * nassets] */
-	uint32_t **own_src;                /* [2 * nassets]: their sources */
+	/*
+	 * books (8.1): merged level arrays of [2 * asset + dir], or NULL;
+	 * one reference each (shared with the next snapshot while they do
+	 * not change: snapshot_set_levels_shared, so that its prebuilt
+	 * cascade is shared too)
+	 */
+	struct snapshot_merged **own;
 	char **own_names;                  /* [nassets]: source name blocks */
 	uint64_t hash;                     /* what etag shows */
 	uint64_t base_hash;                /* hash before merged levels */
@@ -243,6 +247,18 @@ int snapshot_copy(const struct snapshot *s, struct snapshot **out);
  */
 void snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
     double *price, double *qty, uint32_t *src, size_t n, size_t nstale);
+/*
+ * snapshot_set_levels(), but when prev (NULL: none) holds merged arrays
+ * of the same symbol and direction with the same content (bit for bit:
+ * price, qty, src), those are shared and the arrays given are freed:
+ * the arrays keep their identity from one snapshot to the next, so
+ * snapshot_rebase(s, prev) shares prev's prebuilt cascade instead of
+ * building one (a write that does not move these levels: a depth or
+ * correlation write, a price write to another asset).
+ */
+void snapshot_set_levels_shared(struct snapshot *s, size_t asset, int dir,
+    double *price, double *qty, uint32_t *src, size_t n, size_t nstale,
+    const struct snapshot *prev);
 /*
  * The level sources of asset (names[0..n-1], copied): what the src
  * arrays of snapshot_set_levels() index.  0, or -1 on no memory.

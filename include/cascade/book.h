@@ -72,9 +72,7 @@ struct lc_book_slot {
 struct lc_book_ixent {
 	double price;
 	double qty;
-	size_t slot;
-	uint32_t rank;
-	uint32_t dead;
+	uint64_t sr;	/* slot << 7 | ladder rank << 1 | dead (bit 0) */
 };
 
 struct lc_book_index {
@@ -116,7 +114,8 @@ void lc_book_release(struct lc_book *b);
  * trigger prices between positions go by slot).  O(steps of p), amortised
  * (the arena is compacted when half of it is dead), plus O(log n) per old
  * step (its index entry marked dead) and the amortised share of the
- * index merges (lc_book_flush).  On failure the slot is left empty.
+ * index merges (lc_book_flush).  On failure the slot is left empty
+ * (LC_ELIMIT: a slot of 2^57 or more, beyond the index's key).
  */
 enum lc_status lc_book_put(struct lc_book *b, size_t slot,
     const struct lc_position *p, const double *price, const double *vol);
@@ -144,8 +143,9 @@ struct lc_book_total lc_book_totals(const struct lc_book *b, uint32_t a);
  * rest.  Slot `skip` is left out (a request position that names its copy
  * in this book, 8.1; LC_BOOK_NO_SLOT: none).  O(n + k log k) for the n
  * indexed steps of the asset and the k put since the last merge of the
- * index (a merge of the sorted index with the sorted pending steps; the
- * puts merge the index once the pending steps exceed a quarter of it).
+ * index (a merge of the sorted index with the pending steps, radix
+ * sorted; the puts merge the index once the pending steps pass four
+ * times it).
  */
 #define LC_BOOK_NO_SLOT ((size_t)-1)
 
@@ -235,7 +235,7 @@ void lc_book_risk_release(struct lc_book_risk *r);
  * is accepted: its running extreme stays at P, both var shocks are 0);
  * LC_ENOMEM.  Cost: O(N) to merge the market's N levels (each run comes
  * sorted), O(B) replayed steps for the book's B exposed levels,
- * O((B + points) log B) for the grid's figures (bad debt by a sweep,
+ * O(B log points + points) for the grid's figures (bad debt by a sweep,
  * book.c), O(B) per var point.  out keeps its scratch arrays for the
  * next call (freed by lc_book_risk_release): reuse one per thread.
  */

@@ -42,17 +42,27 @@
  *
  * Sorted index.  Each asset and direction keeps its steps in cascade
  * order (price, then slot, then rank: the order of a stable sort of the
- * steps gathered in slot order, as lc_trigger_sort would give).  A put
+ * steps gathered in slot order, as lc_trigger_sort would give), as
+ * 24-byte entries (price, qty, slot << 7 | rank << 1 | dead).  A put
  * appends (slot, gen) to a pending list; a remove marks the old steps'
  * entries dead (binary search on that key) and bumps the slot's gen, so
  * a pending entry is live while its gen is the slot's.  lc_book_levels
- * (read only) merges the live entries with the pending steps, gathered
- * in slot order and radix-sorted on an order-preserving key of the price
- * bits (MSD, 11 bits a pass, ties kept by index: stable): O(n + k log k).
- * ix_merge folds the pending steps in and drops the dead (all new memory
- * first, so LC_ENOMEM changes nothing; then in place from the end):
- * lc_book_flush, or a put/remove once pending + dead > 4 x indexed and
- * 4096.  Nothing in the index depends on the arena's offsets, so the
+ * (read only) merges the live entries with the pending steps, sorted by
+ * an in-place MSD radix sort on an order-preserving key of the price
+ * bits (American flag: 11 bits a pass, 6 under 16384 entries; under 32
+ * an insertion sort, a run of one price by (slot, rank): the order is
+ * total, no stability needed): O(n + k log k).  ix_merge folds the
+ * pending steps in and drops the dead: the larger arrays and one scratch
+ * first (LC_ENOMEM changes nothing), then each index compacted in place,
+ * one pass over the pending slots appending their steps to the indexes'
+ * tails, each tail sorted (its first pass out of place through the
+ * scratch: a scatter of independent stores, where in-place cycles chain a
+ * cache miss per entry) and merged with the live run (the smaller run
+ * copied out): lc_book_flush, or a put/remove once pending + dead > 4 x
+ * indexed and 4096.  Arrays of 8 MiB and more are advised huge pages
+ * (big_advise) before they are first touched: a fresh 1e6-position book
+ * maps some 300 MiB, and one fault per 4 KiB was most of its build time.
+ * Nothing in the index depends on the arena's offsets, so the
  * arena's compaction leaves it alone.  What invalidates a
  * position's steps: its own amounts, and the prices of the assets it
  * holds (a coupled loan's ladders use its other assets' prices; a single
@@ -93,19 +103,23 @@
  * F (down: l < F), where its health is above 1.  Along the grid, h and F
  * are monotone, so bad debt is kept by a sweep (see eval_grid): each
  * position's current entry is switched on and off once, and its
- * A + B F changes sign at most once, found by a heap.  Cost per query:
- * O(N) to merge the market's N levels (stored, then each book's, each
- * run already in cascade order: a left-to-right merge with ties to the
- * left is the stable sort of their concatenation), O(B) replay steps
- * for the book's B exposed levels, O((B + points) log B) for the grid;
- * the two var points walk the happening levels, O(B).  The replay walks
- * slots, while levels are stored in price order: the levels are grouped
- * by slot (counting sort), the execution prices gathered into that order
- * and the results scattered back, so the replay's loop reads and writes
- * sequentially.  The query's scratch arrays stay in struct lc_book_risk
- * for its next call (fresh memory costs a page fault per 4 KiB).  The
- * order of every sum is unchanged, so the figures are bit-identical to
- * the sort-based version (the tests compare with independent references).
+ * A + B F changes sign at most once, at a grid point found by a binary
+ * search on the points' F.  Cost per query: O(N) to merge the market's N
+ * levels (stored, then each book's, each run already in cascade order: a
+ * left-to-right merge with ties to the left is the stable sort of their
+ * concatenation), O(B) replay steps for the book's B exposed levels,
+ * O(B log points + points) for the grid; the two var points walk the
+ * happening levels, O(B).  The replay walks slots, while levels are
+ * stored in price order: the levels are grouped by slot (counting sort),
+ * the execution prices gathered into that order and the results moved
+ * back by a loop of independent stores, so the replay's loop reads and
+ * writes sequentially.  The common loan (one volatile collateral in
+ * the asset, one stable debt) is replayed without an account, by the
+ * same operations in the same order (replay_simple).  The query's
+ * scratch arrays stay in struct lc_book_risk for its next call (fresh
+ * memory costs a page fault per 4 KiB).  The figures are those of a
+ * replay per point (the tests compare with independent references);
+ * bad debt sums the sweep's groups in their own order.
  *
  * Horizon law (section 5): var at q solves 2 F_r(x_q) = 1 - q (up:
  * 2 S_r(x_q) = 1 - q) by bisection on the monotone F_r of stats.c,
@@ -113,15 +127,19 @@
  * expected E = sum_{i<n} f(s_{i+1}) (pi_i - pi_{i+1}) + f(s_n) pi_n with
  * pi_i = lc_barrier_prob at P (1 + s_i).
  *
- * Pure C11 + libm, no globals, reentrant.
+ * C11 + libm (and madvise where the system has it), no globals,
+ * reentrant.
  */
 #include "cascade/book.h"
 #include "cascade/cascade.h"
 #include "cascade/stats.h"
+#include "model/curve_int.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define NONE ((size_t)-1)
 #define DEBT_REL_STOP 1e-9	/* as position.c */
@@ -129,6 +147,44 @@
 #define GRID_EPS 1e-9
 #define ACCT_SMALL 8		/* entries of an account kept inline */
 #define ACCT_SMALL_ASSETS 32	/* assets of its inline price copy */
+
+/* ---------------------------------------------------------------- */
+/* Big arrays: transparent huge pages.                              */
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define BIG_BYTES ((size_t)8 << 20)
+
+/*
+ * Ask for huge pages on the 2 MiB-aligned interior of a big block
+ * (n >= BIG_BYTES) just allocated: its first touch then faults once per
+ * 2 MiB, not once per 4 KiB page (a fresh 1e6-position book maps a few
+ * hundred MiB; the 4 KiB faults were most of its time).  Advice only:
+ * where the system has no huge pages nothing changes.
+ */
+static void
+big_advise(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
+
+	if (p != NULL && n >= BIG_BYTES && e > a)
+		(void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+/* malloc(n), huge pages advised when big. */
+static void *
+big_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	big_advise(p, n);
+	return p;
+}
 
 /* ---------------------------------------------------------------- */
 /* A loan's account in value terms (coupled ladders and replays).   */
@@ -602,9 +658,19 @@ grow(void **arr, size_t *cap, size_t need, size_t size)
 			return LC_ELIMIT;
 		nc *= 2;
 	}
-	p = realloc(*arr, nc * size);
-	if (p == NULL)
-		return LC_ENOMEM;
+	if (nc * size >= BIG_BYTES) {
+		/* advised before the copy touches it (realloc would not) */
+		p = big_malloc(nc * size);
+		if (p == NULL)
+			return LC_ENOMEM;
+		if (*cap > 0)
+			memcpy(p, *arr, *cap * size);
+		free(*arr);
+	} else {
+		p = realloc(*arr, nc * size);
+		if (p == NULL)
+			return LC_ENOMEM;
+	}
 	*arr = p;
 	*cap = nc;
 	return LC_OK;
@@ -663,6 +729,26 @@ compact(struct lc_book *b)
 #define IX_MIN_MERGE 4096	/* pending + dead steps before a merge */
 #define RADIX_BITS 11
 #define RADIX_N (1u << RADIX_BITS)
+#define RADIX_DEPTH 12		/* passes of 6 bits or more cover 64 bits */
+#define SR_SLOT_SHIFT 7		/* sr: slot << 7 | rank << 1 | dead */
+
+static uint64_t
+sr_make(size_t slot, uint32_t rank)
+{
+	return ((uint64_t)slot << SR_SLOT_SHIFT) | ((uint64_t)rank << 1);
+}
+
+static size_t
+sr_slot(uint64_t sr)
+{
+	return (size_t)(sr >> SR_SLOT_SHIFT);
+}
+
+static uint32_t
+sr_rank(uint64_t sr)
+{
+	return (uint32_t)(sr >> 1) & (LC_MAX_STEPS - 1);
+}
 
 /* Does entry x come strictly before y in cascade order (slot, rank)? */
 static int
@@ -672,9 +758,7 @@ ix_before(enum lc_dir dir, const struct lc_book_ixent *x,
 	if (x->price != y->price)
 		return dir == LC_DOWN ? x->price > y->price :
 		    x->price < y->price;
-	if (x->slot != y->slot)
-		return x->slot < y->slot;
-	return x->rank < y->rank;
+	return (x->sr >> 1) < (y->sr >> 1);
 }
 
 /* An unsigned key increasing in cascade order (finite prices). */
@@ -688,106 +772,177 @@ ix_key(enum lc_dir dir, double p)
 	return dir == LC_DOWN ? ~u : u;
 }
 
-struct rx {
-	uint64_t key;
-	size_t i;
-};
-
 static int
-rx_less(const struct rx *x, const struct rx *y)
+cmp_sr(const void *x, const void *y)
 {
-	return x->key != y->key ? x->key < y->key : x->i < y->i;
+	uint64_t a = ((const struct lc_book_ixent *)x)->sr >> 1;
+	uint64_t b = ((const struct lc_book_ixent *)y)->sr >> 1;
+
+	return (a > b) - (a < b);
 }
 
 /*
- * MSD radix sort of a[0..n) by (key, i) on key bits below `hi`, scratch
- * t: RADIX_BITS per pass, insertion sort under 32 entries.  Equal keys
- * keep the order of i, so the result is that of a stable sort by key.
+ * In-place MSD radix sort (American flag) of a[0..n) on the key bits
+ * below `hi`, RADIX_BITS a pass, the bucket bounds in cs (RADIX_DEPTH
+ * levels of RADIX_N + 1 offsets and RADIX_N heads): no copy of the
+ * entries.  Under 32 entries an insertion sort on the full order; a run
+ * of one price (no key bit left) by (slot, rank).  The order is total
+ * (a slot's rank is unique), so no stability is needed.
  */
 static void
-rx_msd(struct rx *a, struct rx *t, size_t n, unsigned hi)
+ix_afs(enum lc_dir dir, struct lc_book_ixent *a, size_t n, unsigned hi,
+    size_t *cs)
 {
-	size_t cnt[RADIX_N], off[RADIX_N], i, d, sum = 0;
-	unsigned sh;
+	size_t *off = cs, *head = cs + RADIX_N + 1, i, d, nd;
+	unsigned sh, bits;
+	uint64_t mask;
 
-	if (n < 32 || hi == 0) {
+	if (n < 32) {
 		for (i = 1; i < n; i++) {
-			struct rx x = a[i];
+			struct lc_book_ixent x = a[i];
 			size_t j = i;
 
-			for (; j > 0 && rx_less(&x, &a[j - 1]); j--)
+			for (; j > 0 && ix_before(dir, &x, &a[j - 1]); j--)
 				a[j] = a[j - 1];
 			a[j] = x;
 		}
 		return;
 	}
-	sh = hi > RADIX_BITS ? hi - RADIX_BITS : 0;
-	memset(cnt, 0, sizeof(cnt));
-	for (i = 0; i < n; i++)
-		cnt[(a[i].key >> sh) & (RADIX_N - 1)]++;
-	for (d = 0; d < RADIX_N; d++) {
-		off[d] = sum;
-		sum += cnt[d];
+	if (hi == 0) {
+		qsort(a, n, sizeof(*a), cmp_sr);
+		return;
 	}
+	/* a small bucket: fewer digits (the counts are a pass of their own) */
+	bits = n >= 16384 ? RADIX_BITS : 6;
+	nd = (size_t)1 << bits;
+	sh = hi > bits ? hi - bits : 0;
+	mask = ((uint64_t)1 << (hi - sh)) - 1;
+	memset(off, 0, (nd + 1) * sizeof(*off));
 	for (i = 0; i < n; i++)
-		t[off[(a[i].key >> sh) & (RADIX_N - 1)]++] = a[i];
-	memcpy(a, t, n * sizeof(*a));
-	for (d = 0, sum = 0; d < RADIX_N; sum += cnt[d], d++)
-		if (cnt[d] > 1)
-			rx_msd(a + sum, t + sum, cnt[d], sh);
+		off[((ix_key(dir, a[i].price) >> sh) & mask) + 1]++;
+	for (d = 0; d < nd; d++) {
+		off[d + 1] += off[d];
+		head[d] = off[d];
+	}
+	for (d = 0; d < nd; d++) {
+		while (head[d] < off[d + 1]) {
+			struct lc_book_ixent x = a[head[d]], t;
+			size_t k = (size_t)((ix_key(dir, x.price) >> sh) & mask);
+
+			while (k != d) {
+				t = a[head[k]];
+				a[head[k]++] = x;
+				x = t;
+				k = (size_t)((ix_key(dir, x.price) >> sh) & mask);
+			}
+			a[head[d]++] = x;
+		}
+	}
+	for (d = 0; d < nd; d++)
+		if (off[d + 1] - off[d] > 1)
+			ix_afs(dir, a + off[d], off[d + 1] - off[d], sh,
+			    cs + 2 * RADIX_N + 1);
 }
 
-/*
- * Sort e[0..n) in cascade order of price, ties in their order (a stable
- * sort): the radix sort orders (key, index) pairs, then one gather moves
- * the entries (independent loads, not a chain of misses).
- */
-static enum lc_status
-ix_sort(enum lc_dir dir, struct lc_book_ixent **e, size_t n)
+/* Bucket bounds for ix_sort (RADIX_DEPTH levels); NULL on no memory. */
+static size_t *
+ix_sort_scratch(void)
 {
-	struct rx *a, *t;
-	struct lc_book_ixent *c;
-	uint64_t diff = 0;
+	return malloc(RADIX_DEPTH * (2 * RADIX_N + 1) * sizeof(size_t));
+}
+
+/* The number of low key bits that differ among e[0..n). */
+static unsigned
+ix_key_bits(enum lc_dir dir, const struct lc_book_ixent *e, size_t n)
+{
+	uint64_t diff = 0, k0 = n > 0 ? ix_key(dir, e[0].price) : 0;
 	unsigned hi = 0;
 	size_t i;
 
-	if (n < 2)
-		return LC_OK;
-	a = malloc(n * sizeof(*a));
-	t = malloc(n * sizeof(*t));
-	if (a == NULL || t == NULL) {
-		free(a);
-		free(t);
-		return LC_ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		a[i].key = ix_key(dir, (*e)[i].price);
-		a[i].i = i;
-		diff |= a[i].key ^ a[0].key;
-	}
+	for (i = 1; i < n; i++)
+		diff |= ix_key(dir, e[i].price) ^ k0;
 	while (hi < 64 && (diff >> hi) != 0)
 		hi++;
-	rx_msd(a, t, n, hi);
-	free(t);
-	c = malloc(n * sizeof(*c));
-	if (c == NULL) {
-		free(a);
-		return LC_ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		c[i] = (*e)[a[i].i];
-	free(a);
-	free(*e);
-	*e = c;
-	return LC_OK;
+	return hi;
 }
 
-static int
-cmp_pend(const void *x, const void *y)
+/* Sort e[0..n) in cascade order (price, then slot, then rank). */
+static void
+ix_sort(enum lc_dir dir, struct lc_book_ixent *e, size_t n, size_t *cs)
 {
-	const struct lc_book_pend *a = x, *b = y;
+	if (n > 1)
+		ix_afs(dir, e, n, ix_key_bits(dir, e, n), cs);
+}
 
-	return (a->slot > b->slot) - (a->slot < b->slot);
+/*
+ * Sort e[0..n) with scratch t of n entries: the first pass out of place
+ * (e copied to t, scattered back by the top digit: independent stores,
+ * where the in-place cycles of ix_afs chain a cache miss per entry on a
+ * large array), then each bucket in place (it fits the cache).
+ */
+static void
+ix_sort_big(enum lc_dir dir, struct lc_book_ixent *e, size_t n,
+    struct lc_book_ixent *t, size_t *cs)
+{
+	size_t *off = cs, *head = cs + RADIX_N + 1, i, d, k;
+	unsigned hi, sh;
+	uint64_t mask;
+
+	if (n < 16384) {
+		ix_sort(dir, e, n, cs);
+		return;
+	}
+	hi = ix_key_bits(dir, e, n);
+	if (hi == 0) {
+		ix_afs(dir, e, n, hi, cs);
+		return;
+	}
+	sh = hi > RADIX_BITS ? hi - RADIX_BITS : 0;
+	mask = ((uint64_t)1 << (hi - sh)) - 1;
+	memcpy(t, e, n * sizeof(*t));
+	memset(off, 0, (RADIX_N + 1) * sizeof(*off));
+	for (i = 0; i < n; i++)
+		off[((ix_key(dir, t[i].price) >> sh) & mask) + 1]++;
+	for (d = 0; d < RADIX_N; d++) {
+		off[d + 1] += off[d];
+		head[d] = off[d];
+	}
+	for (i = 0; i < n; i++) {
+		k = (size_t)((ix_key(dir, t[i].price) >> sh) & mask);
+		e[head[k]++] = t[i];
+	}
+	for (d = 0; d < RADIX_N; d++)
+		if (off[d + 1] - off[d] > 1)
+			ix_afs(dir, e + off[d], off[d + 1] - off[d], sh,
+			    cs + 2 * RADIX_N + 1);
+}
+
+/*
+ * Append the live pending steps of slot ps (slot `skip` left out) to
+ * their indexes' tails: at[x] is the next free entry of index x (NULL
+ * entries: that index is not wanted).
+ */
+static void
+pend_gather(const struct lc_book *b, const struct lc_book_pend *ps,
+    size_t skip, struct lc_book_ixent **at, size_t nat)
+{
+	const struct lc_book_slot *sl = &b->slot[ps->slot];
+	size_t k;
+
+	if (sl->pos == NULL || sl->gen != ps->gen || ps->slot == skip)
+		return;
+	for (k = 0; k < sl->n; k++) {
+		const struct lc_book_step *s = &b->step[sl->off + k];
+		size_t x = 2 * (size_t)s->asset + s->dir;
+		struct lc_book_ixent *e;
+
+		if (x >= nat || at[x] == NULL)
+			continue;
+		e = at[x]++;
+		e->price = s->price;
+		e->qty = s->qty;
+		e->sr = sr_make(ps->slot, s->rank);
+	}
 }
 
 /* Pending steps of one asset and direction, in cascade order. */
@@ -813,135 +968,155 @@ pend_sorted(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
 {
 	const struct lc_book_index *ix = asset < b->nix ?
 	    &b->ix[2 * (size_t)asset + dir] : NULL;
-	struct lc_book_pend *pd = NULL;
-	const struct lc_book_pend *ps = b->pend;
 	struct lc_book_ixent *e;
-	size_t cap = ix != NULL ? ix->npend : 0, i, k, m = 0;
-	enum lc_status st;
+	size_t cap = ix != NULL ? ix->npend : 0, i, *cs;
 
 	memset(out, 0, sizeof(*out));
 	if (cap == 0)
 		return LC_OK;
-	/* slot order first: the stable order keeps it on equal prices */
-	for (i = 1; i < b->npend && b->pend[i - 1].slot < b->pend[i].slot;
-	    i++)
-		;
-	if (i < b->npend) {
-		pd = malloc(b->npend * sizeof(*pd));
-		if (pd == NULL)
-			return LC_ENOMEM;
-		memcpy(pd, b->pend, b->npend * sizeof(*pd));
-		qsort(pd, b->npend, sizeof(*pd), cmp_pend);
-		ps = pd;
-	}
-	e = malloc(cap * sizeof(*e));
-	if (e == NULL) {
-		free(pd);
+	e = big_malloc(cap * sizeof(*e));
+	cs = ix_sort_scratch();
+	if (e == NULL || cs == NULL) {
+		free(e);
+		free(cs);
 		return LC_ENOMEM;
 	}
 	for (i = 0; i < b->npend; i++) {
-		const struct lc_book_slot *sl = &b->slot[ps[i].slot];
+		const struct lc_book_slot *sl = &b->slot[b->pend[i].slot];
+		size_t k;
 
-		if (sl->pos == NULL || sl->gen != ps[i].gen ||
-		    ps[i].slot == skip)
+		if (sl->pos == NULL || sl->gen != b->pend[i].gen ||
+		    b->pend[i].slot == skip)
 			continue;
-		for (k = 0; k < sl->n && m < cap; k++) {
+		for (k = 0; k < sl->n; k++) {
 			const struct lc_book_step *s = &b->step[sl->off + k];
 
 			if (s->asset != asset || s->dir != dir)
 				continue;
-			e[m].price = s->price;
-			e[m].qty = s->qty;
-			e[m].slot = ps[i].slot;
-			e[m].rank = s->rank;
-			e[m].dead = 0;
-			m++;
+			e[out->n].price = s->price;
+			e[out->n].qty = s->qty;
+			e[out->n].sr = sr_make(b->pend[i].slot, s->rank);
+			out->n++;
 		}
 	}
-	free(pd);
-	st = ix_sort(dir, &e, m);
-	if (st != LC_OK) {
-		free(e);
-		return st;
-	}
+	ix_sort(dir, e, out->n, cs);
+	free(cs);
 	out->e = e;
-	out->n = m;
 	return LC_OK;
 }
 
 /*
+ * Merge the sorted run r = e[m .. m + k) into the sorted run e[0 .. m)
+ * with scratch t of min(m, k) entries: the smaller run is copied out,
+ * then merged from the end (k <= m) or from the start (m < k), so that
+ * no unread entry is overwritten.  No two entries are equal.
+ */
+static void
+ix_merge_runs(enum lc_dir dir, struct lc_book_ixent *e, size_t m, size_t k,
+    struct lc_book_ixent *t)
+{
+	size_t i, j, o;
+
+	if (m == 0 || k == 0)
+		return;
+	if (k <= m) {
+		memcpy(t, e + m, k * sizeof(*t));
+		i = m;
+		j = k;
+		o = m + k;
+		while (j > 0) {
+			if (i > 0 && ix_before(dir, &t[j - 1], &e[i - 1]))
+				e[--o] = e[--i];
+			else
+				e[--o] = t[--j];
+		}
+		return;
+	}
+	memcpy(t, e, m * sizeof(*t));
+	i = 0;
+	j = m;
+	o = 0;
+	while (i < m) {
+		if (j < m + k && ix_before(dir, &e[j], &t[i]))
+			e[o++] = e[j++];
+		else
+			e[o++] = t[i++];
+	}
+}
+
+/*
  * Merge the pending steps into every index and drop its dead entries.
- * The pending orders and the larger arrays are made first, so a failure
- * (LC_ENOMEM) changes nothing; then each index is compacted in place and
- * merged from its end (no other copy).
+ * The larger arrays and the scratch are made first, so a failure
+ * (LC_ENOMEM) changes nothing; then each index is compacted in place,
+ * one pass over the pending slots appends their steps to the indexes'
+ * tails, and each tail is sorted in place and merged with the live run.
  */
 static enum lc_status
 ix_merge(struct lc_book *b)
 {
-	struct pend_set *ps;
-	size_t x, i, j, m, nx = 2 * b->nix;
+	struct lc_book_ixent **at = NULL, *t = NULL;
+	size_t x, i, m, nx = 2 * b->nix, tcap = 0, *live = NULL, *cs;
 	enum lc_status st = LC_OK;
 
-	ps = calloc(nx + 1, sizeof(*ps));
-	if (ps == NULL)
-		return LC_ENOMEM;
+	at = calloc(nx + 1, sizeof(*at));
+	live = calloc(nx + 1, sizeof(*live));
+	cs = ix_sort_scratch();
+	if (at == NULL || live == NULL || cs == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
 	for (x = 0; x < nx && st == LC_OK; x++) {
 		struct lc_book_index *ix = &b->ix[x];
+		size_t lv = ix->n - ix->ndead, k = ix->npend;
 
-		if (ix->npend == 0 && ix->ndead == 0)
+		if (k == 0 && ix->ndead == 0)
 			continue;
-		st = pend_sorted(b, (uint32_t)(x / 2), (enum lc_dir)(x % 2),
-		    LC_BOOK_NO_SLOT, &ps[x]);
-		if (st == LC_OK && ix->n > ix->ndead &&
-		    ix->n + ps[x].n > ix->cap)
-			st = grow((void **)&ix->e, &ix->cap, ix->n + ps[x].n,
+		if (lv + k > ix->cap)
+			st = grow((void **)&ix->e, &ix->cap, lv + k,
 			    sizeof(*ix->e));
+		if (k > tcap)
+			tcap = k;	/* the sort's scratch, then the merge's */
+	}
+	if (st == LC_OK && tcap > 0) {
+		t = big_malloc(tcap * sizeof(*t));
+		if (t == NULL)
+			st = LC_ENOMEM;
 	}
 	if (st != LC_OK)
 		goto out;
 	for (x = 0; x < nx; x++) {
 		struct lc_book_index *ix = &b->ix[x];
-		enum lc_dir dir = (enum lc_dir)(x % 2);
-		const struct pend_set *p = &ps[x];
 
 		if (ix->npend == 0 && ix->ndead == 0)
 			continue;
-		if (ix->n == ix->ndead) {
-			/* nothing live: the sorted pending steps are it */
-			free(ix->e);
-			ix->e = ps[x].e;
-			ix->n = ix->cap = ps[x].n;
-			ps[x].e = NULL;
-			ix->ndead = ix->npend = 0;
-			continue;
-		}
 		for (i = m = 0; i < ix->n && ix->ndead > 0; i++)
-			if (!ix->e[i].dead)
+			if (!(ix->e[i].sr & 1u))
 				ix->e[m++] = ix->e[i];
-		if (ix->ndead == 0)
-			m = ix->n;
-		/* from the end: the later of the two last ones goes last */
-		i = m;
-		j = p->n;
-		m += p->n;
-		ix->n = m;
-		while (j > 0) {
-			const struct lc_book_ixent *pe = &p->e[j - 1];
+		live[x] = ix->ndead > 0 ? m : ix->n;
+		ix->n = live[x];
+		at[x] = ix->e + ix->n;
+	}
+	for (i = 0; i < b->npend; i++)
+		pend_gather(b, &b->pend[i], LC_BOOK_NO_SLOT, at, nx);
+	for (x = 0; x < nx; x++) {
+		struct lc_book_index *ix = &b->ix[x];
+		enum lc_dir dir = (enum lc_dir)(x % 2);
+		size_t k;
 
-			if (i > 0 && ix_before(dir, pe, &ix->e[i - 1])) {
-				ix->e[--m] = ix->e[--i];
-			} else {
-				ix->e[--m] = *pe;
-				j--;
-			}
-		}
+		if (at[x] == NULL)
+			continue;
+		k = (size_t)(at[x] - (ix->e + live[x]));
+		ix_sort_big(dir, ix->e + live[x], k, t, cs);
+		ix_merge_runs(dir, ix->e, live[x], k, t);
+		ix->n = live[x] + k;
 		ix->ndead = ix->npend = 0;
 	}
 	b->npend = b->pend_steps = b->ix_dead = 0;
 out:
-	for (x = 0; x < nx; x++)
-		pend_set_free(&ps[x]);
-	free(ps);
+	free(cs);
+	free(t);
+	free(at);
+	free(live);
 	return st;
 }
 
@@ -954,8 +1129,7 @@ ix_kill(struct lc_book *b, size_t slot, const struct lc_book_step *s)
 	size_t lo = 0, hi = ix->n;
 
 	key.price = s->price;
-	key.slot = slot;
-	key.rank = s->rank;
+	key.sr = sr_make(slot, s->rank);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -965,8 +1139,8 @@ ix_kill(struct lc_book *b, size_t slot, const struct lc_book_step *s)
 			hi = mid;
 	}
 	for (; lo < ix->n && !ix_before(s->dir, &key, &ix->e[lo]); lo++)
-		if (!ix->e[lo].dead) {
-			ix->e[lo].dead = 1;
+		if (!(ix->e[lo].sr & 1u)) {
+			ix->e[lo].sr |= 1u;
 			ix->ndead++;
 			b->ix_dead++;
 			return;
@@ -1019,6 +1193,8 @@ lc_book_put(struct lc_book *b, size_t slot, const struct lc_position *p,
 	size_t bound, n = 0, i, ne;
 	uint32_t top = 0;
 
+	if (slot > (SIZE_MAX >> SR_SLOT_SHIFT) - 1)
+		return LC_ELIMIT;	/* the index keeps slot << 7 */
 	lc_book_remove(b, slot);
 	if (slot >= b->nslots) {
 		st = grow((void **)&b->slot, &b->slot_cap, slot + 1,
@@ -1142,10 +1318,10 @@ levels_reserve(struct lc_book_levels *l, size_t n)
 	if (n <= l->cap && l->price != NULL)
 		return LC_OK;
 	levels_free(l);
-	l->price = malloc(cap * sizeof(double));
-	l->qty = malloc(cap * sizeof(double));
-	l->slot = malloc(cap * sizeof(size_t));
-	l->rank = malloc(cap * sizeof(uint32_t));
+	l->price = big_malloc(cap * sizeof(double));
+	l->qty = big_malloc(cap * sizeof(double));
+	l->slot = big_malloc(cap * sizeof(size_t));
+	l->rank = big_malloc(cap * sizeof(uint32_t));
 	if (l->price == NULL || l->qty == NULL || l->slot == NULL ||
 	    l->rank == NULL) {
 		lc_book_levels_release(l);
@@ -1160,7 +1336,9 @@ static void
 levels_push(struct lc_book_levels *out, const struct lc_book_ixent *x,
     enum lc_dir dir, double p0, size_t skip)
 {
-	if (x->slot == skip)
+	size_t slot = sr_slot(x->sr);
+
+	if (slot == skip)
 		return;
 	if (dir == LC_DOWN ? x->price >= p0 : x->price <= p0) {
 		out->stale++;
@@ -1168,8 +1346,8 @@ levels_push(struct lc_book_levels *out, const struct lc_book_ixent *x,
 	}
 	out->price[out->n] = x->price;
 	out->qty[out->n] = x->qty;
-	out->slot[out->n] = x->slot;
-	out->rank[out->n] = x->rank;
+	out->slot[out->n] = slot;
+	out->rank[out->n] = sr_rank(x->sr);
 	out->n++;
 }
 
@@ -1197,7 +1375,7 @@ lc_book_levels(const struct lc_book *b, uint32_t asset, enum lc_dir dir,
 	for (i = j = 0; i < ni || j < ps.n;) {
 		const struct lc_book_ixent *pe = j < ps.n ? &ps.e[j] : NULL;
 
-		if (i < ni && ix->e[i].dead) {
+		if (i < ni && (ix->e[i].sr & 1u)) {
 			i++;
 		} else if (pe != NULL && (i == ni ||
 		    ix_before(dir, pe, &ix->e[i]))) {
@@ -1311,12 +1489,12 @@ struct bd {
 	double a, b, s;
 };
 
-/* Per level of the book, per mode [0] cascade, [1] static. */
-struct lvl {
-	double val[2];		/* liquidated_value added */
-	struct bd bd[2];	/* account after the step */
-	size_t next;		/* next level of the same slot, NONE */
-	int first;		/* first happening step of its position */
+/* A level's figures in slot order (replay_book), before the move. */
+struct lvg {
+	double val[2];
+	struct bd bd[2];
+	size_t next;
+	int first;
 };
 
 /* Positions with stale steps: happen at P in both modes. */
@@ -1331,7 +1509,8 @@ enum {
 	WB_PR0, WB_PR1, WB_QT0, WB_QT1, WB_ORG0, WB_ORG1, WB_J, WB_LV, WB_SP,
 	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
 	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
-	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_LVG, WB_N
+	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_GH, WB_GG, WB_PTS, WB_ALL,
+	WB_AT, WB_LVAL0, WB_LVAL1, WB_LBD0, WB_LBD1, WB_LFIRST, WB_LVG, WB_N
 };
 
 struct wbuf {
@@ -1345,7 +1524,16 @@ struct risk_ws {
 	struct lc_cascade c;
 	struct lc_book_levels self;
 	size_t *j;		/* trigger index of each self level */
-	struct lvl *lv;
+	/*
+	 * Per level of the book (arrays apart: each pass reads only its
+	 * own), per mode [0] cascade, [1] static: liquidated_value added,
+	 * the account after the step, the next level of the same slot
+	 * (NONE), whether it is its position's first happening step.
+	 */
+	double *lval[2];
+	struct bd *lbd[2];
+	size_t *lnext;
+	unsigned char *lfirst;
 	double *pre_qty, *pre_val[2];
 	size_t *pre_first;
 	struct stale_pos *sp;
@@ -1384,6 +1572,92 @@ acct_bd(const struct acct *ac, uint32_t a, double s)
 }
 
 /*
+ * The common loan of a book: one collateral entry, volatile, in the
+ * shocked asset, one debt entry in a stable asset, not compound-v3,
+ * replayed down.  Its replay needs no account: the operations of the
+ * generic one (acct_step, take_collateral, repay_debt, acct_bd) on its
+ * two amounts, in the same order, so the same bits (a sum over entries
+ * starting at 0.0 adds one term here: 0.0 + x is x).
+ */
+static int
+simple_down(const struct lc_loan *l, uint32_t asset, enum lc_dir dir,
+    const double *vol)
+{
+	return dir == LC_DOWN && l->protocol != LC_COMPOUND_V3 &&
+	    l->ncoll == 1 && l->ndebt == 1 && l->coll[0].asset == asset &&
+	    vol[asset] > 0.0 && l->debt[0].asset != asset &&
+	    !(vol[l->debt[0].asset] > 0.0);
+}
+
+/* The loan's constants of replay_simple (acct_new's). */
+struct simple_k {
+	double cf0, bonus, flb;
+};
+
+static struct simple_k
+simple_consts(const struct lc_loan *l, const double *price)
+{
+	struct simple_k c;
+
+	c.cf0 = lc_loan_close_factor(l);
+	c.bonus = lc_loan_bonus(l, price);
+	c.flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
+	    l->full_liq_below;
+	return c;
+}
+
+static void
+replay_simple(const struct lc_loan *l, const double *price,
+    const struct simple_k *c, const double *e, size_t n, double *val,
+    struct bd *bd)
+{
+	double ca = l->coll[0].amount, da = l->debt[0].amount;
+	double pd = price[l->debt[0].asset];
+	double cf0 = c->cf0, bonus = c->bonus, flb = c->flb;
+	size_t k;
+	int dead = 0;
+
+	for (k = 0; k < n; k++) {
+		double pa = e[k], seized = 0.0;
+
+		if (!dead) {
+			double cv = ca > 0.0 ? ca * pa : 0.0;
+			double dv = da > 0.0 ? da * pd : 0.0;
+
+			if (cv > 0.0 && dv > 0.0) {
+				double cf = cf0, r, v, x, rem;
+
+				if (l->protocol == LC_AAVE_V3 && flb > 0.0 &&
+				    (cv < flb || dv < flb))
+					cf = 1.0;
+				r = cf * dv;
+				v = r * (1.0 + bonus);
+				if (v > cv) {
+					v = cv;
+					r = cv / (1.0 + bonus);
+					ca = 0.0;
+				} else {
+					x = ca * pa;
+					rem = v;
+					if (rem > 0.0 && x > 0.0)
+						ca -= take_entry(ca, pa, &x, &rem);
+				}
+				seized = v;
+				x = da * pd;
+				rem = r;
+				if (rem > 0.0 && x > 0.0)
+					da -= take_entry(da, pd, &x, &rem);
+			}
+			dead = !((ca > 0.0 ? ca * pa : 0.0) > 0.0);
+		}
+		val[k] = seized;
+		bd[k].a = da > 0.0 ? da * pd : 0.0;
+		bd[k].b = ca > 0.0 ? -ca : 0.0;
+		bd[k].s = 0.0;
+	}
+}
+
+/*
  * Replay one position along its ladder in (asset, dir) at execution
  * prices e[k] (k = rank), recording per step the value added and the
  * account after it into val[] and bd[].
@@ -1404,6 +1678,12 @@ replay(const struct lc_position *p, const double *price, const double *vol,
 			val[k] = p->u.perp.size * e[k];
 			bd[k].a = bd[k].b = bd[k].s = 0.0;
 		}
+		return LC_OK;
+	}
+	if (simple_down(&p->u.loan, asset, dir, vol)) {
+		struct simple_k c = simple_consts(&p->u.loan, price);
+
+		replay_simple(&p->u.loan, price, &c, e, n, val, bd);
 		return LC_OK;
 	}
 	st = acct_new(&ac, &p->u.loan, price, vol);
@@ -1460,7 +1740,7 @@ ws_take(struct risk_ws *w, int id, size_t n, size_t size)
 	if (n * size > b->cap) {
 		free(b->p);
 		b->cap = 0;
-		b->p = malloc(n * size);
+		b->p = big_malloc(n * size);
 		if (b->p == NULL)
 			return NULL;
 		b->cap = n * size;
@@ -1583,13 +1863,20 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	double p0 = a->price[a->asset];
 	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
 	struct bd bd[2][LC_MAX_STEPS];
-	size_t lvl_of[LC_MAX_STEPS], kof[LC_MAX_STEPS], *start, *ord, s, i, m;
+	size_t lvl_of[LC_MAX_STEPS], *start, *ord, s, i, m, cur = 0;
 	size_t n = w->self.n, ns = bk->nslots;
+	enum lc_side side = a->dir == LC_DOWN ? LC_BID : LC_ASK;
 	double *ex[2], *exg[2];
-	struct lvl *lvg;
+	struct lvg *g;
 	enum lc_status st = LC_OK;
 
-	w->lv = ws_take(w, WB_LV, n + 1, sizeof(*w->lv));
+	w->lnext = ws_take(w, WB_LV, n + 1, sizeof(*w->lnext));
+	w->lval[0] = ws_take(w, WB_LVAL0, n + 1, sizeof(double));
+	w->lval[1] = ws_take(w, WB_LVAL1, n + 1, sizeof(double));
+	w->lbd[0] = ws_take(w, WB_LBD0, n + 1, sizeof(struct bd));
+	w->lbd[1] = ws_take(w, WB_LBD1, n + 1, sizeof(struct bd));
+	w->lfirst = ws_take(w, WB_LFIRST, n + 1, 1);
+	g = ws_take(w, WB_LVG, n + 1, sizeof(*g));
 	w->sp = ws_take(w, WB_SP, ns + 1, sizeof(*w->sp));
 	start = ws_take(w, WB_START, ns + 2, sizeof(*start));
 	ord = ws_take(w, WB_ORD, n + 1, sizeof(*ord));
@@ -1597,19 +1884,21 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	ex[1] = ws_take(w, WB_EX1, n + 1, sizeof(double));
 	exg[0] = ws_take(w, WB_EXG0, n + 1, sizeof(double));
 	exg[1] = ws_take(w, WB_EXG1, n + 1, sizeof(double));
-	lvg = ws_take(w, WB_LVG, n + 1, sizeof(*lvg));
-	if (w->lv == NULL || w->sp == NULL || start == NULL || ord == NULL ||
+	if (w->lnext == NULL || w->lval[0] == NULL || w->lval[1] == NULL ||
+	    w->lbd[0] == NULL || w->lbd[1] == NULL || w->lfirst == NULL ||
+	    w->sp == NULL || start == NULL || ord == NULL || g == NULL ||
 	    ex[0] == NULL || ex[1] == NULL || exg[0] == NULL ||
-	    exg[1] == NULL || lvg == NULL)
+	    exg[1] == NULL)
 		return LC_ENOMEM;
-	memset(lvg, 0, (n + 1) * sizeof(*lvg));
+	w->lnext[n] = NONE;
 	memset(start, 0, (ns + 2) * sizeof(*start));
+	w->stale_qty = 0.0;
 	/*
 	 * The levels grouped by slot (a counting sort, stable: each slot's
 	 * levels in ladder order): slot s's are ord[start[s] .. start[s+1]).
-	 * The replay reads and writes them in that order (exg, lvg: k);
-	 * gathers and a scatter (independent loads and stores) move them
-	 * from and to level order, not the replay's chain of misses.
+	 * The replay reads them in that order (exg: gathered, independent
+	 * loads); every level is written once, in place (the slot loop
+	 * covers every level: they are its slots' non-stale steps).
 	 */
 	for (i = 0; i < n; i++)
 		start[w->self.slot[i] + 2]++;
@@ -1617,13 +1906,15 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		start[s] += start[s - 1];
 	for (i = 0; i < n; i++)
 		ord[start[w->self.slot[i] + 1]++] = i;
-	for (s = 0; s < ns; s++)
-		for (i = start[s]; i < start[s + 1]; i++)
-			lvg[i].next = i + 1 < start[s + 1] ? ord[i + 1] : NONE;
+	/*
+	 * e = m_j g(S_{j-1}): j increases with the level, so S does: the
+	 * curve is read with a cursor (lc_cascade_factor's bits).
+	 */
 	for (i = 0; i < n; i++) {
 		size_t jj = w->j[i];
 
-		ex[0][i] = w->c.m[jj] * lc_cascade_factor(&w->c, jj - 1);
+		ex[0][i] = w->c.m[jj] * lc_price_factor_seek(w->c.curve, side,
+		    w->c.cum[jj - 1], w->c.scale, &cur);
 		ex[1][i] = w->self.price[i];
 	}
 	for (i = 0; i < n; i++) {
@@ -1632,9 +1923,9 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	}
 	for (s = 0; s < ns; s++) {
 		const struct lc_book_slot *sl = &bk->slot[s];
-		size_t nst = 0, nall = 0, k = start[s];
+		size_t nst = 0, nall = 0, k = start[s], k0 = k;
 		size_t first = k < start[s + 1] ? ord[k] : NONE, li = first;
-		int mode;
+		int mode, simple;
 
 		if (sl->pos == NULL)
 			continue;
@@ -1647,10 +1938,10 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 				e[0][nall] = e[1][nall] = p0;
 				lvl_of[nall] = NONE;
 				nst++;
+				w->stale_qty += e0->qty;	/* slot, rank order */
 			} else {
 				/* levels of a slot come in ladder order */
 				lvl_of[nall] = li;
-				kof[nall] = k;
 				if (li != NONE) {
 					e[0][nall] = exg[0][k];
 					e[1][nall] = exg[1][k];
@@ -1663,7 +1954,18 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		}
 		if (nall == 0)
 			continue;
-		for (mode = 0; mode < 2 && st == LC_OK; mode++)
+		simple = sl->pos->type == LC_POS_LOAN && simple_down(
+		    &sl->pos->u.loan, a->asset, a->dir, a->vol);
+		if (simple) {
+			/* both modes on the loan's constants, once */
+			struct simple_k c = simple_consts(&sl->pos->u.loan,
+			    a->price);
+
+			for (mode = 0; mode < 2; mode++)
+				replay_simple(&sl->pos->u.loan, a->price, &c,
+				    e[mode], nall, val[mode], bd[mode]);
+		}
+		for (mode = 0; mode < 2 && st == LC_OK && !simple; mode++)
 			st = replay(sl->pos, a->price, a->vol, a->asset,
 			    a->dir, e[mode], nall, val[mode], bd[mode]);
 		if (st != LC_OK)
@@ -1685,46 +1987,44 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 					sp->bd[1] = bd[1][m];
 				}
 		}
-		for (m = 0; m < nall; m++) {
-			struct lvl *L;
+		for (m = 0, k = k0; m < nall; m++) {
+			struct lvg *G;
 
 			if (lvl_of[m] == NONE)
 				continue;
-			L = &lvg[kof[m]];
-			L->val[0] = val[0][m];
-			L->val[1] = val[1][m];
-			L->bd[0] = bd[0][m];
-			L->bd[1] = bd[1][m];
-			L->first = nst == 0 && lvl_of[m] == first;
+			G = &g[k];
+			G->val[0] = val[0][m];
+			G->val[1] = val[1][m];
+			G->bd[0] = bd[0][m];
+			G->bd[1] = bd[1][m];
+			G->first = nst == 0 && lvl_of[m] == first;
+			k++;
+			G->next = k < start[s + 1] ? ord[k] : NONE;
 		}
 	}
-	for (i = 0; i < n; i++)
-		w->lv[ord[i]] = lvg[i];
-	w->lv[n] = lvg[n];
+	/*
+	 * Written in slot order above (sequential stores next to the
+	 * replay), moved to level order here: a loop of independent stores.
+	 */
+	for (m = 0; m < n; m++) {
+		i = ord[m];
+		w->lval[0][i] = g[m].val[0];
+		w->lval[1][i] = g[m].val[1];
+		w->lbd[0][i] = g[m].bd[0];
+		w->lbd[1][i] = g[m].bd[1];
+		w->lfirst[i] = (unsigned char)g[m].first;
+		w->lnext[i] = g[m].next;
+	}
 out:
 	return st;
 }
 
-/* Stale quantities: the steps at or beyond P of each exposed slot. */
+/* Stale values (the quantities are summed by replay_book). */
 static void
-stale_totals(const struct lc_book_risk_args *a, struct risk_ws *w)
+stale_totals(struct risk_ws *w)
 {
-	const struct lc_book *bk = a->books[a->self];
-	double p0 = a->price[a->asset];
-	size_t s, i;
+	size_t i;
 
-	w->stale_qty = 0.0;
-	for (s = 0; s < bk->nslots; s++) {
-		const struct lc_book_slot *sl = &bk->slot[s];
-
-		for (i = 0; sl->pos != NULL && i < sl->n; i++) {
-			const struct lc_book_step *e0 = &bk->step[sl->off + i];
-
-			if (e0->asset == a->asset && e0->dir == a->dir &&
-			    lc_book_step_stale(e0, p0))
-				w->stale_qty += e0->qty;
-		}
-	}
 	w->stale_val[0] = w->stale_val[1] = 0.0;
 	for (i = 0; i < w->nsp; i++) {
 		w->stale_val[0] += w->sp[i].val[0];
@@ -1748,10 +2048,10 @@ prefix_sums(struct risk_ws *w)
 	w->pre_first[0] = 0;
 	for (i = 0; i < n; i++) {
 		w->pre_qty[i + 1] = w->pre_qty[i] + w->self.qty[i];
-		w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lv[i].val[0];
-		w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lv[i].val[1];
+		w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lval[0][i];
+		w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lval[1][i];
 		w->pre_first[i + 1] = w->pre_first[i] +
-		    (w->lv[i].first ? 1u : 0u);
+		    (w->lfirst[i] ? 1u : 0u);
 	}
 	return LC_OK;
 }
@@ -1774,8 +2074,8 @@ figures(const struct risk_ws *w, int mode, size_t h, double f,
 		if (w->sp[i].first_lvl == NONE || w->sp[i].first_lvl >= h)
 			bd += bd_at(&w->sp[i].bd[mode], f);
 	for (i = 0; i < h; i++)
-		if (w->lv[i].next == NONE || w->lv[i].next >= h)
-			bd += bd_at(&w->lv[i].bd[mode], f);
+		if (w->lnext[i] == NONE || w->lnext[i] >= h)
+			bd += bd_at(&w->lbd[mode][i], f);
 	out->bad_debt = bd;
 }
 
@@ -1818,82 +2118,81 @@ count_beyond(const double *l, size_t n, enum lc_dir dir, double p)
  * are monotone too (F is monotone in p, 4.1): positions only gain
  * happening steps, and each one's "last happening step" entry (bd of
  * that level, or of its stale steps) is switched on once and off once.
- * With G = F (down) or -F (up) decreasing along the sweep and
+ * With G = F (down) or -F (up) non-increasing along the sweep and
  * b' = b (down) or -b (up), an entry's a + b' G changes sign at most once
  * while it is on: b' < 0 joins the positive group when G < K = -a/b'
- * and stays, b' > 0 leaves it when G <= K.  Two max-heaps on K hold the
- * pending changes; the positive group keeps sums of a and b'.  So the
- * whole grid costs O((B + points) log B) instead of O(B) per point.
+ * and stays, b' > 0 leaves it when G <= K.  Every point's G is known
+ * before the sweep (eval_point without the walk), so an entry switched
+ * on at point i finds the point of its change by a binary search on
+ * G[i..n) (the same comparison with K at that point as a heap of K
+ * would make) and waits in that point's list; the positive group keeps
+ * sums of a and b'.  So the whole grid costs O(B log points + points)
+ * after the replay, instead of O(B) per point (or a heap's cache misses).
  */
-struct sw_item {
-	double k;
-	size_t id;
-};
-
 struct sweep {
 	double sg;		/* +1 down, -1 up */
-	size_t nsp;		/* entries: levels 0..n-1, stale n.. */
 	unsigned char *on, *pos;
-	struct sw_item *join, *leave;
-	size_t njoin, nleave, non, npos;
+	size_t *nxt;		/* next entry waiting at the same point */
+	size_t *head;		/* first entry waiting at point i, NONE */
+	size_t non, npos;
 	double sum_s, sum_a, sum_b;
+	const double *g;	/* G at every point */
+	size_t npts;
 };
 
 /* Sweep m's arrays from the workspace (buffers WB_ON0 + 4 m ..). */
 static enum lc_status
 sweep_new(struct sweep *sw, struct risk_ws *w, int m, size_t nent,
-    enum lc_dir dir)
+    enum lc_dir dir, const double *g, size_t npts)
 {
 	int base = m == 0 ? WB_ON0 : WB_ON1;
+	size_t i;
 
 	memset(sw, 0, sizeof(*sw));
 	sw->sg = dir == LC_DOWN ? 1.0 : -1.0;
+	sw->g = g;
+	sw->npts = npts;
 	sw->on = ws_take(w, base, nent + 1, 1);
 	sw->pos = ws_take(w, base + 1, nent + 1, 1);
-	sw->join = ws_take(w, base + 2, nent + 1, sizeof(*sw->join));
-	sw->leave = ws_take(w, base + 3, nent + 1, sizeof(*sw->leave));
-	if (sw->on == NULL || sw->pos == NULL || sw->join == NULL ||
-	    sw->leave == NULL)
+	sw->nxt = ws_take(w, base + 2, nent + 1, sizeof(*sw->nxt));
+	sw->head = ws_take(w, base + 3, npts + 1, sizeof(*sw->head));
+	if (sw->on == NULL || sw->pos == NULL || sw->nxt == NULL ||
+	    sw->head == NULL)
 		return LC_ENOMEM;
 	memset(sw->on, 0, nent + 1);
 	memset(sw->pos, 0, nent + 1);
+	for (i = 0; i <= npts; i++)
+		sw->head[i] = NONE;
 	return LC_OK;
 }
 
-static void
-heap_push(struct sw_item *h, size_t *n, double k, size_t id)
+/*
+ * The first point from i on where the entry changes: G < k (join) or
+ * G <= k (leave); npts when none (G is non-increasing).
+ */
+static size_t
+sweep_when(const struct sweep *sw, size_t i, double k, int join)
 {
-	size_t i = (*n)++;
+	size_t lo = i, hi = sw->npts;
 
-	while (i > 0 && h[(i - 1) / 2].k < k) {
-		h[i] = h[(i - 1) / 2];
-		i = (i - 1) / 2;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (join ? sw->g[mid] < k : sw->g[mid] <= k)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	h[i].k = k;
-	h[i].id = id;
+	return lo;
 }
 
-static struct sw_item
-heap_pop(struct sw_item *h, size_t *n)
+static void
+sweep_wait(struct sweep *sw, size_t at, size_t id)
 {
-	struct sw_item top = h[0], last = h[--(*n)];
-	size_t i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= *n)
-			break;
-		if (c + 1 < *n && h[c + 1].k > h[c].k)
-			c++;
-		if (!(h[c].k > last.k))
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	if (*n > 0)
-		h[i] = last;
-	return top;
+	if (at >= sw->npts)
+		return;
+	sw->nxt[id] = sw->head[at];
+	sw->head[at] = id;
 }
 
 static void
@@ -1914,8 +2213,9 @@ pos_set(struct sweep *sw, const struct bd *d, size_t id, int in)
 	}
 }
 
+/* Switch entry id on at point i (G = g). */
 static void
-sweep_on(struct sweep *sw, const struct bd *d, size_t id, double g)
+sweep_on(struct sweep *sw, const struct bd *d, size_t id, size_t i, double g)
 {
 	double b = sw->sg * d->b;
 
@@ -1925,9 +2225,9 @@ sweep_on(struct sweep *sw, const struct bd *d, size_t id, double g)
 	if (d->a + b * g > 0.0) {
 		pos_set(sw, d, id, 1);
 		if (b > 0.0)
-			heap_push(sw->leave, &sw->nleave, -d->a / b, id);
+			sweep_wait(sw, sweep_when(sw, i, -d->a / b, 0), id);
 	} else if (b < 0.0) {
-		heap_push(sw->join, &sw->njoin, -d->a / b, id);
+		sweep_wait(sw, sweep_when(sw, i, -d->a / b, 1), id);
 	}
 }
 
@@ -1948,44 +2248,40 @@ sweep_off(struct sweep *sw, const struct bd *d, size_t id)
 static const struct bd *
 entry_bd(const struct risk_ws *w, int m, size_t id)
 {
-	return id < w->self.n ? &w->lv[id].bd[m] :
+	return id < w->self.n ? &w->lbd[m][id] :
 	    &w->sp[id - w->self.n].bd[m];
 }
 
+/* Bad debt at point i: the changes waiting there, then the sums. */
 static double
-sweep_value(struct sweep *sw, const struct risk_ws *w, int m, double g)
+sweep_value(struct sweep *sw, const struct risk_ws *w, int m, size_t i)
 {
-	double x;
+	double x, g = sw->g[i];
+	size_t id;
 
-	while (sw->njoin > 0 && g < sw->join[0].k) {
-		struct sw_item it = heap_pop(sw->join, &sw->njoin);
+	for (id = sw->head[i]; id != NONE; id = sw->nxt[id]) {
+		const struct bd *d = entry_bd(w, m, id);
 
-		if (sw->on[it.id])
-			pos_set(sw, entry_bd(w, m, it.id), it.id, 1);
-	}
-	while (sw->nleave > 0 && g <= sw->leave[0].k) {
-		struct sw_item it = heap_pop(sw->leave, &sw->nleave);
-
-		if (sw->on[it.id])
-			pos_set(sw, entry_bd(w, m, it.id), it.id, 0);
+		if (sw->on[id])
+			pos_set(sw, d, id, sw->sg * d->b < 0.0);
 	}
 	x = sw->sum_a + sw->sum_b * g;
 	return sw->sum_s + (x > 0.0 ? x : 0.0);
 }
 
-/* Move mode m's sweep from h0 to h levels happening (h >= h0). */
+/* Move mode m's sweep from h0 to h levels happening (h >= h0), point i. */
 static void
 sweep_advance(struct sweep *sw, const struct risk_ws *w, int m,
-    const size_t *prev, size_t h0, size_t h, double g)
+    const size_t *prev, size_t h0, size_t h, size_t i)
 {
-	size_t i;
+	size_t k;
 
-	for (i = h0; i < h; i++) {
-		size_t pv = prev[i];
+	for (k = h0; k < h; k++) {
+		size_t pv = prev[k];
 
 		if (pv != NONE)
 			sweep_off(sw, entry_bd(w, m, pv), pv);
-		sweep_on(sw, &w->lv[i].bd[m], i, g);
+		sweep_on(sw, &w->lbd[m][k], k, i, sw->g[i]);
 	}
 }
 
@@ -2005,59 +2301,114 @@ eval_point(const struct lc_book_risk_args *a, const struct risk_ws *w,
 	figures(w, 1, h[1], p, &pt->stat, walk);
 }
 
-/* The grid's points, bad debt by the sweep (walks if not monotone). */
+/*
+ * The grid's points: every point's h and G first, then bad debt by the
+ * sweep (by a walk at every point if h or G is not monotone).
+ */
 static enum lc_status
 eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
     const double *shock, size_t n, struct lc_book_point *pts)
 {
 	struct sweep sw[2];
-	size_t nl = w->self.n, ne = nl + w->nsp, *prev, i, x, h[2];
-	size_t h0[2] = { 0, 0 };
-	double sg = a->dir == LC_DOWN ? 1.0 : -1.0, g0[2];
+	size_t nl = w->self.n, ne = nl + w->nsp, *prev, *hh, i, x;
+	double sg = a->dir == LC_DOWN ? 1.0 : -1.0, *gg;
 	enum lc_status st;
 	int m, broken = 0;
 
 	prev = ws_take(w, WB_PREV, nl + 1, sizeof(*prev));
-	st = prev == NULL ? LC_ENOMEM : sweep_new(&sw[0], w, 0, ne, a->dir);
-	if (st == LC_OK)
-		st = sweep_new(&sw[1], w, 1, ne, a->dir);
-	if (st != LC_OK)
-		return st;
+	hh = ws_take(w, WB_GH, 2 * n + 2, sizeof(*hh));
+	gg = ws_take(w, WB_GG, 2 * n + 2, sizeof(*gg));
+	if (prev == NULL || hh == NULL || gg == NULL)
+		return LC_ENOMEM;
+	for (i = 0; i < n; i++) {
+		eval_point(a, w, shock[i], &pts[i], &hh[2 * i], 0);
+		gg[i] = sg * pts[i].final_price;
+		gg[n + i] = sg * pts[i].shocked_price;
+		for (m = 0; m < 2 && i > 0; m++)
+			if (hh[2 * i + (size_t)m] < hh[2 * i - 2 + (size_t)m] ||
+			    gg[(size_t)m * n + i] > gg[(size_t)m * n + i - 1])
+				broken = 1;
+	}
+	if (broken) {
+		for (i = 0; i < n; i++)
+			eval_point(a, w, shock[i], &pts[i], &hh[2 * i], 1);
+		return LC_OK;
+	}
+	for (m = 0; m < 2; m++) {
+		st = sweep_new(&sw[m], w, m, ne, a->dir, gg + (size_t)m * n, n);
+		if (st != LC_OK)
+			return st;
+	}
 	for (i = 0; i < nl; i++)
 		prev[i] = NONE;
 	for (i = 0; i < nl; i++)
-		if (w->lv[i].next != NONE)
-			prev[w->lv[i].next] = i;
+		if (w->lnext[i] != NONE)
+			prev[w->lnext[i]] = i;
 	for (x = 0; x < w->nsp; x++)
 		if (w->sp[x].first_lvl != NONE)
 			prev[w->sp[x].first_lvl] = nl + x;
-	for (i = 0; i < n; i++) {
-		struct lc_book_point *pt = &pts[i];
-		double g[2];
+	for (m = 0; m < 2; m++) {
+		size_t h0 = 0;
 
-		eval_point(a, w, shock[i], pt, h, broken);
-		g[0] = sg * pt->final_price;
-		g[1] = sg * pt->shocked_price;
-		for (m = 0; m < 2 && !broken; m++)
-			broken = i > 0 && (h[m] < h0[m] || g[m] > g0[m]);
-		if (broken) {
-			eval_point(a, w, shock[i], pt, h, 1);
-			continue;
-		}
-		for (m = 0; m < 2; m++) {
-			struct lc_book_figs *f = m == 0 ? &pt->cascade :
-			    &pt->stat;
+		for (x = 0; x < w->nsp && n > 0; x++)
+			sweep_on(&sw[m], &w->sp[x].bd[m], nl + x, 0, sw[m].g[0]);
+		for (i = 0; i < n; i++) {
+			struct lc_book_figs *f = m == 0 ? &pts[i].cascade :
+			    &pts[i].stat;
+			size_t h = hh[2 * i + (size_t)m];
 
-			if (i == 0)
-				for (x = 0; x < w->nsp; x++)
-					sweep_on(&sw[m], &w->sp[x].bd[m],
-					    nl + x, g[m]);
-			sweep_advance(&sw[m], w, m, prev, h0[m], h[m], g[m]);
-			f->bad_debt = sweep_value(&sw[m], w, m, g[m]);
-			h0[m] = h[m];
-			g0[m] = g[m];
+			sweep_advance(&sw[m], w, m, prev, h0, h, i);
+			f->bad_debt = sweep_value(&sw[m], w, m, i);
+			h0 = h;
 		}
 	}
+	return LC_OK;
+}
+
+/*
+ * The grid's points and the two var points in one sweep: the var shocks
+ * inserted where they fall in the grid's order (the sweep needs p
+ * monotone), then the figures moved to their places in out.
+ */
+static enum lc_status
+eval_all(const struct lc_book_risk_args *a, struct risk_ws *w,
+    const double *shock, size_t n, struct lc_book_risk *out)
+{
+	struct lc_book_point *pts;
+	double *all;
+	size_t *at, i, k = 0, v = 0, ord[2];
+	enum lc_status st;
+
+	pts = ws_take(w, WB_PTS, n + 2, sizeof(*pts));
+	all = ws_take(w, WB_ALL, n + 2, sizeof(*all));
+	at = ws_take(w, WB_AT, n + 2, sizeof(*at));
+	if (pts == NULL || all == NULL || at == NULL)
+		return LC_ENOMEM;
+	/* the var points in sweep order, each before the first grid point
+	 * it comes before (down: a larger shock, up: a smaller one) */
+	ord[0] = a->dir == LC_DOWN ? out->var[0].shock < out->var[1].shock :
+	    out->var[0].shock > out->var[1].shock;
+	ord[1] = 1 - ord[0];
+	for (i = 0; i <= n; i++) {
+		while (v < 2 && (i == n || (a->dir == LC_DOWN ?
+		    out->var[ord[v]].shock > shock[i] :
+		    out->var[ord[v]].shock < shock[i]))) {
+			at[n + ord[v]] = k;
+			all[k++] = out->var[ord[v]].shock;
+			v++;
+		}
+		if (i < n) {
+			at[i] = k;
+			all[k++] = shock[i];
+		}
+	}
+	st = eval_grid(a, w, all, n + 2, pts);
+	if (st != LC_OK)
+		return st;
+	for (i = 0; i < n; i++)
+		out->points[i] = pts[at[i]];
+	for (v = 0; v < 2; v++)
+		out->var[v].at = pts[at[n + v]];
 	return LC_OK;
 }
 
@@ -2109,7 +2460,7 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	if (st == LC_OK)
 		st = replay_book(a, wp);
 	if (st == LC_OK) {
-		stale_totals(a, wp);
+		stale_totals(wp);
 		st = prefix_sums(wp);
 	}
 	if (st == LC_OK && n > out->cap) {
@@ -2128,18 +2479,15 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	out->price = a->price[a->asset];
 	out->nlevels = wp->c.n;
 	out->npoints = n;
-	st = eval_grid(a, wp, shock, n, out->points);
-	if (st != LC_OK)
-		goto out;
 	sh = lc_sigma_h(a->vol[a->asset], a->horizon_days);
 	for (v = 0; v < 2; v++) {
-		double x = extreme_quantile(a->dir, qs[v], sh, a->tail_dof);
-		size_t hv[2];
-
 		out->var[v].q = qs[v];
-		out->var[v].shock = expm1(x);
-		eval_point(a, wp, out->var[v].shock, &out->var[v].at, hv, 1);
+		out->var[v].shock = expm1(extreme_quantile(a->dir, qs[v], sh,
+		    a->tail_dof));
 	}
+	st = eval_all(a, wp, shock, n, out);
+	if (st != LC_OK)
+		goto out;
 	memset(&out->expected, 0, sizeof(out->expected));
 	memset(&out->expected_static, 0, sizeof(out->expected_static));
 	pi = lc_barrier_prob(a->dir, out->price, out->points[0].shocked_price,

@@ -809,6 +809,47 @@ START_TEST(test_index_vs_reference)
 }
 END_TEST
 
+/*
+ * A bulk load (the radix sorts: the out-of-place first pass past 16384
+ * pending steps, in-place passes below, runs of one price longer than
+ * the insertion sort's 32 that fall back to the (slot, rank) order):
+ * 1000 positions, each put in 40 slots, against the reference before
+ * and after the flush, then after removing every third slot.
+ */
+START_TEST(test_index_bulk)
+{
+	enum { NP = 1000, COPIES = 40 };
+	static struct tpos pos[NP];
+	uint64_t seed = 0xb0b0b0b1u;
+	struct lc_book b;
+	struct lc_book_levels lv;
+	size_t i, c;
+
+	lc_book_init(&b);
+	lc_book_levels_init(&lv);
+	for (i = 0; i < NP; i++)
+		rand_position(&seed, &pos[i]);
+	for (c = 0; c < COPIES; c++)
+		for (i = 0; i < NP; i++)
+			ck_assert_int_eq(lc_book_put(&b, (i * 7919 + c * NP) %
+			    (NP * COPIES), &pos[i].p, PRICE, VOL), LC_OK);
+	ck_assert_uint_gt(b.npend, 0);
+	ref_levels(&b, ETH, LC_DOWN, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	ck_assert_uint_gt(lv.n, 16384);
+	ck_assert_int_eq(lc_book_flush(&b), LC_OK);
+	ref_levels(&b, ETH, LC_DOWN, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	ref_levels(&b, ETH, LC_UP, PRICE[ETH], 17, &lv);
+	ref_levels(&b, BTC, LC_DOWN, PRICE[BTC], LC_BOOK_NO_SLOT, &lv);
+	for (i = 0; i < NP * COPIES; i += 3)
+		lc_book_remove(&b, i);
+	ck_assert_int_eq(lc_book_flush(&b), LC_OK);
+	ref_levels(&b, ETH, LC_DOWN, PRICE[ETH], LC_BOOK_NO_SLOT, &lv);
+	ref_levels(&b, BTC, LC_UP, PRICE[BTC], LC_BOOK_NO_SLOT, &lv);
+	lc_book_levels_release(&lv);
+	lc_book_release(&b);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* The book under a shock against a per-point reference.              */
 
@@ -1194,6 +1235,88 @@ START_TEST(test_risk_brute_force)
 }
 END_TEST
 
+static void
+same_bits(const void *x, const void *y, size_t n)
+{
+	ck_assert(memcmp(x, y, n) == 0);
+}
+
+/*
+ * Loans of one ETH collateral and one stable debt entry replay on a fast
+ * path (book.c: replay_simple); the same loans with a second, empty debt
+ * entry take the general account.  Both books give the same bits, on
+ * random protocols, health (liquidatable now: stale steps; bad debt) and
+ * thin curves (deep cascades).
+ */
+START_TEST(test_risk_simple_path)
+{
+	uint64_t seed = 0xb00c000bu;
+	size_t t, bad = 0;
+
+	for (t = 0; t < 8; t++) {
+		struct market m;
+		struct lc_book_risk_args a;
+		const struct lc_book *books[2];
+		struct lc_book_risk r[2];
+		struct tpos *x[2];
+		size_t i, k, n = 80;
+		int v;
+
+		rand_market(&seed, &m, LC_DOWN, 1, 20);
+		if (t % 2)
+			m.scale = 0.03;
+		for (v = 0; v < 2; v++) {
+			x[v] = calloc(n, sizeof(struct tpos));
+			ck_assert_ptr_nonnull(x[v]);
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t u = rng_below(&seed, 3);
+
+			mk_loan(&x[0][i], u == 0 ? LC_AAVE_V3 : u == 1 ?
+			    LC_MORPHO_BLUE : LC_AAVE_V3);
+			if (u == 2)
+				x[0][i].p.u.loan.full_liq_below = 0.0;
+			add_c(&x[0][i], ETH, 0.5 + 20.0 * rng_unif(&seed),
+			    0.7 + 0.15 * rng_unif(&seed));
+			add_d(&x[0][i], rng_below(&seed, 2) ? USDC : DAI, 1.0);
+			set_health(&x[0][i], 0.9 + 0.9 * rng_unif(&seed));
+			x[1][i] = x[0][i];
+			x[1][i].p.id = x[1][i].id;
+			x[1][i].p.u.loan.coll = x[1][i].c;
+			x[1][i].p.u.loan.debt = x[1][i].d;
+			add_d(&x[1][i], USDC, 0.0);
+		}
+		for (v = 0; v < 2; v++) {
+			lc_book_release(&m.book[0]);
+			lc_book_init(&m.book[0]);
+			for (i = 0; i < n; i++)
+				ck_assert_int_eq(lc_book_put(&m.book[0], i,
+				    &x[v][i].p, PRICE, VOL), LC_OK);
+			risk_args(&m, &a, books, NULL);
+			lc_book_risk_init(&r[v]);
+			ck_assert_int_eq(lc_book_risk(&a, &r[v]), LC_OK);
+		}
+		ck_assert_uint_eq(r[0].npoints, r[1].npoints);
+		for (k = 0; k < r[0].npoints; k++) {
+			same_bits(&r[0].points[k], &r[1].points[k],
+			    sizeof(r[0].points[k]));
+			bad += r[0].points[k].cascade.bad_debt > 0.0;
+		}
+		same_bits(r[0].var, r[1].var, sizeof(r[0].var));
+		same_bits(&r[0].expected, &r[1].expected,
+		    sizeof(r[0].expected));
+		same_bits(&r[0].expected_static, &r[1].expected_static,
+		    sizeof(r[0].expected_static));
+		for (v = 0; v < 2; v++) {
+			lc_book_risk_release(&r[v]);
+			free(x[v]);
+		}
+		free_market(&m);
+	}
+	ck_assert_uint_gt(bad, 0);
+}
+END_TEST
+
 /* Over all seeds the reference must see cascades and bad debt. */
 START_TEST(test_risk_nontrivial)
 {
@@ -1554,12 +1677,14 @@ book_suite(void)
 	tcase_add_test(tc, test_coupled_first_step_static_price);
 	tcase_add_test(tc, test_incremental);
 	tcase_add_loop_test(tc, test_index_vs_reference, 0, 2);
+	tcase_add_test(tc, test_index_bulk);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("risk");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_risk_brute_force, 0, 6);
 	tcase_add_test(tc, test_risk_nontrivial);
+	tcase_add_test(tc, test_risk_simple_path);
 	tcase_add_test(tc, test_risk_hand_case);
 	tcase_add_test(tc, test_risk_insolvent_then_solvent);
 	suite_add_tcase(s, tc);

@@ -546,6 +546,75 @@ START_TEST(price_write_rederives_coupled)
 }
 END_TEST
 
+/* ETH's merged sell levels of the published snapshot and their base. */
+static void
+eth_sells(const double **arr, const struct lc_cascade_base **base)
+{
+	struct snapshot *s = snap();
+	long eth = snapshot_find(s, "ETH");
+
+	ck_assert(eth >= 0);
+	*arr = s->lc_assets[eth].levels[LC_DOWN].price;
+	*base = s->lc_assets[eth].base[LC_DOWN];
+	ck_assert_ptr_nonnull(*base);
+	ck_assert(lc_cascade_base_fits(*base, LC_DOWN,
+	    &s->lc_assets[eth].curve[LC_BID], 1.0, *arr,
+	    s->lc_assets[eth].levels[LC_DOWN].n, s->assets[eth].price));
+	snapshot_unref(s);
+}
+
+/*
+ * A write that does not move an asset's merged levels (a price write to
+ * another asset, a correlation write) keeps their arrays and prebuilt
+ * cascade (the same pointers: nothing rebuilt); a depth write to the
+ * asset keeps the arrays and builds a new base (the curve changed); a
+ * price write to it that moves a ladder gives new levels.  (The pointers compared are
+ * held by the current snapshot, so they cannot be reused meanwhile.)
+ */
+START_TEST(unchanged_levels_keep_their_base)
+{
+	static const char bid[] = "{\"side\": \"bid\", \"points\": "
+	    "[[100, 30], [500, 120], [2000, 400]]}";
+	static const char corr[] = "{\"pairs\": [[\"ETH\", \"BTC\", "
+	    "0.7]]}";
+	char p[2][512];
+	const char *pos[2] = { p[0], p[1] };
+	const double *arr0, *arr1;
+	const struct lc_cascade_base *b0, *b1;
+	struct snapshot *keep;
+
+	market();
+	loan(p[0], sizeof(p[0]), "a", 10, 15000);
+	loan(p[1], sizeof(p[1]), "b", 4, 5000);
+	put_book("k", pos, 2, 201);
+	eth_sells(&arr0, &b0);
+	keep = snap();	/* holds arr0 and b0 */
+	put_asset("BTC", 45000, 0.6);
+	eth_sells(&arr1, &b1);
+	ck_assert(arr1 == arr0);
+	ck_assert(b1 == b0);
+	BK_CALL(200, api_put_correlations(&app, corr, sizeof(corr) - 1, 0,
+	    &a_));
+	eth_sells(&arr1, &b1);
+	ck_assert(arr1 == arr0);
+	ck_assert(b1 == b0);
+	BK_CALL(200, api_put_depth(&app, "ETH", "main", bid, sizeof(bid) - 1,
+	    &a_));
+	eth_sells(&arr1, &b1);
+	ck_assert(arr1 == arr0);
+	ck_assert(b1 != b0);
+	/* a price that leaves the ladders alone keeps them too */
+	put_asset("ETH", 1900, 0.8);
+	eth_sells(&arr1, &b1);
+	ck_assert(arr1 == arr0);
+	/* loan a (HF 1 at 1875) liquidatable now: its ladder moves */
+	put_asset("ETH", 1700, 0.8);
+	eth_sells(&arr1, &b1);
+	ck_assert(arr1 != arr0);
+	snapshot_unref(keep);
+}
+END_TEST
+
 /*
  * Deleting an asset a book position holds: the books are loaded again
  * against the new asset set; that position is left out, the others
@@ -991,6 +1060,7 @@ books_suite(void)
 	tcase_add_test(tc, bad_writes_store_nothing);
 	tcase_add_test(tc, upsert_delete_restart);
 	tcase_add_test(tc, price_write_rederives_coupled);
+	tcase_add_test(tc, unchanged_levels_keep_their_base);
 	tcase_add_test(tc, asset_delete_keeps_other_positions);
 	tcase_add_test(tc, risk_equals_model);
 	tcase_add_test(tc, readers_during_writes);
