@@ -32,7 +32,8 @@ does the same three things on the same inputs:
 One row per case in res["numpy_books"] (apart from res["numpy"], whose
 table reads the fields of ref_numpy.py's rows): engine and numpy medians
 (wall and process CPU, same run), speedup = numpy / engine; a
-disagreement goes to res["failures"].  targets(add, res): "speed vs numpy" per case.
+disagreement goes to res["failures"].  targets(add, res): "speed vs
+numpy" per case.
 Alone: BENCH_QUICK=1 python3 bench/books_numpy.py (prints the rows).
 """
 import json
