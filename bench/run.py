@@ -44,6 +44,7 @@ import page as bench_page  # bench/page.py: the page in chromium
 import calib as bench_calib  # bench/calib.py: price history
 import simulate as bench_simulate  # bench/simulate.py: POST /v1/books/{book}/simulate
 import cluster as bench_cluster  # bench/cluster.py: the message-bus rows
+import books_numpy as bench_books_numpy  # bench/books_numpy.py: books vs numpy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
@@ -627,6 +628,7 @@ def targets(res):
                 row["speedup"], row["speedup_cpu"], "x", ">= 10",
                 lambda v: v >= 10)
     bench_simulate.targets(add, res)
+    bench_books_numpy.targets(add, res)
     m = res.get("memory_kb", {}).get("idle_seed")
     if m:
         add("server RSS idle with the seed (VmHWM)", m["VmHWM"] / 1024, None,
@@ -881,6 +883,7 @@ def main():
         run_engine(res)
         run_numpy(res, tmp)
         bench_simulate.run(res, tmp)
+        bench_books_numpy.run(res, tmp)
         run_http(res, tmp)
         bench_page.run(res, tmp)
         bench_calib.run(res, tmp)
