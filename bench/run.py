@@ -803,6 +803,13 @@ def table(res):
                 case = "exact, %d loans vs %d levels" % (row["n"], row["levels"])
                 agree = "max rel. diff %.2g (<= 1e-9): %s" % (
                     row["max_rel_err"], "ok" if row["agree"] else "DISAGREE")
+            elif row["bench"] == "numpy_sim":
+                case = ("simulate, a book of %d positions, %d paths x %d "
+                        "steps, %d threads" % (row["n"], row["paths"],
+                                               row["steps"], row["threads"]))
+                agree = "max z of the means %.2f (<= 4): %s" % (
+                    max(row["z"].values()),
+                    "ok" if row["agree"] else "DISAGREE")
             else:
                 case = "Monte Carlo, %d-asset loan, %d paths x %d steps" % (
                     row["assets"], row["n"], row["steps"])
