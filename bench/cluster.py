@@ -276,10 +276,12 @@ def targets(add, res):
         add("bus: writes/s the 3 replicas sustain, %d/s offered" % r,
             lat["rate"], None, "/s", ">= %g" % (0.95 * r),
             lambda v, r=r: v >= 0.95 * r)
-        for q in ("p50", "p99"):
+        # the goal: visible everywhere within 100 ms at the 99th
+        # percentile (p50: the project's own, half of it)
+        for q, goal in (("p50", 50), ("p99", 100)):
             add("bus: write visible on 3 replicas at %d writes/s offered, "
-                "%s" % (r, q), lat[q + "_ms"], None, "ms", "< 50",
-                lambda v: v < 50)
+                "%s" % (r, q), lat[q + "_ms"], None, "ms", "< %d" % goal,
+                lambda v, g=goal: v < g)
     for row in b.get("catch_up", []):
         add("bus: new replica ready after %d stored levels%s" % (
             row["levels"], " + %d writes after the snapshot" % row["tail"]
