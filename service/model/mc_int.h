@@ -50,6 +50,14 @@ struct lc_mc_prebuilt {
 	const struct lc_cascade *(*cascade)(const void *ctx, uint32_t asset,
 	    enum lc_dir dir, size_t *kstar);
 	size_t (*first)(const void *ctx, size_t pos);
+	/*
+	 * May be NULL, or return NULL: the snapshot's base whose own
+	 * cascade (&base->c) pre->cascade lends, when it does: the engine
+	 * then borrows the base's tables too (ln(m_k / P) when P is the
+	 * base's p0, g(S_k), the bucket index) instead of O(levels) work.
+	 */
+	const struct lc_cascade_base *(*base)(const void *ctx, uint32_t asset,
+	    enum lc_dir dir);
 };
 
 enum lc_status lc_mc_score_prebuilt(const struct lc_market *m,
@@ -60,6 +68,8 @@ enum lc_status lc_mc_score_prebuilt(const struct lc_market *m,
 struct mc_ad {
 	const struct lc_cascade *c;	/* &own, or lc_score()'s (below) */
 	struct lc_cascade own;
+	const struct lc_cascade_base *base;	/* c's base, or NULL */
+	int borrowed;		/* lm, gk, kb are the base's: not freed */
 	double *lm;		/* ln(m_k / P), k = 0..n (E = 0 thresholds) */
 	double *gk;		/* g(S_k), k = 0..n (assets of coupled loans) */
 	uint32_t *kb;		/* bucket index of lm (see kfind), nb + 1 */
