@@ -148,6 +148,7 @@ ws_free(struct mc_ws *w)
 	free(w->cov);
 	free(w->cnt_ev);
 	free(w->hist);
+	free(w->cand);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -186,6 +187,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->cnt_ev = calloc(nn * 2, sizeof(uint64_t));
 	if (md->nhist > 0)
 		w->hist = calloc(md->nhist, sizeof(uint64_t));
+	w->cand = calloc(md->nlw + 1, sizeof(uint64_t));
 	if (w->e == NULL || w->eb == NULL || w->xs == NULL ||
 	    w->zs == NULL || w->zps == NULL ||
 	    w->s == NULL || w->lo == NULL || w->pendlo == NULL ||
@@ -194,7 +196,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	    w->agg == NULL ||
 	    w->nsteps == NULL || w->jver == NULL || w->dfirst == NULL ||
 	    w->w == NULL || w->ord == NULL || w->cnt_liq == NULL ||
-	    w->cov == NULL || w->cnt_ev == NULL ||
+	    w->cov == NULL || w->cnt_ev == NULL || w->cand == NULL ||
 	    (md->nhist > 0 && w->hist == NULL)) {
 		ws_free(w);
 		return LC_ENOMEM;
@@ -235,7 +237,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->gver = w->jver + nlx;
 	w->ever = w->gver + nn;
 	w->bver = w->ever + nn;
-	w->lver = w->bver + nn;
+	w->covs = w->bver + nn;
 	return LC_OK;
 }
 
@@ -309,6 +311,7 @@ mc_model_free(struct mc_model *md)
 	free(md->va);
 	free(md->single);
 	free(md->chunk_slip);
+	free(md->amask);
 	memset(md, 0, sizeof(*md));
 }
 
@@ -941,8 +944,14 @@ mc_model_build(struct mc_model *md, const struct lc_market *m,
 			md->R[i * md->n + j] = pair_rho(m, md->as[i].idx,
 			    md->as[j].idx);
 	md->agg0 = calloc(md->nagg + 1, sizeof(double));
-	if (md->agg0 == NULL)
+	md->nlw = (md->nloan + 63) / 64;
+	md->amask = calloc(md->n * md->nlw + 1, sizeof(uint64_t));
+	if (md->agg0 == NULL || md->amask == NULL)
 		goto out;
+	for (i = 0; i < md->nloan; i++)
+		for (j = 0; j < md->loan[i].nv; j++)
+			md->amask[md->va[md->loan[i].ev + j] * md->nlw + i / 64] |=
+			    (uint64_t)1 << (i % 64);
 	sh = lc_mc_cholesky(md->R, md->L, md->n);
 	if (sh < 0) {
 		st = LC_EDOMAIN;

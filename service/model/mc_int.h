@@ -191,6 +191,12 @@ struct mc_model {
 	int cs_ok;
 	/* per asset: lb (ub) is read: in a coupled loan, or has triggers */
 	unsigned char *need_lb, *need_ub;
+	/*
+	 * amask: per involved asset, a bitmap (nlw words) of the coupled
+	 * loans holding it (step_rounds()'s candidates)
+	 */
+	size_t nlw;
+	uint64_t *amask;
 	size_t nws;
 	struct mc_ws *ws;
 	/* LC_MC_BOOK_LOSS outputs, per path (else NULL; lc_mc_stats's) */
@@ -235,15 +241,25 @@ struct mc_ws {
 	unsigned char *lsafe;
 	/*
 	 * ever[a]: bumped when E of asset a changes; bver[a]: the ever[a]
-	 * its bounds glo / ghi were computed at; lver[li]: the sum of ever
-	 * over loan li's assets when it was last proved safe; hr: the
-	 * path's excursion factor of loans_safe()
+	 * its bounds glo / ghi were computed at; hr: the path's excursion
+	 * factor of loans_safe()
 	 */
-	uint64_t *ever, *bver, *lver;
+	uint64_t *ever, *bver;
 	double hr;
+	/* a ratio A / B above which loan_safe() holds at hr (safe_cut()) */
+	double qsafe;
+	/*
+	 * cand: bitmap of the loans step_rounds() visits: those not proved
+	 * safe, and the proved ones an E of whose assets changed since
+	 * their last proof (fill() adds amask[a]); the others are skipped
+	 * (loan_skipped() would return 1 at once)
+	 */
+	uint64_t *cand;
 	uint32_t *nsteps;
 	double *dfirst;
 	double *cov;		/* per loan R_uv s_u s_v of this path */
+	uint64_t *covs;		/* per loan: walk (nwalk) its cov is of */
+	uint64_t nwalk;		/* replay() calls so far */
 	double *w, *cw, *kk, *p0, *p1, *q, *ca, *da;	/* maxnv scratch */
 	double *cas, *das;	/* maxnv scratch of judge_both() */
 	size_t *ord;		/* maxside scratch */
