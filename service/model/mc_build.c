@@ -312,6 +312,8 @@ mc_model_free(struct mc_model *md)
 	free(md->single);
 	free(md->chunk_slip);
 	free(md->amask);
+	free(md->ph);
+	free(md->pf);
 	memset(md, 0, sizeof(*md));
 }
 
@@ -959,6 +961,26 @@ mc_model_build(struct mc_model *md, const struct lc_market *m,
 	}
 	md->shrunk = sh > 0;
 	mc_walk_tables(md);
+	md->ph = malloc((md->nloan + 1) * sizeof(*md->ph));
+	md->pf = malloc((md->nva + 1) * sizeof(*md->pf));
+	if (md->ph == NULL || md->pf == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < md->nloan; i++) {
+		const struct mc_loan *l = &md->loan[i];
+		const double *ag = md->agg0 + l->go;
+
+		md->ph[i].ev = l->ev;
+		md->ph[i].nv = l->nv;
+		md->ph[i].A = ag[2 * l->nv];
+		md->ph[i].B = ag[2 * l->nv + 1];
+		for (j = 0; j < l->nv; j++) {
+			md->pf[l->ev + j].a = md->va[l->ev + j];
+			md->pf[l->ev + j].c = ag[j];
+			md->pf[l->ev + j].d = ag[l->nv + j];
+		}
+	}
 	md->cs_ok = 1;
 	for (i = 0; i < md->n; i++)
 		for (j = 0; j < md->n; j++) {

@@ -135,6 +135,21 @@ struct mc_loan {
 	double bonus, cf, flb;
 };
 
+/*
+ * loan_safe()'s reading of a coupled loan, packed: ph[li] its head (its
+ * volatile assets pf[ev .. ev+nv), constant terms A and B of agg0), pf
+ * per volatile asset its folded collateral c and debt d (agg0).
+ */
+struct mc_ph {
+	size_t ev, nv;
+	double A, B;
+};
+
+struct mc_pf {
+	uint32_t a;		/* involved asset */
+	double c, d;
+};
+
 struct mc_single {
 	size_t pos;
 	uint32_t a;		/* involved asset */
@@ -197,6 +212,8 @@ struct mc_model {
 	 */
 	size_t nlw;
 	uint64_t *amask;
+	struct mc_ph *ph;	/* nloan */
+	struct mc_pf *pf;	/* nva */
 	size_t nws;
 	struct mc_ws *ws;
 	/* LC_MC_BOOK_LOSS outputs, per path (else NULL; lc_mc_stats's) */

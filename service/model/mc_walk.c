@@ -1359,23 +1359,23 @@ static int
 loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
     double hr)
 {
-	const struct mc_loan *l = &md->loan[li];
-	const double *ag = md->agg0 + l->go;
-	size_t nv = l->nv, v;
-	double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0, q;
+	const struct mc_ph *h = &md->ph[li];
+	const struct mc_pf *f = md->pf + h->ev;
+	size_t nv = h->nv, v;
+	double A = h->A, B = h->B, sc = 0.0, sd = 0.0, q;
 
 	for (v = 0; v < nv; v++) {
-		size_t ai = md->va[l->ev + v];
+		size_t ai = f[v].a;
 
-		if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
+		if (!(f[v].c >= 0.0) || !(f[v].d >= 0.0))
 			return 0;
-		if (ag[v] > 0.0) {
-			A += ag[v] * w->plo[ai];
+		if (f[v].c > 0.0) {
+			A += f[v].c * w->plo[ai];
 			if (w->s[ai] > sc)
 				sc = w->s[ai];
 		}
-		if (ag[nv + v] > 0.0) {
-			B += ag[nv + v] * w->phi[ai];
+		if (f[v].d > 0.0) {
+			B += f[v].d * w->phi[ai];
 			if (w->s[ai] > sd)
 				sd = w->s[ai];
 		}
@@ -1530,13 +1530,13 @@ bounds_with_volume(const struct mc_model *md, struct mc_ws *w, size_t a)
 static inline int
 loan_skipped(const struct mc_model *md, struct mc_ws *w, size_t li)
 {
-	const struct mc_loan *l = &md->loan[li];
+	const struct mc_ph *h = &md->ph[li];
 	size_t v;
 
 	if (!w->lsafe[li])
 		return 0;
-	for (v = 0; v < l->nv; v++) {
-		uint32_t a = md->va[l->ev + v];
+	for (v = 0; v < h->nv; v++) {
+		uint32_t a = md->pf[h->ev + v].a;
 
 		if (w->bver[a] != w->ever[a])
 			bounds_with_volume(md, w, a);
