@@ -354,6 +354,34 @@ struct fix {
 };
 
 /*
+ * Position i a loan of VOL against asset 1 (a fall: VOL collateral) or
+ * of asset 1 against VOL (up: a rise), at health hf at the prices.
+ */
+static void
+random_loan(uint64_t *s, struct fix *f, size_t i, int up, double size,
+    double hf)
+{
+	struct lc_position *q = &f->pos[i];
+	double p = f->price[VOL];
+
+	q->type = LC_POS_LOAN;
+	q->u.loan.protocol = (enum lc_protocol)rng_below(s, 3);
+	q->u.loan.bonus = NAN;
+	q->u.loan.close_factor = NAN;
+	q->u.loan.full_liq_below = 2000.0;
+	f->ent[i][0].asset = up ? USDC : VOL;
+	f->ent[i][0].amount = up ? size * p : size;
+	f->ent[i][0].lt = 0.8;
+	f->ent[i][1].asset = up ? VOL : USDC;
+	f->ent[i][1].amount = 0.8 * size * p / hf / (up ? p : 1.0);
+	f->ent[i][1].lt = 0.0;
+	q->u.loan.coll = &f->ent[i][0];
+	q->u.loan.ncoll = 1;
+	q->u.loan.debt = &f->ent[i][1];
+	q->u.loan.ndebt = 1;
+}
+
+/*
  * Up to 16 positions on the volatile asset: perps both ways, loans of it
  * against USDC (a fall) and of USDC against it (a rise), some
  * liquidatable now.  one_dir: all of one direction.
@@ -385,21 +413,7 @@ random_request(uint64_t *s, struct fix *f, size_t npos, int one_dir)
 			q->u.perp.mmr = 0.005;
 			continue;
 		}
-		q->type = LC_POS_LOAN;
-		q->u.loan.protocol = (enum lc_protocol)rng_below(s, 3);
-		q->u.loan.bonus = NAN;
-		q->u.loan.close_factor = NAN;
-		q->u.loan.full_liq_below = 2000.0;
-		f->ent[i][0].asset = up ? USDC : VOL;
-		f->ent[i][0].amount = up ? size * p : size;
-		f->ent[i][0].lt = 0.8;
-		f->ent[i][1].asset = up ? VOL : USDC;
-		f->ent[i][1].amount = 0.8 * size * p / hf / (up ? p : 1.0);
-		f->ent[i][1].lt = 0.0;
-		q->u.loan.coll = &f->ent[i][0];
-		q->u.loan.ncoll = 1;
-		q->u.loan.debt = &f->ent[i][1];
-		q->u.loan.ndebt = 1;
+		random_loan(s, f, i, up, size, hf);
 	}
 	f->req.pos = f->pos;
 	f->req.npos = npos;
@@ -624,7 +638,6 @@ static void
 coupled_request(uint64_t *s, struct fix *f, size_t nloan, size_t extra)
 {
 	size_t i;
-	double p = f->price[VOL];
 
 	random_request(s, f, nloan + extra, 0);
 	/* random_request() wrote positions 0..; the loans go first */
@@ -636,21 +649,7 @@ coupled_request(uint64_t *s, struct fix *f, size_t nloan, size_t extra)
 
 		memset(q, 0, sizeof(*q));
 		q->id = "c";
-		q->type = LC_POS_LOAN;
-		q->u.loan.protocol = (enum lc_protocol)rng_below(s, 3);
-		q->u.loan.bonus = NAN;
-		q->u.loan.close_factor = NAN;
-		q->u.loan.full_liq_below = 2000.0;
-		f->ent[i][0].asset = up ? USDC : VOL;
-		f->ent[i][0].amount = size * (up ? p : 1.0);
-		f->ent[i][0].lt = 0.8;
-		f->ent[i][1].asset = up ? VOL : USDC;
-		f->ent[i][1].amount = 0.8 * size * p / hf / (up ? p : 1.0);
-		f->ent[i][1].lt = 0.0;
-		q->u.loan.coll = &f->ent[i][0];
-		q->u.loan.ncoll = 1;
-		q->u.loan.debt = &f->ent[i][1];
-		q->u.loan.ndebt = 1;
+		random_loan(s, f, i, up, size, hf);
 	}
 }
 
