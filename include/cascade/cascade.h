@@ -129,6 +129,17 @@ struct lc_cascade_base {
 	double *imax;		/* max(impact(B_1..B_k)), k = 0..n */
 	size_t nblk;
 	double *blk;		/* per block of t_j: min (down) / max (up) */
+	/*
+	 * The Monte Carlo walk's tables of this cascade (mc_build.c), for a
+	 * request that adds no trigger to it at the price p0: ln(m_k / p0)
+	 * and g(B_k), k = 0..n, and the bucket index of lc_log_buckets()
+	 * over lm (nlb buckets, NULL when none).
+	 */
+	double *lm;
+	double *gk;
+	uint32_t *lkb;
+	size_t nlb;
+	double lbinv;
 };
 
 /*
@@ -140,6 +151,18 @@ struct lc_cascade_base *lc_cascade_base_build(enum lc_dir dir,
     const struct lc_curve *curve, double scale, double p0,
     const double *price, const double *qty, size_t n, enum lc_status *st);
 void lc_cascade_base_free(struct lc_cascade_base *b);
+
+/*
+ * Bucket index of thresholds lm[1..n] of a cascade, sg = +1 down, -1 up
+ * (sg lm non-increasing): nb = n equal buckets between sg lm[1] and
+ * sg lm[n], kb[i] (i = 0..nb) the number of thresholds j >= 1 with
+ * sg lm[j] >= the bucket's upper edge sg lm[1] - i / binv (at least 1),
+ * so that a search for the count of thresholds above a point starts from
+ * its bucket.  *kb is allocated (the caller frees it); *nb = 0 and *kb
+ * NULL when n < 2 or the span is empty or not finite.  LC_ENOMEM.
+ */
+enum lc_status lc_log_buckets(const double *lm, size_t n, double sg,
+    uint32_t **kb, size_t *nb, double *binv);
 
 /*
  * Does `b` give the cascade of these levels (the same arrays), at the

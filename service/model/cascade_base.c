@@ -53,7 +53,16 @@
  * within twice the error bound of a running sum of n + r positive terms
  * (4 (n + r + 2) eps S) of the bound, when the exact sum is walked.
  *
- * Costs: base O(N) time and 6N doubles; a view O(r log N); below the
+ * Monte Carlo tables.  For a Monte Carlo request that adds no trigger
+ * to this direction (coupled loans) the merged cascade is the base's
+ * own, so the build also keeps what mc_build.c's ad_finish() would
+ * compute from it, with its expressions on the same numbers (the same
+ * bits): lm_k = ln(m_k / p0), gk_k = g(B_k) by a monotone curve cursor,
+ * k = 0..N, and lc_log_buckets() over lm (N buckets between sg lm_1 and
+ * sg lm_N, sg = +1 down, -1 up).  A request at a price other than p0
+ * (same stale prefix) recomputes lm from the base's m_k.
+ *
+ * Costs: base O(N) time and 8.5N doubles; a view O(r log N); below the
  * first request trigger O(1); elsewhere the levels between the request
  * trigger before the point asked and it, each walked once per query
  * (additions; t' in the blocks that can matter).  Many positions in one
@@ -100,6 +109,60 @@ before(enum lc_dir d, double x, double y)
 	return d == LC_DOWN ? x > y : x < y;
 }
 
+enum lc_status
+lc_log_buckets(const double *lm, size_t n, double sg, uint32_t **kb,
+    size_t *nb, double *binv)
+{
+	size_t i, j = 1;
+	double top, width;
+
+	*kb = NULL;
+	*nb = 0;
+	if (n < 2 || n >= UINT32_MAX)
+		return LC_OK;
+	top = sg * lm[1];
+	width = (top - sg * lm[n]) / (double)n;
+	if (!(width > 0.0) || !isfinite(width) || !isfinite(top))
+		return LC_OK;
+	*kb = malloc((n + 1) * sizeof(**kb));
+	if (*kb == NULL)
+		return LC_ENOMEM;
+	for (i = 0; i <= n; i++) {
+		double e = i == n ? sg * lm[n] : top - (double)i * width;
+
+		while (j < n && e <= sg * lm[j + 1])
+			j++;
+		(*kb)[i] = (uint32_t)j;
+	}
+	*nb = n;
+	*binv = 1.0 / width;
+	return LC_OK;
+}
+
+/*
+ * The Monte Carlo tables of a request without triggers of its own at
+ * p0: mc_build.c's ad_finish() expressions on the same numbers.
+ */
+static enum lc_status
+mc_tables(struct lc_cascade_base *b, double p0)
+{
+	const struct lc_cascade *c = &b->c;
+	size_t j, cur = 0;
+	enum lc_side side = base_side(b);
+
+	b->lm = malloc((c->n + 1) * sizeof(double));
+	b->gk = malloc((c->n + 1) * sizeof(double));
+	if (b->lm == NULL || b->gk == NULL)
+		return LC_ENOMEM;
+	for (j = 0; j <= c->n; j++) {
+		b->lm[j] = log(c->m[j] / p0);
+		b->gk[j] = lc_price_factor_seek(c->curve, side, c->cum[j],
+		    c->scale, &cur);
+	}
+	return lc_log_buckets(b->lm, c->n, c->dir == LC_DOWN ? 1.0 : -1.0,
+	    &b->lkb, &b->nlb, &b->lbinv);
+}
+
 void
 lc_cascade_base_free(struct lc_cascade_base *b)
 {
@@ -108,6 +171,9 @@ lc_cascade_base_free(struct lc_cascade_base *b)
 	lc_cascade_release(&b->c);
 	free(b->imax);
 	free(b->blk);
+	free(b->lm);
+	free(b->gk);
+	free(b->lkb);
 	free(b);
 }
 
@@ -168,6 +234,9 @@ lc_cascade_base_build(enum lc_dir dir, const struct lc_curve *curve,
 			b->blk[bi] = t;
 		prev = imp;
 	}
+	s = mc_tables(b, p0);
+	if (s != LC_OK)
+		goto fail;
 	if (st != NULL)
 		*st = LC_OK;
 	return b;

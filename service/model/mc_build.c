@@ -28,7 +28,11 @@
  * pass has just built for the same request (mc_int.h, struct
  * lc_mc_prebuilt): docs/model.md 4.1 triggers are the same, so only the
  * per-path tables (ln(m_k / P), g(S_k) by a monotone curve cursor, the
- * bucket index) are made here.  Called directly it builds them itself.
+ * bucket index) are made here.  Where lc_score() lends a snapshot base's
+ * own cascade (no request step in that direction) at the base's price
+ * p0, the base has those tables already (cascade_base.c, the same
+ * expressions): they are borrowed, and the setup does no work per level.
+ * Called directly it builds them itself.
  * With LC_MC_BOOK_LOSS the request's steps are also replayed at their
  * fill prices e_j = m_j g(S_{j-1}) (book_tables(), lc_book_replay()):
  * value and constant bad debt as prefix sums over the triggers, the
@@ -144,6 +148,7 @@ ws_free(struct mc_ws *w)
 	free(w->cov);
 	free(w->cnt_ev);
 	free(w->hist);
+	free(w->cand);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -182,6 +187,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->cnt_ev = calloc(nn * 2, sizeof(uint64_t));
 	if (md->nhist > 0)
 		w->hist = calloc(md->nhist, sizeof(uint64_t));
+	w->cand = calloc(md->nlw + 1, sizeof(uint64_t));
 	if (w->e == NULL || w->eb == NULL || w->xs == NULL ||
 	    w->zs == NULL || w->zps == NULL ||
 	    w->s == NULL || w->lo == NULL || w->pendlo == NULL ||
@@ -190,7 +196,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	    w->agg == NULL ||
 	    w->nsteps == NULL || w->jver == NULL || w->dfirst == NULL ||
 	    w->w == NULL || w->ord == NULL || w->cnt_liq == NULL ||
-	    w->cov == NULL || w->cnt_ev == NULL ||
+	    w->cov == NULL || w->cnt_ev == NULL || w->cand == NULL ||
 	    (md->nhist > 0 && w->hist == NULL)) {
 		ws_free(w);
 		return LC_ENOMEM;
@@ -231,7 +237,7 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->gver = w->jver + nlx;
 	w->ever = w->gver + nn;
 	w->bver = w->ever + nn;
-	w->lver = w->bver + nn;
+	w->covs = w->bver + nn;
 	return LC_OK;
 }
 
@@ -258,6 +264,21 @@ mc_model_workspaces(struct mc_model *md, unsigned threads)
 /* ------------------------------------------------------------------ */
 /* Building the model from a request */
 
+/* Release an mc_ad's tables (the base's when borrowed stay). */
+static void
+ad_tables_free(struct mc_ad *ad)
+{
+	if (!ad->borrowed) {
+		free(ad->lm);
+		free(ad->kb);
+		free(ad->gk);
+	}
+	ad->lm = ad->gk = NULL;
+	ad->kb = NULL;
+	ad->nb = 0;
+	ad->borrowed = 0;
+}
+
 void
 mc_model_free(struct mc_model *md)
 {
@@ -272,9 +293,7 @@ mc_model_free(struct mc_model *md)
 		for (a = 0; a < md->n; a++) {
 			for (i = 0; i < 2; i++) {
 				lc_cascade_release(&md->as[a].ad[i].own);
-				free(md->as[a].ad[i].lm);
-				free(md->as[a].ad[i].gk);
-				free(md->as[a].ad[i].kb);
+				ad_tables_free(&md->as[a].ad[i]);
 				free(md->as[a].ad[i].lv);	/* and bc */
 				free(md->as[a].ad[i].nl);
 				free(md->as[a].ad[i].bs);
@@ -292,6 +311,9 @@ mc_model_free(struct mc_model *md)
 	free(md->va);
 	free(md->single);
 	free(md->chunk_slip);
+	free(md->amask);
+	free(md->ph);
+	free(md->pf);
 	memset(md, 0, sizeof(*md));
 }
 
@@ -406,29 +428,8 @@ compile_loan(struct mc_model *md, const struct lc_loan *l, size_t pos,
 static enum lc_status
 build_index(struct mc_ad *ad, double sg)
 {
-	size_t n = ad->c->n, i, j = 1;
-	double top, width;
-
-	ad->nb = 0;
-	if (n < 2 || n >= UINT32_MAX)
-		return LC_OK;
-	top = sg * ad->lm[1];
-	width = (top - sg * ad->lm[n]) / (double)n;
-	if (!(width > 0.0) || !isfinite(width) || !isfinite(top))
-		return LC_OK;
-	ad->kb = malloc((n + 1) * sizeof(*ad->kb));
-	if (ad->kb == NULL)
-		return LC_ENOMEM;
-	for (i = 0; i <= n; i++) {
-		double e = i == n ? sg * ad->lm[n] : top - (double)i * width;
-
-		while (j < n && e <= sg * ad->lm[j + 1])
-			j++;
-		ad->kb[i] = (uint32_t)j;
-	}
-	ad->nb = n;
-	ad->binv = 1.0 / width;
-	return LC_OK;
+	return lc_log_buckets(ad->lm, ad->c->n, sg, &ad->kb, &ad->nb,
+	    &ad->binv);
 }
 
 /*
@@ -441,8 +442,20 @@ ad_finish(struct mc_model *md, const struct mc_asset *as, struct mc_ad *ad,
     enum lc_dir dir)
 {
 	const struct lc_cascade *c = ad->c;
+	const struct lc_cascade_base *bs = ad->base;
 	size_t nm = c->n, j, cur = 0;
 
+	if (bs != NULL && c == &bs->c && bs->lm != NULL &&
+	    !(as->P < bs->p0) && !(as->P > bs->p0)) {
+		/* the base's own cascade at its price: its tables */
+		ad->borrowed = 1;
+		ad->lm = bs->lm;
+		ad->kb = bs->lkb;
+		ad->nb = bs->nlb;
+		ad->binv = bs->lbinv;
+		ad->gk = as->in_loan ? bs->gk : NULL;
+		goto b0;
+	}
 	ad->lm = malloc((nm + 1) * sizeof(double));
 	if (ad->lm == NULL)
 		return LC_ENOMEM;
@@ -459,6 +472,7 @@ ad_finish(struct mc_model *md, const struct mc_asset *as, struct mc_ad *ad,
 	}
 	if (build_index(ad, dir == LC_DOWN ? 1.0 : -1.0) != LC_OK)
 		return LC_ENOMEM;
+b0:
 	if (nm > 0) {
 		double g = lc_price_factor(c->curve, ad->side, 0.0, md->scale);
 
@@ -768,6 +782,8 @@ borrow_cascades(struct mc_model *md, const struct lc_mc_prebuilt *pre)
 			ad->side = i == LC_DOWN ? LC_BID : LC_ASK;
 			ad->c = pre->cascade(pre->ctx, md->as[a].idx,
 			    (enum lc_dir)i, &ks);
+			ad->base = pre->base != NULL ? pre->base(pre->ctx,
+			    md->as[a].idx, (enum lc_dir)i) : NULL;
 			ad->kstar = ks == SIZE_MAX ? NONE : ks;
 			st = ad_finish(md, &md->as[a], ad, (enum lc_dir)i);
 			if (st != LC_OK)
@@ -930,8 +946,14 @@ mc_model_build(struct mc_model *md, const struct lc_market *m,
 			md->R[i * md->n + j] = pair_rho(m, md->as[i].idx,
 			    md->as[j].idx);
 	md->agg0 = calloc(md->nagg + 1, sizeof(double));
-	if (md->agg0 == NULL)
+	md->nlw = (md->nloan + 63) / 64;
+	md->amask = calloc(md->n * md->nlw + 1, sizeof(uint64_t));
+	if (md->agg0 == NULL || md->amask == NULL)
 		goto out;
+	for (i = 0; i < md->nloan; i++)
+		for (j = 0; j < md->loan[i].nv; j++)
+			md->amask[md->va[md->loan[i].ev + j] * md->nlw + i / 64] |=
+			    (uint64_t)1 << (i % 64);
 	sh = lc_mc_cholesky(md->R, md->L, md->n);
 	if (sh < 0) {
 		st = LC_EDOMAIN;
@@ -939,6 +961,26 @@ mc_model_build(struct mc_model *md, const struct lc_market *m,
 	}
 	md->shrunk = sh > 0;
 	mc_walk_tables(md);
+	md->ph = malloc((md->nloan + 1) * sizeof(*md->ph));
+	md->pf = malloc((md->nva + 1) * sizeof(*md->pf));
+	if (md->ph == NULL || md->pf == NULL) {
+		st = LC_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < md->nloan; i++) {
+		const struct mc_loan *l = &md->loan[i];
+		const double *ag = md->agg0 + l->go;
+
+		md->ph[i].ev = l->ev;
+		md->ph[i].nv = l->nv;
+		md->ph[i].A = ag[2 * l->nv];
+		md->ph[i].B = ag[2 * l->nv + 1];
+		for (j = 0; j < l->nv; j++) {
+			md->pf[l->ev + j].a = md->va[l->ev + j];
+			md->pf[l->ev + j].c = ag[j];
+			md->pf[l->ev + j].d = ag[l->nv + j];
+		}
+	}
 	md->cs_ok = 1;
 	for (i = 0; i < md->n; i++)
 		for (j = 0; j < md->n; j++) {
@@ -956,12 +998,8 @@ mc_model_build(struct mc_model *md, const struct lc_market *m,
 			for (i = 0; i < 2; i++) {
 				struct mc_ad *ad = &md->as[a].ad[i];
 
-				free(ad->lm);
-				free(ad->gk);
-				free(ad->kb);
-				ad->lm = ad->gk = NULL;
-				ad->kb = NULL;
-				ad->nb = 0;
+				ad_tables_free(ad);
+				ad->base = NULL;
 				ad->c = &ad->own;
 			}
 		md->nhist = 0;

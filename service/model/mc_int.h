@@ -50,6 +50,14 @@ struct lc_mc_prebuilt {
 	const struct lc_cascade *(*cascade)(const void *ctx, uint32_t asset,
 	    enum lc_dir dir, size_t *kstar);
 	size_t (*first)(const void *ctx, size_t pos);
+	/*
+	 * May be NULL, or return NULL: the snapshot's base whose own
+	 * cascade (&base->c) pre->cascade lends, when it does: the engine
+	 * then borrows the base's tables too (ln(m_k / P) when P is the
+	 * base's p0, g(S_k), the bucket index) instead of O(levels) work.
+	 */
+	const struct lc_cascade_base *(*base)(const void *ctx, uint32_t asset,
+	    enum lc_dir dir);
 };
 
 enum lc_status lc_mc_score_prebuilt(const struct lc_market *m,
@@ -60,6 +68,8 @@ enum lc_status lc_mc_score_prebuilt(const struct lc_market *m,
 struct mc_ad {
 	const struct lc_cascade *c;	/* &own, or lc_score()'s (below) */
 	struct lc_cascade own;
+	const struct lc_cascade_base *base;	/* c's base, or NULL */
+	int borrowed;		/* lm, gk, kb are the base's: not freed */
 	double *lm;		/* ln(m_k / P), k = 0..n (E = 0 thresholds) */
 	double *gk;		/* g(S_k), k = 0..n (assets of coupled loans) */
 	uint32_t *kb;		/* bucket index of lm (see kfind), nb + 1 */
@@ -125,6 +135,21 @@ struct mc_loan {
 	double bonus, cf, flb;
 };
 
+/*
+ * loan_safe()'s reading of a coupled loan, packed: ph[li] its head (its
+ * volatile assets pf[ev .. ev+nv), constant terms A and B of agg0), pf
+ * per volatile asset its folded collateral c and debt d (agg0).
+ */
+struct mc_ph {
+	size_t ev, nv;
+	double A, B;
+};
+
+struct mc_pf {
+	uint32_t a;		/* involved asset */
+	double c, d;
+};
+
 struct mc_single {
 	size_t pos;
 	uint32_t a;		/* involved asset */
@@ -181,6 +206,14 @@ struct mc_model {
 	int cs_ok;
 	/* per asset: lb (ub) is read: in a coupled loan, or has triggers */
 	unsigned char *need_lb, *need_ub;
+	/*
+	 * amask: per involved asset, a bitmap (nlw words) of the coupled
+	 * loans holding it (step_rounds()'s candidates)
+	 */
+	size_t nlw;
+	uint64_t *amask;
+	struct mc_ph *ph;	/* nloan */
+	struct mc_pf *pf;	/* nva */
 	size_t nws;
 	struct mc_ws *ws;
 	/* LC_MC_BOOK_LOSS outputs, per path (else NULL; lc_mc_stats's) */
@@ -225,15 +258,25 @@ struct mc_ws {
 	unsigned char *lsafe;
 	/*
 	 * ever[a]: bumped when E of asset a changes; bver[a]: the ever[a]
-	 * its bounds glo / ghi were computed at; lver[li]: the sum of ever
-	 * over loan li's assets when it was last proved safe; hr: the
-	 * path's excursion factor of loans_safe()
+	 * its bounds glo / ghi were computed at; hr: the path's excursion
+	 * factor of loans_safe()
 	 */
-	uint64_t *ever, *bver, *lver;
+	uint64_t *ever, *bver;
 	double hr;
+	/* a ratio A / B above which loan_safe() holds at hr (safe_cut()) */
+	double qsafe;
+	/*
+	 * cand: bitmap of the loans step_rounds() visits: those not proved
+	 * safe, and the proved ones an E of whose assets changed since
+	 * their last proof (fill() adds amask[a]); the others are skipped
+	 * (loan_skipped() would return 1 at once)
+	 */
+	uint64_t *cand;
 	uint32_t *nsteps;
 	double *dfirst;
 	double *cov;		/* per loan R_uv s_u s_v of this path */
+	uint64_t *covs;		/* per loan: walk (nwalk) its cov is of */
+	uint64_t nwalk;		/* replay() calls so far */
 	double *w, *cw, *kk, *p0, *p1, *q, *ca, *da;	/* maxnv scratch */
 	double *cas, *das;	/* maxnv scratch of judge_both() */
 	size_t *ord;		/* maxside scratch */

@@ -40,7 +40,16 @@
  * that a loan the same bound proves safe on its own (loans_mark()) is
  * not judged; when a loan trades one of its assets (E changes), it is
  * proved again with the bounds of the new volumes (bounds_with_volume(),
- * loan_skipped()) or judged from then on.  The
+ * loan_skipped()) or judged from then on.  A walk's rounds visit only
+ * the loans of a bitmap (w->cand): those not proved safe, and the proved
+ * ones whose asset a fill has touched since their proof (fill() ORs the
+ * asset's bitmap of loans, md->amask); a proved loan left out would be
+ * skipped at once, so the visits and their order are those of a loop
+ * over every loan.  The proof itself reads P exp(lb) glo and P exp(ub)
+ * ghi per asset once (plo / phi) and takes a log only when the ratio
+ * A / B lies between 1 and safe_cut()'s bound for the path.  A loan's
+ * path covariances are made at its first judgment that needs them
+ * (loan_cov()).  The
  * shortcuts give the same bits as walking every path with exact fired
  * counts (LC_MC_NO_PRUNE, which the tests compare against).  Skipping
  * the provably safe steps inside a walk was tried and measured: the
@@ -707,6 +716,28 @@ struct jsum {
 };
 
 /*
+ * Loan l's block of the path covariances R_uv s_u s_v (w->cov), made
+ * the first time a judgment of this walk needs it: most loans are
+ * proved safe or cleared by the cheap bounds and never need it.
+ */
+static const double *
+loan_cov(const struct mc_model *md, struct mc_ws *w, const struct mc_loan *l)
+{
+	size_t li = (size_t)(l - md->loan), u, v, n = md->n;
+	const uint32_t *va = md->va + l->ev;
+
+	if (w->covs[li] != w->nwalk) {
+		for (v = 0; v < l->nv; v++)
+			for (u = 0; u < l->nv; u++)
+				w->cov[l->co + v * l->nv + u] =
+				    md->R[va[v] * n + va[u]] * w->s[va[v]] *
+				    w->s[va[u]];
+		w->covs[li] = w->nwalk;
+	}
+	return w->cov + l->co;
+}
+
+/*
  * Worst moment of loan l in this step (docs/model.md 4.2 step 2), second half:
  * from the sums, with ca / da the collateral and debt terms at the end
  * prices per volatile asset.  The first half is in judge() and
@@ -725,6 +756,7 @@ judge_tail(const struct mc_model *md, struct mc_ws *w, const struct mc_loan *l,
 	double A0 = js->A0, A1 = js->A1, B0 = js->B0, B1 = js->B1;
 	double V = 0.0, sd2 = 0.0, z, lnu, d, iA1, iB1, l0, l1;
 	double s2, sb;
+	const double *cov;
 	size_t npos = 0, nneg = 0;
 
 	j->never = 0;
@@ -779,10 +811,11 @@ judge_tail(const struct mc_model *md, struct mc_ws *w, const struct mc_loan *l,
 		return;
 	}
 	s2 = 0.0;
+	cov = loan_cov(md, w, l);
 	if (npos == nv || nneg == nv) {
 		/* one sign: every pair counts in sd(V), so sd2 = s2 exactly */
 		for (v = 0; v < nv; v++) {
-			const double *Cv = w->cov + l->co + v * nv;
+			const double *Cv = cov + v * nv;
 			double acc = 0.0;
 
 			for (u = 0; u < nv; u++)
@@ -793,7 +826,7 @@ judge_tail(const struct mc_model *md, struct mc_ws *w, const struct mc_loan *l,
 		sd2 = s2;
 	} else {
 		for (v = 0; v < nv; v++) {
-			const double *Cv = w->cov + l->co + v * nv;
+			const double *Cv = cov + v * nv;
 			double acc = 0.0, pos = 0.0, wv = ww[v];
 
 			if (wv == 0.0) {
@@ -960,7 +993,7 @@ fill(const struct mc_model *md, struct mc_ws *w, uint32_t a, int dir,
     double qty, double px, int first)
 {
 	const struct mc_ad *ad = &md->as[a].ad[dir];
-	size_t i = 2 * (size_t)a + (size_t)dir;
+	size_t i = 2 * (size_t)a + (size_t)dir, j;
 
 	if (!(qty > 0.0))
 		return;
@@ -975,6 +1008,8 @@ fill(const struct mc_model *md, struct mc_ws *w, uint32_t a, int dir,
 	}
 	w->E[i] += qty;
 	w->ever[a]++;
+	for (j = 0; j < md->nlw; j++)
+		w->cand[j] |= md->amask[(size_t)a * md->nlw + j];
 	update_b(md, w, a, dir);
 	update_gamma(md, w, a);
 }
@@ -1314,33 +1349,33 @@ hz_bound(const struct mc_model *md, double v)
 	return md->hz[(size_t)u + 1];
 }
 
+static void safe_cut(const struct mc_model *md, struct mc_ws *w, double hr);
+
 /*
- * loans_safe()'s bound for loan li (glo, ghi set; hr its excursion);
- * cached: read P exp(lb) glo and P exp(ub) ghi from plo / phi.
+ * loans_safe()'s bound for loan li (hr its excursion, qsafe its
+ * safe_cut()), from P exp(lb) glo and P exp(ub) ghi in plo / phi.
  */
 static int
 loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
-    double hr, int cached)
+    double hr)
 {
-	const struct mc_loan *l = &md->loan[li];
-	const double *ag = md->agg0 + l->go;
-	size_t nv = l->nv, v;
-	double A = ag[2 * nv], B = ag[2 * nv + 1], sc = 0.0, sd = 0.0;
+	const struct mc_ph *h = &md->ph[li];
+	const struct mc_pf *f = md->pf + h->ev;
+	size_t nv = h->nv, v;
+	double A = h->A, B = h->B, sc = 0.0, sd = 0.0, q;
 
 	for (v = 0; v < nv; v++) {
-		size_t ai = md->va[l->ev + v];
+		size_t ai = f[v].a;
 
-		if (!(ag[v] >= 0.0) || !(ag[nv + v] >= 0.0))
+		if (!(f[v].c >= 0.0) || !(f[v].d >= 0.0))
 			return 0;
-		if (ag[v] > 0.0) {
-			A += ag[v] * (cached ? w->plo[ai] : md->as[ai].P *
-			    exp(w->lb[ai]) * w->glo[ai]);
+		if (f[v].c > 0.0) {
+			A += f[v].c * w->plo[ai];
 			if (w->s[ai] > sc)
 				sc = w->s[ai];
 		}
-		if (ag[nv + v] > 0.0) {
-			B += ag[nv + v] * (cached ? w->phi[ai] : md->as[ai].P *
-			    exp(w->ub[ai]) * w->ghi[ai]);
+		if (f[v].d > 0.0) {
+			B += f[v].d * w->phi[ai];
 			if (w->s[ai] > sd)
 				sd = w->s[ai];
 		}
@@ -1349,7 +1384,34 @@ loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
 		return 1;	/* no debt: never liquidated */
 	if (!(A > 0.0) || !(B > 0.0))
 		return 0;
-	return log(A / B) - (sc + sd) * hr > SAFE_MARGIN;
+	q = A / B;
+	if (q > w->qsafe)
+		return 1;	/* safe_cut() */
+	if (!(q >= 1.0))
+		return 0;	/* log(q) <= 0 and (sc + sd) hr >= 0 */
+	return log(q) - (sc + sd) * hr > SAFE_MARGIN;
+}
+
+/*
+ * The ratio q = A / B above which loan_safe() holds whatever the loan:
+ * its sc and sd are step sigmas, at most smax = max_a s_a, so its
+ * ln(q) - (sc + sd) hr > SAFE_MARGIN once ln q > SAFE_MARGIN + 2 smax
+ * hr + 1e-6: the same verdict without the log (q and qsafe finite, so
+ * ln q and that bound lie below 710: the rounding of these few
+ * operations is under 1e-12, far below the 1e-6 spared).
+ */
+static void
+safe_cut(const struct mc_model *md, struct mc_ws *w, double hr)
+{
+	double smax = 0.0;
+	size_t a;
+
+	for (a = 0; a < md->n; a++)
+		if (w->s[a] > smax)
+			smax = w->s[a];
+	w->qsafe = exp(SAFE_MARGIN + 2.0 * smax * hr + 1e-6);
+	if (!(w->qsafe < HUGE_VAL))
+		w->qsafe = HUGE_VAL;	/* NaN or overflow: no shortcut */
 }
 
 /*
@@ -1394,9 +1456,13 @@ loans_safe(const struct mc_model *md, struct mc_ws *w, double rmax2)
 		w->glo[a] = dn->gk[k];
 		k = up->c->n > 0 ? kfind(up, 0, w->ub[a], -1.0) : 0;
 		w->ghi[a] = up->gk[k];
+		/* loan_safe()'s cached values (replay() recomputes them) */
+		w->plo[a] = md->as[a].P * exp(w->lb[a]) * w->glo[a];
+		w->phi[a] = md->as[a].P * exp(w->ub[a]) * w->ghi[a];
 	}
+	safe_cut(md, w, hr);
 	for (li = 0; li < md->nloan; li++) {
-		if (!loan_safe(md, w, li, hr, 0))
+		if (!loan_safe(md, w, li, hr))
 			return 0;
 	}
 	return 1;
@@ -1418,9 +1484,9 @@ loans_mark(const struct mc_model *md, struct mc_ws *w, double rmax2)
 	    1e-9) : md->hz[HZ_N];
 
 	w->hr = hr;
+	safe_cut(md, w, hr);
 	for (li = 0; li < md->nloan; li++) {
-		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr, 0);
-		w->lver[li] = 0;
+		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr);
 		w->cnt_skip += w->lsafe[li];
 	}
 }
@@ -1457,34 +1523,63 @@ bounds_with_volume(const struct mc_model *md, struct mc_ws *w, size_t a)
  * May loan li be skipped now?  Proved safe, and, if a loan has traded
  * one of its assets since (E changed), proved safe again with the
  * bounds of the new volumes; else it is judged from now on.  Its earlier
- * steps were covered by the proof in force then.
+ * steps were covered by the proof in force then.  Called only for the
+ * loans of w->cand (next_cand()): a proved loan is there only when an E
+ * of one of its assets changed since its last proof.
  */
 static inline int
 loan_skipped(const struct mc_model *md, struct mc_ws *w, size_t li)
 {
-	const struct mc_loan *l = &md->loan[li];
-	uint64_t ver = 0;
+	const struct mc_ph *h = &md->ph[li];
 	size_t v;
 
 	if (!w->lsafe[li])
 		return 0;
-	for (v = 0; v < l->nv; v++)
-		ver += w->ever[md->va[l->ev + v]];
-	if (ver == w->lver[li])
-		return 1;
-	for (v = 0; v < l->nv; v++) {
-		uint32_t a = md->va[l->ev + v];
+	for (v = 0; v < h->nv; v++) {
+		uint32_t a = md->pf[h->ev + v].a;
 
 		if (w->bver[a] != w->ever[a])
 			bounds_with_volume(md, w, a);
 	}
-	w->lver[li] = ver;
-	w->lsafe[li] = (unsigned char)loan_safe(md, w, li, w->hr, 1);
+	w->lsafe[li] = (unsigned char)loan_safe(md, w, li, w->hr);
 	return w->lsafe[li];
 }
 
 /* ------------------------------------------------------------------ */
 /* One path */
+
+/*
+ * The first loan li >= from in w->cand (md->nloan when none).  A loan
+ * not in it is proved safe with the E of its assets unchanged since:
+ * loan_skipped() would return 1 at once, so it is not visited; a fill
+ * puts the loans of its asset back (fill()), before or after the
+ * current one, as a visit of every loan would find them.
+ */
+static inline size_t
+next_cand(const struct mc_model *md, const struct mc_ws *w, size_t from)
+{
+	size_t wi = from / 64;
+	uint64_t m;
+
+	if (wi >= md->nlw)
+		return md->nloan;
+	m = w->cand[wi] & (~(uint64_t)0 << (from % 64));
+	while (m == 0) {
+		if (++wi >= md->nlw)
+			return md->nloan;
+		m = w->cand[wi];
+	}
+#if defined(__GNUC__)
+	return wi * 64 + (size_t)__builtin_ctzll(m);
+#else
+	from = wi * 64;
+	while (!(m & 1)) {
+		m >>= 1;
+		from++;
+	}
+	return from;
+#endif
+}
 
 /* docs/model.md 4.2 steps 1-3 for the current step: rounds until nothing moves. */
 static void
@@ -1515,12 +1610,16 @@ step_rounds(const struct mc_model *md, struct mc_ws *w, double *slip)
 			if (may_fire(md, w, a, LC_UP))
 				advance(md, w, a, LC_UP);
 		}
-		for (li = 0; li < md->nloan; li++) {
+		for (li = next_cand(md, w, 0); li < md->nloan;
+		    li = next_cand(md, w, li + 1)) {
 			const struct mc_loan *l = &md->loan[li];
 			struct judge js, jc, *pre = NULL;
 
-			if (loan_skipped(md, w, li))
-				continue;	/* see loans_mark() */
+			if (loan_skipped(md, w, li)) {
+				/* see loans_mark(); back when E moves */
+				w->cand[li / 64] &= ~((uint64_t)1 << (li % 64));
+				continue;
+			}
 			if (first && !w->sliq[li]) {
 				if (!w->liq[li] && !w->dead[li]) {
 					judge_both(md, w, l, md->agg0 +
@@ -1725,20 +1824,17 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 	for (i = 0; i < md->nent; i++)
 		w->amt[i] = md->ent[i].amount;
 	memcpy(w->agg, md->agg0, md->nagg * sizeof(double));
+	w->nwalk++;	/* every cov stale: loan_cov() */
 	for (li = 0; li < md->nloan; li++) {
-		const struct mc_loan *l = &md->loan[li];
-		const uint32_t *va = md->va + l->ev;
-		size_t u, v;
-
-		for (v = 0; v < l->nv; v++)
-			for (u = 0; u < l->nv; u++)
-				w->cov[l->co + v * l->nv + u] =
-				    md->R[va[v] * n + va[u]] * w->s[va[v]] *
-				    w->s[va[u]];
 		w->dead[li] = 0;
 		w->jt[li] = 0;
 		w->dfirst[li] = 0.0;
 	}
+	/* the loans not proved safe; the proved ones join when E moves */
+	memset(w->cand, 0, md->nlw * sizeof(uint64_t));
+	for (li = 0; li < md->nloan; li++)
+		if (!w->lsafe[li])
+			w->cand[li / 64] |= (uint64_t)1 << (li % 64);
 	for (w->t = 0; w->t < S; w->t++) {
 		uint32_t t = w->t;
 

@@ -23,7 +23,9 @@
  *    Prebuilt: when the asset carries a base of these levels
  *    (lc_asset_market.base, built once per snapshot) that fits the
  *    request (same level arrays and stale prefix, curve, depth_scale) and
- *    no Monte Carlo pass follows (it borrows the rebuilt cascades), the
+ *    either no Monte Carlo pass follows or the bucket has no request
+ *    step (the Monte Carlo pass borrows the cascades: then the base's own
+ *    cascade and its tables, else the rebuilt one), the
  *    bucket is a view instead (cascade_base.c): S_k, m_k, k* and the
  *    counts come from the base and the steps, the levels are not copied
  *    and only those between a step and a point asked beyond it are
@@ -633,7 +635,8 @@ build_cascades(const struct lc_market *m, const struct lc_request *req,
 		if (s1 > s0)
 			sort_steps(w->steps, d, w->idx + s0, w->tmp, s1 - s0);
 		w->view[b].b = NULL;
-		if (use_base && inc && lv->price != NULL &&
+		/* with a Monte Carlo pass ahead, only buckets it can borrow */
+		if ((use_base || s1 == s0) && inc && lv->price != NULL &&
 		    lc_cascade_base_fits(am->base[d], d,
 		    &am->curve[side_of(d)], scale, lv->price, lv->n, p0)) {
 			st = view_bucket(w, b, am->base[d], s0, s1);
@@ -877,8 +880,9 @@ position_results(const struct lc_market *m, const struct lc_request *req,
 
 /*
  * Will the Monte Carlo pass run?  The classification of portfolio()
- * before the cascades are built: that pass borrows the rebuilt cascades
- * (pre_cascade), so the prebuilt bases are used only without it.
+ * before the cascades are built: that pass borrows the cascades
+ * (pre_cascade), so with it the prebuilt bases are used only for the
+ * buckets without request steps (their cascade is the base's own).
  */
 static int
 mc_ahead(const struct lc_request *req, const struct score_ws *w)
@@ -1007,19 +1011,41 @@ warnings(const struct lc_market *m, const struct lc_request *req,
  * same (stored non-stale levels and single-asset ladder steps, docs/model.md 4.1
  * order).
  */
+/* Bucket of (asset, dir) in the current call, SIZE_MAX: none. */
+static size_t
+pre_bucket(const struct score_ws *w, uint32_t asset, enum lc_dir dir)
+{
+	if (w == NULL || asset >= w->asset_cap || w->mkt_of[asset] < 0 ||
+	    (size_t)w->mkt_of[asset] >= w->nmk)
+		return SIZE_MAX;
+	return 2 * (size_t)w->mkt_of[asset] + (size_t)dir;
+}
+
 static const struct lc_cascade *
 pre_cascade(const void *ctx, uint32_t asset, enum lc_dir dir, size_t *kstar)
 {
 	const struct lc_score_result *out = ctx;
 	const struct score_ws *w = out->ws;
-	size_t b;
+	size_t b = pre_bucket(w, asset, dir);
 
-	if (w == NULL || asset >= w->asset_cap || w->mkt_of[asset] < 0 ||
-	    (size_t)w->mkt_of[asset] >= w->nmk)
+	if (b == SIZE_MAX)
 		return NULL;
-	b = 2 * (size_t)w->mkt_of[asset] + (size_t)dir;
 	*kstar = w->kstar[b];
+	if (w->view[b].b != NULL)	/* no step here: the base's own */
+		return w->view[b].r == 0 ? &w->view[b].b->c : NULL;
 	return &w->cas[b];
+}
+
+/* The base whose cascade pre_cascade() lends, or NULL. */
+static const struct lc_cascade_base *
+pre_base(const void *ctx, uint32_t asset, enum lc_dir dir)
+{
+	const struct lc_score_result *out = ctx;
+	const struct score_ws *w = out->ws;
+	size_t b = pre_bucket(w, asset, dir);
+
+	return b != SIZE_MAX && w->view[b].b != NULL && w->view[b].r == 0 ?
+	    w->view[b].b : NULL;
 }
 
 static size_t
@@ -1093,5 +1119,6 @@ lc_score(const struct lc_market *m, const struct lc_request *req,
 	pre.ctx = out;
 	pre.cascade = pre_cascade;
 	pre.first = pre_first;
+	pre.base = pre_base;
 	return lc_mc_score_prebuilt(m, req, &pre, out);
 }

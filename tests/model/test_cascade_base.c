@@ -354,6 +354,34 @@ struct fix {
 };
 
 /*
+ * Position i a loan of VOL against asset 1 (a fall: VOL collateral) or
+ * of asset 1 against VOL (up: a rise), at health hf at the prices.
+ */
+static void
+random_loan(uint64_t *s, struct fix *f, size_t i, int up, double size,
+    double hf)
+{
+	struct lc_position *q = &f->pos[i];
+	double p = f->price[VOL];
+
+	q->type = LC_POS_LOAN;
+	q->u.loan.protocol = (enum lc_protocol)rng_below(s, 3);
+	q->u.loan.bonus = NAN;
+	q->u.loan.close_factor = NAN;
+	q->u.loan.full_liq_below = 2000.0;
+	f->ent[i][0].asset = up ? USDC : VOL;
+	f->ent[i][0].amount = up ? size * p : size;
+	f->ent[i][0].lt = 0.8;
+	f->ent[i][1].asset = up ? VOL : USDC;
+	f->ent[i][1].amount = 0.8 * size * p / hf / (up ? p : 1.0);
+	f->ent[i][1].lt = 0.0;
+	q->u.loan.coll = &f->ent[i][0];
+	q->u.loan.ncoll = 1;
+	q->u.loan.debt = &f->ent[i][1];
+	q->u.loan.ndebt = 1;
+}
+
+/*
  * Up to 16 positions on the volatile asset: perps both ways, loans of it
  * against USDC (a fall) and of USDC against it (a rise), some
  * liquidatable now.  one_dir: all of one direction.
@@ -385,21 +413,7 @@ random_request(uint64_t *s, struct fix *f, size_t npos, int one_dir)
 			q->u.perp.mmr = 0.005;
 			continue;
 		}
-		q->type = LC_POS_LOAN;
-		q->u.loan.protocol = (enum lc_protocol)rng_below(s, 3);
-		q->u.loan.bonus = NAN;
-		q->u.loan.close_factor = NAN;
-		q->u.loan.full_liq_below = 2000.0;
-		f->ent[i][0].asset = up ? USDC : VOL;
-		f->ent[i][0].amount = up ? size * p : size;
-		f->ent[i][0].lt = 0.8;
-		f->ent[i][1].asset = up ? VOL : USDC;
-		f->ent[i][1].amount = 0.8 * size * p / hf / (up ? p : 1.0);
-		f->ent[i][1].lt = 0.0;
-		q->u.loan.coll = &f->ent[i][0];
-		q->u.loan.ncoll = 1;
-		q->u.loan.debt = &f->ent[i][1];
-		q->u.loan.ndebt = 1;
+		random_loan(s, f, i, up, size, hf);
 	}
 	f->req.pos = f->pos;
 	f->req.npos = npos;
@@ -616,6 +630,74 @@ START_TEST(test_score_equal)
 END_TEST
 
 /*
+ * Coupled loans of VOL against a second volatile asset (asset 1 given a
+ * volatility: it has no levels), both ways, healthy or close, plus
+ * `extra` positions of random_request() on VOL alone after them.
+ */
+static void
+coupled_request(uint64_t *s, struct fix *f, size_t nloan, size_t extra)
+{
+	size_t i;
+
+	random_request(s, f, nloan + extra, 0);
+	/* random_request() wrote positions 0..; the loans go first */
+	for (i = 0; i < nloan; i++) {
+		struct lc_position *q = &f->pos[i];
+		int up = (int)rng_below(s, 2);
+		double hf = 1.02 + 1.0 * rng_unif(s);
+		double size = f->lv[LC_DOWN].depth * 0.3 * rng_unif(s) + 1e-3;
+
+		memset(q, 0, sizeof(*q));
+		q->id = "c";
+		random_loan(s, f, i, up, size, hf);
+	}
+}
+
+/*
+ * Monte Carlo requests (coupled loans, positions both ways): the buckets
+ * without request steps are read from the bases, and the Monte Carlo pass
+ * takes the bases' own cascades and tables (ln(m_k / P), g(S_k), the
+ * bucket index) at the snapshot price, or computes the tables from the
+ * base's cascade at another price.  Every field equals the rebuild's bit
+ * for bit, including the seed-like case of 70 000 levels.
+ */
+START_TEST(test_mc_equal)
+{
+	uint64_t s = 0x5eed0004u;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		struct fix f;
+		struct lc_cascade_base *b[2];
+		size_t n = i == 0 ? 70000 : i % 8 == 1 ? MAXLEV :
+		    rng_below(&s, 2000);
+
+		fix_init(&s, &f, n);
+		f.vol[USDC] = f.am[USDC].vol = 0.2 + 0.6 * rng_unif(&s);
+		f.am[USDC].symbol = "BTC";
+		fix_bases(&f, b, 1.0);
+		f.req.params.paths = i == 0 ? 2000 : 300;
+		/* coupled loans alone: both VOL buckets from the bases */
+		coupled_request(&s, &f, 1 + rng_below(&s, 3), 0);
+		score_both(&f);
+		/* with positions on VOL alone: some buckets rebuilt */
+		coupled_request(&s, &f, 1 + rng_below(&s, 3),
+		    1 + rng_below(&s, 4));
+		score_both(&f);
+		/* both directions, no coupled loan */
+		random_request(&s, &f, 2 + rng_below(&s, 6), 0);
+		score_both(&f);
+		/* another price, the same stale prefix: tables recomputed */
+		coupled_request(&s, &f, 2, 0);
+		f.price[VOL] *= 1.0 + 1e-12;
+		score_both(&f);
+		f.price[VOL] = f.am[VOL].price;
+		fix_free(&f, b);
+	}
+}
+END_TEST
+
+/*
  * The base is what lc_score reads when it fits, and only then: a level
  * changed in place after the base was built changes the answer without
  * the base, not with it, until the request no longer fits the base
@@ -673,6 +755,7 @@ cascade_base_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_score_equal);
 	tcase_add_test(tc, test_score_uses_base);
+	tcase_add_test(tc, test_mc_equal);
 	suite_add_tcase(s, tc);
 	return s;
 }
