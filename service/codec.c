@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cascade/vol.h"
 #include "codec_int.h"
 #include "rfc3339.h"
 
@@ -512,4 +513,17 @@ codec_source(struct codec_ctx *c, const struct cJSON *item, char *out)
 	}
 	snprintf(out, MD_SOURCE_MAX + 1, "%s", item->valuestring);
 	return 0;
+}
+
+double
+codec_market_vol(const struct snapshot_asset *sa, double horizon_days,
+    double mean_reversion_days, unsigned char *src)
+{
+	if (sa->vol_source != MD_VOL_HISTORY || !sa->hist.ok) {
+		*src = CODEC_VOL_EXPLICIT;
+		return sa->vol;
+	}
+	*src = CODEC_VOL_HISTORY;
+	return lc_vol_blend(sa->hist.ewma_var, sa->hist.long_run_var,
+	    horizon_days, mean_reversion_days);
 }

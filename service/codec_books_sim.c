@@ -141,13 +141,8 @@ codec_decode_books_sim(const char *body, size_t len,
 		const struct snapshot_asset *sa = &snap->assets[i];
 
 		out->price[i] = sa->price;
-		out->vol[i] = sa->vol;
-		if (sa->vol_source == MD_VOL_HISTORY && sa->hist.ok) {
-			out->vol[i] = lc_vol_blend(sa->hist.ewma_var,
-			    sa->hist.long_run_var, pr->horizon_days,
-			    lim->vol_mean_reversion_days);
-			out->vol_src[i] = CODEC_VOL_HISTORY;
-		}
+		out->vol[i] = codec_market_vol(sa, pr->horizon_days,
+		    lim->vol_mean_reversion_days, &out->vol_src[i]);
 	}
 	out->lc.params = *pr;
 	out->lc.price = out->price;

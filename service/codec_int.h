@@ -110,4 +110,14 @@ int codec_source(struct codec_ctx *c, const struct cJSON *item, char *out);
 int codec_positions(struct codec_ctx *c, const struct cJSON *arr,
     const struct snapshot *snap, struct score_request *r);
 
+/*
+ * The volatility of a cached market before any request override, and its
+ * source (CODEC_VOL_*): with volatility_source history and enough data,
+ * sigma(h) = lc_vol_blend at horizon h with mean reversion m days
+ * (docs/model.md section 9); else the written volatility.
+ */
+struct snapshot_asset;
+double codec_market_vol(const struct snapshot_asset *sa, double horizon_days,
+    double mean_reversion_days, unsigned char *src);
+
 #endif

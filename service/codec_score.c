@@ -910,22 +910,13 @@ enum {
 	T_NKEYS
 };
 
-/*
- * The volatility of asset i before any override: with volatility_source
- * history and enough data, sigma(h) = lc_vol_blend at the request's
- * horizon (docs/model.md section 9); else the written volatility.
- */
+/* The volatility of asset i before any override (codec_market_vol). */
 static void
 history_vol(struct score_request *r, const struct snapshot_asset *sa,
     size_t i)
 {
-	r->vol[i] = sa->vol;
-	r->vol_src[i] = CODEC_VOL_EXPLICIT;
-	if (sa->vol_source != MD_VOL_HISTORY || !sa->hist.ok)
-		return;
-	r->vol[i] = lc_vol_blend(sa->hist.ewma_var, sa->hist.long_run_var,
-	    r->params.horizon_days, r->vol_mean_reversion_days);
-	r->vol_src[i] = CODEC_VOL_HISTORY;
+	r->vol[i] = codec_market_vol(sa, r->params.horizon_days,
+	    r->vol_mean_reversion_days, &r->vol_src[i]);
 }
 
 int
