@@ -120,10 +120,9 @@
  * are prefetched a few levels ahead).  Any other position is replayed
  * whole per slot (its levels grouped by a counting sort).  A position's
  * steps keep their order either way, so the figures are those of a
- * replay per position; the prefix sums follow in level order.  The
- * query's
- * scratch arrays stay in struct lc_book_risk for its next call (fresh
- * memory costs a page fault per 4 KiB).  The figures are those of a
+ * replay per position; the prefix sums are taken by the level pass.
+ * The query's scratch arrays stay in struct lc_book_risk for its next
+ * call (fresh memory costs a page fault per 4 KiB).  The figures are those of a
  * replay per point (the tests compare with independent references);
  * bad debt sums the sweep's groups in their own order.
  *
@@ -1649,7 +1648,7 @@ sst_init(struct sst *t, const struct lc_loan *l, const double *price)
  * One step of mode m at execution price pa: the value seized into *val,
  * the account after it into *bd.
  */
-static void
+static inline void
 simple_step(struct sst *t, int m, double pa, double *val, struct bd *bd)
 {
 	double ca = t->ca[m], da = t->da[m], pd = t->pd, seized = 0.0;
@@ -2036,15 +2035,27 @@ replay_generic(const struct lc_book_risk_args *a, struct risk_ws *w,
 	return LC_OK;
 }
 
+/* The prefix sums over levels 0..i, from those over 0..i-1. */
+static inline void
+prefix_step(struct risk_ws *w, size_t i)
+{
+	w->pre_qty[i + 1] = w->pre_qty[i] + w->self.qty[i];
+	w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lval[0][i];
+	w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lval[1][i];
+	w->pre_first[i + 1] = w->pre_first[i] +
+	    (w->lprev[i] == NONE ? 1u : 0u);
+}
+
 /*
  * Replay every exposed position of the book, both modes.  Slot pass
  * (slot_prepare), then the levels in cascade order: e = m_j g(S_{j-1})
  * (j increases with the level, so S does: the curve is read with a
  * cursor, lc_cascade_factor's bits), a common loan's step replayed on
  * its slot's state (its levels come in ladder order), every other
- * level's e kept for replay_generic, its slot replayed whole; then the
- * prefix sums.  The level pass reads and writes the level arrays in
- * order: only the slots' states are read out of order.
+ * level's e kept for replay_generic, its slot replayed whole; the
+ * prefix sums in the same pass (taken again after replay_generic when
+ * it ran).  The level pass reads and writes the level arrays in order:
+ * only the slots' states are read out of order.
  */
 static enum lc_status
 replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
@@ -2077,6 +2088,8 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	    gen == NULL || gex == NULL)
 		return LC_ENOMEM;
 	w->stale_qty = 0.0;
+	w->pre_qty[0] = w->pre_val[0][0] = w->pre_val[1][0] = 0.0;
+	w->pre_first[0] = 0;
 	for (s = 0; s < ns; s++)
 		slot_prepare(a, w, s, &t[s]);
 	for (i = 0; i < n; i++) {
@@ -2098,15 +2111,16 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 			w->lprev[i] = NONE;
 			gen[ng] = i;
 			gex[ng++] = e0;
-			continue;
+		} else {
+			simple_step(x, 0, e0, &w->lval[0][i], &w->lbd[0][i]);
+			simple_step(x, 1, w->self.price[i], &w->lval[1][i],
+			    &w->lbd[1][i]);
+			if (x->last != NONE && x->last >= n)
+				w->sp[x->last - n].first_lvl = i;
+			w->lprev[i] = x->last;
+			x->last = i;
 		}
-		simple_step(x, 0, e0, &w->lval[0][i], &w->lbd[0][i]);
-		simple_step(x, 1, w->self.price[i], &w->lval[1][i],
-		    &w->lbd[1][i]);
-		if (x->last != NONE && x->last >= n)
-			w->sp[x->last - n].first_lvl = i;
-		w->lprev[i] = x->last;
-		x->last = i;
+		prefix_step(w, i);
 	}
 	if (ng > 0) {
 		/* the generic levels grouped by slot (stable counting sort) */
@@ -2130,15 +2144,9 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 				return st;
 		}
 	}
-	w->pre_qty[0] = w->pre_val[0][0] = w->pre_val[1][0] = 0.0;
-	w->pre_first[0] = 0;
-	for (i = 0; i < n; i++) {
-		w->pre_qty[i + 1] = w->pre_qty[i] + w->self.qty[i];
-		w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lval[0][i];
-		w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lval[1][i];
-		w->pre_first[i + 1] = w->pre_first[i] +
-		    (w->lprev[i] == NONE ? 1u : 0u);
-	}
+	/* the prefix sums again, with the generic levels' figures */
+	for (i = 0; ng > 0 && i < n; i++)
+		prefix_step(w, i);
 	return LC_OK;
 }
 
