@@ -2061,7 +2061,7 @@ static enum lc_status
 replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 {
 	const struct lc_book *bk = a->books[a->self];
-	size_t n = w->self.n, ns = bk->nslots, s, i, ng = 0, cur = 0;
+	size_t n = w->self.n, ns = bk->nslots, s, i, ng = 0, nsg = 0, cur = 0;
 	enum lc_side side = a->dir == LC_DOWN ? LC_BID : LC_ASK;
 	size_t *gen, *start, *ord;
 	struct sst *t;
@@ -2090,8 +2090,11 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 	w->stale_qty = 0.0;
 	w->pre_qty[0] = w->pre_val[0][0] = w->pre_val[1][0] = 0.0;
 	w->pre_first[0] = 0;
-	for (s = 0; s < ns; s++)
+	for (s = 0; s < ns; s++) {
 		slot_prepare(a, w, s, &t[s]);
+		if (t[s].kind == SK_GENERIC)
+			nsg++;
+	}
 	for (i = 0; i < n; i++) {
 		size_t jj = w->j[i];
 		struct sst *x = &t[w->self.slot[i]];
@@ -2122,8 +2125,12 @@ replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 		}
 		prefix_step(w, i);
 	}
-	if (ng > 0) {
-		/* the generic levels grouped by slot (stable counting sort) */
+	if (nsg > 0) {
+		/*
+		 * The generic levels grouped by slot (stable counting sort);
+		 * every generic slot, even one of stale steps only (its
+		 * stale entry is filled here).
+		 */
 		start = ws_take(w, WB_START, ns + 2, sizeof(*start));
 		ord = ws_take(w, WB_ORD, ng + 1, sizeof(*ord));
 		if (start == NULL || ord == NULL)

@@ -1272,14 +1272,17 @@ START_TEST(test_risk_simple_path)
 		for (i = 0; i < n; i++) {
 			uint64_t u = rng_below(&seed, 3);
 
-			mk_loan(&x[0][i], u == 0 ? LC_AAVE_V3 : u == 1 ?
-			    LC_MORPHO_BLUE : LC_AAVE_V3);
+			/* the last: compound-v3 liquidatable now, one stale
+			 * step and no level (a general slot all stale) */
+			mk_loan(&x[0][i], i == n - 1 ? LC_COMPOUND_V3 : u == 0 ?
+			    LC_AAVE_V3 : u == 1 ? LC_MORPHO_BLUE : LC_AAVE_V3);
 			if (u == 2)
 				x[0][i].p.u.loan.full_liq_below = 0.0;
 			add_c(&x[0][i], ETH, 0.5 + 20.0 * rng_unif(&seed),
 			    0.7 + 0.15 * rng_unif(&seed));
 			add_d(&x[0][i], rng_below(&seed, 2) ? USDC : DAI, 1.0);
-			set_health(&x[0][i], 0.9 + 0.9 * rng_unif(&seed));
+			set_health(&x[0][i], i == n - 1 ? 0.9 :
+			    0.9 + 0.9 * rng_unif(&seed));
 			x[1][i] = x[0][i];
 			x[1][i].p.id = x[1][i].id;
 			x[1][i].p.u.loan.coll = x[1][i].c;
