@@ -109,15 +109,20 @@
  * left-to-right merge with ties to the left is the stable sort of their
  * concatenation), O(B) replay steps for the book's B exposed levels,
  * O(B log points + points) for the grid; the two var points walk the
- * happening levels, O(B).  The replay walks slots, while levels are
- * stored in price order: the levels are grouped by slot (counting sort),
- * the execution prices gathered into that order and the results moved
- * back by a loop of independent stores, so the replay's loop reads and
- * writes sequentially.  The common loan (one volatile collateral in
- * the asset, one stable debt) is replayed without an account, by the
- * same operations in the same order (replay_simple).  The query's
- * scratch arrays stay in struct lc_book_risk for its next call (fresh
- * memory costs a page fault per 4 KiB).  The figures are those of a
+ * happening levels, O(B).  The replay runs in level (price) order: the
+ * common loan (one volatile collateral in the asset, one stable debt,
+ * not compound-v3, down; its stale steps first) is replayed without an
+ * account, by the same operations in the same order (simple_step), on a
+ * per-slot state of its two amounts per mode: a first pass over the
+ * slots replays its stale steps and reserves the stale entries in slot
+ * order, then the level pass computes e, steps the level's slot and
+ * writes the level's figures in order (the states, read out of order,
+ * are prefetched a few levels ahead).  Any other position is replayed
+ * whole per slot (its levels grouped by a counting sort).  A position's
+ * steps keep their order either way, so the figures are those of a
+ * replay per position; the prefix sums are taken by the level pass.
+ * The query's scratch arrays stay in struct lc_book_risk for its next
+ * call (fresh memory costs a page fault per 4 KiB).  The figures are those of a
  * replay per point (the tests compare with independent references);
  * bad debt sums the sweep's groups in their own order.
  *
@@ -1489,14 +1494,6 @@ struct bd {
 	double a, b, s;
 };
 
-/* A level's figures in slot order (replay_book), before the move. */
-struct lvg {
-	double val[2];
-	struct bd bd[2];
-	size_t next;
-	int first;
-};
-
 /* Positions with stale steps: happen at P in both modes. */
 struct stale_pos {
 	size_t first_lvl;	/* its first non-stale level, NONE */
@@ -1507,10 +1504,11 @@ struct stale_pos {
 /* Scratch arrays of a query, kept by struct lc_book_risk between calls. */
 enum {
 	WB_PR0, WB_PR1, WB_QT0, WB_QT1, WB_ORG0, WB_ORG1, WB_J, WB_LV, WB_SP,
-	WB_START, WB_ORD, WB_EX0, WB_EX1, WB_PQ, WB_PV0, WB_PV1, WB_PF,
+	WB_START, WB_ORD, WB_PQ, WB_PV0, WB_PV1, WB_PF,
 	WB_PREV, WB_ON0, WB_POS0, WB_JOIN0, WB_LEAVE0, WB_ON1, WB_POS1,
-	WB_JOIN1, WB_LEAVE1, WB_EXG0, WB_EXG1, WB_GH, WB_GG, WB_PTS, WB_ALL,
-	WB_AT, WB_LVAL0, WB_LVAL1, WB_LBD0, WB_LBD1, WB_LFIRST, WB_LVG, WB_N
+	WB_JOIN1, WB_LEAVE1, WB_GH, WB_GG, WB_PTS, WB_ALL,
+	WB_AT, WB_LVAL0, WB_LVAL1, WB_LBD0, WB_LBD1, WB_SST, WB_GEN, WB_GEX,
+	WB_N
 };
 
 struct wbuf {
@@ -1526,14 +1524,15 @@ struct risk_ws {
 	size_t *j;		/* trigger index of each self level */
 	/*
 	 * Per level of the book (arrays apart: each pass reads only its
-	 * own), per mode [0] cascade, [1] static: liquidated_value added,
-	 * the account after the step, the next level of the same slot
-	 * (NONE), whether it is its position's first happening step.
+	 * own), per mode [0] cascade, [1] static: the account after the
+	 * step, the next and the previous level of the same slot (NONE;
+	 * the previous of a first level is n + its stale entry when its
+	 * position has stale steps), the prefix sums of the levels' qty,
+	 * liquidated_value added and first happening steps (no previous).
 	 */
-	double *lval[2];
+	double *lval[2];	/* liquidated_value added */
 	struct bd *lbd[2];
-	size_t *lnext;
-	unsigned char *lfirst;
+	size_t *lnext, *lprev;
 	double *pre_qty, *pre_val[2];
 	size_t *pre_first;
 	struct stale_pos *sp;
@@ -1589,72 +1588,118 @@ simple_down(const struct lc_loan *l, uint32_t asset, enum lc_dir dir,
 	    !(vol[l->debt[0].asset] > 0.0);
 }
 
-/* The loan's constants of replay_simple (acct_new's). */
-struct simple_k {
-	double cf0, bonus, flb;
+/*
+ * A common loan's replay state (both modes) and its constants: acct_new's
+ * close factor, 1 + bonus, and aave-v3's full_liquidation_below (-inf
+ * when the rule does not apply: `cv < flb` is then never true).  Also
+ * replay_book's record of the slot: its last level so far (NONE, or
+ * n + its stale entry before its first level) and how it is replayed.
+ */
+enum { SK_NONE, SK_SIMPLE, SK_GENERIC };
+
+struct sst {
+	double ca[2], da[2];	/* per mode: collateral, debt units */
+	double pd, cf0, ob, flb;
+	size_t last;
+	unsigned char dead[2];
+	unsigned char kind;
 };
 
-static struct simple_k
-simple_consts(const struct lc_loan *l, const double *price)
-{
-	struct simple_k c;
+/*
+ * The level pass reads its slots' states out of order: each one a cache
+ * (and TLB) miss, more than its steps' work can hide.  Asked for
+ * PREFETCH_AHEAD levels ahead (a hint; nothing where the compiler has
+ * no such builtin).
+ */
+#define PREFETCH_AHEAD 16
 
-	c.cf0 = lc_loan_close_factor(l);
-	c.bonus = lc_loan_bonus(l, price);
-	c.flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
-	    l->full_liq_below;
-	return c;
+static void
+prefetch_rw(const void *p, size_t n)
+{
+#if defined(__GNUC__)
+	const char *c = p;
+	size_t k;
+
+	for (k = 0; k < n; k += 64)
+		__builtin_prefetch(c + k, 1, 3);
+	__builtin_prefetch(c + n - 1, 1, 3);
+#else
+	(void)p;
+	(void)n;
+#endif
 }
 
 static void
-replay_simple(const struct lc_loan *l, const double *price,
-    const struct simple_k *c, const double *e, size_t n, double *val,
-    struct bd *bd)
+sst_init(struct sst *t, const struct lc_loan *l, const double *price)
 {
-	double ca = l->coll[0].amount, da = l->debt[0].amount;
-	double pd = price[l->debt[0].asset];
-	double cf0 = c->cf0, bonus = c->bonus, flb = c->flb;
-	size_t k;
-	int dead = 0;
+	double flb = isnan(l->full_liq_below) ? AAVE_FLB_DEFAULT :
+	    l->full_liq_below;
 
-	for (k = 0; k < n; k++) {
-		double pa = e[k], seized = 0.0;
+	t->ca[0] = t->ca[1] = l->coll[0].amount;
+	t->da[0] = t->da[1] = l->debt[0].amount;
+	t->pd = price[l->debt[0].asset];
+	t->cf0 = lc_loan_close_factor(l);
+	t->ob = 1.0 + lc_loan_bonus(l, price);
+	t->flb = l->protocol == LC_AAVE_V3 && flb > 0.0 ? flb : -HUGE_VAL;
+	t->dead[0] = t->dead[1] = 0;
+}
 
-		if (!dead) {
-			double cv = ca > 0.0 ? ca * pa : 0.0;
-			double dv = da > 0.0 ? da * pd : 0.0;
+/*
+ * One step of mode m at execution price pa: the value seized into *val,
+ * the account after it into *bd.
+ */
+static inline void
+simple_step(struct sst *t, int m, double pa, double *val, struct bd *bd)
+{
+	double ca = t->ca[m], da = t->da[m], pd = t->pd, seized = 0.0;
 
-			if (cv > 0.0 && dv > 0.0) {
-				double cf = cf0, r, v, x, rem;
+	if (!t->dead[m]) {
+		double cv = ca > 0.0 ? ca * pa : 0.0;
+		double dv = da > 0.0 ? da * pd : 0.0;
 
-				if (l->protocol == LC_AAVE_V3 && flb > 0.0 &&
-				    (cv < flb || dv < flb))
-					cf = 1.0;
-				r = cf * dv;
-				v = r * (1.0 + bonus);
-				if (v > cv) {
-					v = cv;
-					r = cv / (1.0 + bonus);
-					ca = 0.0;
-				} else {
-					x = ca * pa;
-					rem = v;
-					if (rem > 0.0 && x > 0.0)
-						ca -= take_entry(ca, pa, &x, &rem);
-				}
-				seized = v;
-				x = da * pd;
-				rem = r;
+		if (cv > 0.0 && dv > 0.0) {
+			double cf = t->cf0, r, v, x, rem;
+
+			if (cv < t->flb || dv < t->flb)
+				cf = 1.0;
+			r = cf * dv;
+			v = r * t->ob;
+			if (v > cv) {
+				v = cv;
+				r = cv / t->ob;
+				ca = 0.0;
+			} else {
+				x = ca * pa;
+				rem = v;
 				if (rem > 0.0 && x > 0.0)
-					da -= take_entry(da, pd, &x, &rem);
+					ca -= take_entry(ca, pa, &x, &rem);
 			}
-			dead = !((ca > 0.0 ? ca * pa : 0.0) > 0.0);
+			seized = v;
+			x = da * pd;
+			rem = r;
+			if (rem > 0.0 && x > 0.0)
+				da -= take_entry(da, pd, &x, &rem);
 		}
-		val[k] = seized;
-		bd[k].a = da > 0.0 ? da * pd : 0.0;
-		bd[k].b = ca > 0.0 ? -ca : 0.0;
-		bd[k].s = 0.0;
+		t->dead[m] = !((ca > 0.0 ? ca * pa : 0.0) > 0.0);
+		t->ca[m] = ca;
+		t->da[m] = da;
 	}
+	*val = seized;
+	bd->a = da > 0.0 ? da * pd : 0.0;
+	bd->b = ca > 0.0 ? -ca : 0.0;
+	bd->s = 0.0;
+}
+
+static void
+replay_simple(const struct lc_loan *l, const double *price, const double *e,
+    size_t n, double *val, struct bd *bd)
+{
+	struct sst t;
+	size_t k;
+
+	sst_init(&t, l, price);
+	for (k = 0; k < n; k++)
+		simple_step(&t, 0, e[k], &val[k], &bd[k]);
 }
 
 /*
@@ -1681,9 +1726,7 @@ replay(const struct lc_position *p, const double *price, const double *vol,
 		return LC_OK;
 	}
 	if (simple_down(&p->u.loan, asset, dir, vol)) {
-		struct simple_k c = simple_consts(&p->u.loan, price);
-
-		replay_simple(&p->u.loan, price, &c, e, n, val, bd);
+		replay_simple(&p->u.loan, price, e, n, val, bd);
 		return LC_OK;
 	}
 	st = acct_new(&ac, &p->u.loan, price, vol);
@@ -1855,168 +1898,263 @@ out:
 	return st;
 }
 
-/* Replay every exposed position of the book, both modes. */
+/*
+ * The first pass of replay_book, slot s: its steps in (asset, dir) (at
+ * most LC_MAX_STEPS, as the replay reads them), the stale quantity (slot,
+ * rank order), its stale entry (reserved in slot order) and how it is
+ * replayed: SK_SIMPLE (a common loan whose stale steps come first) has
+ * its stale steps replayed here, at P in both modes, its levels by the
+ * level pass; SK_GENERIC by replay_generic.
+ */
+static void
+slot_prepare(const struct lc_book_risk_args *a, struct risk_ws *w,
+    size_t s, struct sst *t)
+{
+	const struct lc_book *bk = a->books[a->self];
+	const struct lc_book_slot *sl = &bk->slot[s];
+	double p0 = a->price[a->asset], v;
+	size_t i, k, nall = 0, nst = 0, nlv = 0;
+	struct stale_pos *sp;
+	struct bd d;
+	int m, ok = 1;
+
+	t->kind = SK_NONE;
+	t->last = NONE;
+	if (sl->pos == NULL)
+		return;
+	for (i = 0; i < sl->n && nall < LC_MAX_STEPS; i++) {
+		const struct lc_book_step *e0 = &bk->step[sl->off + i];
+
+		if (e0->asset != a->asset || e0->dir != a->dir)
+			continue;
+		if (lc_book_step_stale(e0, p0)) {
+			nst++;
+			w->stale_qty += e0->qty;
+			ok = ok && nlv == 0;
+		} else {
+			nlv++;
+		}
+		nall++;
+	}
+	if (nall == 0)
+		return;
+	t->kind = ok && nall < LC_MAX_STEPS && sl->pos->type == LC_POS_LOAN &&
+	    simple_down(&sl->pos->u.loan, a->asset, a->dir, a->vol) ?
+	    SK_SIMPLE : SK_GENERIC;
+	if (t->kind == SK_SIMPLE)
+		sst_init(t, &sl->pos->u.loan, a->price);
+	if (nst == 0)
+		return;
+	t->last = w->self.n + w->nsp;
+	sp = &w->sp[w->nsp++];
+	sp->first_lvl = NONE;
+	if (t->kind != SK_SIMPLE)
+		return;
+	for (m = 0; m < 2; m++) {
+		sp->val[m] = 0.0;
+		for (k = 0; k < nst; k++) {
+			simple_step(t, m, p0, &v, &d);
+			sp->val[m] += v;
+		}
+		sp->bd[m] = d;
+	}
+}
+
+/*
+ * Slot s replayed whole (replay()), its levels' e gathered from the
+ * generic levels grouped by slot: ord[k0 .. k1) index gen[] and gex[].
+ */
+static enum lc_status
+replay_generic(const struct lc_book_risk_args *a, struct risk_ws *w,
+    size_t s, const struct sst *t, const size_t *ord, size_t k0, size_t k1,
+    const size_t *gen, const double *gex)
+{
+	const struct lc_book *bk = a->books[a->self];
+	const struct lc_book_slot *sl = &bk->slot[s];
+	double p0 = a->price[a->asset];
+	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
+	struct bd bd[2][LC_MAX_STEPS];
+	size_t lvl_of[LC_MAX_STEPS], i, m, k = k0, nall = 0, nst = 0;
+	size_t prev = t->last;
+	enum lc_status st = LC_OK;
+	int mode;
+
+	for (i = 0; i < sl->n && nall < LC_MAX_STEPS; i++) {
+		const struct lc_book_step *e0 = &bk->step[sl->off + i];
+
+		if (e0->asset != a->asset || e0->dir != a->dir)
+			continue;
+		lvl_of[nall] = NONE;
+		if (lc_book_step_stale(e0, p0)) {
+			e[0][nall] = e[1][nall] = p0;
+			nst++;
+		} else if (k < k1) {
+			/* levels of a slot come in ladder order */
+			lvl_of[nall] = gen[ord[k]];
+			e[0][nall] = gex[ord[k]];
+			e[1][nall] = w->self.price[lvl_of[nall]];
+			k++;
+		} else {
+			e[0][nall] = e[1][nall] = e0->price;
+		}
+		nall++;
+	}
+	for (mode = 0; mode < 2 && st == LC_OK; mode++)
+		st = replay(sl->pos, a->price, a->vol, a->asset, a->dir,
+		    e[mode], nall, val[mode], bd[mode]);
+	if (st != LC_OK)
+		return st;
+	if (nst > 0) {
+		struct stale_pos *sp = &w->sp[t->last - w->self.n];
+
+		sp->first_lvl = k0 < k1 ? gen[ord[k0]] : NONE;
+		for (mode = 0; mode < 2; mode++) {
+			sp->val[mode] = 0.0;
+			for (m = 0; m < nall; m++)
+				if (lvl_of[m] == NONE)
+					sp->val[mode] += val[mode][m];
+		}
+		/* the account after its last stale step */
+		for (m = 0; m < nall; m++)
+			if (lvl_of[m] == NONE) {
+				sp->bd[0] = bd[0][m];
+				sp->bd[1] = bd[1][m];
+			}
+	}
+	for (m = 0; m < nall; m++) {
+		i = lvl_of[m];
+		if (i == NONE)
+			continue;
+		w->lval[0][i] = val[0][m];
+		w->lval[1][i] = val[1][m];
+		w->lbd[0][i] = bd[0][m];
+		w->lbd[1][i] = bd[1][m];
+		w->lprev[i] = prev;
+		prev = i;
+	}
+	return LC_OK;
+}
+
+/* The prefix sums over levels 0..i, from those over 0..i-1. */
+static inline void
+prefix_step(struct risk_ws *w, size_t i)
+{
+	w->pre_qty[i + 1] = w->pre_qty[i] + w->self.qty[i];
+	w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lval[0][i];
+	w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lval[1][i];
+	w->pre_first[i + 1] = w->pre_first[i] +
+	    (w->lprev[i] == NONE ? 1u : 0u);
+}
+
+/*
+ * Replay every exposed position of the book, both modes.  Slot pass
+ * (slot_prepare), then the levels in cascade order: e = m_j g(S_{j-1})
+ * (j increases with the level, so S does: the curve is read with a
+ * cursor, lc_cascade_factor's bits), a common loan's step replayed on
+ * its slot's state (its levels come in ladder order), every other
+ * level's e kept for replay_generic, its slot replayed whole; the
+ * prefix sums in the same pass (taken again after replay_generic when
+ * it ran).  The level pass reads and writes the level arrays in order:
+ * only the slots' states are read out of order.
+ */
 static enum lc_status
 replay_book(const struct lc_book_risk_args *a, struct risk_ws *w)
 {
 	const struct lc_book *bk = a->books[a->self];
-	double p0 = a->price[a->asset];
-	double e[2][LC_MAX_STEPS], val[2][LC_MAX_STEPS];
-	struct bd bd[2][LC_MAX_STEPS];
-	size_t lvl_of[LC_MAX_STEPS], *start, *ord, s, i, m, cur = 0;
-	size_t n = w->self.n, ns = bk->nslots;
+	size_t n = w->self.n, ns = bk->nslots, s, i, ng = 0, nsg = 0, cur = 0;
 	enum lc_side side = a->dir == LC_DOWN ? LC_BID : LC_ASK;
-	double *ex[2], *exg[2];
-	struct lvg *g;
-	enum lc_status st = LC_OK;
+	size_t *gen, *start, *ord;
+	struct sst *t;
+	double *gex;
+	enum lc_status st;
 
-	w->lnext = ws_take(w, WB_LV, n + 1, sizeof(*w->lnext));
 	w->lval[0] = ws_take(w, WB_LVAL0, n + 1, sizeof(double));
 	w->lval[1] = ws_take(w, WB_LVAL1, n + 1, sizeof(double));
 	w->lbd[0] = ws_take(w, WB_LBD0, n + 1, sizeof(struct bd));
 	w->lbd[1] = ws_take(w, WB_LBD1, n + 1, sizeof(struct bd));
-	w->lfirst = ws_take(w, WB_LFIRST, n + 1, 1);
-	g = ws_take(w, WB_LVG, n + 1, sizeof(*g));
+	w->lprev = ws_take(w, WB_PREV, n + 1, sizeof(*w->lprev));
+	w->pre_qty = ws_take(w, WB_PQ, n + 1, sizeof(double));
+	w->pre_val[0] = ws_take(w, WB_PV0, n + 1, sizeof(double));
+	w->pre_val[1] = ws_take(w, WB_PV1, n + 1, sizeof(double));
+	w->pre_first = ws_take(w, WB_PF, n + 1, sizeof(size_t));
 	w->sp = ws_take(w, WB_SP, ns + 1, sizeof(*w->sp));
-	start = ws_take(w, WB_START, ns + 2, sizeof(*start));
-	ord = ws_take(w, WB_ORD, n + 1, sizeof(*ord));
-	ex[0] = ws_take(w, WB_EX0, n + 1, sizeof(double));
-	ex[1] = ws_take(w, WB_EX1, n + 1, sizeof(double));
-	exg[0] = ws_take(w, WB_EXG0, n + 1, sizeof(double));
-	exg[1] = ws_take(w, WB_EXG1, n + 1, sizeof(double));
-	if (w->lnext == NULL || w->lval[0] == NULL || w->lval[1] == NULL ||
-	    w->lbd[0] == NULL || w->lbd[1] == NULL || w->lfirst == NULL ||
-	    w->sp == NULL || start == NULL || ord == NULL || g == NULL ||
-	    ex[0] == NULL || ex[1] == NULL || exg[0] == NULL ||
-	    exg[1] == NULL)
+	t = ws_take(w, WB_SST, ns + 1, sizeof(*t));
+	gen = ws_take(w, WB_GEN, n + 1, sizeof(*gen));
+	gex = ws_take(w, WB_GEX, n + 1, sizeof(*gex));
+	if (w->lval[0] == NULL || w->lval[1] == NULL || w->lbd[0] == NULL ||
+	    w->lbd[1] == NULL || w->lprev == NULL || w->pre_qty == NULL ||
+	    w->pre_val[0] == NULL || w->pre_val[1] == NULL ||
+	    w->pre_first == NULL || w->sp == NULL || t == NULL ||
+	    gen == NULL || gex == NULL)
 		return LC_ENOMEM;
-	w->lnext[n] = NONE;
-	memset(start, 0, (ns + 2) * sizeof(*start));
 	w->stale_qty = 0.0;
-	/*
-	 * The levels grouped by slot (a counting sort, stable: each slot's
-	 * levels in ladder order): slot s's are ord[start[s] .. start[s+1]).
-	 * The replay reads them in that order (exg: gathered, independent
-	 * loads); every level is written once, in place (the slot loop
-	 * covers every level: they are its slots' non-stale steps).
-	 */
-	for (i = 0; i < n; i++)
-		start[w->self.slot[i] + 2]++;
-	for (s = 2; s < ns + 2; s++)
-		start[s] += start[s - 1];
-	for (i = 0; i < n; i++)
-		ord[start[w->self.slot[i] + 1]++] = i;
-	/*
-	 * e = m_j g(S_{j-1}): j increases with the level, so S does: the
-	 * curve is read with a cursor (lc_cascade_factor's bits).
-	 */
+	w->pre_qty[0] = w->pre_val[0][0] = w->pre_val[1][0] = 0.0;
+	w->pre_first[0] = 0;
+	for (s = 0; s < ns; s++) {
+		slot_prepare(a, w, s, &t[s]);
+		if (t[s].kind == SK_GENERIC)
+			nsg++;
+	}
 	for (i = 0; i < n; i++) {
 		size_t jj = w->j[i];
+		struct sst *x = &t[w->self.slot[i]];
+		double e0;
 
-		ex[0][i] = w->c.m[jj] * lc_price_factor_seek(w->c.curve, side,
+		if (i + PREFETCH_AHEAD < n)
+			prefetch_rw(&t[w->self.slot[i + PREFETCH_AHEAD]],
+			    sizeof(*t));
+		e0 = w->c.m[jj] * lc_price_factor_seek(w->c.curve, side,
 		    w->c.cum[jj - 1], w->c.scale, &cur);
-		ex[1][i] = w->self.price[i];
-	}
-	for (i = 0; i < n; i++) {
-		exg[0][i] = ex[0][ord[i]];
-		exg[1][i] = ex[1][ord[i]];
-	}
-	for (s = 0; s < ns; s++) {
-		const struct lc_book_slot *sl = &bk->slot[s];
-		size_t nst = 0, nall = 0, k = start[s], k0 = k;
-		size_t first = k < start[s + 1] ? ord[k] : NONE, li = first;
-		int mode, simple;
 
-		if (sl->pos == NULL)
-			continue;
-		for (i = 0; i < sl->n && nall < LC_MAX_STEPS; i++) {
-			const struct lc_book_step *e0 = &bk->step[sl->off + i];
-
-			if (e0->asset != a->asset || e0->dir != a->dir)
+		if (x->kind != SK_SIMPLE) {
+			/* filled by replay_generic (a slot's every level) */
+			w->lval[0][i] = w->lval[1][i] = 0.0;
+			memset(&w->lbd[0][i], 0, sizeof(struct bd));
+			memset(&w->lbd[1][i], 0, sizeof(struct bd));
+			w->lprev[i] = NONE;
+			gen[ng] = i;
+			gex[ng++] = e0;
+		} else {
+			simple_step(x, 0, e0, &w->lval[0][i], &w->lbd[0][i]);
+			simple_step(x, 1, w->self.price[i], &w->lval[1][i],
+			    &w->lbd[1][i]);
+			if (x->last != NONE && x->last >= n)
+				w->sp[x->last - n].first_lvl = i;
+			w->lprev[i] = x->last;
+			x->last = i;
+		}
+		prefix_step(w, i);
+	}
+	if (nsg > 0) {
+		/*
+		 * The generic levels grouped by slot (stable counting sort);
+		 * every generic slot, even one of stale steps only (its
+		 * stale entry is filled here).
+		 */
+		start = ws_take(w, WB_START, ns + 2, sizeof(*start));
+		ord = ws_take(w, WB_ORD, ng + 1, sizeof(*ord));
+		if (start == NULL || ord == NULL)
+			return LC_ENOMEM;
+		memset(start, 0, (ns + 2) * sizeof(*start));
+		for (i = 0; i < ng; i++)
+			start[w->self.slot[gen[i]] + 2]++;
+		for (s = 2; s < ns + 2; s++)
+			start[s] += start[s - 1];
+		for (i = 0; i < ng; i++)
+			ord[start[w->self.slot[gen[i]] + 1]++] = i;
+		for (s = 0; s < ns; s++) {
+			if (t[s].kind != SK_GENERIC)
 				continue;
-			if (lc_book_step_stale(e0, p0)) {
-				e[0][nall] = e[1][nall] = p0;
-				lvl_of[nall] = NONE;
-				nst++;
-				w->stale_qty += e0->qty;	/* slot, rank order */
-			} else {
-				/* levels of a slot come in ladder order */
-				lvl_of[nall] = li;
-				if (li != NONE) {
-					e[0][nall] = exg[0][k];
-					e[1][nall] = exg[1][k];
-					li = ++k < start[s + 1] ? ord[k] : NONE;
-				} else {
-					e[0][nall] = e[1][nall] = e0->price;
-				}
-			}
-			nall++;
-		}
-		if (nall == 0)
-			continue;
-		simple = sl->pos->type == LC_POS_LOAN && simple_down(
-		    &sl->pos->u.loan, a->asset, a->dir, a->vol);
-		if (simple) {
-			/* both modes on the loan's constants, once */
-			struct simple_k c = simple_consts(&sl->pos->u.loan,
-			    a->price);
-
-			for (mode = 0; mode < 2; mode++)
-				replay_simple(&sl->pos->u.loan, a->price, &c,
-				    e[mode], nall, val[mode], bd[mode]);
-		}
-		for (mode = 0; mode < 2 && st == LC_OK && !simple; mode++)
-			st = replay(sl->pos, a->price, a->vol, a->asset,
-			    a->dir, e[mode], nall, val[mode], bd[mode]);
-		if (st != LC_OK)
-			goto out;
-		if (nst > 0) {
-			struct stale_pos *sp = &w->sp[w->nsp++];
-
-			sp->first_lvl = first;
-			for (mode = 0; mode < 2; mode++) {
-				sp->val[mode] = 0.0;
-				for (m = 0; m < nall; m++)
-					if (lvl_of[m] == NONE)
-						sp->val[mode] += val[mode][m];
-			}
-			/* the account after its last stale step */
-			for (m = 0; m < nall; m++)
-				if (lvl_of[m] == NONE) {
-					sp->bd[0] = bd[0][m];
-					sp->bd[1] = bd[1][m];
-				}
-		}
-		for (m = 0, k = k0; m < nall; m++) {
-			struct lvg *G;
-
-			if (lvl_of[m] == NONE)
-				continue;
-			G = &g[k];
-			G->val[0] = val[0][m];
-			G->val[1] = val[1][m];
-			G->bd[0] = bd[0][m];
-			G->bd[1] = bd[1][m];
-			G->first = nst == 0 && lvl_of[m] == first;
-			k++;
-			G->next = k < start[s + 1] ? ord[k] : NONE;
+			st = replay_generic(a, w, s, &t[s], ord, start[s],
+			    start[s + 1], gen, gex);
+			if (st != LC_OK)
+				return st;
 		}
 	}
-	/*
-	 * Written in slot order above (sequential stores next to the
-	 * replay), moved to level order here: a loop of independent stores.
-	 */
-	for (m = 0; m < n; m++) {
-		i = ord[m];
-		w->lval[0][i] = g[m].val[0];
-		w->lval[1][i] = g[m].val[1];
-		w->lbd[0][i] = g[m].bd[0];
-		w->lbd[1][i] = g[m].bd[1];
-		w->lfirst[i] = (unsigned char)g[m].first;
-		w->lnext[i] = g[m].next;
-	}
-out:
-	return st;
+	/* the prefix sums again, with the generic levels' figures */
+	for (i = 0; ng > 0 && i < n; i++)
+		prefix_step(w, i);
+	return LC_OK;
 }
 
 /* Stale values (the quantities are summed by replay_book). */
@@ -2030,30 +2168,6 @@ stale_totals(struct risk_ws *w)
 		w->stale_val[0] += w->sp[i].val[0];
 		w->stale_val[1] += w->sp[i].val[1];
 	}
-}
-
-static enum lc_status
-prefix_sums(struct risk_ws *w)
-{
-	size_t n = w->self.n, i;
-
-	w->pre_qty = ws_take(w, WB_PQ, n + 1, sizeof(double));
-	w->pre_val[0] = ws_take(w, WB_PV0, n + 1, sizeof(double));
-	w->pre_val[1] = ws_take(w, WB_PV1, n + 1, sizeof(double));
-	w->pre_first = ws_take(w, WB_PF, n + 1, sizeof(size_t));
-	if (w->pre_qty == NULL || w->pre_val[0] == NULL ||
-	    w->pre_val[1] == NULL || w->pre_first == NULL)
-		return LC_ENOMEM;
-	w->pre_qty[0] = w->pre_val[0][0] = w->pre_val[1][0] = 0.0;
-	w->pre_first[0] = 0;
-	for (i = 0; i < n; i++) {
-		w->pre_qty[i + 1] = w->pre_qty[i] + w->self.qty[i];
-		w->pre_val[0][i + 1] = w->pre_val[0][i] + w->lval[0][i];
-		w->pre_val[1][i + 1] = w->pre_val[1][i] + w->lval[1][i];
-		w->pre_first[i + 1] = w->pre_first[i] +
-		    (w->lfirst[i] ? 1u : 0u);
-	}
-	return LC_OK;
 }
 
 /* Figures of one mode when the book's first h levels happen. */
@@ -2310,15 +2424,14 @@ eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
     const double *shock, size_t n, struct lc_book_point *pts)
 {
 	struct sweep sw[2];
-	size_t nl = w->self.n, ne = nl + w->nsp, *prev, *hh, i, x;
+	size_t nl = w->self.n, ne = nl + w->nsp, *hh, i, x;
 	double sg = a->dir == LC_DOWN ? 1.0 : -1.0, *gg;
 	enum lc_status st;
 	int m, broken = 0;
 
-	prev = ws_take(w, WB_PREV, nl + 1, sizeof(*prev));
 	hh = ws_take(w, WB_GH, 2 * n + 2, sizeof(*hh));
 	gg = ws_take(w, WB_GG, 2 * n + 2, sizeof(*gg));
-	if (prev == NULL || hh == NULL || gg == NULL)
+	if (hh == NULL || gg == NULL)
 		return LC_ENOMEM;
 	for (i = 0; i < n; i++) {
 		eval_point(a, w, shock[i], &pts[i], &hh[2 * i], 0);
@@ -2330,6 +2443,15 @@ eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
 				broken = 1;
 	}
 	if (broken) {
+		/* the walk's next level of the same slot (NONE) */
+		w->lnext = ws_take(w, WB_LV, nl + 1, sizeof(*w->lnext));
+		if (w->lnext == NULL)
+			return LC_ENOMEM;
+		for (i = 0; i < nl; i++)
+			w->lnext[i] = NONE;
+		for (i = 0; i < nl; i++)
+			if (w->lprev[i] < nl)
+				w->lnext[w->lprev[i]] = i;
 		for (i = 0; i < n; i++)
 			eval_point(a, w, shock[i], &pts[i], &hh[2 * i], 1);
 		return LC_OK;
@@ -2339,14 +2461,6 @@ eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
 		if (st != LC_OK)
 			return st;
 	}
-	for (i = 0; i < nl; i++)
-		prev[i] = NONE;
-	for (i = 0; i < nl; i++)
-		if (w->lnext[i] != NONE)
-			prev[w->lnext[i]] = i;
-	for (x = 0; x < w->nsp; x++)
-		if (w->sp[x].first_lvl != NONE)
-			prev[w->sp[x].first_lvl] = nl + x;
 	for (m = 0; m < 2; m++) {
 		size_t h0 = 0;
 
@@ -2357,7 +2471,7 @@ eval_grid(const struct lc_book_risk_args *a, struct risk_ws *w,
 			    &pts[i].stat;
 			size_t h = hh[2 * i + (size_t)m];
 
-			sweep_advance(&sw[m], w, m, prev, h0, h, i);
+			sweep_advance(&sw[m], w, m, w->lprev, h0, h, i);
 			f->bad_debt = sweep_value(&sw[m], w, m, i);
 			h0 = h;
 		}
@@ -2459,10 +2573,8 @@ lc_book_risk(const struct lc_book_risk_args *a, struct lc_book_risk *out)
 	st = build_market(a, wp, &out->stale_levels);
 	if (st == LC_OK)
 		st = replay_book(a, wp);
-	if (st == LC_OK) {
+	if (st == LC_OK)
 		stale_totals(wp);
-		st = prefix_sums(wp);
-	}
 	if (st == LC_OK && n > out->cap) {
 		struct lc_book_point *np = realloc(out->points,
 		    n * sizeof(*np));

@@ -1257,36 +1257,44 @@ START_TEST(test_risk_simple_path)
 		struct market m;
 		struct lc_book_risk_args a;
 		const struct lc_book *books[2];
-		struct lc_book_risk r[2];
-		struct tpos *x[2];
+		struct lc_book_risk r[3];
+		struct tpos *x[3];
 		size_t i, k, n = 80;
 		int v;
 
 		rand_market(&seed, &m, LC_DOWN, 1, 20);
 		if (t % 2)
 			m.scale = 0.03;
-		for (v = 0; v < 2; v++) {
+		for (v = 0; v < 3; v++) {
 			x[v] = calloc(n, sizeof(struct tpos));
 			ck_assert_ptr_nonnull(x[v]);
 		}
 		for (i = 0; i < n; i++) {
 			uint64_t u = rng_below(&seed, 3);
 
-			mk_loan(&x[0][i], u == 0 ? LC_AAVE_V3 : u == 1 ?
-			    LC_MORPHO_BLUE : LC_AAVE_V3);
+			/* the last: compound-v3 liquidatable now, one stale
+			 * step and no level (a general slot all stale) */
+			mk_loan(&x[0][i], i == n - 1 ? LC_COMPOUND_V3 : u == 0 ?
+			    LC_AAVE_V3 : u == 1 ? LC_MORPHO_BLUE : LC_AAVE_V3);
 			if (u == 2)
 				x[0][i].p.u.loan.full_liq_below = 0.0;
 			add_c(&x[0][i], ETH, 0.5 + 20.0 * rng_unif(&seed),
 			    0.7 + 0.15 * rng_unif(&seed));
 			add_d(&x[0][i], rng_below(&seed, 2) ? USDC : DAI, 1.0);
-			set_health(&x[0][i], 0.9 + 0.9 * rng_unif(&seed));
+			set_health(&x[0][i], i == n - 1 ? 0.9 :
+			    0.9 + 0.9 * rng_unif(&seed));
 			x[1][i] = x[0][i];
 			x[1][i].p.id = x[1][i].id;
 			x[1][i].p.u.loan.coll = x[1][i].c;
 			x[1][i].p.u.loan.debt = x[1][i].d;
 			add_d(&x[1][i], USDC, 0.0);
+			/* a book of both kinds: level pass and whole slots */
+			x[2][i] = i % 3 == 1 ? x[1][i] : x[0][i];
+			x[2][i].p.id = x[2][i].id;
+			x[2][i].p.u.loan.coll = x[2][i].c;
+			x[2][i].p.u.loan.debt = x[2][i].d;
 		}
-		for (v = 0; v < 2; v++) {
+		for (v = 0; v < 3; v++) {
 			lc_book_release(&m.book[0]);
 			lc_book_init(&m.book[0]);
 			for (i = 0; i < n; i++)
@@ -1296,18 +1304,20 @@ START_TEST(test_risk_simple_path)
 			lc_book_risk_init(&r[v]);
 			ck_assert_int_eq(lc_book_risk(&a, &r[v]), LC_OK);
 		}
-		ck_assert_uint_eq(r[0].npoints, r[1].npoints);
-		for (k = 0; k < r[0].npoints; k++) {
-			same_bits(&r[0].points[k], &r[1].points[k],
-			    sizeof(r[0].points[k]));
-			bad += r[0].points[k].cascade.bad_debt > 0.0;
+		for (v = 1; v < 3; v++) {
+			ck_assert_uint_eq(r[0].npoints, r[v].npoints);
+			for (k = 0; k < r[0].npoints; k++)
+				same_bits(&r[0].points[k], &r[v].points[k],
+				    sizeof(r[0].points[k]));
+			same_bits(r[0].var, r[v].var, sizeof(r[0].var));
+			same_bits(&r[0].expected, &r[v].expected,
+			    sizeof(r[0].expected));
+			same_bits(&r[0].expected_static, &r[v].expected_static,
+			    sizeof(r[0].expected_static));
 		}
-		same_bits(r[0].var, r[1].var, sizeof(r[0].var));
-		same_bits(&r[0].expected, &r[1].expected,
-		    sizeof(r[0].expected));
-		same_bits(&r[0].expected_static, &r[1].expected_static,
-		    sizeof(r[0].expected_static));
-		for (v = 0; v < 2; v++) {
+		for (k = 0; k < r[0].npoints; k++)
+			bad += r[0].points[k].cascade.bad_debt > 0.0;
+		for (v = 0; v < 3; v++) {
 			lc_book_risk_release(&r[v]);
 			free(x[v]);
 		}
