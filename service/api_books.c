@@ -68,6 +68,7 @@ struct bk_cache {
 	struct lc_book_levels lv[2];
 	int full;
 	int touched;
+	int held;	/* a position put since the load holds the asset */
 };
 
 struct bk_book {
@@ -338,6 +339,46 @@ book_reserve(struct bk_book *b, size_t n)
 	return 0;
 }
 
+/* Does p hold asset a (in any role)? */
+static int
+holds(const struct lc_position *p, const unsigned char *changed)
+{
+	size_t k;
+
+	if (p->type == LC_POS_PERP)
+		return changed[p->u.perp.asset];
+	for (k = 0; k < p->u.loan.ncoll; k++)
+		if (changed[p->u.loan.coll[k].asset])
+			return 1;
+	for (k = 0; k < p->u.loan.ndebt; k++)
+		if (changed[p->u.loan.debt[k].asset])
+			return 1;
+	return 0;
+}
+
+/*
+ * Note the assets p holds in b->cache[].held (sticky: a delete leaves
+ * them), so that a price write to an asset no position of b ever held
+ * skips the scan of b's positions (books_reprice).
+ */
+static void
+note_held(struct bk_book *b, const struct lc_position *p, size_t nassets)
+{
+	size_t k;
+
+	if (p->type == LC_POS_PERP) {
+		if (p->u.perp.asset < nassets)
+			b->cache[p->u.perp.asset].held = 1;
+		return;
+	}
+	for (k = 0; k < p->u.loan.ncoll; k++)
+		if (p->u.loan.coll[k].asset < nassets)
+			b->cache[p->u.loan.coll[k].asset].held = 1;
+	for (k = 0; k < p->u.loan.ndebt; k++)
+		if (p->u.loan.debt[k].asset < nassets)
+			b->cache[p->u.loan.debt[k].asset].held = 1;
+}
+
 /*
  * Put a copy of p in book b (replacing the position of that id, which
  * keeps its slot; a new id takes `slot`, or the next one when SIZE_MAX).
@@ -384,6 +425,8 @@ book_put(struct api_books *bs, struct bk_book *b, const struct lc_position *p,
 	}
 	free(old);
 	b->by_slot[slot] = np;
+	if (np != NULL)
+		note_held(b, &np->pos, bs->nassets);
 	if (slot >= b->next_slot)
 		b->next_slot = slot + 1;
 	return np != NULL ? 0 : -1;
@@ -1051,23 +1094,6 @@ out:
 	return 0;
 }
 
-/* Does p hold asset a (in any role)? */
-static int
-holds(const struct lc_position *p, const unsigned char *changed)
-{
-	size_t k;
-
-	if (p->type == LC_POS_PERP)
-		return changed[p->u.perp.asset];
-	for (k = 0; k < p->u.loan.ncoll; k++)
-		if (changed[p->u.loan.coll[k].asset])
-			return 1;
-	for (k = 0; k < p->u.loan.ndebt; k++)
-		if (changed[p->u.loan.debt[k].asset])
-			return 1;
-	return 0;
-}
-
 /* New prices of s: put again every position holding a changed asset. */
 static int
 books_reprice(struct api_books *bs, const struct snapshot *s)
@@ -1092,8 +1118,11 @@ books_reprice(struct api_books *bs, const struct snapshot *s)
 	}
 	for (k = 0; k < bs->n && nch > 0; k++) {
 		struct bk_book *b = bs->b[k];
+		int any = 0;
 
-		for (i = 0; i < b->next_slot; i++) {
+		for (a = 0; a < s->nassets && !any; a++)
+			any = changed[a] && b->cache[a].held;
+		for (i = 0; any && i < b->next_slot; i++) {
 			struct bk_pos *p = b->by_slot[i];
 
 			if (p == NULL || !holds(&p->pos, changed))
