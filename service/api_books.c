@@ -23,7 +23,10 @@
  * snapshot it built before publishing it: the positions holding an asset
  * whose price or volatility changed are put again (lc_book_put), so the
  * levels always match the book and the prices; a changed asset set
- * reloads the books from the store (asset indices moved).
+ * reloads the books from the store (asset indices moved).  An asset
+ * and side whose merge inputs did not change since the published
+ * snapshot keeps its merged arrays as they are (books_merge,
+ * snapshot_keep_levels): a write costs what it changed.
  *
  * Readers.  The risk and positions reads and a score request naming its
  * book copy read the lc_book objects: they hold the read lock of `rw`
