@@ -23,7 +23,10 @@
  * snapshot it built before publishing it: the positions holding an asset
  * whose price or volatility changed are put again (lc_book_put), so the
  * levels always match the book and the prices; a changed asset set
- * reloads the books from the store (asset indices moved).
+ * reloads the books from the store (asset indices moved).  An asset
+ * and side whose merge inputs did not change since the published
+ * snapshot keeps its merged arrays as they are (books_merge,
+ * snapshot_keep_levels): a write costs what it changed.
  *
  * Readers.  The risk and positions reads and a score request naming its
  * book copy read the lc_book objects: they hold the read lock of `rw`
@@ -68,6 +71,7 @@ struct bk_cache {
 	struct lc_book_levels lv[2];
 	int full;
 	int touched;
+	int held;	/* a position put since the load holds the asset */
 };
 
 struct bk_book {
@@ -94,6 +98,15 @@ struct api_books {
 	char (*sym)[MD_SYMBOL_MAX + 1];
 	double *price, *vol;	/* what the steps were derived at */
 	int reload;		/* the store changed under us: load again */
+	/*
+	 * Merge tags (snapshot_keep_levels): gen only grows; agen[a] is
+	 * the gen of the last change of asset a's derived levels, set_gen
+	 * that of the last change of the book set.  max(agen[a], set_gen)
+	 * stays the same exactly while nothing the merge of a reads from
+	 * the books changed.
+	 */
+	uint64_t gen, set_gen;
+	uint64_t *agen;		/* [nassets] */
 };
 
 static struct bk_pos tombstone;
@@ -329,6 +342,46 @@ book_reserve(struct bk_book *b, size_t n)
 	return 0;
 }
 
+/* Does p hold asset a (in any role)? */
+static int
+holds(const struct lc_position *p, const unsigned char *changed)
+{
+	size_t k;
+
+	if (p->type == LC_POS_PERP)
+		return changed[p->u.perp.asset];
+	for (k = 0; k < p->u.loan.ncoll; k++)
+		if (changed[p->u.loan.coll[k].asset])
+			return 1;
+	for (k = 0; k < p->u.loan.ndebt; k++)
+		if (changed[p->u.loan.debt[k].asset])
+			return 1;
+	return 0;
+}
+
+/*
+ * Note the assets p holds in b->cache[].held (sticky: a delete leaves
+ * them), so that a price write to an asset no position of b ever held
+ * skips the scan of b's positions (books_reprice).
+ */
+static void
+note_held(struct bk_book *b, const struct lc_position *p, size_t nassets)
+{
+	size_t k;
+
+	if (p->type == LC_POS_PERP) {
+		if (p->u.perp.asset < nassets)
+			b->cache[p->u.perp.asset].held = 1;
+		return;
+	}
+	for (k = 0; k < p->u.loan.ncoll; k++)
+		if (p->u.loan.coll[k].asset < nassets)
+			b->cache[p->u.loan.coll[k].asset].held = 1;
+	for (k = 0; k < p->u.loan.ndebt; k++)
+		if (p->u.loan.debt[k].asset < nassets)
+			b->cache[p->u.loan.debt[k].asset].held = 1;
+}
+
 /*
  * Put a copy of p in book b (replacing the position of that id, which
  * keeps its slot; a new id takes `slot`, or the next one when SIZE_MAX).
@@ -375,6 +428,8 @@ book_put(struct api_books *bs, struct bk_book *b, const struct lc_position *p,
 	}
 	free(old);
 	b->by_slot[slot] = np;
+	if (np != NULL)
+		note_held(b, &np->pos, bs->nassets);
 	if (slot >= b->next_slot)
 		b->next_slot = slot + 1;
 	return np != NULL ? 0 : -1;
@@ -444,6 +499,7 @@ books_insert(struct api_books *bs, struct bk_book *b)
 		bs->b[i] = bs->b[i - 1];
 	bs->b[at] = b;
 	bs->n++;
+	bs->set_gen = ++bs->gen;
 	return 0;
 }
 
@@ -453,6 +509,7 @@ books_drop(struct api_books *bs, size_t at)
 	book_free(bs->b[at], bs->nassets);
 	memmove(bs->b + at, bs->b + at + 1, (bs->n - at - 1) * sizeof(*bs->b));
 	bs->n--;
+	bs->set_gen = ++bs->gen;
 }
 
 static void
@@ -463,9 +520,12 @@ books_clear(struct api_books *bs)
 	free(bs->sym);
 	free(bs->price);
 	free(bs->vol);
+	free(bs->agen);
 	bs->sym = NULL;
 	bs->price = bs->vol = NULL;
+	bs->agen = NULL;
 	bs->nassets = 0;
+	bs->set_gen = ++bs->gen;
 }
 
 /* Prices and symbols of s into bs (which is empty of books). */
@@ -477,7 +537,9 @@ books_assets(struct api_books *bs, const struct snapshot *s)
 	bs->sym = calloc(n + 1, sizeof(*bs->sym));
 	bs->price = malloc((n + 1) * sizeof(double));
 	bs->vol = malloc((n + 1) * sizeof(double));
-	if (bs->sym == NULL || bs->price == NULL || bs->vol == NULL)
+	bs->agen = calloc(n + 1, sizeof(*bs->agen));
+	if (bs->sym == NULL || bs->price == NULL || bs->vol == NULL ||
+	    bs->agen == NULL)
 		return -1;
 	bs->nassets = n;
 	for (i = 0; i < n; i++) {
@@ -965,13 +1027,34 @@ book_flush_batch(struct lc_book *lc)
 		(void)lc_book_flush(lc);	/* on failure: still pending */
 }
 
+/*
+ * The merge tag of asset a (snapshot_keep_levels), after a change of its
+ * derived levels is noted when `dirty`: 0 (never kept) without a table.
+ */
+static uint64_t
+merge_tag(struct api_books *bs, size_t a, int dirty)
+{
+	if (bs->agen == NULL || a >= bs->nassets)
+		return 0;
+	if (dirty)
+		bs->agen[a] = ++bs->gen;
+	return bs->agen[a] > bs->set_gen ? bs->agen[a] : bs->set_gen;
+}
+
+/*
+ * The merged levels of every asset of s.  An (asset, direction) whose
+ * inputs did not change since prev (no book's cache of it changed, the
+ * same stored levels and price, the same books) adopts prev's arrays in
+ * O(1): a write costs what it changed, not O(all levels).
+ */
 static int
 books_merge(struct api_books *bs, struct snapshot *s,
     const struct snapshot *prev)
 {
 	size_t a, k, t;
 	uint32_t *bsrc;
-	int d, rc = -1;
+	uint64_t tag;
+	int d, dirty, rc = -1;
 
 	bsrc = calloc(bs->n + 1, sizeof(*bsrc));
 	if (bsrc == NULL)
@@ -979,20 +1062,31 @@ books_merge(struct api_books *bs, struct snapshot *s,
 	for (k = 0; k < bs->n; k++)
 		book_flush_batch(&bs->b[k]->lc);
 	for (a = 0; a < s->nassets; a++) {
+		dirty = 0;
+		for (k = 0; k < bs->n; k++)
+			dirty |= bs->b[k]->cache[a].full |
+			    bs->b[k]->cache[a].touched;
+		tag = merge_tag(bs, a, dirty);
 		for (k = 0; k < bs->n; k++)
 			if (cache_update(bs, bs->b[k], a) != 0)
 				goto out;
 		if (s->blocks[a] != NULL && merge_sources(bs, s, a, bsrc) != 0)
 			goto out;
-		for (d = 0; d < 2; d++)
+		for (d = 0; d < 2; d++) {
+			if (snapshot_keep_levels(s, a, d, prev, tag))
+				continue;
 			if (merge_asset(bs, s, a, d, bsrc, prev) != 0)
 				goto out;
+			snapshot_tag_levels(s, a, d, tag);
+		}
 	}
 	rc = 0;
 out:
 	free(bsrc);
-	if (rc != 0)
+	if (rc != 0) {
+		bs->set_gen = ++bs->gen;	/* trust no tag */
 		return -1;
+	}
 	for (k = 0; k < bs->n; k++) {
 		struct bk_book *b = bs->b[k];
 
@@ -1000,23 +1094,6 @@ out:
 			b->tmark[b->tslot[t]] = 0;
 		b->ntouched = 0;
 	}
-	return 0;
-}
-
-/* Does p hold asset a (in any role)? */
-static int
-holds(const struct lc_position *p, const unsigned char *changed)
-{
-	size_t k;
-
-	if (p->type == LC_POS_PERP)
-		return changed[p->u.perp.asset];
-	for (k = 0; k < p->u.loan.ncoll; k++)
-		if (changed[p->u.loan.coll[k].asset])
-			return 1;
-	for (k = 0; k < p->u.loan.ndebt; k++)
-		if (changed[p->u.loan.debt[k].asset])
-			return 1;
 	return 0;
 }
 
@@ -1044,8 +1121,11 @@ books_reprice(struct api_books *bs, const struct snapshot *s)
 	}
 	for (k = 0; k < bs->n && nch > 0; k++) {
 		struct bk_book *b = bs->b[k];
+		int any = 0;
 
-		for (i = 0; i < b->next_slot; i++) {
+		for (a = 0; a < s->nassets && !any; a++)
+			any = changed[a] && b->cache[a].held;
+		for (i = 0; any && i < b->next_slot; i++) {
 			struct bk_pos *p = b->by_slot[i];
 
 			if (p == NULL || !holds(&p->pos, changed))
@@ -1198,6 +1278,7 @@ publish_books(struct wtx *t, struct api_books *bs, struct api_answer *a)
 
 	if (snapshot_copy(t->snap, &s) != 0 || books_merge(bs, s, t->snap) != 0 ||
 	    snapshot_rebase(s, t->snap) != 0) {
+		bs->set_gen = ++bs->gen;	/* s's tags go unpublished */
 		snapshot_unref(s);
 		api_oom(a);
 		return -1;

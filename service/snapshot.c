@@ -648,14 +648,45 @@ base_unref(struct snapshot_base *b)
 	}
 }
 
-/* Merged level arrays (books), shared by the snapshots that hold them. */
+/*
+ * Merged level arrays (books), shared by the snapshots that hold them.
+ * digest and total are computed once, when the arrays are made: adopting
+ * them into the next snapshot costs O(1), not O(n) (levels_adopt).  tag
+ * is the writer's (snapshot_tag_levels); readers never look at it.
+ */
 struct snapshot_merged {
 	atomic_size_t refs;
 	size_t n;
 	double *price;
 	double *qty;
 	uint32_t *src;
+	uint64_t digest;	/* levels_digest() of price, qty */
+	double total;		/* the sum of qty, in order */
+	uint64_t tag;		/* 0: none */
 };
+
+/*
+ * The content digest of n levels (FNV-1a over price and qty, in order)
+ * and, in *total, the sum of their qty: the one definition the etag of
+ * every path (snapshot_build + merge, snapshot_update + merge,
+ * snapshot_copy + merge) mixes in, whether the arrays are new or adopted.
+ */
+static uint64_t
+levels_digest(const double *price, const double *qty, size_t n,
+    double *total)
+{
+	uint64_t h = HASH_FNV_INIT;
+	double sum = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		sum += qty[k];
+		h = hash_fnv_word(h, price_key(price[k], 0));
+		h = hash_fnv_word(h, price_key(qty[k], 0));
+	}
+	*total = sum;
+	return h;
+}
 
 static void
 merged_unref(struct snapshot_merged *m)
@@ -1210,16 +1241,21 @@ snapshot_copy(const struct snapshot *s, struct snapshot **out)
 
 /*
  * Make m (one reference taken over; NULL: back to the stored levels) the
- * levels of (asset, dir) of s; the etag takes their content in.
+ * levels of (asset, dir) of s; the etag takes their content in: the
+ * digest of the levels (levels_digest, precomputed in m), chained onto
+ * s->hash in the order of the calls (books_merge: assets in order, sell
+ * then buy).  base_hash, the hash without merged levels, stays: a
+ * snapshot_copy() starts from it, so that the etag of the same content
+ * does not depend on the path that led to it.
  */
 static void
 levels_adopt(struct snapshot *s, size_t asset, int dir,
     struct snapshot_merged *m, size_t nstale)
 {
 	struct snapshot_levels *sl;
-	uint64_t h = s->hash;
+	uint64_t h = s->hash, digest = HASH_FNV_INIT;
 	double sum = 0, *price = NULL, *qty = NULL;
-	size_t k, n = 0, slot = 2 * asset + (size_t)dir;
+	size_t n = 0, slot = 2 * asset + (size_t)dir;
 
 	merged_unref(s->own[slot]);
 	s->own[slot] = m;
@@ -1231,18 +1267,17 @@ levels_adopt(struct snapshot *s, size_t asset, int dir,
 		price = sl->price;
 		qty = sl->qty;
 		nstale = sl->nstale;
+		digest = levels_digest(price, qty, n, &sum);
 	} else if (m != NULL) {
 		sl->src = m->src;
 		n = m->n;
 		price = m->price;
 		qty = m->qty;
+		digest = m->digest;
+		sum = m->total;
 	}
 	h = hash_fnv_word(h, (uint64_t)(4 * asset + (size_t)dir));
-	for (k = 0; k < n; k++) {
-		sum += qty[k];
-		h = hash_fnv_word(h, price_key(price[k], 0));
-		h = hash_fnv_word(h, price_key(qty[k], 0));
-	}
+	h = hash_fnv_word(h, digest);
 	sl->n = n;
 	sl->price = price;
 	sl->qty = qty;
@@ -1251,7 +1286,7 @@ levels_adopt(struct snapshot *s, size_t asset, int dir,
 	s->lc_assets[asset].levels[dir].n = n;
 	s->lc_assets[asset].levels[dir].price = price;
 	s->lc_assets[asset].levels[dir].qty = qty;
-	s->hash = s->base_hash = h;
+	s->hash = h;
 	hash_etag(h, s->etag);
 }
 
@@ -1281,6 +1316,8 @@ snapshot_set_levels(struct snapshot *s, size_t asset, int dir,
 		m->price = price;
 		m->qty = qty;
 		m->src = src;
+		m->digest = levels_digest(price, qty, n, &m->total);
+		m->tag = 0;
 	} else {
 		free(qty);
 		free(src);
@@ -1317,6 +1354,41 @@ snapshot_set_levels_shared(struct snapshot *s, size_t asset, int dir,
 	free(src);
 	atomic_fetch_add_explicit(&pm->refs, 1, memory_order_relaxed);
 	levels_adopt(s, asset, dir, pm, nstale);
+}
+
+int
+snapshot_keep_levels(struct snapshot *s, size_t asset, int dir,
+    const struct snapshot *prev, uint64_t tag)
+{
+	const struct snapshot_asset *sa;
+	struct snapshot_merged *pm;
+	long j;
+
+	if (tag == 0 || prev == NULL || prev->own == NULL ||
+	    asset >= s->nassets || s->blocks[asset] == NULL)
+		return 0;
+	sa = &s->assets[asset];
+	j = snapshot_find(prev, sa->symbol);
+	if (j < 0 || prev->blocks[j] == NULL)
+		return 0;
+	pm = prev->own[2 * (size_t)j + (size_t)dir];
+	/* the same book state, stored levels and price: the same merge */
+	if (pm == NULL || pm->tag != tag ||
+	    prev->blocks[j]->lv != s->blocks[asset]->lv ||
+	    !(prev->assets[j].price == sa->price) || own_table(s, asset) != 0)
+		return 0;
+	atomic_fetch_add_explicit(&pm->refs, 1, memory_order_relaxed);
+	levels_adopt(s, asset, dir, pm, lc_levels_stale((enum lc_dir)dir,
+	    pm->price, pm->n, sa->price));
+	return 1;
+}
+
+void
+snapshot_tag_levels(struct snapshot *s, size_t asset, int dir, uint64_t tag)
+{
+	if (s->own != NULL && asset < s->nassets &&
+	    s->own[2 * asset + (size_t)dir] != NULL)
+		s->own[2 * asset + (size_t)dir]->tag = tag;
 }
 
 int

@@ -260,6 +260,25 @@ void snapshot_set_levels_shared(struct snapshot *s, size_t asset, int dir,
     double *price, double *qty, uint32_t *src, size_t n, size_t nstale,
     const struct snapshot *prev);
 /*
+ * The O(1) path of a write that did not touch these levels: when prev
+ * (NULL: none) holds merged arrays of the same symbol and direction
+ * tagged `tag` (snapshot_tag_levels; 0 never matches), on the same
+ * stored levels (the same level set) and at the same price, s adopts
+ * them (a reference; the etag mixes their precomputed digest, the same
+ * value a merge into new arrays gives) and 1 is returned; else 0 and s
+ * is unchanged.  The caller's tag must change whenever anything else the
+ * merge reads changes (the books' derived levels, the set of books).
+ */
+int snapshot_keep_levels(struct snapshot *s, size_t asset, int dir,
+    const struct snapshot *prev, uint64_t tag);
+/*
+ * Tag the merged arrays of (asset, dir) of s, if any, with what the
+ * writer derived them from (also when shared with an older snapshot:
+ * their content is that merge's).  Only the writer reads tags.
+ */
+void snapshot_tag_levels(struct snapshot *s, size_t asset, int dir,
+    uint64_t tag);
+/*
  * The level sources of asset (names[0..n-1], copied): what the src
  * arrays of snapshot_set_levels() index.  0, or -1 on no memory.
  */

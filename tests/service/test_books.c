@@ -616,6 +616,99 @@ START_TEST(unchanged_levels_keep_their_base)
 END_TEST
 
 /*
+ * The etag is a function of the content, not of the path: after writes
+ * the incremental path (snapshot_update or snapshot_copy, then a merge
+ * that adopts unchanged merged arrays without merging them again) must
+ * give the etag a fresh start on the same database gives (snapshot_build
+ * and a full merge), and the same level arrays.
+ */
+static void
+restart_same_etag(const char *what)
+{
+	struct snapshot *s = snap();
+	char tag[sizeof(s->etag)];
+	long eth = snapshot_find(s, "ETH");
+	size_t n = s->lc_assets[eth].levels[LC_DOWN].n;
+	double *pr = malloc((n + 1) * sizeof(double));
+	double tot = s->assets[eth].levels[LC_DOWN].total_qty;
+
+	ck_assert_ptr_nonnull(pr);
+	memcpy(pr, s->lc_assets[eth].levels[LC_DOWN].price, n * sizeof(double));
+	memcpy(tag, s->etag, sizeof(tag));
+	snapshot_unref(s);
+	close_app();
+	open_app();
+	s = snap();
+	ck_assert_msg(strcmp(tag, s->etag) == 0, "%s: etag %s, fresh %s",
+	    what, tag, s->etag);
+	ck_assert_uint_eq(s->lc_assets[eth].levels[LC_DOWN].n, n);
+	ck_assert(memcmp(pr, s->lc_assets[eth].levels[LC_DOWN].price,
+	    n * sizeof(double)) == 0);
+	ck_assert(s->assets[eth].levels[LC_DOWN].total_qty == tot);
+	snapshot_unref(s);
+	free(pr);
+}
+
+START_TEST(etag_same_on_every_path)
+{
+	static const char lv[] = "{\"levels\": [{\"price\": 1950, \"qty\": 7, "
+	    "\"side\": \"sell\"}, {\"price\": 2100, \"qty\": 3, \"side\": "
+	    "\"buy\"}]}";
+	char p[3][512], e0[24], e1[24];
+	const char *pos[3] = { p[0], p[1], p[2] };
+	const double *arr0, *arr1;
+	const struct lc_cascade_base *b0, *b1;
+	struct snapshot *s;
+
+	market();
+	put_asset("LAT0", 3, 0.1);
+	BK_CALL(200, api_put_levels(&app, "ETH", lv, sizeof(lv) - 1, 0, &a_));
+	loan(p[0], sizeof(p[0]), "a", 10, 15000);
+	loan(p[1], sizeof(p[1]), "b", 4, 5000);
+	loan(p[2], sizeof(p[2]), "c", 6, 8000);
+	put_book("k", pos, 2, 201);
+	put_book("m", pos + 2, 1, 201);
+	restart_same_etag("after the books");
+	s = snap();
+	memcpy(e0, s->etag, sizeof(e0));
+	snapshot_unref(s);
+	/* writes no book involves: the merged arrays are adopted as they are */
+	eth_sells(&arr0, &b0);
+	put_asset("LAT0", 4, 0.1);
+	put_asset("LAT0", 5, 0.1);
+	eth_sells(&arr1, &b1);
+	ck_assert(arr1 == arr0);
+	ck_assert(b1 == b0);
+	s = snap();
+	memcpy(e1, s->etag, sizeof(e1));
+	snapshot_unref(s);
+	ck_assert_str_ne(e1, e0);	/* LAT0's price is content */
+	restart_same_etag("after LAT0 writes");
+	/* back to LAT0's old price: the content, hence the etag, of before */
+	put_asset("LAT0", 3, 0.1);
+	s = snap();
+	ck_assert_str_eq(s->etag, e0);
+	snapshot_unref(s);
+	/* a price that moves the ladders, then stored levels, then a book */
+	put_asset("ETH", 1700, 0.8);
+	eth_sells(&arr1, &b1);
+	ck_assert(arr1 != arr0);
+	put_asset("LAT0", 6, 0.1);
+	restart_same_etag("after an ETH price write");
+	BK_CALL(200, api_put_levels(&app, "ETH", lv, sizeof(lv) - 1, 1, &a_));
+	put_asset("LAT0", 7, 0.1);
+	restart_same_etag("after a level append");
+	BK_CALL(200, api_delete_book_position(&app, "k", "b", &a_));
+	restart_same_etag("after a book write");
+	BK_CALL(200, api_delete_book(&app, "m", &a_));
+	put_asset("LAT0", 8, 0.1);
+	restart_same_etag("after a book delete");
+	BK_CALL(200, api_delete_book(&app, "k", &a_));
+	restart_same_etag("without books");
+}
+END_TEST
+
+/*
  * Deleting an asset a book position holds: the books are loaded again
  * against the new asset set; that position is left out, the others
  * (same chunk of the load) keep their levels.
@@ -1062,6 +1155,7 @@ books_suite(void)
 	tcase_add_test(tc, price_write_rederives_coupled);
 	tcase_add_test(tc, unchanged_levels_keep_their_base);
 	tcase_add_test(tc, asset_delete_keeps_other_positions);
+	tcase_add_test(tc, etag_same_on_every_path);
 	tcase_add_test(tc, risk_equals_model);
 	tcase_add_test(tc, readers_during_writes);
 	tcase_add_test(tc, riskiest_keys_match_answers);
