@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "api.h"
+#include "app_fixture.h"
 #include "cascade/book.h"
 #include "cascade/cascade.h"
 #include "config.h"
@@ -39,41 +40,29 @@ open_app(void)
 {
 	char *err = NULL;
 
-	memset(&app, 0, sizeof(app));
-	app.cfg = &cfg;
-	app.store = store_open(db, &err);
-	ck_assert_msg(app.store != NULL, "store_open: %s", err);
-	ck_assert_int_eq(api_app_init(&app), 0);
+	ck_assert_msg(app_fixture_open(&app, &cfg, db, &err) == 0,
+	    "app_fixture_open: %s", err);
 }
 
 static void
 close_app(void)
 {
-	api_app_release(&app);
-	store_close(app.store);
-	app.store = NULL;
+	app_fixture_close(&app);
 }
 
 static void
 setup(void)
 {
-	struct store *st;
 	char *err = NULL;
 
-	config_init(&cfg);
-	st = store_fixture_open(&dir, db, sizeof(db), "books.db", &err);
-	ck_assert_msg(st != NULL, "fixture: %s", err);
-	store_close(st);
-	open_app();
+	ck_assert_msg(app_fixture_setup(&app, &cfg, &dir, db, sizeof(db),
+	    "books.db", &err) == 0, "fixture: %s", err);
 }
 
 static void
 teardown(void)
 {
-	close_app();
-	config_release(&cfg);
-	tmpdir_free(dir);
-	dir = NULL;
+	app_fixture_teardown(&app, &cfg, &dir);
 }
 
 /* A call that must answer `status`; the body (or problem) returned. */

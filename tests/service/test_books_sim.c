@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "api.h"
+#include "app_fixture.h"
 #include "cascade/book_sim.h"
 #include "cascade/stats.h"
 #include "codec.h"
@@ -41,29 +42,16 @@ static struct app app;
 static void
 setup(void)
 {
-	struct store *st;
 	char *err = NULL;
 
-	config_init(&cfg);
-	st = store_fixture_open(&dir, db, sizeof(db), "sim.db", &err);
-	ck_assert_msg(st != NULL, "fixture: %s", err);
-	store_close(st);
-	memset(&app, 0, sizeof(app));
-	app.cfg = &cfg;
-	app.store = store_open(db, &err);
-	ck_assert_msg(app.store != NULL, "store_open: %s", err);
-	ck_assert_int_eq(api_app_init(&app), 0);
+	ck_assert_msg(app_fixture_setup(&app, &cfg, &dir, db, sizeof(db),
+	    "sim.db", &err) == 0, "fixture: %s", err);
 }
 
 static void
 teardown(void)
 {
-	api_app_release(&app);
-	store_close(app.store);
-	app.store = NULL;
-	config_release(&cfg);
-	tmpdir_free(dir);
-	dir = NULL;
+	app_fixture_teardown(&app, &cfg, &dir);
 }
 
 static char *last;
