@@ -28,38 +28,8 @@
 #include "rfc3339.h"
 #include "snapshot.h"
 
-#define SIM_MAX_SEED 9007199254740991.0	/* 2^53 - 1 */
-
 enum { S_HORIZON, S_DOF, S_THRESH, S_PATHS, S_STEPS, S_SEED, S_SCALE,
 	S_LEVELS, S_N };
-
-/* A number in (lo, hi] (integer: [lo, hi] and whole): 0, else -1. */
-static int
-opt(struct codec_ctx *c, const char *name, const cJSON *item, double lo,
-    double hi, int integer, double *out)
-{
-	double v;
-
-	if (integer) {
-		if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) ||
-		    item->valuedouble != floor(item->valuedouble) ||
-		    item->valuedouble < lo || item->valuedouble > hi) {
-			codec_err(c, name, "must be an integer in [%.0f, %.0f]",
-			    lo, hi);
-			return -1;
-		}
-		*out = item->valuedouble;
-		return 0;
-	}
-	if (codec_number(c, name, item, &v) != 0)
-		return -1;
-	if (!(v > lo) || !(v <= hi)) {
-		codec_err(c, name, "must be in (%g, %g]", lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 int
 codec_decode_books_sim(const char *body, size_t len,
@@ -74,7 +44,6 @@ codec_decode_books_sim(const char *body, size_t len,
 	struct codec_ctx c;
 	cJSON *root = NULL;
 	size_t i;
-	double x;
 	int rc;
 
 	if (len == 0) {
@@ -86,42 +55,8 @@ codec_decode_books_sim(const char *body, size_t len,
 		return -1;
 	lc_params_default(pr);
 	pr->threads = lim->threads;
-	if (rc == 0) {
-		if (v[S_HORIZON] != NULL)
-			opt(&c, "horizon_days", v[S_HORIZON], 0, 365, 0,
-			    &pr->horizon_days);
-		if (v[S_DOF] != NULL &&
-		    codec_number(&c, "tail_dof", v[S_DOF], &x) == 0) {
-			if (x == 0 || (x > 2 && x <= 1000))
-				pr->tail_dof = x;
-			else
-				codec_err(&c, "tail_dof",
-				    "must be 0 (normal) or in (2, 1000]");
-		}
-		if (v[S_THRESH] != NULL)
-			opt(&c, "cascade_threshold_bps", v[S_THRESH], 0, 1e6,
-			    0, &pr->threshold_bps);
-		if (v[S_PATHS] != NULL && opt(&c, "paths", v[S_PATHS], 1,
-		    (double)lim->max_paths, 1, &x) == 0)
-			pr->paths = (uint32_t)x;
-		if (v[S_STEPS] != NULL && opt(&c, "steps", v[S_STEPS], 1,
-		    (double)lim->max_steps, 1, &x) == 0)
-			pr->steps = (uint32_t)x;
-		if (v[S_SEED] != NULL && opt(&c, "seed", v[S_SEED], 0,
-		    SIM_MAX_SEED, 1, &x) == 0)
-			pr->seed = (uint64_t)x;
-		if (v[S_SCALE] != NULL)
-			opt(&c, "depth_scale", v[S_SCALE], 0, 1e6, 0,
-			    &pr->depth_scale);
-		if (v[S_LEVELS] != NULL) {
-			if (cJSON_IsBool(v[S_LEVELS]))
-				pr->include_market_levels =
-				    cJSON_IsTrue(v[S_LEVELS]) ? 1 : 0;
-			else
-				codec_err(&c, "include_market_levels",
-				    "must be true or false");
-		}
-	}
+	if (rc == 0)
+		codec_score_options(&c, v, lim, pr);
 	cJSON_Delete(root);
 	if (c.nerr > 0 || rc != 0) {
 		problem_set(err, 422, "validation", "Unprocessable request",

@@ -111,6 +111,16 @@ int codec_positions(struct codec_ctx *c, const struct cJSON *arr,
     const struct snapshot *snap, struct score_request *r);
 
 /*
+ * The eight score options, members o[0..7] in the order horizon_days,
+ * tail_dof, cascade_threshold_bps, paths, steps, seed, depth_scale,
+ * include_market_levels (NULL when absent), decoded into pr (holding the
+ * defaults); errors added to c (codec_score.c).
+ */
+struct lc_params;
+void codec_score_options(struct codec_ctx *c, const struct cJSON *const *o,
+    const struct codec_limits *limits, struct lc_params *pr);
+
+/*
  * The volatility of a cached market before any request override, and its
  * source (CODEC_VOL_*): with volatility_source history and enough data,
  * sigma(h) = lc_vol_blend at horizon h with mean reversion m days

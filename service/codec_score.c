@@ -83,20 +83,20 @@ struct dec {
 
 /* Number in a range given as bounds and openness; -1 with an error. */
 static int
-num_range(struct dec *d, const char *member, const cJSON *item, double lo,
+num_range(struct codec_ctx *c, const char *member, const cJSON *item, double lo,
     int lo_open, double hi, int hi_open, double *out)
 {
 	double v;
 
-	if (codec_number(&d->ctx, member, item, &v) != 0)
+	if (codec_number(c, member, item, &v) != 0)
 		return -1;
 	if ((lo_open ? !(v > lo) : !(v >= lo)) ||
 	    (hi_open ? !(v < hi) : !(v <= hi))) {
 		if (hi >= LC_MAX_VALUE && !hi_open)
-			codec_err(&d->ctx, member, "must be %s %g",
+			codec_err(c, member, "must be %s %g",
 			    lo_open ? ">" : ">=", lo);
 		else
-			codec_err(&d->ctx, member, "must be in %c%g, %g%c",
+			codec_err(c, member, "must be in %c%g, %g%c",
 			    lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
 		return -1;
 	}
@@ -105,19 +105,19 @@ num_range(struct dec *d, const char *member, const cJSON *item, double lo,
 }
 
 static int
-int_range(struct dec *d, const char *member, const cJSON *item, double lo,
+int_range(struct codec_ctx *c, const char *member, const cJSON *item, double lo,
     double hi, double *out)
 {
 	double v;
 
 	if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) ||
 	    item->valuedouble != floor(item->valuedouble)) {
-		codec_err(&d->ctx, member, "must be an integer");
+		codec_err(c, member, "must be an integer");
 		return -1;
 	}
 	v = item->valuedouble;
 	if (v < lo || v > hi) {
-		codec_err(&d->ctx, member, "must be an integer in [%.0f, %.0f]",
+		codec_err(c, member, "must be an integer in [%.0f, %.0f]",
 		    lo, hi);
 		return -1;
 	}
@@ -205,10 +205,10 @@ decode_overrides(struct dec *d, const cJSON *obj, int is_vol)
 		}
 		seen[a] = 1;
 		if (is_vol)
-			ok = num_range(d, it->string, it, 0, 0, LC_MAX_VOL, 0,
+			ok = num_range(&d->ctx, it->string, it, 0, 0, LC_MAX_VOL, 0,
 			         &v) == 0;
 		else
-			ok = num_range(d, it->string, it, 0, 1, LC_MAX_VALUE, 0,
+			ok = num_range(&d->ctx, it->string, it, 0, 1, LC_MAX_VALUE, 0,
 			         &v) == 0;
 		if (!ok)
 			continue;
@@ -275,7 +275,7 @@ decode_entries(struct dec *d, const cJSON *arr, int coll, struct lc_entry *out)
 		if (v[1] == NULL) {
 			codec_err(&d->ctx, "amount", "is required");
 			bad = -1;
-		} else if (num_range(d, "amount", v[1], 0, 0, LC_MAX_VALUE, 0,
+		} else if (num_range(&d->ctx, "amount", v[1], 0, 0, LC_MAX_VALUE, 0,
 		               &e.amount) != 0) {
 			bad = -1;
 		}
@@ -284,7 +284,7 @@ decode_entries(struct dec *d, const cJSON *arr, int coll, struct lc_entry *out)
 				codec_err(&d->ctx, "liquidation_threshold",
 				    "is required on collateral");
 				bad = -1;
-			} else if (num_range(d, "liquidation_threshold", v[2],
+			} else if (num_range(&d->ctx, "liquidation_threshold", v[2],
 			               0, 1, 1, 0, &e.lt) != 0) {
 				bad = -1;
 			}
@@ -372,13 +372,13 @@ decode_loan(struct dec *d, const cJSON *obj, struct lc_position *p)
 	l->ndebt = decode_entries(d, v[L_DEBT], 0, debt);
 	d->nentries += l->ndebt;
 	if (v[L_BONUS] != NULL)
-		num_range(d, "liquidation_bonus", v[L_BONUS], 0, 0, 1, 1,
+		num_range(&d->ctx, "liquidation_bonus", v[L_BONUS], 0, 0, 1, 1,
 		    &l->bonus);
 	if (v[L_CF] != NULL)
-		num_range(d, "close_factor", v[L_CF], 0, 1, 1, 0,
+		num_range(&d->ctx, "close_factor", v[L_CF], 0, 1, 1, 0,
 		    &l->close_factor);
 	if (v[L_FULL] != NULL)
-		num_range(d, "full_liquidation_below", v[L_FULL], 0, 0,
+		num_range(&d->ctx, "full_liquidation_below", v[L_FULL], 0, 0,
 		    LC_MAX_VALUE, 0, &l->full_liq_below);
 	if (d->ctx.nerr != nerr0)
 		return -1;
@@ -467,7 +467,7 @@ decode_tiers(struct dec *d, const cJSON *arr, struct lc_perp *pp)
 		t[i].amount = 0;
 		if (cJSON_IsObject(it)) {
 			if (v[0] != NULL)
-				num_range(d, "max_notional", v[0], 0, 1,
+				num_range(&d->ctx, "max_notional", v[0], 0, 1,
 				    LC_MAX_VALUE, 0, &t[i].max_notional);
 			else if (it->next != NULL)
 				codec_err(&d->ctx, "max_notional",
@@ -476,10 +476,10 @@ decode_tiers(struct dec *d, const cJSON *arr, struct lc_perp *pp)
 			if (v[1] == NULL)
 				codec_err(&d->ctx, "mmr", "is required");
 			else
-				num_range(d, "mmr", v[1], 0, 0, 1, 1,
+				num_range(&d->ctx, "mmr", v[1], 0, 0, 1, 1,
 				    &t[i].mmr);
 			if (v[2] != NULL)
-				num_range(d, "maintenance_amount", v[2], 0, 0,
+				num_range(&d->ctx, "maintenance_amount", v[2], 0, 0,
 				    LC_MAX_VALUE, 0, &t[i].amount);
 		}
 		codec_ptr_pop(&d->ctx, old2);
@@ -559,12 +559,12 @@ decode_perp(struct dec *d, const cJSON *obj, struct lc_position *p)
 	if (v[P_SIZE] == NULL)
 		codec_err(&d->ctx, "size", "is required");
 	else
-		num_range(d, "size", v[P_SIZE], 0, 1, LC_MAX_VALUE, 0,
+		num_range(&d->ctx, "size", v[P_SIZE], 0, 1, LC_MAX_VALUE, 0,
 		    &pp->size);
 	if (v[P_ENTRY] == NULL)
 		codec_err(&d->ctx, "entry_price", "is required");
 	else
-		num_range(d, "entry_price", v[P_ENTRY], 0, 1, LC_MAX_VALUE, 0,
+		num_range(&d->ctx, "entry_price", v[P_ENTRY], 0, 1, LC_MAX_VALUE, 0,
 		    &pp->entry);
 	if (v[P_MARGIN] != NULL && v[P_LEV] != NULL)
 		codec_err(&d->ctx, "leverage",
@@ -573,15 +573,15 @@ decode_perp(struct dec *d, const cJSON *obj, struct lc_position *p)
 	else if (v[P_MARGIN] == NULL && v[P_LEV] == NULL)
 		codec_err(&d->ctx, "margin", "margin or leverage is required");
 	else if (v[P_MARGIN] != NULL)
-		num_range(d, "margin", v[P_MARGIN], 0, 1, LC_MAX_VALUE, 0,
+		num_range(&d->ctx, "margin", v[P_MARGIN], 0, 1, LC_MAX_VALUE, 0,
 		    &pp->margin);
 	else
-		num_range(d, "leverage", v[P_LEV], 1, 0, LC_MAX_VALUE, 0, &lev);
+		num_range(&d->ctx, "leverage", v[P_LEV], 1, 0, LC_MAX_VALUE, 0, &lev);
 	if (v[P_MMR] != NULL)
-		num_range(d, "maintenance_margin_rate", v[P_MMR], 0, 0, 1, 1,
+		num_range(&d->ctx, "maintenance_margin_rate", v[P_MMR], 0, 0, 1, 1,
 		    &pp->mmr);
 	if (v[P_MMA] != NULL)
-		num_range(d, "maintenance_amount", v[P_MMA], 0, 0, LC_MAX_VALUE,
+		num_range(&d->ctx, "maintenance_amount", v[P_MMA], 0, 0, LC_MAX_VALUE,
 		    0, &pp->mm_amount);
 	if (v[P_TIERS] != NULL) {
 		if (v[P_MMR] != NULL || v[P_MMA] != NULL)
@@ -895,6 +895,52 @@ out:
 	return rc;
 }
 
+/*
+ * The score options (docs/model.md 7) from their members, in this order:
+ * horizon_days, tail_dof, cascade_threshold_bps, paths, steps, seed,
+ * depth_scale, include_market_levels (NULL when absent), into pr, which
+ * holds the defaults; errors are added to c.  The score and the book
+ * simulation decode them here.
+ */
+void
+codec_score_options(struct codec_ctx *c, const cJSON *const *o,
+    const struct codec_limits *limits, struct lc_params *pr)
+{
+	double x;
+
+	if (o[0] != NULL)
+		num_range(c, "horizon_days", o[0], 0, 1, 365, 0,
+		    &pr->horizon_days);
+	if (o[1] != NULL && codec_number(c, "tail_dof", o[1], &x) == 0) {
+		if (x == 0 || (x > 2 && x <= 1000))
+			pr->tail_dof = x;
+		else
+			codec_err(c, "tail_dof",
+			    "must be 0 (normal) or in (2, 1000]");
+	}
+	if (o[2] != NULL)
+		num_range(c, "cascade_threshold_bps", o[2], 0, 1, 1e6, 0,
+		    &pr->threshold_bps);
+	if (o[3] != NULL && int_range(c, "paths", o[3], 1,
+	    (double)limits->max_paths, &x) == 0)
+		pr->paths = (uint32_t)x;
+	if (o[4] != NULL && int_range(c, "steps", o[4], 1,
+	    (double)limits->max_steps, &x) == 0)
+		pr->steps = (uint32_t)x;
+	if (o[5] != NULL && int_range(c, "seed", o[5], 0, MAX_SEED, &x) == 0)
+		pr->seed = (uint64_t)x;
+	if (o[6] != NULL)
+		num_range(c, "depth_scale", o[6], 0, 1, 1e6, 0,
+		    &pr->depth_scale);
+	if (o[7] != NULL) {
+		if (cJSON_IsBool(o[7]))
+			pr->include_market_levels = cJSON_IsTrue(o[7]) ? 1 : 0;
+		else
+			codec_err(c, "include_market_levels",
+			    "must be true or false");
+	}
+}
+
 enum {
 	T_POS,
 	T_HORIZON,
@@ -935,7 +981,6 @@ codec_decode_score(const char *body, size_t len, const struct snapshot *snap,
 	struct dec d;
 	cJSON *root = NULL;
 	size_t i, n = 0;
-	double x;
 	int rc = -1;
 
 	codec_request_release(out);
@@ -966,44 +1011,7 @@ codec_decode_score(const char *body, size_t len, const struct snapshot *snap,
 	pr = &out->params;
 	lc_params_default(pr);
 	pr->threads = limits->threads;
-	if (v[T_HORIZON] != NULL)
-		num_range(&d, "horizon_days", v[T_HORIZON], 0, 1, 365, 0,
-		    &pr->horizon_days);
-	if (v[T_DOF] != NULL &&
-	    codec_number(&d.ctx, "tail_dof", v[T_DOF], &x) == 0) {
-		if (x == 0 || (x > 2 && x <= 1000))
-			pr->tail_dof = x;
-		else
-			codec_err(&d.ctx, "tail_dof",
-			    "must be 0 (normal) or "
-			    "in (2, 1000]");
-	}
-	if (v[T_THRESH] != NULL)
-		num_range(&d, "cascade_threshold_bps", v[T_THRESH], 0, 1, 1e6,
-		    0, &pr->threshold_bps);
-	if (v[T_PATHS] != NULL &&
-	    int_range(&d, "paths", v[T_PATHS], 1, (double)limits->max_paths,
-	        &x) == 0)
-		pr->paths = (uint32_t)x;
-	if (v[T_STEPS] != NULL &&
-	    int_range(&d, "steps", v[T_STEPS], 1, (double)limits->max_steps,
-	        &x) == 0)
-		pr->steps = (uint32_t)x;
-	if (v[T_SEED] != NULL &&
-	    int_range(&d, "seed", v[T_SEED], 0, MAX_SEED, &x) == 0)
-		pr->seed = (uint64_t)x;
-	if (v[T_SCALE] != NULL)
-		num_range(&d, "depth_scale", v[T_SCALE], 0, 1, 1e6, 0,
-		    &pr->depth_scale);
-	if (v[T_LEVELS] != NULL) {
-		if (cJSON_IsBool(v[T_LEVELS]))
-			pr->include_market_levels =
-			    cJSON_IsTrue(v[T_LEVELS]) ? 1 : 0;
-		else
-			codec_err(&d.ctx, "include_market_levels",
-			    "must be "
-			    "true or false");
-	}
+	codec_score_options(&d.ctx, &v[T_HORIZON], limits, pr);
 
 	/* effective prices and volatilities */
 	out->nassets = snap->nassets;
