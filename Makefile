@@ -138,11 +138,29 @@ $(BUILD)/tests/svc_%: $(BUILD)/tests/service/test_%.o $(TLIB_OBJ) \
 	$(CC) -o $@ $(filter %.o %.a,$^) $(TEST_WRAP) $(CHECK_LIBS) \
 		$(LDLIBS_ALL)
 
+# Check stops a test after CK_DEFAULT_TIMEOUT seconds (4 by default) unless
+# its case sets its own; the suites run on shared machines, so the default
+# is raised, and CK_TIMEOUT_MULTIPLIER scales every limit under the
+# sanitizers. A failing suite's failure lines are printed again at the end,
+# so the last lines of a long log say which check failed and why.
+CK_DEFAULT_TIMEOUT ?= 60
+CK_TIMEOUT_MULTIPLIER ?= 1
 unit: $(MODEL_TESTS) $(SVC_TESTS) $(BIN)
-	@rc=0; for t in $(MODEL_TESTS) $(SVC_TESTS); do \
+	@rc=0; fails=""; log=$$(mktemp); \
+	export CK_DEFAULT_TIMEOUT=$(CK_DEFAULT_TIMEOUT) \
+		CK_TIMEOUT_MULTIPLIER=$(CK_TIMEOUT_MULTIPLIER); \
+	for t in $(MODEL_TESTS) $(SVC_TESTS); do \
 		echo "== $$t"; \
-		CASCADED_BIN=$(abspath $(BIN)) ./$$t || rc=1; \
-	done; exit $$rc
+		if ! CASCADED_BIN=$(abspath $(BIN)) ./$$t >$$log 2>&1; then \
+			rc=1; fails="$$fails $$t"; \
+			grep -E '^[^ ]+:[0-9]+:[FE]:|Checks:|ERROR: [A-Za-z]+Sanitizer|runtime error' $$log \
+				>>$$log.fail 2>/dev/null; \
+		fi; \
+		cat $$log; \
+	done; \
+	if [ $$rc -ne 0 ]; then \
+		echo "== FAILED:$$fails"; cat $$log.fail 2>/dev/null; \
+	fi; rm -f $$log $$log.fail; exit $$rc
 
 test: deps
 	@$(MAKE) --no-print-directory unit
@@ -160,7 +178,7 @@ run: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		unit
+		CK_TIMEOUT_MULTIPLIER=4 unit
 
 # ThreadSanitizer: the server binary built with TSan under the integration
 # suites that drive it from several threads (concurrent scores and writes,

@@ -426,7 +426,7 @@ START_TEST(kill9_during_writes)
 		 * then after a random 0-200 ms.
 		 */
 		t0 = now_ms();
-		while (atomic_load(&w.nwrites) < 3 && now_ms() - t0 < 5000)
+		while (atomic_load(&w.nwrites) < 3 && now_ms() - t0 < 60000)
 			nap(5);
 		nap((long)(rand_r(&seed) % 200));
 		server_proc_stop(&srv, SIGKILL, T_MS);
@@ -493,6 +493,7 @@ struct book_writer {
 	unsigned port;
 	long k0;
 	atomic_long sent, acked;
+	atomic_llong first_ms;	/* how long the round's first PUT took */
 	atomic_int stop;
 };
 
@@ -508,11 +509,15 @@ book_writer_main(void *arg)
 
 		if (b == NULL)
 			return NULL;
+		long long t0 = now_ms();
+
 		atomic_store(&w->sent, k);
 		st = call(w->port, "PUT", "/v1/books/kb", b, NULL);
 		free(b);
 		if (st != 200 && st != 201)
 			return NULL;	/* killed */
+		if (k == w->k0)
+			atomic_store(&w->first_ms, now_ms() - t0 + 1);
 		atomic_store(&w->acked, k);
 	}
 	return NULL;
@@ -578,7 +583,27 @@ START_TEST(kill9_during_book_writes)
 		w.k0 = (long)(round + 1) * 1000;
 		ck_assert_int_eq(pthread_create(&th, NULL, book_writer_main,
 		    &w), 0);
-		nap(300 + (long)(rand_r(&seed) % 1500));
+		/*
+		 * Kill in the middle of a write whatever the machine's speed:
+		 * the first round kills during its first PUT, at a random
+		 * 300-1800 ms; the later ones wait for one PUT to finish
+		 * (bounded), then kill at a random point of the next one,
+		 * scaled to how long the first took (a sanitizer build on a
+		 * loaded machine is many times slower than a plain one).
+		 */
+		if (round == 0) {
+			nap(300 + (long)(rand_r(&seed) % 1500));
+		} else {
+			long long t0 = now_ms(), d;
+
+			while (atomic_load(&w.first_ms) == 0 &&
+			    now_ms() - t0 < 120000)
+				nap(5);
+			d = atomic_load(&w.first_ms);
+			ck_assert_msg(d > 0, "round %d: no PUT finished in 120 s",
+			    round);
+			nap((long)(rand_r(&seed) % (unsigned)(d + d / 2)));
+		}
 		server_proc_stop(&srv, SIGKILL, T_MS);
 		free(srv.log);
 		srv.log = NULL;
