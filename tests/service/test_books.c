@@ -844,6 +844,53 @@ START_TEST(risk_equals_model)
 END_TEST
 
 /*
+ * Risk queries keep their scratch between calls (api_books.c risk_take):
+ * an answer made with a scratch that served larger and smaller queries
+ * before is the same bytes as the first one, made with a fresh scratch;
+ * two books, so the scratch also changes which book is its own.
+ */
+START_TEST(risk_scratch_reused)
+{
+	static const struct api_param qs[4][3] = {
+		{ { "asset", "ETH" }, { "to", "-0.4" }, { "step", "0.05" } },
+		{ { "asset", "ETH" }, { "to", "-0.9" }, { "step", "0.001" } },
+		{ { "asset", "ETH" }, { "direction", "up" }, { "step", "0.1" } },
+		{ { "asset", "ETH" }, { "to", "-0.6" }, { "step", "0.01" } },
+	};
+	static const char *const bk[2] = { "big", "small" };
+	char *first[2][4], *b;
+	int round, i, k;
+
+	market();
+	b = many(3000, 0, 1000);
+	BK_CALL(201, api_put_book(&app, "big", b, strlen(b), 0, &a_));
+	free(b);
+	b = many(40, 5000, 1300);
+	BK_CALL(201, api_put_book(&app, "small", b, strlen(b), 0, &a_));
+	free(b);
+	for (round = 0; round < 3; round++)
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < 4; i++) {
+				int j = round == 1 ? 3 - i : i;
+
+				BK_CALL(200, api_get_book_risk(&app, bk[k], qs[j],
+				    3, &a_));
+				if (round == 0) {
+					first[k][j] = strdup(last);
+					ck_assert_ptr_nonnull(first[k][j]);
+				} else {
+					ck_assert_str_eq(last, first[k][j]);
+				}
+			}
+	/* the two books' answers differ: the scratch is not stale */
+	ck_assert_str_ne(first[0][3], first[1][3]);
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 4; i++)
+			free(first[k][i]);
+}
+END_TEST
+
+/*
  * The riskiest positions: each key equals what the position's own answer
  * (scored alone, its copy left out) gives, min |effective / P - 1| (the
  * static price where the effective one is null), in a book whose
@@ -1146,6 +1193,7 @@ books_suite(void)
 	tcase_add_test(tc, asset_delete_keeps_other_positions);
 	tcase_add_test(tc, etag_same_on_every_path);
 	tcase_add_test(tc, risk_equals_model);
+	tcase_add_test(tc, risk_scratch_reused);
 	tcase_add_test(tc, readers_during_writes);
 	tcase_add_test(tc, riskiest_keys_match_answers);
 	suite_add_tcase(s, tc);
