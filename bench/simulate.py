@@ -4,7 +4,8 @@ run(res, tmp): `bench_engine --ref-sim FILE` (a book of 1e4 perps and
 compound-v3 loans on five assets, 10 000 paths x 16 steps, 2 threads) and
 bench/ref_numpy.py on the same book in numpy; the row goes to res["numpy"]
 (a disagreement beyond 4 standard errors to res["failures"]).  The timing
-rows books_sim_1e4_{1,2}t come from bench_engine itself (BENCH_ONLY=simulate).
+rows books_sim_1e4_{1,2}t and books_sim_coupled_{park,nopark} come from
+bench_engine itself (BENCH_ONLY=simulate).
 targets(add, res): the < 5 s goal and the speed against numpy.
 Alone: python3 bench/simulate.py (prints the numpy row).
 """
@@ -38,6 +39,13 @@ def targets(add, res):
             add("simulate a book of 1e4 positions, 5 assets, 10 000 x 16, "
                 "2 threads", row["median_ns"] / 1e9, row["cpu_ns"] / 1e9,
                 "s", "< 5", lambda v: v < 5)
+    rows = {r["bench"]: r for r in res.get("engine", [])}
+    pk, npk = rows.get("books_sim_coupled_park"), \
+        rows.get("books_sim_coupled_nopark")
+    if pk and npk:
+        add("parking on a coupled book (3000 loans, 2000 x 16, 1 thread): "
+            "time without / with", npk["median_ns"] / pk["median_ns"],
+            npk["cpu_ns"] / pk["cpu_ns"], "x", ">= 1", lambda v: v >= 1)
     for row in res.get("numpy", []):
         if row["bench"] == "numpy_sim":
             add("speed vs numpy, simulate (the same book and paths)",

@@ -52,6 +52,7 @@
 
 #define BOOK_MAX_WRITE 2000000	/* positions per write */
 #define LOAD_CHUNK 4096		/* stored positions decoded at once */
+#define RPOOL_N 2		/* risk scratch kept (the cores) */
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -107,9 +108,50 @@ struct api_books {
 	 */
 	uint64_t gen, set_gen;
 	uint64_t *agen;		/* [nassets] */
+	/*
+	 * Risk queries' scratch, kept between queries (risk_take()): a
+	 * fresh one maps its arrays anew, and on an asset of 71 706 stored
+	 * levels the page faults cost as much as the query.
+	 */
+	pthread_mutex_t rmu;
+	struct lc_book_risk *rpool[RPOOL_N];
+	size_t nrpool;
 };
 
 static struct bk_pos tombstone;
+
+/* A risk query's scratch: a kept one, or a new one (NULL: no memory). */
+static struct lc_book_risk *
+risk_take(struct api_books *bs)
+{
+	struct lc_book_risk *r = NULL;
+
+	pthread_mutex_lock(&bs->rmu);
+	if (bs->nrpool > 0)
+		r = bs->rpool[--bs->nrpool];
+	pthread_mutex_unlock(&bs->rmu);
+	if (r == NULL && (r = malloc(sizeof(*r))) != NULL)
+		lc_book_risk_init(r);
+	return r;
+}
+
+/* Give r back: kept for the next query (at most RPOOL_N), else freed. */
+static void
+risk_give(struct api_books *bs, struct lc_book_risk *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&bs->rmu);
+	if (bs->nrpool < RPOOL_N) {
+		bs->rpool[bs->nrpool++] = r;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&bs->rmu);
+	if (r != NULL) {
+		lc_book_risk_release(r);
+		free(r);
+	}
+}
 
 static uint64_t
 id_hash(const char *s)
@@ -1155,6 +1197,11 @@ books_state(struct app *app)
 		free(bs);
 		return NULL;
 	}
+	if (pthread_mutex_init(&bs->rmu, NULL) != 0) {
+		pthread_rwlock_destroy(&bs->rw);
+		free(bs);
+		return NULL;
+	}
 	app->writer->books = bs;
 	return bs;
 }
@@ -1262,6 +1309,11 @@ api_books_free(struct app *app)
 	bs = app->writer->books;
 	books_clear(bs);
 	free(bs->b);
+	while (bs->nrpool > 0) {
+		lc_book_risk_release(bs->rpool[--bs->nrpool]);
+		free(bs->rpool[bs->nrpool]);
+	}
+	pthread_mutex_destroy(&bs->rmu);
 	pthread_rwlock_destroy(&bs->rw);
 	free(bs);
 	app->writer->books = NULL;
@@ -2211,7 +2263,7 @@ api_get_book_risk(struct app *app, const char *book,
 	struct snapshot *s = read_begin(app, &bs, ans);
 	const struct lc_book **books = NULL;
 	struct lc_book_risk_args ra;
-	struct lc_book_risk r;
+	struct lc_book_risk *r = NULL;
 	struct lc_levels stored;
 	const char *v[R_N];
 	double thresh = 100;
@@ -2219,7 +2271,6 @@ api_get_book_risk(struct app *app, const char *book,
 	long a = -1, self;
 	enum lc_status st;
 
-	lc_book_risk_init(&r);
 	if (s == NULL)
 		return ans->status;
 	if (read_book(bs, book, ans) == NULL)
@@ -2281,7 +2332,10 @@ api_get_book_risk(struct app *app, const char *book,
 	ra.self = (size_t)self;
 	ra.curve = &s->lc_assets[a].curve[ra.dir == LC_DOWN ? LC_BID : LC_ASK];
 	ra.depth_scale = 1;
-	st = lc_book_risk(&ra, &r);
+	r = risk_take(bs);
+	if (r == NULL)
+		goto oom;
+	st = lc_book_risk(&ra, r);
 	if (st == LC_ENOMEM)
 		goto oom;
 	if (st != LC_OK) {
@@ -2291,14 +2345,14 @@ api_get_book_risk(struct app *app, const char *book,
 		ans->status = 500;
 		goto out;
 	}
-	ans->body = risk_body(book, s->assets[a].symbol, ra.dir, &ra, &r);
+	ans->body = risk_body(book, s->assets[a].symbol, ra.dir, &ra, r);
 	wtx_answer(ans, 1, 200);
 	goto out;
 oom:
 	api_oom(ans);
 out:
 	free(books);
-	lc_book_risk_release(&r);
+	risk_give(bs, r);
 	read_end(bs, s);
 	return ans->status;
 }

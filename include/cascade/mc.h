@@ -54,6 +54,10 @@
 #define LC_MC_BOOK_LOSS 4u	/* per path: liquidated value, bad debt
 				 * and liquidated positions of the
 				 * request's positions (book_sim.h) */
+#define LC_MC_NO_PARK 8u	/* no loan parked on walked paths (every
+				 * proved loan proved again when a fill
+				 * touches its assets): the same answer,
+				 * slower (bench: the ratio) */
 
 /*
  * Raw estimates.  Arrays are owned by the struct: lc_mc_stats_init() /
@@ -82,6 +86,13 @@ struct lc_mc_stats {
 				 * loan was proved safe on that path up
 				 * front: not judged while no loan trades
 				 * its assets */
+	uint64_t parked;	/* of those, the pairs proved with room to
+				 * spare: not visited at all while the
+				 * path's fills move the bounds by less
+				 * than that room */
+	uint64_t unparked;	/* walked paths on which the fills moved
+				 * the bounds by the room (every parked
+				 * loan proved again from then on) */
 	int shrunk;		/* R was shrunk (correlation_shrunk) */
 	size_t ninvolved;	/* volatile assets simulated */
 	size_t ncoupled;	/* coupled loans */

@@ -110,7 +110,7 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 	np = (double)md.paths;
 	st->paths = md.paths;
 	st->walked = 0;
-	st->skipped = 0;
+	st->skipped = st->parked = st->unparked = 0;
 	st->shrunk = md.shrunk;
 	st->ninvolved = md.n;
 	st->ncoupled = md.nloan;
@@ -119,6 +119,8 @@ mc_estimate(const struct lc_market *m, const struct lc_request *req,
 		casc += md.ws[i].cnt_casc;
 		st->walked += md.ws[i].cnt_walk;
 		st->skipped += md.ws[i].cnt_skip;
+		st->parked += md.ws[i].cnt_park;
+		st->unparked += md.ws[i].cnt_unpark;
 	}
 	st->p_any = (double)any / np;
 	st->cascade_any = (double)casc / np;

@@ -149,6 +149,7 @@ ws_free(struct mc_ws *w)
 	free(w->cnt_ev);
 	free(w->hist);
 	free(w->cand);
+	free(w->plo0);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -187,8 +188,9 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->cnt_ev = calloc(nn * 2, sizeof(uint64_t));
 	if (md->nhist > 0)
 		w->hist = calloc(md->nhist, sizeof(uint64_t));
-	w->cand = calloc(md->nlw + 1, sizeof(uint64_t));
-	if (w->e == NULL || w->eb == NULL || w->xs == NULL ||
+	w->cand = calloc(3 * md->nlw + 1, sizeof(uint64_t));
+	w->plo0 = calloc(nn * 3, sizeof(double));
+	if (w->plo0 == NULL || w->e == NULL || w->eb == NULL || w->xs == NULL ||
 	    w->zs == NULL || w->zps == NULL ||
 	    w->s == NULL || w->lo == NULL || w->pendlo == NULL ||
 	    w->pendhi == NULL || w->npendlo == NULL || w->curlo == NULL ||
@@ -220,6 +222,10 @@ ws_alloc(const struct mc_model *md, struct mc_ws *w)
 	w->curhi = w->curlo + nn;
 	w->b = w->E + 2 * nn;
 	w->gd = w->b + 2 * nn;
+	w->park = w->cand + md->nlw;
+	w->pmask = w->park + md->nlw;
+	w->phi0 = w->plo0 + nn;
+	w->fdr = w->phi0 + nn;
 	w->sliq = w->liq + nlx;
 	w->dead = w->sliq + nlx;
 	w->lsafe = w->dead + nlx;

@@ -272,6 +272,18 @@ struct mc_ws {
 	 * (loan_skipped() would return 1 at once)
 	 */
 	uint64_t *cand;
+	/*
+	 * park: bitmap of the loans proved at loans_mark() with room to
+	 * spare (loan_safe() == 2): they stay out of cand whatever fill()
+	 * does while the drift of the bounds, dprod = prod_a fdr[a] (fdr[a]
+	 * = max(1, plo0/plo) max(1, phi/phi0), plo0 / phi0 the bounds at the
+	 * mark), stays below the room (park_room()); pmask: the loans fill()
+	 * may put back in cand (not parked, not finished)
+	 */
+	uint64_t *park, *pmask;
+	double *plo0, *phi0, *fdr, dprod;
+	size_t nparked;
+	double qpark;		/* the ratio A / B of a parked loan */
 	uint32_t *nsteps;
 	double *dfirst;
 	double *cov;		/* per loan R_uv s_u s_v of this path */
@@ -288,6 +300,8 @@ struct mc_ws {
 	uint64_t cnt_any, cnt_casc;
 	uint64_t cnt_walk;	/* paths walked step by step (replay()) */
 	uint64_t cnt_skip;	/* (walked path, loan) pairs proved safe */
+	uint64_t cnt_park;	/* of those, parked (loans_mark()) */
+	uint64_t cnt_unpark;	/* walked paths whose drift unparked */
 	/* LC_MC_BOOK_LOSS: coupled loans' value seized, shortfalls */
 	double bval, bbad;
 };

@@ -45,7 +45,12 @@
  * ones whose asset a fill has touched since their proof (fill() ORs the
  * asset's bitmap of loans, md->amask); a proved loan left out would be
  * skipped at once, so the visits and their order are those of a loop
- * over every loan.  The proof itself reads P exp(lb) glo and P exp(ub)
+ * over every loan.  A loan proved with room to spare (its ratio A / B
+ * at least e^PARK_ROOM above what the proof needs) is parked: fill()
+ * leaves it out of cand while the product of the path's bound drifts
+ * stays below that room (park_drift()), since it would be proved again
+ * at once; a loan liquidated to its end (dead, its static figure
+ * liquidated too) leaves cand for the rest of the path.  The proof itself reads P exp(lb) glo and P exp(ub)
  * ghi per asset once (plo / phi) and takes a log only when the ratio
  * A / B lies between 1 and safe_cut()'s bound for the path.  A loan's
  * path covariances are made at its first judgment that needs them
@@ -183,6 +188,14 @@
 #define U_MAX_SF 1.1102230246251565e-16	/* U <= 1 - 2^-53 */
 #define INV_SQRT2 0.70710678118654752440	/* as stats.c */
 #define SAFE_MARGIN 1e-9	/* loans_safe(): y bound must clear 0 by it */
+/*
+ * loans_mark(): a loan proved with ln(A / B) at least PARK_ROOM above
+ * safe_cut()'s ratio is parked (left out of the candidates) until the
+ * bounds of the path's assets have drifted by that much (park_drift()).
+ */
+#ifndef PARK_ROOM
+#define PARK_ROOM 0.05
+#endif
 
 enum { ST_FRESH = 0, ST_PENDING, ST_DONE };
 
@@ -1009,7 +1022,7 @@ fill(const struct mc_model *md, struct mc_ws *w, uint32_t a, int dir,
 	w->E[i] += qty;
 	w->ever[a]++;
 	for (j = 0; j < md->nlw; j++)
-		w->cand[j] |= md->amask[(size_t)a * md->nlw + j];
+		w->cand[j] |= md->amask[(size_t)a * md->nlw + j] & w->pmask[j];
 	update_b(md, w, a, dir);
 	update_gamma(md, w, a);
 }
@@ -1152,6 +1165,11 @@ loan_step(const struct mc_model *md, struct mc_ws *w, size_t li,
 		w->dead[li] = 1;
 }
 
+static void park_drift(const struct mc_model *md, struct mc_ws *w,
+    const struct mc_loan *l);
+static void bounds_with_volume(const struct mc_model *md, struct mc_ws *w,
+    size_t a);
+
 /*
  * Judge and liquidate loan li in this round; 1 when a step happened.  pre:
  * its first judgment, already made by judge_both() (NULL: judge here).
@@ -1204,13 +1222,16 @@ loan_round(const struct mc_model *md, struct mc_ws *w, size_t li,
 		w->nsteps[li]++;
 		did = 1;
 	}
-	if (did)
+	if (did) {
 		for (v = 0; v < l->nv; v++) {
 			if (may_fire(md, w, md->va[l->ev + v], LC_DOWN))
 				advance(md, w, md->va[l->ev + v], LC_DOWN);
 			if (may_fire(md, w, md->va[l->ev + v], LC_UP))
 				advance(md, w, md->va[l->ev + v], LC_UP);
 		}
+		if (w->nparked > 0)
+			park_drift(md, w, l);
+	}
 	return did;
 }
 
@@ -1386,7 +1407,7 @@ loan_safe(const struct mc_model *md, const struct mc_ws *w, size_t li,
 		return 0;
 	q = A / B;
 	if (q > w->qsafe)
-		return 1;	/* safe_cut() */
+		return q > w->qpark ? 2 : 1;	/* safe_cut(); 2: parked */
 	if (!(q >= 1.0))
 		return 0;	/* log(q) <= 0 and (sc + sd) hr >= 0 */
 	return log(q) - (sc + sd) * hr > SAFE_MARGIN;
@@ -1412,6 +1433,7 @@ safe_cut(const struct mc_model *md, struct mc_ws *w, double hr)
 	w->qsafe = exp(SAFE_MARGIN + 2.0 * smax * hr + 1e-6);
 	if (!(w->qsafe < HUGE_VAL))
 		w->qsafe = HUGE_VAL;	/* NaN or overflow: no shortcut */
+	w->qpark = w->qsafe * exp(PARK_ROOM);
 }
 
 /*
@@ -1485,10 +1507,70 @@ loans_mark(const struct mc_model *md, struct mc_ws *w, double rmax2)
 
 	w->hr = hr;
 	safe_cut(md, w, hr);
+	memset(w->park, 0, md->nlw * sizeof(uint64_t));
+	w->nparked = 0;
 	for (li = 0; li < md->nloan; li++) {
-		w->lsafe[li] = (unsigned char)loan_safe(md, w, li, hr);
+		int r = loan_safe(md, w, li, hr);
+
+		w->lsafe[li] = r != 0;
 		w->cnt_skip += w->lsafe[li];
+		if (r == 2 && !(md->flags & LC_MC_NO_PARK)) {
+			w->park[li / 64] |= (uint64_t)1 << (li % 64);
+			w->nparked++;
+			w->cnt_park++;
+		}
 	}
+	/* the bounds of the proofs: loans_safe() made them just before */
+	memcpy(w->plo0, w->plo, md->n * sizeof(double));
+	memcpy(w->phi0, w->phi, md->n * sizeof(double));
+}
+
+/*
+ * A parked loan (loans_mark(), loan_safe() == 2) was proved with ratio
+ * q0 = A / B > qsafe e^PARK_ROOM at the bounds plo0 / phi0.  Its A is
+ * a sum of nonnegative terms, those of volatile collateral in plo[a];
+ * its B likewise in phi[a].  With the current bounds, valid for the
+ * current volumes E (bounds_with_volume()), A >= A0 / prod max(1, plo0
+ * / plo) and B <= B0 prod max(1, phi / phi0) over the loan's assets, so
+ * A / B >= q0 / dprod, dprod the product of those factors over every
+ * asset: while dprod < e^PARK_ROOM, A / B > qsafe and loan_safe() would
+ * prove the loan again, so it need not be visited.  Called after every
+ * loan step (only a loan's own assets trade in its steps); when the
+ * drift reaches the room, every parked loan joins the candidates and is
+ * proved again one by one from then on (loan_skipped()).
+ */
+static void
+park_drift(const struct mc_model *md, struct mc_ws *w,
+    const struct mc_loan *l)
+{
+	size_t v, j;
+	double d = 1.0;
+
+	for (v = 0; v < l->nv; v++) {
+		uint32_t a = md->va[l->ev + v];
+		double f = 1.0;
+
+		if (w->bver[a] != w->ever[a])
+			bounds_with_volume(md, w, a);
+		if (w->plo[a] < w->plo0[a])
+			f = w->plo0[a] / w->plo[a];
+		if (w->phi[a] > w->phi0[a])
+			f *= w->phi[a] / w->phi0[a];
+		w->fdr[a] = f;
+	}
+	for (v = 0; v < md->n; v++)
+		d *= w->fdr[v];
+	w->dprod = d;
+	/* NaN too; 1e-9 of the room spared for rounding */
+	if (d < exp(PARK_ROOM) * (1.0 - 1e-9))
+		return;
+	for (j = 0; j < md->nlw; j++) {
+		w->cand[j] |= w->park[j];
+		w->pmask[j] |= w->park[j];
+		w->park[j] = 0;
+	}
+	w->nparked = 0;
+	w->cnt_unpark++;
 }
 
 /*
@@ -1541,7 +1623,7 @@ loan_skipped(const struct mc_model *md, struct mc_ws *w, size_t li)
 		if (w->bver[a] != w->ever[a])
 			bounds_with_volume(md, w, a);
 	}
-	w->lsafe[li] = (unsigned char)loan_safe(md, w, li, w->hr);
+	w->lsafe[li] = loan_safe(md, w, li, w->hr) != 0;
 	return w->lsafe[li];
 }
 
@@ -1615,6 +1697,12 @@ step_rounds(const struct mc_model *md, struct mc_ws *w, double *slip)
 			const struct mc_loan *l = &md->loan[li];
 			struct judge js, jc, *pre = NULL;
 
+			if (w->dead[li] && w->sliq[li]) {
+				/* nothing left to judge on this path */
+				w->cand[li / 64] &= ~((uint64_t)1 << (li % 64));
+				w->pmask[li / 64] &= ~((uint64_t)1 << (li % 64));
+				continue;
+			}
 			if (loan_skipped(md, w, li)) {
 				/* see loans_mark(); back when E moves */
 				w->cand[li / 64] &= ~((uint64_t)1 << (li % 64));
@@ -1830,8 +1918,16 @@ replay(const struct mc_model *md, struct mc_ws *w, double *slip)
 		w->jt[li] = 0;
 		w->dfirst[li] = 0.0;
 	}
-	/* the loans not proved safe; the proved ones join when E moves */
+	/*
+	 * the loans not proved safe; the proved ones join when E moves
+	 * (the parked ones when the bounds drift: park_drift())
+	 */
 	memset(w->cand, 0, md->nlw * sizeof(uint64_t));
+	for (i = 0; i < md->nlw; i++)
+		w->pmask[i] = ~w->park[i];
+	for (a = 0; a < n; a++)
+		w->fdr[a] = 1.0;
+	w->dprod = 1.0;
 	for (li = 0; li < md->nloan; li++)
 		if (!w->lsafe[li])
 			w->cand[li / 64] |= (uint64_t)1 << (li % 64);
@@ -1956,7 +2052,7 @@ mc_pilot(const struct mc_model *md)
 {
 	struct mc_ws *w = &md->ws[0];
 	size_t n = md->paths < LC_MC_CHUNK ? md->paths : LC_MC_CHUNK, p, li;
-	uint64_t skip0 = w->cnt_skip, open = 0;
+	uint64_t skip0 = w->cnt_skip, park0 = w->cnt_park, open = 0;
 
 	if (md->nloan == 0 || n == 0)
 		return 0.0;
@@ -1974,6 +2070,7 @@ mc_pilot(const struct mc_model *md)
 			open += !w->lsafe[li];
 	}
 	w->cnt_skip = skip0;
+	w->cnt_park = park0;
 	return (double)open / (double)n;
 }
 
@@ -1990,6 +2087,8 @@ run_path(const struct mc_model *md, struct mc_ws *w, double *slip, size_t p)
 	}
 	for (li = 0; li < md->nloan; li++)
 		w->liq[li] = w->sliq[li] = w->lsafe[li] = 0;
+	memset(w->park, 0, md->nlw * sizeof(uint64_t));
+	w->nparked = 0;
 	w->bval = w->bbad = 0.0;
 	rmax2 = path_begin(md, w);
 	safe = md->nloan == 0;

@@ -13,6 +13,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,6 +330,108 @@ START_TEST(test_shortcuts_same_records)
 }
 END_TEST
 
+/*
+ * A book of NBIG coupled loans whose health factors crowd above 1 (some
+ * below: liquidatable now) on thin books: the fills of the near loans
+ * move the bounds of the far ones.  Loans proved with room to spare are
+ * parked (not visited while the drift stays below the room), and the
+ * paths whose fills drift by more unpark them: both happen here, and
+ * the per-path records equal those of the run with every shortcut off.
+ */
+#define NBIG 600
+
+START_TEST(test_parked_same_records)
+{
+	static const double bps[] = { 50, 300, 2000 }, bq[] = { 40, 300, 2000 };
+	struct bk b;
+	struct lc_position *pos = calloc(NBIG, sizeof(*pos));
+	struct lc_entry *ent = calloc(3 * NBIG, sizeof(*ent));
+	struct lc_mc_stats a, z, n;
+	size_t bad_i, i;
+	int nz = 0, k;
+
+	ck_assert(pos != NULL && ent != NULL);
+	bk_init(&b);
+	bk_asset(&b, 1, 2000, 0.8);
+	bk_asset(&b, 2, 100, 0.9);
+	b.rho[1 * NA + 2] = b.rho[2 * NA + 1] = 0.6;
+	for (k = 1; k <= 2; k++)
+		ck_assert_int_eq(lc_curve_from_points(&b.am[k].curve[LC_BID],
+		    LC_BID, bps, bq, 3, &bad_i), LC_OK);
+	for (i = 0; i < NBIG; i++) {
+		struct lc_loan *l = &pos[i].u.loan;
+		double u = (double)i / NBIG, x = 1.0 + (double)(i % 7);
+		double y = 10.0 * (double)(i % 5), hf = 0.97 + 1.5 * u * u;
+
+		ent[3 * i] = (struct lc_entry){ .asset = 1, .amount = x,
+		    .lt = 0.8 };
+		ent[3 * i + 1] = (struct lc_entry){ .asset = 2, .amount = y,
+		    .lt = 0.75 };
+		ent[3 * i + 2] = (struct lc_entry){ .asset = 0, .amount =
+		    (0.8 * x * 2000 + 0.75 * y * 100) / hf };
+		pos[i].id = "loan";
+		pos[i].type = LC_POS_LOAN;
+		l->protocol = LC_AAVE_V3;
+		l->coll = ent + 3 * i;
+		l->ncoll = y > 0.0 ? 2 : 1;
+		if (y == 0.0)
+			ent[3 * i + 1] = ent[3 * i + 2];
+		l->debt = ent + 3 * i + (y > 0.0 ? 2 : 1);
+		l->ndebt = 1;
+		l->bonus = l->close_factor = l->full_liq_below = NAN;
+	}
+	b.req.pos = pos;
+	b.req.npos = NBIG;
+	b.req.params.horizon_days = 1;
+	b.req.params.paths = 1500;
+	lc_mc_stats_init(&a);
+	lc_mc_stats_init(&z);
+	lc_mc_stats_init(&n);
+	ck_assert_int_eq(lc_mc_estimate(&b.m, &b.req, LC_MC_BOOK_LOSS, &a),
+	    LC_OK);
+	ck_assert_int_eq(lc_mc_estimate(&b.m, &b.req,
+	    LC_MC_BOOK_LOSS | LC_MC_NO_PRUNE, &z), LC_OK);
+	ck_assert_msg(a.parked > a.walked && a.parked <= a.skipped &&
+	    a.unparked > 0 && a.unparked < a.walked,
+	    "walked %llu, skipped %llu, parked %llu, unparked %llu",
+	    (unsigned long long)a.walked, (unsigned long long)a.skipped,
+	    (unsigned long long)a.parked, (unsigned long long)a.unparked);
+	fprintf(stderr, "book_sim: %llu paths walked, %llu loans parked, "
+	    "unparked on %llu paths\n", (unsigned long long)a.walked,
+	    (unsigned long long)a.parked, (unsigned long long)a.unparked);
+	ck_assert(z.parked == 0 && z.unparked == 0);
+	/* parking only spares visits: the same bits without it */
+	ck_assert_int_eq(lc_mc_estimate(&b.m, &b.req,
+	    LC_MC_BOOK_LOSS | LC_MC_NO_PARK, &n), LC_OK);
+	ck_assert(n.parked == 0 && n.skipped == a.skipped &&
+	    n.walked == a.walked);
+	ck_assert(memcmp(n.path_value, a.path_value,
+	    a.paths * sizeof(double)) == 0);
+	ck_assert(memcmp(n.path_bad_debt, a.path_bad_debt,
+	    a.paths * sizeof(double)) == 0);
+	ck_assert(memcmp(n.path_nliq, a.path_nliq,
+	    a.paths * sizeof(uint32_t)) == 0);
+	ck_assert(memcmp(n.p_liq, a.p_liq, 4 * NBIG * sizeof(double)) == 0);
+	lc_mc_stats_release(&n);
+	for (i = 0; i < a.paths; i++) {
+		ck_assert_uint_eq(a.path_nliq[i], z.path_nliq[i]);
+		ck_assert(rel_close(a.path_value[i], z.path_value[i], 1e-12));
+		ck_assert(rel_close(a.path_bad_debt[i], z.path_bad_debt[i],
+		    1e-9));
+		nz += a.path_nliq[i] > 0;
+	}
+	ck_assert(nz > 0);
+	ck_assert(memcmp(a.p_liq, z.p_liq, NBIG * sizeof(double)) == 0);
+	ck_assert(memcmp(a.p_liq_static, z.p_liq_static,
+	    NBIG * sizeof(double)) == 0);
+	lc_mc_stats_release(&a);
+	lc_mc_stats_release(&z);
+	bk_release(&b);
+	free(pos);
+	free(ent);
+}
+END_TEST
+
 /* A coupled loan no price can liquidate: left out, counted, no cost. */
 START_TEST(test_unreachable_left_out)
 {
@@ -430,6 +533,7 @@ book_sim_suite(void)
 	tcase_add_test(tc, test_cascade_bad_debt);
 	tcase_add_test(tc, test_threads_identical);
 	tcase_add_test(tc, test_shortcuts_same_records);
+	tcase_add_test(tc, test_parked_same_records);
 	tcase_add_test(tc, test_unreachable_left_out);
 	tcase_add_test(tc, test_bad_params);
 	tcase_add_test(tc, test_out_of_memory);

@@ -25,6 +25,7 @@
 #include "cascade/book.h"
 #include "cascade/cascade.h"
 #include "config.h"
+#include "rfc3339.h"
 #include "snapshot.h"
 #include "store.h"
 #include "store_fixture.h"
@@ -648,7 +649,16 @@ START_TEST(etag_same_on_every_path)
 	const double *arr0, *arr1;
 	const struct lc_cascade_base *b0, *b1;
 	struct snapshot *s;
+	struct rfc3339_time t0;
 
+	/*
+	 * an asset's updated_at (the second of its write) is content, so
+	 * "back to the old price, back to the old etag" holds only within
+	 * one second: pin this thread's clock (a slow run, valgrind, crosses
+	 * seconds)
+	 */
+	rfc3339_now(&t0, 0);
+	rfc3339_pin_now(&t0);
 	market();
 	put_asset("LAT0", 3, 0.1);
 	BK_CALL(200, api_put_levels(&app, "ETH", lv, sizeof(lv) - 1, 0, &a_));
@@ -694,6 +704,17 @@ START_TEST(etag_same_on_every_path)
 	restart_same_etag("after a book delete");
 	BK_CALL(200, api_delete_book(&app, "k", &a_));
 	restart_same_etag("without books");
+	/* and with the clock: a second later the same write is new content */
+	t0.sec++;
+	rfc3339_pin_now(&t0);
+	s = snap();
+	memcpy(e1, s->etag, sizeof(e1));
+	snapshot_unref(s);
+	put_asset("LAT0", 8, 0.1);
+	s = snap();
+	ck_assert_str_ne(s->etag, e1);
+	snapshot_unref(s);
+	rfc3339_pin_now(NULL);
 }
 END_TEST
 
@@ -840,6 +861,53 @@ START_TEST(risk_equals_model)
 	ck_assert_ptr_nonnull(strstr(last, "\"total\":2"));
 	ck_assert_ptr_nonnull(strstr(last, "\"id\":\"b\""));
 	ck_assert(strstr(last, "\"id\":\"a\"") < strstr(last, "\"id\":\"b\""));
+}
+END_TEST
+
+/*
+ * Risk queries keep their scratch between calls (api_books.c risk_take):
+ * an answer made with a scratch that served larger and smaller queries
+ * before is the same bytes as the first one, made with a fresh scratch;
+ * two books, so the scratch also changes which book is its own.
+ */
+START_TEST(risk_scratch_reused)
+{
+	static const struct api_param qs[4][3] = {
+		{ { "asset", "ETH" }, { "to", "-0.4" }, { "step", "0.05" } },
+		{ { "asset", "ETH" }, { "to", "-0.9" }, { "step", "0.001" } },
+		{ { "asset", "ETH" }, { "direction", "up" }, { "step", "0.1" } },
+		{ { "asset", "ETH" }, { "to", "-0.6" }, { "step", "0.01" } },
+	};
+	static const char *const bk[2] = { "big", "small" };
+	char *first[2][4], *b;
+	int round, i, k;
+
+	market();
+	b = many(3000, 0, 1000);
+	BK_CALL(201, api_put_book(&app, "big", b, strlen(b), 0, &a_));
+	free(b);
+	b = many(40, 5000, 1300);
+	BK_CALL(201, api_put_book(&app, "small", b, strlen(b), 0, &a_));
+	free(b);
+	for (round = 0; round < 3; round++)
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < 4; i++) {
+				int j = round == 1 ? 3 - i : i;
+
+				BK_CALL(200, api_get_book_risk(&app, bk[k], qs[j],
+				    3, &a_));
+				if (round == 0) {
+					first[k][j] = strdup(last);
+					ck_assert_ptr_nonnull(first[k][j]);
+				} else {
+					ck_assert_str_eq(last, first[k][j]);
+				}
+			}
+	/* the two books' answers differ: the scratch is not stale */
+	ck_assert_str_ne(first[0][3], first[1][3]);
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 4; i++)
+			free(first[k][i]);
 }
 END_TEST
 
@@ -1146,6 +1214,7 @@ books_suite(void)
 	tcase_add_test(tc, asset_delete_keeps_other_positions);
 	tcase_add_test(tc, etag_same_on_every_path);
 	tcase_add_test(tc, risk_equals_model);
+	tcase_add_test(tc, risk_scratch_reused);
 	tcase_add_test(tc, readers_during_writes);
 	tcase_add_test(tc, riskiest_keys_match_answers);
 	suite_add_tcase(s, tc);
