@@ -233,6 +233,12 @@ int api_get_books(struct app *app, struct api_answer *ans);
 int api_get_book(struct app *app, const char *book, struct api_answer *ans);
 int api_get_book_risk(struct app *app, const char *book,
     const struct api_param *query, size_t n, struct api_answer *ans);
+/*
+ * Free the scratch that risk queries keep for the next one (at most two,
+ * sized by the largest query each served); the next query makes a new
+ * one.  The allocation-failure tests call it to account for every block.
+ */
+void api_books_trim(struct app *app);
 int api_get_book_positions(struct app *app, const char *book,
     const struct api_param *query, size_t n, struct api_answer *ans);
 

@@ -1300,6 +1300,25 @@ write_books(struct wtx *t, struct api_answer *ans)
 }
 
 void
+api_books_trim(struct app *app)
+{
+	struct api_books *bs = app->writer != NULL ? app->writer->books : NULL;
+	struct lc_book_risk *r;
+
+	if (bs == NULL)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&bs->rmu);
+		r = bs->nrpool > 0 ? bs->rpool[--bs->nrpool] : NULL;
+		pthread_mutex_unlock(&bs->rmu);
+		if (r == NULL)
+			break;
+		lc_book_risk_release(r);
+		free(r);
+	}
+}
+
+void
 api_books_free(struct app *app)
 {
 	struct api_books *bs;
@@ -1307,12 +1326,9 @@ api_books_free(struct app *app)
 	if (app->writer == NULL || app->writer->books == NULL)
 		return;
 	bs = app->writer->books;
+	api_books_trim(app);
 	books_clear(bs);
 	free(bs->b);
-	while (bs->nrpool > 0) {
-		lc_book_risk_release(bs->rpool[--bs->nrpool]);
-		free(bs->rpool[bs->nrpool]);
-	}
 	pthread_mutex_destroy(&bs->rmu);
 	pthread_rwlock_destroy(&bs->rw);
 	free(bs);

@@ -779,6 +779,7 @@ oom_run(void *ctx)
 	else /* the no-exposure reason reads the book's summary too */
 		st = chart(R_BOOK, "desk", "asset=ETH&direction=up&step=0.1",
 		    NULL, NULL, &a);
+	api_books_trim(&app);	/* the risk scratch kept for the next query */
 	/* the score decoder reports its own no-memory as 500 */
 	if (st == 500 && a.err.detail != NULL &&
 	    strstr(a.err.detail, "decod") != NULL)
