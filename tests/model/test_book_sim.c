@@ -296,6 +296,22 @@ START_TEST(test_threads_identical)
 }
 END_TEST
 
+/* The per-path records of a and z agree (z: the shortcuts off). */
+static void
+same_records(const struct lc_mc_stats *a, const struct lc_mc_stats *z)
+{
+	uint32_t i;
+
+	ck_assert_uint_eq(a->paths, z->paths);
+	for (i = 0; i < a->paths; i++) {
+		ck_assert_uint_eq(a->path_nliq[i], z->path_nliq[i]);
+		ck_assert(rel_close(a->path_value[i], z->path_value[i],
+		    1e-12));
+		ck_assert(rel_close(a->path_bad_debt[i], z->path_bad_debt[i],
+		    1e-9));
+	}
+}
+
 /* The shortcuts (paths proved safe, settled counts) change no record. */
 START_TEST(test_shortcuts_same_records)
 {
@@ -316,13 +332,9 @@ START_TEST(test_shortcuts_same_records)
 	ck_assert_msg(a.skipped >= a.walked / 2 && z.skipped == 0,
 	    "skipped %llu of %llu walked", (unsigned long long)a.skipped,
 	    (unsigned long long)a.walked);
-	for (i = 0; i < a.paths; i++) {
-		ck_assert_uint_eq(a.path_nliq[i], z.path_nliq[i]);
-		ck_assert(rel_close(a.path_value[i], z.path_value[i], 1e-12));
-		ck_assert(rel_close(a.path_bad_debt[i], z.path_bad_debt[i],
-		    1e-9));
+	same_records(&a, &z);
+	for (i = 0; i < a.paths; i++)
 		nz += a.path_bad_debt[i] > 0;
-	}
 	ck_assert(nz > 0);
 	lc_mc_stats_release(&a);
 	lc_mc_stats_release(&z);
@@ -413,13 +425,9 @@ START_TEST(test_parked_same_records)
 	    a.paths * sizeof(uint32_t)) == 0);
 	ck_assert(memcmp(n.p_liq, a.p_liq, 4 * NBIG * sizeof(double)) == 0);
 	lc_mc_stats_release(&n);
-	for (i = 0; i < a.paths; i++) {
-		ck_assert_uint_eq(a.path_nliq[i], z.path_nliq[i]);
-		ck_assert(rel_close(a.path_value[i], z.path_value[i], 1e-12));
-		ck_assert(rel_close(a.path_bad_debt[i], z.path_bad_debt[i],
-		    1e-9));
+	same_records(&a, &z);
+	for (i = 0; i < a.paths; i++)
 		nz += a.path_nliq[i] > 0;
-	}
 	ck_assert(nz > 0);
 	ck_assert(memcmp(a.p_liq, z.p_liq, NBIG * sizeof(double)) == 0);
 	ck_assert(memcmp(a.p_liq_static, z.p_liq_static,
