@@ -282,8 +282,13 @@ function showBooks() {
   const theme = $('theme').value;
   $('book-list').querySelector('tbody').replaceChildren(...books.map((b) => {
     const tr = el('tr', { 'data-book': b.meta.book });
+    const run = el('button', { type: 'button', 'data-book': b.meta.book }, 'Simulate');
+    run.setAttribute('aria-label', 'Simulate book ' + b.meta.book);
+    run.addEventListener('click', () => { simulate(b.meta.book).catch((e) => simStatus('Failed: ' + e.message, true)); });
+    const td = el('td', {});
+    td.append(run);
     tr.append(el('th', { scope: 'row' }, b.meta.book), numCell(b.meta.positions), el('td', {}, b.meta.as_of || '\u2014'),
-      el('td', {}, b.pick ? b.pick.asset + ' ' + b.pick.direction : 'none'));
+      el('td', {}, b.pick ? b.pick.asset + ' ' + b.pick.direction : 'none'), td);
     return tr;
   }));
   $('book-charts').replaceChildren(...books.map((b) => {
@@ -296,6 +301,52 @@ function showBooks() {
     fig.querySelector('img').setAttribute('data-book', b.meta.book);
     return fig;
   }));
+}
+
+function simStatus(text, isError) {
+  const s = $('sim-status');
+  s.textContent = text;
+  s.className = isError ? 'error' : '';
+}
+
+// The figure's value at quantile q of its "var" list (null when absent).
+function varAt(fig, q) {
+  const v = ((fig && fig.var) || []).find((x) => x.q === q);
+  return v ? v.value : null;
+}
+
+// POST /v1/books/{book}/simulate with the paths and horizon chosen; the
+// answer's figures in a row of #sim-result (the newest first).
+async function simulate(book) {
+  const body = { paths: Number($('sim-paths').value), horizon_days: Number($('sim-horizon').value) };
+  const buttons = [...document.querySelectorAll('#book-list button')];
+  buttons.forEach((b) => { b.disabled = true; });
+  simStatus('Simulating ' + book + ' over ' + body.paths + ' paths\u2026');
+  const t0 = performance.now();
+  try {
+    const res = await fetch('/v1/books/' + encodeURIComponent(book) + '/simulate', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const j = await res.json();
+    if (!res.ok) {
+      simStatus(res.status + ' ' + problemText(j) + (res.headers.get('Retry-After') ? ' (retry after ' +
+        res.headers.get('Retry-After') + ' s)' : ''), true);
+      return;
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const tr = el('tr', { 'data-book': book });
+    tr.append(el('th', { scope: 'row' }, book), numCell(j.paths), numCell(j.horizon_days), numCell(j.p_any_liquidation, 4),
+      numCell(j.liquidated_value.expected), numCell(varAt(j.liquidated_value, 0.99)),
+      numCell(j.bad_debt.expected), numCell(varAt(j.bad_debt, 0.99)),
+      numCell(j.liquidated_positions.expected), el('td', { class: 'num' }, secs.toFixed(2)));
+    $('sim-result').querySelector('tbody').prepend(tr);
+    simStatus('Simulated ' + book + ': ' + j.paths_walked + ' of ' + j.paths + ' paths walked step by step' +
+      ((j.warnings || []).length ? '; warnings: ' + j.warnings.map((w) => w.code || w).join(', ') : '') + '.');
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+  }
 }
 
 async function loadBooks() {

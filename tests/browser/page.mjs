@@ -183,6 +183,27 @@ try {
   const bfig = await page.$('#book-charts figure');
   if (bfig) await bfig.screenshot({ path: join(shots, 'book.png') });
 
+  // simulate the first book from its row: the figures shown are the API's
+  // for the same body (the same seed, hence the same numbers)
+  const sb = want[0].book;
+  await page.fill('#sim-paths', '300');
+  await page.fill('#sim-horizon', '2');
+  await page.click('#book-list button[data-book="' + sb + '"]');
+  await page.waitForSelector('#sim-result tbody tr[data-book="' + sb + '"]', { timeout: 120000 });
+  const simShown = await page.$$eval('#sim-result tbody tr:first-child td', (l) => l.map((t) => t.dataset.value));
+  const sr = await fetch(base + '/v1/books/' + sb + '/simulate', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"paths": 300, "horizon_days": 2}',
+  });
+  const sj = await sr.json();
+  const v99 = (f) => f.var.find((x) => x.q === 0.99).value;
+  const simWant = [sj.paths, sj.horizon_days, sj.p_any_liquidation, sj.liquidated_value.expected,
+    v99(sj.liquidated_value), sj.bad_debt.expected, v99(sj.bad_debt), sj.liquidated_positions.expected].map(String);
+  check(sr.status === 200 && sj.paths === 300, 'simulate answers 200 for 300 paths', sr.status);
+  check(JSON.stringify(simShown.slice(0, 8)) === JSON.stringify(simWant),
+    'simulated figures shown equal the API answer', JSON.stringify(simShown) + ' vs ' + JSON.stringify(simWant));
+  const simsec = await page.$('#sim-result');
+  if (simsec) await simsec.screenshot({ path: join(shots, 'simulate.png') });
+
   await page.screenshot({ path: join(shots, 'page.png'), fullPage: true });
   const fig = await page.$('#pictures figure');
   if (fig) await fig.screenshot({ path: join(shots, 'position.png') });
@@ -193,6 +214,14 @@ try {
   await page.click('#submit');
   await page.waitForFunction(() => document.getElementById('status').className === 'error');
   check(/422/.test(await page.textContent('#status')), 'a 422 is shown with its pointers');
+  // a bad simulate option: the problem with its pointer, no row added
+  const nrows = await page.$$eval('#sim-result tbody tr', (l) => l.length);
+  await page.fill('#sim-paths', '0');
+  await page.click('#book-list button[data-book="' + sb + '"]');
+  await page.waitForFunction(() => document.getElementById('sim-status').className === 'error', null, { timeout: 30000 });
+  check(/422[\s\S]*\/paths/.test(await page.textContent('#sim-status')), 'a bad paths is a 422 at /paths, shown',
+    await page.textContent('#sim-status'));
+  check(await page.$$eval('#sim-result tbody tr', (l) => l.length) === nrows, 'no row for the refused run');
 
   const csps = await page.evaluate(() => window.__csp);
   check(csps.length === 0, 'no CSP violation', csps.join('; '));
