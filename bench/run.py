@@ -45,6 +45,7 @@ import calib as bench_calib  # bench/calib.py: price history
 import simulate as bench_simulate  # bench/simulate.py: POST /v1/books/{book}/simulate
 import cluster as bench_cluster  # bench/cluster.py: the message-bus rows
 import books_numpy as bench_books_numpy  # bench/books_numpy.py: books vs numpy
+import seedbook as bench_seedbook  # bench/seedbook.py: the seed book over HTTP
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "cascaded")
@@ -583,10 +584,13 @@ def targets(res):
     t = []
 
     def add(what, value, cpu, unit, goal, ok):
+        # ok None: a figure without a goal (goal "-")
         t.append({"target": what, "value": value, "cpu_value": cpu,
                   "unit": unit, "goal": goal,
-                  "met": None if value is None else bool(ok(value)),
-                  "met_cpu": None if cpu is None else bool(ok(cpu))})
+                  "met": None if value is None or ok is None
+                  else bool(ok(value)),
+                  "met_cpu": None if cpu is None or ok is None
+                  else bool(ok(cpu))})
     h = res.get("http", {}).get("summary", {}).get("score_one_loan")
     if h:
         add("POST /v1/score one loan vs nginx req/s", h["ratio"], None, "x",
@@ -628,6 +632,7 @@ def targets(res):
                 row["speedup"], row["speedup_cpu"], "x", ">= 10",
                 lambda v: v >= 10)
     bench_simulate.targets(add, res)
+    bench_seedbook.targets(add, res)
     bench_books_numpy.targets(add, res)
     m = res.get("memory_kb", {}).get("idle_seed")
     if m:
@@ -892,6 +897,7 @@ def main():
         bench_simulate.run(res, tmp)
         bench_books_numpy.run(res, tmp)
         run_http(res, tmp)
+        bench_seedbook.run(res, tmp)
         bench_page.run(res, tmp)
         bench_calib.run(res, tmp)
         bench_cluster.run(res, tmp)
