@@ -50,12 +50,12 @@
  * leaves it out of cand while the product of the path's bound drifts
  * stays below that room (park_drift()), since it would be proved again
  * at once; a loan liquidated to its end (dead, its static figure
- * liquidated too) leaves cand for the rest of the path.  The proof itself reads P exp(lb) glo and P exp(ub)
- * ghi per asset once (plo / phi) and takes a log only when the ratio
- * A / B lies between 1 and safe_cut()'s bound for the path.  A loan's
- * path covariances are made at its first judgment that needs them
- * (loan_cov()).  The
- * shortcuts give the same bits as walking every path with exact fired
+ * liquidated too) leaves cand for the rest of the path.  The proof
+ * itself reads P exp(lb) glo and P exp(ub) ghi per asset once (plo /
+ * phi) and takes a log only when the ratio A / B lies between 1 and
+ * safe_cut()'s bound for the path.  A loan's path covariances are made
+ * at its first judgment that needs them (loan_cov()).  The shortcuts
+ * give the same bits as walking every path with exact fired
  * counts (LC_MC_NO_PRUNE, which the tests compare against).  Skipping
  * the provably safe steps inside a walk was tried and measured: the
  * cascades then catch up at the next judged step at nearly the same
@@ -1552,9 +1552,10 @@ park_drift(const struct mc_model *md, struct mc_ws *w,
 
 		if (w->bver[a] != w->ever[a])
 			bounds_with_volume(md, w, a);
-		if (w->plo[a] < w->plo0[a])
+		/* a NaN bound makes f NaN: unparked below */
+		if (!(w->plo[a] >= w->plo0[a]))
 			f = w->plo0[a] / w->plo[a];
-		if (w->phi[a] > w->phi0[a])
+		if (!(w->phi[a] <= w->phi0[a]))
 			f *= w->phi[a] / w->phi0[a];
 		w->fdr[a] = f;
 	}
