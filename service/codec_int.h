@@ -119,6 +119,9 @@ int codec_positions(struct codec_ctx *c, const struct cJSON *arr,
 struct lc_params;
 void codec_score_options(struct codec_ctx *c, const struct cJSON *const *o,
     const struct codec_limits *limits, struct lc_params *pr);
+/* The same eight options echoed into an answer, in that order. */
+struct json_buf;
+void codec_buf_score_options(struct json_buf *b, const struct lc_params *p);
 
 /*
  * The volatility of a cached market before any request override, and its

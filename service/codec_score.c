@@ -1214,6 +1214,27 @@ encode_position(struct json_buf *b, const struct score_request *req,
 }
 
 void
+codec_buf_score_options(struct json_buf *b, const struct lc_params *p)
+{
+	json_buf_key(b, "horizon_days");
+	json_buf_num(b, p->horizon_days);
+	json_buf_key(b, "tail_dof");
+	json_buf_num(b, p->tail_dof);
+	json_buf_key(b, "cascade_threshold_bps");
+	json_buf_num(b, p->threshold_bps);
+	json_buf_key(b, "paths");
+	json_buf_int(b, p->paths);
+	json_buf_key(b, "steps");
+	json_buf_int(b, p->steps);
+	json_buf_key(b, "seed");
+	json_buf_int(b, (int64_t)p->seed);
+	json_buf_key(b, "depth_scale");
+	json_buf_num(b, p->depth_scale);
+	json_buf_key(b, "include_market_levels");
+	json_buf_bool(b, p->include_market_levels);
+}
+
+void
 codec_buf_position(struct json_buf *b, const struct score_request *req,
     const struct snapshot *snap, size_t i, const struct lc_pos_result *pr)
 {
@@ -1323,22 +1344,7 @@ codec_encode_score(const struct score_request *req,
 	json_buf_str(&b, "cascade-1");
 	json_buf_key(&b, "as_of");
 	json_buf_str(&b, now);
-	json_buf_key(&b, "horizon_days");
-	json_buf_num(&b, req->params.horizon_days);
-	json_buf_key(&b, "tail_dof");
-	json_buf_num(&b, req->params.tail_dof);
-	json_buf_key(&b, "cascade_threshold_bps");
-	json_buf_num(&b, req->params.threshold_bps);
-	json_buf_key(&b, "paths");
-	json_buf_int(&b, req->params.paths);
-	json_buf_key(&b, "steps");
-	json_buf_int(&b, req->params.steps);
-	json_buf_key(&b, "seed");
-	json_buf_int(&b, (int64_t)req->params.seed);
-	json_buf_key(&b, "depth_scale");
-	json_buf_num(&b, req->params.depth_scale);
-	json_buf_key(&b, "include_market_levels");
-	json_buf_bool(&b, req->params.include_market_levels);
+	codec_buf_score_options(&b, &req->params);
 	encode_calibration(&b, req);
 
 	json_buf_key(&b, "positions");
