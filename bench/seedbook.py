@@ -6,7 +6,8 @@ run(res, tmp): a seeded server (run.py's start_cascaded), then
   the 71 706 stored ETH levels), RISK_N requests one after another: the
   median and the 90th percentile of the wall time;
 - POST /v1/books/compound-v2/simulate with {"paths": N} (N = 2000, 512
-  with BENCH_QUICK), SIM_N runs: the median wall time and the server's
+  with BENCH_QUICK; SEEDBOOK_PATHS=N sets it, e.g. 20000 for the
+  default of the route), SIM_N runs: the median wall time and the server's
   CPU time per run (/proc), with paths_walked and loan_paths_skipped;
 and the rows go to res["seedbook"].  targets(add, res): the rows, with
 the books issue's risk goal (< 20 ms, set for a 1e5-position book) for
@@ -24,7 +25,7 @@ import run as R  # bench/run.py (the same module object when run.py runs)
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 RISK_N = 10 if QUICK else 40
 SIM_N = 2 if QUICK else 3
-SIM_PATHS = 512 if QUICK else 2000
+SIM_PATHS = int(os.environ.get("SEEDBOOK_PATHS") or (512 if QUICK else 2000))
 BOOK = "/v1/books/compound-v2"
 
 
